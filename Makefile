@@ -1,0 +1,101 @@
+# strata — one Makefile, pkg-config for every dependency.
+#
+#   make              build build/strata (and the unit tests)
+#   make test         unit + end-to-end tests (TAP through prove)
+#   make SAN=1 test   the same under ASan+UBSan (objects in build-san/)
+#   make bench        benchmarks (not part of the tests)
+#   make fuzz         libFuzzer harnesses (clang)
+#
+# Sources are discovered: src/<module>/*.c (and src/registry/<part>/*.c) form
+# libstrata.a; src/cli/*.c form the binary; tests/unit/test_*.c are unit tests.
+
+PKGS     := libcurl libmicrohttpd jansson yaml-0.1 libarchive libcrypto zlib \
+            libisal libzstd sqlite3 libcrypt
+CC       ?= cc
+ifeq ($(origin CC),default)
+CC       := cc
+endif
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wshadow=local \
+            -Wno-missing-field-initializers -Werror
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Isrc \
+            $(shell pkg-config --cflags $(PKGS)) -MMD -MP
+LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread
+
+ifeq ($(SAN),1)
+B        := build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+else
+B        := build
+LDSAN    :=
+endif
+
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GITREV   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+ALL_CFLAGS += -DSTRATA_VERSION='"$(VERSION)"' -DSTRATA_GITREV='"$(GITREV)"'
+
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c)))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+E2E      := $(sort $(wildcard tests/e2e/t[0-9]*.sh))
+
+.PHONY: all test check unit e2e bench fuzz clean install-deps
+all: $(B)/strata $(UNIT_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libstrata.a: $(LIB_OBJ)
+	@rm -f $@
+	@echo "  AR $@"; ar rcs $@ $^
+
+$(B)/strata: $(CLI_OBJ) $(B)/libstrata.a
+	@echo "  LD $@"; $(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(B)/libstrata.a $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libstrata.a tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	@echo "  CCLD $@"; $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Itests/unit $(LDSAN) -o $@ $< $(B)/libstrata.a $(LIBS)
+
+# The test command: every unit test binary and every end-to-end script, as TAP.
+test: all
+	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) \
+	  prove -j2 --timer $(UNIT_BIN) $(E2E)
+
+# What CI runs: the suite, then the suite again under ASan+UBSan.
+check:
+	$(MAKE) test
+	$(MAKE) SAN=1 test
+
+unit: all
+	prove $(UNIT_BIN)
+
+e2e: all
+	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) prove --timer $(E2E)
+
+bench: all
+	STRATA_BIN=$(CURDIR)/$(B)/strata bench/run-all
+
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+LIB_SRC_FUZZ := $(LIB_SRC)
+fuzz: $(FUZZ_BIN)
+build-fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
+	  -DSTRATA_VERSION='"fuzz"' -DSTRATA_GITREV='"fuzz"' \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
+
+install-deps:
+	scripts/install-deps
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

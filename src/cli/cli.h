@@ -1,0 +1,58 @@
+/*
+ * cli.h — subcommand registration and the helpers every verb shares.
+ *
+ * Each verb lives in its own file and registers itself:
+ *
+ *     static int cmd_tag(int argc, char **argv) { ... }
+ *     STRATA_COMMAND(tag, "tag", "Create a tag TARGET that refers to SOURCE", cmd_tag);
+ *
+ * The registration places a descriptor in the "strata_cmds" linker section;
+ * main.c finds every verb there, so adding a verb never edits a shared table.
+ * Verbs with sub-verbs ("registry serve") register the group name and
+ * dispatch themselves.
+ *
+ * Only cli/ prints errors and decides exit codes.
+ */
+#ifndef STRATA_CLI_H
+#define STRATA_CLI_H
+
+#include <stdbool.h>
+
+#include "util/util.h"
+
+/* Exit codes shared by every verb. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};
+
+struct strata_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the verb; returns the exit code */
+};
+
+#define STRATA_COMMAND(id, name_, summary_, fn)                                                  \
+	static const struct strata_command strata_cmd_##id                                       \
+		__attribute__((used, section("strata_cmds"), aligned(sizeof(void *)))) = {        \
+			.name = name_, .summary = summary_, .run = fn }
+
+/*
+ * Print "strata: error: <chain>" to stderr and free the error.
+ * @return the exit code for it (EXIT_USAGE for STRATA_E_USAGE, else EXIT_FAIL).
+ */
+int cli_fail(struct strata_error *err);
+/* Print "strata <verb>: <message>" plus a hint to run --help; @return EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* true if argv has -h/--help before a "--". */
+bool cli_wants_help(int argc, char **argv);
+
+/*
+ * The local store root: $STRATA_ROOT, else /var/lib/strata as root,
+ * else $XDG_DATA_HOME/strata (default ~/.local/share/strata).
+ * Newly allocated.
+ */
+char *cli_store_root(void);
+
+#endif

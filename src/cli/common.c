@@ -1,0 +1,53 @@
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_fail(struct strata_error *err)
+{
+	char *s = strata_error_string(err);
+	int code = strata_error_code(err);
+	fprintf(stderr, "strata: error: %s\n", s);
+	free(s);
+	strata_error_free(err);
+	return code == STRATA_E_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "strata%s%s: ", verb ? " " : "", verb ? verb : "");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'strata %s%s--help' for usage.\n", verb ? verb : "", verb ? " " : "");
+	return EXIT_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return false;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	}
+	return false;
+}
+
+char *cli_store_root(void)
+{
+	const char *r = getenv("STRATA_ROOT");
+	if (r && *r)
+		return xstrdup(r);
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/strata");
+	const char *x = getenv("XDG_DATA_HOME");
+	if (x && *x)
+		return xasprintf("%s/strata", x);
+	const char *h = getenv("HOME");
+	return xasprintf("%s/.local/share/strata", h && *h ? h : "/tmp");
+}

@@ -13,6 +13,7 @@
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sink.h"
 #include "util/banned.h"
 
 #endif

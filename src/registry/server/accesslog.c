@@ -44,10 +44,12 @@ void reg_access_log(struct reg_req *q)
 			"{s:s,s:s?,s:s,s:s,s:i,s:I,s:I,s:f}", "remote", remote, "user", q->user, "method",
 			q->method, "path", q->url ? q->url : "", "status", (int)q->status, "bytes_in",
 			(json_int_t)q->bytes_in, "bytes_out", (json_int_t)q->bytes_out, "duration_ms",
-			(double)(long)(ms * 1000) / 1000.0);
+			ms);
 		if (!j)
 			return;
-		char *s = strata_json_dump(j, NULL);
+		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+		if (!s)
+			return;
 		line = xasprintf("%s\n", s);
 		free(s);
 	} else {

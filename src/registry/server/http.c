@@ -244,11 +244,20 @@ static enum MHD_Result first_call(struct reg_req *q, const char *url)
 		if (!reg_auth_login(r->auth, reg_header(q, MHD_HTTP_HEADER_AUTHORIZATION), &q->user))
 			return reg_reply_error(q, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
 					       "authentication required");
-		if (q->route == R_BASE || q->route == R_CATALOG) {
+		/*
+		 * /v2/ always challenges anonymous requests, as distribution
+		 * does: clients send credentials only after a 401 there.
+		 * Anonymous pulls allowed by the config still work on the
+		 * repository routes.
+		 */
+		if (q->route == R_BASE && !q->user)
+			return reg_reply_error(q, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
+					       "authentication required");
+		if (q->route == R_CATALOG) {
 			if (!q->user && !reg_auth_anonymous_any(r->auth))
 				return reg_reply_error(q, MHD_HTTP_UNAUTHORIZED, "UNAUTHORIZED",
 						       "authentication required");
-		} else {
+		} else if (q->route != R_BASE) {
 			int need = is_write(q) ? REG_PUSH : REG_PULL;
 			if (!reg_auth_allowed(r->auth, q->user, q->name, need)) {
 				if (!q->user)

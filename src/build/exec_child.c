@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -83,17 +84,21 @@ static char *escape_overlay(const char *path)
 	return strata_buf_detach(&b, NULL);
 }
 
-static int mount_overlay(struct exec_ctx *ctx, struct strata_error **err)
+/*
+ * The options of the overlay mount. With fds != NULL each lower dir is named
+ * /proc/self/fd/N of an O_PATH fd instead of its path: mount(2) takes one page
+ * of options, which long paths times many layers can pass.
+ */
+static char *overlay_options(struct exec_ctx *ctx, int *fds)
 {
 	const struct exec_spec *spec = ctx->spec;
 	struct strata_buf o = STRATA_BUF_INIT;
+	char fdp[32];
 	strata_buf_adds(&o, "lowerdir=");
-	if (spec->n_lowerdirs == 0) {
-		cleanup_free char *e = escape_overlay(ctx->empty);
-		strata_buf_adds(&o, e);
-	}
-	for (size_t i = 0; i < spec->n_lowerdirs; i++) {
-		cleanup_free char *e = escape_overlay(spec->lowerdirs[i]);
+	size_t n = spec->n_lowerdirs ? spec->n_lowerdirs : 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *l = spec->n_lowerdirs ? spec->lowerdirs[i] : ctx->empty;
+		cleanup_free char *e = escape_overlay(fds ? exec_fd_path(fdp, fds[i]) : l);
 		if (i)
 			strata_buf_addch(&o, ':');
 		strata_buf_adds(&o, e);
@@ -101,10 +106,27 @@ static int mount_overlay(struct exec_ctx *ctx, struct strata_error **err)
 	cleanup_free char *u = escape_overlay(spec->upper_dir);
 	cleanup_free char *w = escape_overlay(spec->work_dir);
 	strata_buf_addf(&o, ",upperdir=%s,workdir=%s", u, w);
-	cleanup_free char *opts = strata_buf_detach(&o, NULL);
-	if (strlen(opts) >= 4096)
-		return strata_error_make(err, 0, "overlay options are longer than a page (%zu layers)",
-					 spec->n_lowerdirs);
+	return strata_buf_detach(&o, NULL);
+}
+
+static int mount_overlay(struct exec_ctx *ctx, struct strata_error **err)
+{
+	const struct exec_spec *spec = ctx->spec;
+	cleanup_free char *opts = overlay_options(ctx, NULL);
+	cleanup_free int *fds = NULL;
+	if (strlen(opts) >= 4000) {
+		fds = xcalloc(spec->n_lowerdirs, sizeof(*fds));
+		for (size_t i = 0; i < spec->n_lowerdirs; i++) {
+			fds[i] = open(spec->lowerdirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fds[i] < 0)
+				return strata_error_make(err, errno, "open lower dir '%s'", spec->lowerdirs[i]);
+		}
+		free(opts);
+		opts = overlay_options(ctx, fds);
+		if (strlen(opts) >= 4000)
+			return strata_error_make(err, 0, "too many layers for one overlay mount (%zu)",
+						 spec->n_lowerdirs);
+	}
 	if (mount("overlay", ctx->rootfs, "overlay", 0, opts) < 0) {
 		if (errno == ENODEV)
 			return strata_error_make(err, errno, "overlayfs is not available");
@@ -151,6 +173,51 @@ static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strat
 	cleanup_close int mq = openat(dev, "mqueue", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (mq < 0 || mount("mqueue", exec_fd_path(fdp, mq), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return strata_error_make(err, errno, "mount mqueue on /dev/mqueue");
+	return 0;
+}
+
+/* Bind dirfd/name onto itself read-only. A missing name is fine. */
+static int ro_self(int dirfd, const char *name, struct strata_error **err)
+{
+	cleanup_close int tfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '/proc/%s'", name);
+	cleanup_close int t = open_tree(dirfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 ||
+	    move_mount(t, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return strata_error_make(err, errno, "make '/proc/%s' read-only", name);
+	return 0;
+}
+
+/* Docker's masked and read-only paths of /proc (and /sys/firmware). */
+static int protect_proc(int rootfd, bool have_sys, struct strata_error **err)
+{
+	static const char *const masked_files[] = { "kcore", "keys", "timer_list", "sched_debug", "latency_stats" };
+	static const char *const masked_dirs[] = { "acpi", "scsi" };
+	static const char *const readonly[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
+	char fdp[32];
+	cleanup_close int proc = openat(rootfd, "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (proc < 0)
+		return strata_error_make(err, errno, "open /proc");
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(masked_files); i++) {
+		cleanup_close int fd = openat(proc, masked_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && exec_bind("/dev/null", fd, true, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(masked_dirs); i++) {
+		cleanup_close int fd = openat(proc, masked_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && mount("tmpfs", exec_fd_path(fdp, fd), "tmpfs", MS_RDONLY, "size=0") < 0)
+			return strata_error_make(err, errno, "mask '/proc/%s'", masked_dirs[i]);
+	}
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(readonly); i++)
+		if (ro_self(proc, readonly[i], err) < 0)
+			return -1;
+	if (have_sys) {
+		cleanup_close int fd = openat(rootfd, "sys/firmware", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && mount("tmpfs", exec_fd_path(fdp, fd), "tmpfs", MS_RDONLY, "size=0") < 0)
+			return strata_error_make(err, errno, "mask '/sys/firmware'");
+	}
 	return 0;
 }
 
@@ -268,6 +335,8 @@ static int setup(struct exec_ctx *ctx, struct exec_user *user, struct strata_err
 	if (sysfd >= 0 && mount("sysfs", exec_fd_path(fdp, sysfd), "sysfs",
 				MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return strata_error_make(err, errno, "mount /sys");
+	if (protect_proc(rootfd, sysfd >= 0, err) < 0)
+		return -1;
 	if (setup_etc(ctx, rootfd, upperfd, hostname, err) < 0)
 		return -1;
 	if (exec_mounts_apply(ctx, rootfd, upperfd, err) < 0)
@@ -306,6 +375,34 @@ static bool env_has(const char *const *env, const char *key)
 	return false;
 }
 
+/*
+ * Docker's default capability set, less CAP_MKNOD: docker keeps mknod but
+ * lets the device cgroup refuse opening the nodes; without cgroups, a node
+ * for the host's disk would be readable, so it goes.
+ */
+static const int keep_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID,
+	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_AUDIT_WRITE, CAP_SETFCAP,
+};
+
+/* Shrink the bounding set: after execve, root holds exactly keep_caps. */
+static int drop_caps(void)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		bool keep = false;
+		for (size_t i = 0; i < STRATA_ARRAY_SIZE(keep_caps); i++)
+			keep |= keep_caps[i] == cap;
+		if (keep)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the last capability of this kernel */
+			return -1;
+		}
+	}
+	return 0;
+}
+
 __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const struct exec_user *u)
 {
 	const struct exec_spec *spec = ctx->spec;
@@ -328,6 +425,10 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 	}
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+	if (drop_caps() < 0) {
+		exec_child_report(ctx, "drop capabilities: %s", strerror(errno));
+		_exit(127);
+	}
 	if (setgroups(u->n_groups, u->groups) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
 		exec_child_report(ctx, "switch to user '%s' (%u:%u): %s", spec->user ? spec->user : "",
 				  (unsigned)u->uid, (unsigned)u->gid, strerror(errno));

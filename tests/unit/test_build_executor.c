@@ -29,7 +29,7 @@ static int layer_no;
 
 static const char *const applets[] = {
 	"sh", "echo", "id", "env", "cat", "ls", "touch", "rm", "sleep", "true", "false", "kill",
-	"mkdir", "test", "stat", "grep", "wc", "hostname", "pwd", "sort", "mount",
+	"mkdir", "test", "stat", "grep", "wc", "hostname", "pwd", "sort", "mount", "tr",
 };
 
 static void write_file(const char *path, const char *content)
@@ -575,6 +575,92 @@ static void test_live_not_cleaned(void)
 	layer_free(&l);
 }
 
+static void test_interrupt(void)
+{
+	struct layer l = new_layer();
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct exec_result res;
+		struct exec_spec s;
+		struct strata_error *err = NULL;
+		spec_for(&s, &l, NULL);
+		s.cmdline = "touch /started; sleep 4322";
+		int r = executor_run(&s, &res, &err);
+		int code = strata_error_code(err);
+		strata_error_free(err);
+		_exit(r < 0 && code == STRATA_E_INTERRUPTED ? 42 : 1);
+	}
+	cleanup_free char *started = xasprintf("%s/started", l.upper);
+	for (int i = 0; i < 500 && !strata_path_exists(started); i++)
+		usleep(10000);
+	ok(sleeper_alive("4322"), "a run is going");
+	kill(pid, SIGINT);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 42, "SIGINT in the caller: executor_run returns an interrupted error");
+	ok(!sleeper_alive("4322"), "the namespace was killed");
+	ok(!base_mounted(), "no mounts left");
+	is_int(count_entries(run_dir), 0, "nothing left in the run dir");
+	is_int(count_entries(l.upper), 1, "only the command's file in the upper dir");
+	layer_free(&l);
+}
+
+static void test_confinement(void)
+{
+	struct layer l = new_layer();
+	struct capture c;
+	struct exec_result res;
+	struct exec_spec s;
+	spec_for(&s, &l, &c);
+	s.cmdline = "grep CapEff /proc/self/status; mount -t tmpfs none /tmp 2>/dev/null || echo no-mount; "
+		    "echo 1 > /proc/sys/vm/drop_caches 2>/dev/null || echo no-sysctl; wc -c < /proc/timer_list; "
+		    "ls /dev | sort | tr '\\n' ' '";
+	int r = executor_run(&s, &res, NULL);
+	ok(r == 0, "confinement checks run");
+	is_str(c.out.data,
+	       "CapEff:\t00000000a00425fb\nno-mount\nno-sysctl\n0\n"
+	       "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero \n",
+	       "docker's capabilities less mknod, /proc/sys read-only, /proc/timer_list masked, a minimal /dev");
+	capture_release(&c);
+	layer_free(&l);
+}
+
+static void test_many_lowers(void)
+{
+	enum { N = 60 };
+	char *dirs[N];
+	const char *lowers[N + 1];
+	for (int i = 0; i < N; i++) {
+		dirs[i] = xasprintf("%s/lowers/%03d-a-rather-long-directory-name-to-pass-the-page-limit-of-mount-options"
+				    "-xxxxxxxxxxxxxxxxxx",
+				    base, i);
+		strata_mkdir_p(dirs[i], 0755, NULL);
+		cleanup_free char *f = xasprintf("%s/f", dirs[i]);
+		cleanup_free char *content = xasprintf("%d\n", i);
+		write_file(f, content);
+		cleanup_free char *g = xasprintf("%s/g%d", dirs[i], i);
+		write_file(g, "");
+		lowers[i] = dirs[i];
+	}
+	lowers[N] = lower;
+	struct layer l = new_layer();
+	struct capture c;
+	struct exec_result res;
+	struct exec_spec s;
+	spec_for(&s, &l, &c);
+	s.lowerdirs = lowers;
+	s.n_lowerdirs = N + 1;
+	s.cmdline = "cat /f; ls / | grep -c '^g'";
+	int r = executor_run(&s, &res, NULL);
+	ok(r == 0 && res.exit_code == 0, "61 long lower dirs (options past a page) mount");
+	is_str(c.out.data, "0\n60\n", "the first lower dir is the top one, and all are there");
+	capture_release(&c);
+	for (int i = 0; i < N; i++)
+		free(dirs[i]);
+	layer_free(&l);
+}
+
 static void test_empty_rootfs(void)
 {
 	struct layer l = new_layer();
@@ -636,6 +722,9 @@ int main(void)
 	test_mounts();
 	test_killed_run();
 	test_live_not_cleaned();
+	test_interrupt();
+	test_confinement();
+	test_many_lowers();
 	test_empty_rootfs();
 
 	ok(!base_mounted(), "nothing of the test is mounted at the end");

@@ -105,7 +105,9 @@ static char *overlay_options(struct exec_ctx *ctx, int *fds)
 	}
 	cleanup_free char *u = escape_overlay(spec->upper_dir);
 	cleanup_free char *w = escape_overlay(spec->work_dir);
-	strata_buf_addf(&o, ",upperdir=%s,workdir=%s", u, w);
+	/* whole-file copy-ups only: the upper dir must be a self-contained diff
+	 * the layer module can tar (no metacopy-only files, no redirects) */
+	strata_buf_addf(&o, ",upperdir=%s,workdir=%s,index=off,metacopy=off,redirect_dir=off", u, w);
 	return strata_buf_detach(&o, NULL);
 }
 

@@ -193,6 +193,26 @@ static bool upper_has(struct layer *l, const char *rel)
 	return strata_path_exists(p);
 }
 
+static bool sleeper_alive(const char *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		cleanup_free char *p = xasprintf("/proc/%s/cmdline", de->d_name);
+		cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+		if (strata_read_file(p, &b, 4096, NULL) < 0 || b.len < 7)
+			continue;
+		if (!strcmp(b.data, "sleep") && b.len > 6 && !strcmp(b.data + 6, arg))
+			found = true;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static void test_echo(void)
 {
 	struct layer l = new_layer();
@@ -219,6 +239,12 @@ static void test_status(void)
 	ok(r == 0 && res.exit_code == -1 && res.signal == SIGKILL, "death by SIGKILL is reported");
 	r = run_sh("kill -TERM $$", &l, NULL, &res, NULL);
 	ok(r == 0 && res.signal == SIGTERM, "death by SIGTERM is reported (the command is not PID 1)");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = run_sh("sleep 4323 & echo started", &l, NULL, &res, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok(r == 0 && res.exit_code == 0 && t1.tv_sec - t0.tv_sec < 3 && !sleeper_alive("4323"),
+	   "the step ends with its command: background processes are killed, not waited for");
 	ok(!base_mounted(), "a failing command leaves no mounts behind");
 	is_int(count_entries(l.upper), 0, "and nothing in the upper dir");
 	layer_free(&l);
@@ -491,26 +517,6 @@ static void test_mounts(void)
 	ok(!base_mounted(), "no mounts left after RUN mounts");
 	layer_free(&l);
 	layer_free(&l2);
-}
-
-static bool sleeper_alive(const char *arg)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	bool found = false;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		cleanup_free char *p = xasprintf("/proc/%s/cmdline", de->d_name);
-		cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
-		if (strata_read_file(p, &b, 4096, NULL) < 0 || b.len < 7)
-			continue;
-		if (!strcmp(b.data, "sleep") && b.len > 6 && !strcmp(b.data + 6, arg))
-			found = true;
-	}
-	if (d)
-		closedir(d);
-	return found;
 }
 
 static void test_killed_run(void)

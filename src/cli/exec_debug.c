@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"      --run-dir DIR    executor state (default $STRATA_ROOT/run/exec)\n"
 		"  -h, --help           show this help\n"
 		"\n"
-		"The exit code is the command's (128+N when killed by signal N).\n");
+		"The exit code is the command's (128+N when killed by signal N, 124 on timeout,\n"
+		"130 when strata itself is interrupted).\n");
 }
 
 static int parse_mount(const char *spec, struct exec_mount *m)
@@ -221,7 +222,10 @@ static int cmd_exec_debug(int argc, char **argv)
 		int r = executor_run(&spec, &res, &err);
 		strata_rm_rf(tmp, NULL);
 		if (r < 0) {
+			bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
 			rc = cli_fail(err);
+			if (interrupted)
+				rc = 130;
 			goto out;
 		}
 	}

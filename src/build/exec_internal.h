@@ -4,8 +4,8 @@
  *
  *   exec_run.c     the caller's side: checks, state file, clone, output pump,
  *                  timeout and signals, wait, teardown
- *   exec_child.c   the namespace init: overlay, /proc, /dev, /etc files,
- *                  pivot_root, then the command process
+ *   exec_child.c   the helper and the namespace init: overlay, /proc, /dev,
+ *                  /etc files, pivot_root, then the command process
  *   exec_path.c    resolving and creating mount targets inside the rootfs
  *                  without following symlinks out of it (stubs recorded)
  *   exec_mounts.c  RUN --mount: host-side preparation (cache dirs and locks)
@@ -50,7 +50,11 @@ struct exec_ctx {
 
 /* ---- exec_child.c ---- */
 
-/* The init of the new namespaces. Never returns. */
+/*
+ * The helper process, run in the caller's fork: unshares the namespaces,
+ * forks the init (PID 1) that sets up the rootfs and runs the command, waits
+ * for it. Never returns.
+ */
 __attribute__((noreturn)) void exec_child_main(struct exec_ctx *ctx);
 
 /* Send "E <message>" to the caller (one write, newlines flattened). */

@@ -29,8 +29,11 @@
  * run directory) is recorded first in a state file under run_dir, and
  * executor_cleanup_stale(run_dir) undoes it for runs whose process is gone.
  *
+ * The command runs with docker's default capabilities less CAP_MKNOD, and
+ * docker's masked / read-only /proc paths.
+ *
  * Requirements: root (CAP_SYS_ADMIN in the initial user namespace), overlayfs,
- * openat2(2) (Linux >= 5.6). No cgroups, no OCI runtime.
+ * openat2(2) and the new mount API (Linux >= 5.12). No cgroups, no OCI runtime.
  *
  * Threads: executor_run blocks SIGINT, SIGTERM and SIGHUP in the calling
  * thread for its duration and reads them through a signalfd; a program with
@@ -126,7 +129,9 @@ struct exec_spec {
 	const char *const *argv;      /* NULL-terminated exec form */
 
 	const char *const *env;       /* NULL-terminated "K=V"; exactly this, plus HOME from
-	                                 /etc/passwd when env has no HOME (as runc does) */
+	                                 /etc/passwd when env has no HOME (as runc does).
+	                                 A command without '/' is looked up in env's PATH,
+	                                 else in docker's default PATH (not added to env) */
 	const char *user;             /* USER: name, uid, name:group, uid:gid...; NULL/"" = root */
 	const char *cwd;              /* WORKDIR, absolute; created when missing; NULL = "/" */
 	const char *hostname;         /* NULL = "strata" */

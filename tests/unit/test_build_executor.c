@@ -519,6 +519,88 @@ static void test_mounts(void)
 	layer_free(&l2);
 }
 
+static void test_cache_options(void)
+{
+	struct layer l = new_layer();
+	struct capture c;
+	struct exec_result res;
+	struct exec_spec s;
+	struct exec_mount cm;
+	exec_mount_init(&cm, EXEC_MOUNT_CACHE);
+	cm.target = "/c2";
+	cm.mode = 0700;
+	cm.uid = 1000;
+	cm.gid = 50;
+	spec_for(&s, &l, &c);
+	s.mounts = &cm;
+	s.n_mounts = 1;
+	s.cmdline = "stat -c '%a %u %g' /c2; echo x > /c2/f";
+	int r = executor_run(&s, &res, NULL);
+	ok(r == 0 && !strcmp(c.out.data, "700 1000 50\n"), "cache keyed by target, created with mode, uid, gid (%s)",
+	   c.out.data);
+	capture_release(&c);
+
+	/* hold the cache's lock as another build would */
+	char hex[65];
+	strata_sha256_hex("/c2", 3, hex);
+	cleanup_free char *lockp = xasprintf("%s/%s/lock", cache_root, hex);
+	int lfd = strata_lock_file(lockp, true, NULL);
+	ok(lfd >= 0, "the cache lock is held by someone else");
+	cm.sharing = EXEC_SHARING_PRIVATE;
+	spec_for(&s, &l, &c);
+	s.mounts = &cm;
+	s.n_mounts = 1;
+	s.cmdline = "ls /c2 | wc -l; stat -c '%a %u' /c2";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "0\n700 1000\n", "sharing=private on a busy cache: a fresh directory of its own");
+	capture_release(&c);
+	DIR *d = opendir(cache_root);
+	int privates = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		privates += !strncmp(de->d_name, "private-", 8);
+	if (d)
+		closedir(d);
+	is_int(privates, 0, "and it is removed after the run");
+	if (lfd >= 0)
+		close(lfd);
+	layer_free(&l);
+}
+
+static void test_symlink_escape(void)
+{
+	/* a top layer whose /run is an absolute symlink to a host path */
+	cleanup_free char *top = xasprintf("%s/evil", base);
+	strata_mkdir_p(top, 0755, NULL);
+	cleanup_free char *host_target = xasprintf("%s/host-escape", base);
+	cleanup_free char *link = xasprintf("%s/run", top);
+	if (symlink(host_target, link) < 0)
+		diag("symlink: %s", strerror(errno));
+	cleanup_free char *sec = xasprintf("%s/secret2.txt", base);
+	write_file(sec, "inside");
+	const char *lowers[] = { top, lower };
+	struct layer l = new_layer();
+	struct capture c;
+	struct exec_result res;
+	struct exec_spec s;
+	struct exec_mount sm;
+	exec_mount_init(&sm, EXEC_MOUNT_SECRET);
+	sm.id = "tok";
+	sm.host_source = sec;
+	spec_for(&s, &l, &c);
+	s.lowerdirs = lowers;
+	s.n_lowerdirs = 2;
+	s.mounts = &sm;
+	s.n_mounts = 1;
+	s.cmdline = "cat /run/secrets/tok";
+	int r = executor_run(&s, &res, NULL);
+	ok(r == 0 && !strcmp(c.out.data, "inside\n"), "a mount under an image's absolute symlink works (%s)", c.out.data);
+	ok(!strata_path_exists(host_target), "and is resolved inside the rootfs, never on the host");
+	is_int(count_entries(l.upper), 0, "the stubs made through the symlink are removed too");
+	capture_release(&c);
+	layer_free(&l);
+}
+
 static void test_killed_run(void)
 {
 	struct layer l = new_layer();
@@ -726,6 +808,8 @@ int main(void)
 	test_exec_errors();
 	test_network_none();
 	test_mounts();
+	test_cache_options();
+	test_symlink_escape();
 	test_killed_run();
 	test_live_not_cleaned();
 	test_interrupt();

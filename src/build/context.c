@@ -203,7 +203,8 @@ static void load_cache(struct build_context *c)
 		}
 		c->cache[c->ncache++] = r;
 	}
-	qsort(c->cache, c->ncache, sizeof(*c->cache), rec_cmp);
+	if (c->ncache)
+		qsort(c->cache, c->ncache, sizeof(*c->cache), rec_cmp);
 }
 
 int build_context_open(const char *root, const struct build_ignore *ign, const char *statcache,
@@ -230,7 +231,8 @@ int build_context_open(const char *root, const struct build_ignore *ign, const c
 		build_context_free(c);
 		return strata_error_wrap(err, "scan build context '%s'", root);
 	}
-	qsort(c->v, c->n, sizeof(*c->v), entry_cmp);
+	if (c->n)
+		qsort(c->v, c->n, sizeof(*c->v), entry_cmp);
 	c->st.entries = c->n;
 	if (statcache) {
 		c->statcache = xstrdup(statcache);
@@ -277,7 +279,7 @@ struct build_ctx_entry *build_context_entry(struct build_context *c, size_t i)
 ssize_t build_context_find(const struct build_context *c, const char *path)
 {
 	struct build_ctx_entry key = { .path = (char *)path };
-	const struct build_ctx_entry *e = bsearch(&key, c->v, c->n, sizeof(*c->v), entry_cmp);
+	const struct build_ctx_entry *e = c->n ? bsearch(&key, c->v, c->n, sizeof(*c->v), entry_cmp) : NULL;
 	return e ? e - c->v : -1;
 }
 

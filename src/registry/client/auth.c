@@ -166,7 +166,7 @@ out:
 
 /* @return 1 when the request should be tried again with new credentials, 0 when not, -1 error. */
 static int answer_challenge(struct regclient *c, struct rc_host *h, const char *scope, const char *www,
-			    struct strata_error **err)
+			    const char *sent, struct strata_error **err)
 {
 	if (!www)
 		return 0;
@@ -187,10 +187,10 @@ static int answer_challenge(struct regclient *c, struct rc_host *h, const char *
 	} else if (bearer) {
 		r = fetch_token(c, h, bearer, scope, err) < 0 ? -1 : 1;
 	} else if (basic) {
+		/* try again only if this request went without the credentials */
 		pthread_mutex_lock(&c->lock);
-		bool had = h->basic;
 		h->basic = h->cred.user != NULL;
-		r = h->basic && !had;
+		r = h->basic && (!sent || strncmp(sent, "Basic ", 6));
 		pthread_mutex_unlock(&c->lock);
 	}
 	for (int i = 0; i < n; i++)
@@ -228,7 +228,7 @@ int rc_do(struct regclient *c, struct rc_host *h, const struct rc_req *req, stru
 		if (resp->status != 401 || challenged)
 			return 0;
 		challenged = true;
-		int a = answer_challenge(c, h, req->scope, resp->www_auth, err);
+		int a = answer_challenge(c, h, req->scope, resp->www_auth, authz, err);
 		if (a < 0)
 			return -1;
 		if (a == 0)

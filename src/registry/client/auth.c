@@ -65,6 +65,21 @@ static void add_scopes(struct strata_buf *q, const char *scopes)
 	}
 }
 
+/* true when scopes already name the resource of chscope ("repository:NAME:") */
+static bool scope_covered(const char *scopes, const char *chscope)
+{
+	if (!scopes)
+		return false;
+	const char *last = strrchr(chscope, ':');
+	if (!last)
+		return strstr(scopes, chscope) != NULL;
+	cleanup_free char *prefix = xstrndup(chscope, (size_t)(last - chscope) + 1);
+	for (const char *p = strstr(scopes, prefix); p; p = strstr(p + 1, prefix))
+		if (p == scopes || p[-1] == ' ')
+			return true;
+	return false;
+}
+
 static int fetch_token(struct regclient *c, struct rc_host *h, const struct rc_challenge *ch,
 		       const char *scope, struct strata_error **err)
 {
@@ -82,7 +97,7 @@ static int fetch_token(struct regclient *c, struct rc_host *h, const struct rc_c
 		strata_buf_addf(&url, "service=%s", e);
 	}
 	add_scopes(&url, scope);
-	if (chscope && (!scope || !strstr(scope, chscope)))
+	if (chscope && !scope_covered(scope, chscope))
 		add_scopes(&url, chscope);
 
 	/* the realm's host gets its own TLS policy */
@@ -103,6 +118,7 @@ static int fetch_token(struct regclient *c, struct rc_host *h, const struct rc_c
 	struct rc_req req = { .method = "GET", .url = url.data, .body_fd = -1 };
 	struct rc_resp resp;
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
+	cleanup_json json_t *j = NULL;
 	int r = -1;
 	for (int attempt = 0;; attempt++) {
 		if (rc_perform(c, th, &req, basic, &resp, err) < 0) {
@@ -124,7 +140,6 @@ static int fetch_token(struct regclient *c, struct rc_host *h, const struct rc_c
 		rc_error_from_response(resp.status, resp.body.data, resp.body.len, NULL, err);
 		goto out;
 	}
-	cleanup_json json_t *j = NULL;
 	if (strata_json_parse(resp.body.data, resp.body.len, "token response", &j, err) < 0)
 		goto out;
 	const char *tok = json_string_value(json_object_get(j, "token"));
@@ -185,7 +200,14 @@ static int answer_challenge(struct regclient *c, struct rc_host *h, const char *
 	if ((bearer || basic) && load_creds(c, h, err) < 0) {
 		r = -1;
 	} else if (bearer) {
-		r = fetch_token(c, h, bearer, scope, err) < 0 ? -1 : 1;
+		/* one fetch at a time: requests that failed together share the new token */
+		pthread_mutex_lock(&c->token_lock);
+		cleanup_free char *cur = current_authz(c, h, scope);
+		if (cur && (!sent || strcmp(cur, sent)))
+			r = 1;
+		else
+			r = fetch_token(c, h, bearer, scope, err) < 0 ? -1 : 1;
+		pthread_mutex_unlock(&c->token_lock);
 	} else if (basic) {
 		/* try again only if this request went without the credentials */
 		pthread_mutex_lock(&c->lock);

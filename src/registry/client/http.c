@@ -66,6 +66,7 @@ int regclient_new(const struct regclient_opts *opts, struct regclient **out, str
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->token_lock, NULL);
 	c->share = curl_share_init();
 	if (!c->share) {
 		regclient_free(c);
@@ -104,6 +105,7 @@ void regclient_free(struct regclient *c)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->token_lock);
 	free(c);
 }
 

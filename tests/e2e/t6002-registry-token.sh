@@ -8,15 +8,20 @@
 DRV="$STRATA_BUILD/tests/test_registry_driver"
 MKIMAGE="$TEST_DIR/helpers/mkimage.py"
 export STRATA_RETRY_BASE_MS=20
-mkdir -p "$TRASH/fake"
+# start_fake DIR [ENV...]: sets REG
 start_fake() {
-    rm -f "$TRASH/fake/ports" "$TRASH/fake/log"
-    spawn env "$@" python3 "$TEST_DIR/helpers/fakereg.py" "$TRASH/fake"
-    n=100; until [ -s "$TRASH/fake/ports" ] || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done
-    read -r P _ _ <"$TRASH/fake/ports"
+    fd=$1
+    shift
+    mkdir -p "$fd"
+    spawn env "$@" python3 "$TEST_DIR/helpers/fakereg.py" "$fd"
+    n=100; until [ -s "$fd/ports" ] || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done
+    read -r P _ _ <"$fd/ports"
     REG="127.0.0.1:$P"
 }
-start_fake
+# the second instance: tokens good for 3 requests, answered as access_token
+start_fake "$TRASH/fake2" FAKEREG_TOKEN_USES=3 FAKEREG_ACCESS_TOKEN=1
+REG2=$REG
+start_fake "$TRASH/fake"
 CFG="$DOCKER_CONFIG/config.json"
 LOG="$TRASH/fake/log"
 save_creds() {
@@ -95,13 +100,12 @@ test_expect_success 'tag list follows Link pagination' '
 '
 
 test_expect_success 'tokens that expire (server side) are refreshed on a 401; access_token' '
-    start_fake FAKEREG_TOKEN_USES=3 FAKEREG_ACCESS_TOKEN=1 &&
-    save_creds alice:s3cret &&
-    STRATA_PARALLEL=1 "$DRV" push-layout img v1 "$REG/app:v1" >out &&
+    REG=$REG2 save_creds alice:s3cret &&
+    STRATA_PARALLEL=1 "$DRV" push-layout img v1 "$REG2/app:v1" >out &&
     grep "^$(cat digest) moved=3" out &&
-    STRATA_PARALLEL=1 "$DRV" pull-layout "$REG/app:v1" pulled3 >out &&
+    STRATA_PARALLEL=1 "$DRV" pull-layout "$REG2/app:v1" pulled3 >out &&
     grep "^$(cat digest) moved=3" out &&
-    test "$(grep -c "^token " "$LOG")" -ge 4
+    test "$(grep -c "^token " "$TRASH/fake2/log")" -ge 4
 '
 
 test_done

@@ -14,7 +14,7 @@
  *   test_registry_driver push-layout DIR SRCTAG DESTREF
  *
  * Environment: STRATA_CHUNK_SIZE, STRATA_PARALLEL, STRATA_TLS_CA,
- * STRATA_RETRY_BASE_MS, STRATA_MAX_RETRIES, STRATA_DRIVER_PROGRESS=1.
+ * STRATA_RETRY_BASE_MS, STRATA_MAX_RETRIES, STRATA_DRIVER_PROGRESS=1, STRATA_LOG.
  * Without arguments it runs its own offline checks as TAP.
  */
 #include "tap.h"
@@ -72,6 +72,8 @@ static int drive(int argc, char **argv)
 {
 	struct strata_error *err = NULL;
 	struct regclient_opts o = { 0 };
+	if (getenv("STRATA_LOG") && strata_log_parse_level(getenv("STRATA_LOG")) >= 0)
+		strata_log_set_level((enum strata_log_level)strata_log_parse_level(getenv("STRATA_LOG")));
 	if (regclient_opts_load_env(&o, &err) < 0)
 		return fail(err);
 	o.chunk_size = (size_t)envl("STRATA_CHUNK_SIZE", 0);

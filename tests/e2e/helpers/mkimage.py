@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mkimage.py DIR TAG [--layers N] [--size BYTES] [--index] [--seed S]
+"""mkimage.py DIR TAG [--layers N] [--size BYTES] [--index] [--seed S] [--uncompressed]
 
 Write an OCI image layout at DIR with an image tagged TAG: N gzip layers
 (each a tar holding one file of BYTES pseudo-random, incompressible bytes),
@@ -16,6 +16,8 @@ def put_blob(d, data):
         f.write(data)
     return {"digest": "sha256:" + h, "size": len(data)}
 
+UNCOMPRESSED = False
+
 def layer(rng, i, size):
     content = rng.randbytes(size)
     raw = io.BytesIO()
@@ -25,6 +27,8 @@ def layer(rng, i, size):
         ti.mtime = 0
         t.addfile(ti, io.BytesIO(content))
     tar = raw.getvalue()
+    if UNCOMPRESSED:
+        return tar, "sha256:" + hashlib.sha256(tar).hexdigest()
     gz = gzip.compress(tar, compresslevel=1, mtime=0)
     return gz, "sha256:" + hashlib.sha256(tar).hexdigest()
 
@@ -33,7 +37,7 @@ def image(d, rng, n, size, arch):
     for i in range(n):
         gz, diff = layer(rng, i, size)
         desc = put_blob(d, gz)
-        desc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+        desc["mediaType"] = "application/vnd.oci.image.layer.v1.tar" + ("" if UNCOMPRESSED else "+gzip")
         layers.append(desc)
         diffs.append(diff)
     cfg = {"architecture": arch, "os": "linux", "config": {"Cmd": ["/bin/sh"]},
@@ -54,7 +58,10 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--index", action="store_true")
     ap.add_argument("--seed", default="strata")
+    ap.add_argument("--uncompressed", action="store_true")
     a = ap.parse_args()
+    global UNCOMPRESSED
+    UNCOMPRESSED = a.uncompressed
     rng = random.Random(a.seed)
     os.makedirs(a.dir, exist_ok=True)
     with open(os.path.join(a.dir, "oci-layout"), "w") as f:

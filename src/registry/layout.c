@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 
 #include "oci/oci.h"
+#include "registry/seen.h"
 
 #define REFNAME "org.opencontainers.image.ref.name"
 
 struct layout {
 	char *dir;
+	struct regseen *seen;
 };
 
 static char *blob_path(struct layout *l, const char *digest, struct strata_error **err)
@@ -236,6 +238,26 @@ static int resolve(void *ctx, const char *ref, char **digest, struct strata_erro
 		}
 	}
 	return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "no image '%s' in the layout '%s'", name, l->dir);
+}
+
+static void seen(void *ctx, const char *host, const char *repo, const char *digest)
+{
+	struct layout *l = ctx;
+	regseen_add(l->seen, host, repo, digest);
+}
+
+static int where(void *ctx, const char *host, const char *digest, const char *not_repo, char **repo)
+{
+	struct layout *l = ctx;
+	return regseen_where(l->seen, host, digest, not_repo, repo);
+}
+
+void regxfer_layout_use_seen(struct regxfer_local *l, struct regseen *s)
+{
+	struct layout *ly = l->ctx;
+	ly->seen = s;
+	l->seen = s ? seen : NULL;
+	l->where = s ? where : NULL;
 }
 
 int regxfer_layout_open(const char *dir, bool create, struct regxfer_local *out, struct strata_error **err)

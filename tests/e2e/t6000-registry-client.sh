@@ -71,6 +71,16 @@ test_expect_success 'second push skips every blob' '
     grep "moved=0 skipped=4" out
 '
 
+test_expect_success 'push to another repository mounts the blobs recorded as seen' '
+    export STRATA_SEEN_FILE="$TRASH/seen.json" &&
+    "$DRV" push-layout img v1 "$REG/app:v1" >out &&
+    grep "moved=0 skipped=4" out &&
+    jq -e ".[\"$REG\"] | length == 4" seen.json &&
+    "$DRV" push-layout img v1 "$REG/copy:v1" >out &&
+    grep "moved=0 skipped=0 mounted=4" out &&
+    jq -e "[.[\"$REG\"][] | index(\"copy\")] | all" seen.json
+'
+
 test_expect_success 'skopeo pushes, strata pulls: same digest, blobs verified' '
     want=$(python3 "$MKIMAGE" img2 s1 --layers 2 --size 30000 --seed other) &&
     skopeo copy -q --dest-tls-verify=false oci:img2:s1 "docker://$REG/sk:s1" &&

@@ -14,7 +14,8 @@
  *   test_registry_driver push-layout DIR SRCTAG DESTREF
  *
  * Environment: STRATA_CHUNK_SIZE, STRATA_PARALLEL, STRATA_TLS_CA,
- * STRATA_RETRY_BASE_MS, STRATA_MAX_RETRIES, STRATA_DRIVER_PROGRESS=1, STRATA_LOG.
+ * STRATA_RETRY_BASE_MS, STRATA_MAX_RETRIES, STRATA_DRIVER_PROGRESS=1, STRATA_LOG,
+ * STRATA_SEEN_FILE (record of where blobs live, for cross-repo mounts).
  * Without arguments it runs its own offline checks as TAP.
  */
 #include "tap.h"
@@ -27,6 +28,7 @@
 #include "oci/oci.h"
 #include "registry/client.h"
 #include "registry/layout.h"
+#include "registry/seen.h"
 #include "registry/transfer.h"
 
 static void progress(void *ctx, const char *digest, uint64_t done, uint64_t total, const char *state)
@@ -198,9 +200,21 @@ static int drive(int argc, char **argv)
 			ret = fail(err);
 			goto out;
 		}
+		struct regseen *seen = NULL;
+		if (getenv("STRATA_SEEN_FILE")) {
+			if (regseen_open(getenv("STRATA_SEEN_FILE"), &seen, &err) < 0) {
+				regxfer_layout_close(&l);
+				ret = fail(err);
+				goto out;
+			}
+			regxfer_layout_use_seen(&l, seen);
+		}
 		int r = pull ? regclient_pull_image(c, argv[2], argc > 4 ? argv[4] : NULL, &l, pg, &res, &err)
 			     : regclient_push_image(c, argv[3], argv[4], &l, pg, &res, &err);
 		regxfer_layout_close(&l);
+		if (r == 0 && seen && regseen_save(seen, &err) < 0)
+			r = -1;
+		regseen_free(seen);
 		if (r < 0) {
 			ret = fail(err);
 		} else {

@@ -183,3 +183,95 @@ make_busybox_tar() {
     tar -C "$TRASH/.bbroot" --numeric-owner -cf "$1" .
     rm -rf "$TRASH/.bbroot"
 }
+
+# start_strata_registry [ARGS...]: run `strata registry serve` on a free port
+# with its storage in ${SREG_ROOT:-$TRASH/registry}; sets SREG (host:port),
+# SREG_PID; the access log and messages go to $TRASH/strata-registry.log and
+# the exit code, once it exits, to $TRASH/sreg.rc. Call it outside test
+# bodies (they run in subshells).
+start_strata_registry() {
+    SREG_PORT=$(free_port)
+    SREG="127.0.0.1:$SREG_PORT"
+    rm -f "$TRASH/sreg.pid" "$TRASH/sreg.rc"
+    spawn sh -c '"$@" & echo $! >"$0.pid"; wait $!; echo $? >"$0.rc"' "$TRASH/sreg" \
+        "$STRATA_BIN" registry serve --root "${SREG_ROOT:-$TRASH/registry}" --addr "$SREG" "$@" \
+        >>"$TRASH/strata-registry.log" 2>&1
+    _n=50
+    while [ ! -s "$TRASH/sreg.pid" ] && [ $_n -gt 0 ]; do sleep 0.1; _n=$((_n - 1)); done
+    SREG_PID=$(cat "$TRASH/sreg.pid")
+    SPAWNED="$SPAWNED $SREG_PID"
+    wait_http "http://$SREG/v2/"
+}
+
+# wait_strata_registry_exit [SECONDS]: wait for the registry to exit; print its exit code
+wait_strata_registry_exit() {
+    _n=$(( ${1:-20} * 10 ))
+    while [ ! -s "$TRASH/sreg.rc" ] && [ $_n -gt 0 ]; do sleep 0.1; _n=$((_n - 1)); done
+    [ -s "$TRASH/sreg.rc" ] || { echo "registry did not exit" >&2; return 1; }
+    cat "$TRASH/sreg.rc"
+}
+
+# make_layer_tgz DIR OUT: a deterministic gzip layer of DIR
+make_layer_tgz() {
+    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -cf - . | gzip -n >"$2"
+}
+
+# make_oci_image LAYOUT TAG LAYER.tgz...: add an image made of these gzip
+# layers to an OCI image layout (created if missing), tagged TAG.
+make_oci_image() {
+    _l=$1 _tag=$2
+    shift 2
+    mkdir -p "$_l/blobs/sha256"
+    [ -f "$_l/oci-layout" ] || echo '{"imageLayoutVersion":"1.0.0"}' >"$_l/oci-layout"
+    [ -f "$_l/index.json" ] || echo '{"schemaVersion":2,"manifests":[]}' >"$_l/index.json"
+    _layers='[]' _ids='[]'
+    for _f in "$@"; do
+        _d=$(sha256sum "$_f" | cut -d" " -f1)
+        _s=$(stat -c %s "$_f")
+        cp "$_f" "$_l/blobs/sha256/$_d"
+        _u=$(gzip -dc "$_f" | sha256sum | cut -d" " -f1)
+        _layers=$(echo "$_layers" | jq -c --arg d "sha256:$_d" --argjson s "$_s" \
+            '. + [{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip",digest:$d,size:$s}]')
+        _ids=$(echo "$_ids" | jq -c --arg u "sha256:$_u" '. + [$u]')
+    done
+    jq -nc --argjson ids "$_ids" --arg t "$_tag" \
+        '{architecture:"amd64",os:"linux",config:{Labels:{tag:$t}},rootfs:{type:"layers",diff_ids:$ids}}' >"$_l/.cfg"
+    _cd=$(sha256sum "$_l/.cfg" | cut -d" " -f1)
+    _cs=$(stat -c %s "$_l/.cfg")
+    mv "$_l/.cfg" "$_l/blobs/sha256/$_cd"
+    jq -nc --argjson layers "$_layers" --arg cd "sha256:$_cd" --argjson cs "$_cs" \
+        '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$cd,size:$cs},layers:$layers}' >"$_l/.man"
+    _md=$(sha256sum "$_l/.man" | cut -d" " -f1)
+    _ms=$(stat -c %s "$_l/.man")
+    mv "$_l/.man" "$_l/blobs/sha256/$_md"
+    jq -c --arg md "sha256:$_md" --argjson ms "$_ms" --arg t "$_tag" \
+        '.manifests += [{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$md,size:$ms,annotations:{"org.opencontainers.image.ref.name":$t}}]' \
+        "$_l/index.json" >"$_l/.idx" && mv "$_l/.idx" "$_l/index.json"
+    OCI_MANIFEST_DIGEST="sha256:$_md"
+}
+
+# push_blob HOSTPORT REPO FILE: monolithic blob upload with curl; prints the digest
+push_blob() {
+    _d="sha256:$(sha256sum "$3" | cut -d" " -f1)"
+    curl -sf -X POST --data-binary @"$3" -H "Content-Type: application/octet-stream" \
+        "http://$1/v2/$2/blobs/uploads/?digest=$_d" >/dev/null || return 1
+    echo "$_d"
+}
+
+# http_status [CURL ARGS...]: print only the HTTP status code of a request
+http_status() {
+    curl -s -o /dev/null -w '%{http_code}' "$@"
+}
+
+# stop_strata_registry: SIGTERM the registry started by start_strata_registry
+# and check that it exited 0 (under ASan, leaks make that fail) without
+# sanitizer reports in its log.
+stop_strata_registry() {
+    kill -TERM "$SREG_PID" 2>/dev/null
+    _rc=$(wait_strata_registry_exit) || return 1
+    if grep -q "Sanitizer" "$TRASH/strata-registry.log"; then
+        sed -n "/Sanitizer/,\$p" "$TRASH/strata-registry.log" | head -40 >&2
+        return 1
+    fi
+    [ "$_rc" -eq 0 ] || { echo "registry exited $_rc" >&2; return 1; }
+}

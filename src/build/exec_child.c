@@ -1,0 +1,595 @@
+/*
+ * exec_child.c — the processes of a run, below the caller:
+ *
+ *   caller ── fork ──► helper: unshare(NEWNS|NEWPID|NEWUTS|NEWIPC[|NEWNET])
+ *                        └─ fork ──► init (PID 1): mounts, pivot_root, user
+ *                                     └─ fork ──► command: setuid, exec
+ *
+ * fork (not a raw clone) keeps glibc's malloc usable in the children of a
+ * multi-threaded caller. Helper and init die with their parent
+ * (PR_SET_PDEATHSIG); when init dies the kernel kills everything in the PID
+ * namespace, and when the last process of the mount namespace is gone every
+ * mount made here is gone too.
+ *
+ * Both report to the caller on ctx->status_w: "E <message>" when something
+ * fails before the command runs, "S <wait status>" when the command ended.
+ */
+#include "build/exec_internal.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+void exec_child_report(struct exec_ctx *ctx, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	msg[0] = 'E';
+	msg[1] = ' ';
+	va_start(ap, fmt);
+	int n = vsnprintf(msg + 2, sizeof(msg) - 3, fmt, ap);
+	va_end(ap);
+	size_t len = n < 0 ? 2 : strlen(msg);
+	for (size_t i = 2; i < len; i++)
+		if (msg[i] == '\n')
+			msg[i] = ' ';
+	msg[len++] = '\n';
+	strata_write_full(ctx->status_w, msg, len, "status pipe", NULL);
+}
+
+static void report_error(struct exec_ctx *ctx, struct strata_error *e)
+{
+	char *s = strata_error_string(e);
+	exec_child_report(ctx, "%s", s);
+	free(s);
+	strata_error_free(e);
+}
+
+/* Die with the parent; and if it is already gone, die now. */
+static void tie_to_parent(int alive_r)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct pollfd p = { .fd = alive_r, .events = POLLIN };
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		_exit(1);
+}
+
+static char *escape_overlay(const char *path)
+{
+	struct strata_buf b = STRATA_BUF_INIT;
+	for (const char *p = path; *p; p++) {
+		if (*p == ',' || *p == ':' || *p == '\\')
+			strata_buf_addch(&b, '\\');
+		strata_buf_addch(&b, *p);
+	}
+	return strata_buf_detach(&b, NULL);
+}
+
+/*
+ * The options of the overlay mount. With fds != NULL each lower dir is named
+ * /proc/self/fd/N of an O_PATH fd instead of its path: mount(2) takes one page
+ * of options, which long paths times many layers can pass.
+ */
+static char *overlay_options(struct exec_ctx *ctx, int *fds)
+{
+	const struct exec_spec *spec = ctx->spec;
+	struct strata_buf o = STRATA_BUF_INIT;
+	char fdp[32];
+	strata_buf_adds(&o, "lowerdir=");
+	size_t n = spec->n_lowerdirs ? spec->n_lowerdirs : 1;
+	for (size_t i = 0; i < n; i++) {
+		const char *l = spec->n_lowerdirs ? spec->lowerdirs[i] : ctx->empty;
+		cleanup_free char *e = escape_overlay(fds ? exec_fd_path(fdp, fds[i]) : l);
+		if (i)
+			strata_buf_addch(&o, ':');
+		strata_buf_adds(&o, e);
+	}
+	cleanup_free char *u = escape_overlay(spec->upper_dir);
+	cleanup_free char *w = escape_overlay(spec->work_dir);
+	/* whole-file copy-ups only: the upper dir must be a self-contained diff
+	 * the layer module can tar (no metacopy-only files, no redirects) */
+	strata_buf_addf(&o, ",upperdir=%s,workdir=%s,index=off,metacopy=off,redirect_dir=off", u, w);
+	return strata_buf_detach(&o, NULL);
+}
+
+static int mount_overlay(struct exec_ctx *ctx, struct strata_error **err)
+{
+	const struct exec_spec *spec = ctx->spec;
+	cleanup_free char *opts = overlay_options(ctx, NULL);
+	cleanup_free int *fds = NULL;
+	if (strlen(opts) >= 4000) {
+		fds = xcalloc(spec->n_lowerdirs, sizeof(*fds));
+		for (size_t i = 0; i < spec->n_lowerdirs; i++) {
+			fds[i] = open(spec->lowerdirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fds[i] < 0)
+				return strata_error_make(err, errno, "open lower dir '%s'", spec->lowerdirs[i]);
+		}
+		free(opts);
+		opts = overlay_options(ctx, fds);
+		if (strlen(opts) >= 4000)
+			return strata_error_make(err, 0, "too many layers for one overlay mount (%zu)",
+						 spec->n_lowerdirs);
+	}
+	if (mount("overlay", ctx->rootfs, "overlay", 0, opts) < 0) {
+		if (errno == ENODEV)
+			return strata_error_make(err, errno, "overlayfs is not available");
+		return strata_error_make(err, errno, "mount overlay (upper '%s')", spec->upper_dir);
+	}
+	return 0;
+}
+
+static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strata_error **err)
+{
+	char fdp[32];
+	cleanup_close int dfd = exec_path_ensure(rootfd, upperfd, ctx->state_fd, "/dev", EXEC_TARGET_DIR, err);
+	if (dfd < 0)
+		return -1;
+	if (mount("tmpfs", exec_fd_path(fdp, dfd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+		return strata_error_make(err, errno, "mount tmpfs on /dev");
+	cleanup_close int dev = openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dev < 0)
+		return strata_error_make(err, errno, "open /dev");
+	static const struct { const char *name; unsigned maj, min; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(nodes); i++)
+		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+			return strata_error_make(err, errno, "mknod /dev/%s", nodes[i].name);
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
+	};
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
+			return strata_error_make(err, errno, "symlink /dev/%s", links[i][1]);
+	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 || mkdirat(dev, "mqueue", 0755) < 0)
+		return strata_error_make(err, errno, "mkdir in /dev");
+	cleanup_close int pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pts < 0 || mount("devpts", exec_fd_path(fdp, pts), "devpts", MS_NOSUID | MS_NOEXEC,
+			     "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		return strata_error_make(err, errno, "mount devpts on /dev/pts");
+	cleanup_close int shm = openat(dev, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (shm < 0 || mount("shm", exec_fd_path(fdp, shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     "mode=1777,size=65536k") < 0)
+		return strata_error_make(err, errno, "mount tmpfs on /dev/shm");
+	cleanup_close int mq = openat(dev, "mqueue", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mq < 0 || mount("mqueue", exec_fd_path(fdp, mq), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return strata_error_make(err, errno, "mount mqueue on /dev/mqueue");
+	return 0;
+}
+
+/* Bind dirfd/name onto itself read-only. A missing name is fine. */
+static int ro_self(int dirfd, const char *name, struct strata_error **err)
+{
+	cleanup_close int tfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '/proc/%s'", name);
+	cleanup_close int t = open_tree(dirfd, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0 ||
+	    move_mount(t, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return strata_error_make(err, errno, "make '/proc/%s' read-only", name);
+	return 0;
+}
+
+/* Docker's masked and read-only paths of /proc (and /sys/firmware). */
+static int protect_proc(int rootfd, bool have_sys, struct strata_error **err)
+{
+	static const char *const masked_files[] = { "kcore", "keys", "timer_list", "sched_debug", "latency_stats" };
+	static const char *const masked_dirs[] = { "acpi", "scsi" };
+	static const char *const readonly[] = { "bus", "fs", "irq", "sys", "sysrq-trigger" };
+	char fdp[32];
+	cleanup_close int proc = openat(rootfd, "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (proc < 0)
+		return strata_error_make(err, errno, "open /proc");
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(masked_files); i++) {
+		cleanup_close int fd = openat(proc, masked_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && exec_bind("/dev/null", fd, true, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(masked_dirs); i++) {
+		cleanup_close int fd = openat(proc, masked_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && mount("tmpfs", exec_fd_path(fdp, fd), "tmpfs", MS_RDONLY, "size=0") < 0)
+			return strata_error_make(err, errno, "mask '/proc/%s'", masked_dirs[i]);
+	}
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(readonly); i++)
+		if (ro_self(proc, readonly[i], err) < 0)
+			return -1;
+	if (have_sys) {
+		cleanup_close int fd = openat(rootfd, "sys/firmware", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && mount("tmpfs", exec_fd_path(fdp, fd), "tmpfs", MS_RDONLY, "size=0") < 0)
+			return strata_error_make(err, errno, "mask '/sys/firmware'");
+	}
+	return 0;
+}
+
+/* Generate a file in the stage tmpfs and bind it read-only at path. */
+static int provide_file(struct exec_ctx *ctx, int rootfd, int upperfd, const char *path, const char *name,
+			const char *content, struct strata_error **err)
+{
+	cleanup_free char *f = xasprintf("%s/%s", ctx->stage, name);
+	cleanup_close int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return strata_error_make(err, errno, "create '%s'", f);
+	if (strata_write_full(fd, content, strlen(content), f, err) < 0)
+		return -1;
+	cleanup_close int tfd = exec_path_ensure(rootfd, upperfd, ctx->state_fd, path, EXEC_TARGET_FILE, err);
+	if (tfd < 0)
+		return -1;
+	return exec_bind(f, tfd, true, err);
+}
+
+static int setup_etc(struct exec_ctx *ctx, int rootfd, int upperfd, const char *hostname, struct strata_error **err)
+{
+	cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+					     hostname);
+	cleanup_buf struct strata_buf resolv = STRATA_BUF_INIT;
+	if (strata_read_file("/etc/resolv.conf", &resolv, 1 << 16, NULL) < 0)
+		strata_buf_reset(&resolv);
+	cleanup_free char *hn = xasprintf("%s\n", hostname);
+	if (provide_file(ctx, rootfd, upperfd, "/etc/hosts", "hosts", hosts, err) < 0 ||
+	    provide_file(ctx, rootfd, upperfd, "/etc/resolv.conf", "resolv.conf", resolv.data, err) < 0 ||
+	    provide_file(ctx, rootfd, upperfd, "/etc/hostname", "hostname", hn, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int loopback_up(struct strata_error **err)
+{
+	cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return strata_error_make(err, errno, "socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return strata_error_make(err, errno, "get flags of 'lo'");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return strata_error_make(err, errno, "bring up 'lo'");
+	return 0;
+}
+
+/* mkdir -p path inside the (already pivoted) root; created parts owned by the user, as BuildKit does. */
+static int make_workdir(const char *path, const struct exec_user *u, struct strata_error **err)
+{
+	cleanup_free char *p = xstrdup(path);
+	size_t n = strlen(p);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char c = p[i];
+		p[i] = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (chown(p, u->uid, u->gid) < 0)
+				return strata_error_make(err, errno, "chown '%s'", p);
+		} else if (errno != EEXIST) {
+			return strata_error_make(err, errno, "create working directory '%s'", p);
+		}
+		p[i] = c;
+	}
+	return 0;
+}
+
+static int read_optional(const char *path, char **out, struct strata_error **err)
+{
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	*out = NULL;
+	if (strata_read_file(path, &b, 16u << 20, err) < 0) {
+		if (strata_error_errnum(*err) == ENOENT) {
+			strata_error_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	*out = strata_buf_detach(&b, NULL);
+	return 0;
+}
+
+/* Everything from the private mount namespace to the pivoted root, as root. */
+static int setup(struct exec_ctx *ctx, struct exec_user *user, struct strata_error **err)
+{
+	const struct exec_spec *spec = ctx->spec;
+	const char *hostname = spec->hostname && *spec->hostname ? spec->hostname : "strata";
+	char fdp[32];
+
+	umask(0);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return strata_error_make(err, errno, "make mounts private");
+	if (mount("tmpfs", ctx->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m") < 0)
+		return strata_error_make(err, errno, "mount tmpfs on '%s'", ctx->stage);
+	if (mount_overlay(ctx, err) < 0)
+		return -1;
+	cleanup_close int rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int upperfd = open(spec->upper_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 || upperfd < 0)
+		return strata_error_make(err, errno, "open rootfs");
+
+	cleanup_close int procfd = exec_path_ensure(rootfd, upperfd, ctx->state_fd, "/proc", EXEC_TARGET_DIR, err);
+	if (procfd < 0)
+		return -1;
+	if (mount("proc", exec_fd_path(fdp, procfd), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return strata_error_make(err, errno, "mount /proc");
+	if (setup_dev(ctx, rootfd, upperfd, err) < 0)
+		return -1;
+	/* /sys only where the image has it (it is not asked for; no stub) */
+	cleanup_close int sysfd = openat(rootfd, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sysfd >= 0 && mount("sysfs", exec_fd_path(fdp, sysfd), "sysfs",
+				MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return strata_error_make(err, errno, "mount /sys");
+	if (protect_proc(rootfd, sysfd >= 0, err) < 0)
+		return -1;
+	if (setup_etc(ctx, rootfd, upperfd, hostname, err) < 0)
+		return -1;
+	if (exec_mounts_apply(ctx, rootfd, upperfd, err) < 0)
+		return -1;
+	if (spec->network == EXEC_NET_NONE && loopback_up(err) < 0)
+		return -1;
+	if (sethostname(hostname, strlen(hostname)) < 0)
+		return strata_error_make(err, errno, "set hostname '%s'", hostname);
+
+	if (fchdir(rootfd) < 0)
+		return strata_error_make(err, errno, "chdir rootfs");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return strata_error_make(err, errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return strata_error_make(err, errno, "detach the old root");
+	if (chdir("/") < 0)
+		return strata_error_make(err, errno, "chdir /");
+
+	cleanup_free char *passwd = NULL, *group = NULL;
+	if (read_optional("/etc/passwd", &passwd, err) < 0 || read_optional("/etc/group", &group, err) < 0)
+		return -1;
+	if (exec_user_resolve(spec->user, passwd, group, user, err) < 0)
+		return -1;
+	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
+	if (make_workdir(cwd, user, err) < 0)
+		return -1;
+	return 0;
+}
+
+static bool env_has(const char *const *env, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; env && env[i]; i++)
+		if (!strncmp(env[i], key, kl) && env[i][kl] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * Docker's default capability set, less CAP_MKNOD: docker keeps mknod but
+ * lets the device cgroup refuse opening the nodes; without cgroups, a node
+ * for the host's disk would be readable, so it goes.
+ */
+static const int keep_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID,
+	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_AUDIT_WRITE, CAP_SETFCAP,
+};
+
+/* Shrink the bounding set: after execve, root holds exactly keep_caps. */
+static int drop_caps(void)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		bool keep = false;
+		for (size_t i = 0; i < STRATA_ARRAY_SIZE(keep_caps); i++)
+			keep |= keep_caps[i] == cap;
+		if (keep)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the last capability of this kernel */
+			return -1;
+		}
+	}
+	return 0;
+}
+
+__attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const struct exec_user *u)
+{
+	const struct exec_spec *spec = ctx->spec;
+	setsid();
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask(022);
+
+	int in = ctx->in_fd >= 0 ? ctx->in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int o = ctx->out_w[0] >= 0 ? ctx->out_w[0] : devnull;
+	int e = ctx->out_w[1] >= 0 ? ctx->out_w[1] : devnull;
+	if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
+		exec_child_report(ctx, "set up stdio: %s", strerror(errno));
+		_exit(127);
+	}
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+	if (drop_caps() < 0) {
+		exec_child_report(ctx, "drop capabilities: %s", strerror(errno));
+		_exit(127);
+	}
+	if (setgroups(u->n_groups, u->groups) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
+		exec_child_report(ctx, "switch to user '%s' (%u:%u): %s", spec->user ? spec->user : "",
+				  (unsigned)u->uid, (unsigned)u->gid, strerror(errno));
+		_exit(127);
+	}
+	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
+	if (chdir(cwd) < 0) {
+		exec_child_report(ctx, "chdir to working directory '%s': %s", cwd, strerror(errno));
+		_exit(127);
+	}
+
+	/* argv */
+	size_t n = 0;
+	const char **argv;
+	if (spec->cmdline) {
+		static const char *const def_shell[] = { "/bin/sh", "-c", NULL };
+		const char *const *sh = spec->shell && spec->shell[0] ? spec->shell : def_shell;
+		size_t ns = 0;
+		while (sh[ns])
+			ns++;
+		argv = xcalloc(ns + 2, sizeof(*argv));
+		for (; n < ns; n++)
+			argv[n] = sh[n];
+		argv[n++] = spec->cmdline;
+	} else {
+		while (spec->argv && spec->argv[n])
+			n++;
+		argv = xcalloc(n + 1, sizeof(*argv));
+		for (size_t i = 0; i < n; i++)
+			argv[i] = spec->argv[i];
+	}
+	if (n == 0) {
+		exec_child_report(ctx, "no command given");
+		_exit(127);
+	}
+	/* env: exactly spec->env, plus HOME as runc does */
+	size_t ne = 0;
+	while (spec->env && spec->env[ne])
+		ne++;
+	char **env = xcalloc(ne + 2, sizeof(*env));
+	for (size_t i = 0; i < ne; i++)
+		env[i] = (char *)spec->env[i];
+	if (!env_has(spec->env, "HOME"))
+		env[ne++] = xasprintf("HOME=%s", u->home);
+
+	const char *file = argv[0];
+	int first_err = ENOENT;
+	if (strchr(file, '/')) {
+		execve(file, (char **)argv, env);
+		first_err = errno;
+	} else {
+		const char *path = DEFAULT_PATH;
+		for (size_t i = 0; spec->env && spec->env[i]; i++)
+			if (!strncmp(spec->env[i], "PATH=", 5))
+				path = spec->env[i] + 5;
+		bool eacces = false;
+		for (const char *p = path;; p++) {
+			const char *c = strchrnul(p, ':');
+			cleanup_free char *cand = c == p ? xasprintf("./%s", file)
+							: xasprintf("%.*s/%s", (int)(c - p), p, file);
+			execve(cand, (char **)argv, env);
+			if (errno == EACCES)
+				eacces = true;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				first_err = errno;
+			if (!*c)
+				break;
+			p = c;
+		}
+		if (eacces && first_err == ENOENT)
+			first_err = EACCES;
+		if (first_err == ENOENT) {
+			exec_child_report(ctx, "exec '%s': executable file not found in $PATH", file);
+			_exit(127);
+		}
+	}
+	exec_child_report(ctx, "exec '%s': %s", file, strerror(first_err));
+	_exit(127);
+}
+
+__attribute__((noreturn)) static void init_main(struct exec_ctx *ctx, int helper_alive_r)
+{
+	tie_to_parent(helper_alive_r);
+	close(helper_alive_r);
+	struct exec_user user;
+	memset(&user, 0, sizeof(user));
+	struct strata_error *err = NULL;
+	if (setup(ctx, &user, &err) < 0) {
+		report_error(ctx, err);
+		_exit(1);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		exec_child_report(ctx, "fork: %s", strerror(errno));
+		_exit(1);
+	}
+	if (pid == 0)
+		run_command(ctx, &user);
+	for (int i = 0; i < 2; i++)
+		if (ctx->out_w[i] >= 0)
+			close(ctx->out_w[i]);
+	if (ctx->in_fd >= 0)
+		close(ctx->in_fd);
+	/* reap everything; the step ends when the command does */
+	for (;;) {
+		int st;
+		pid_t r = waitpid(-1, &st, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			_exit(1);
+		if (r == pid) {
+			char msg[32];
+			int len = snprintf(msg, sizeof(msg), "S %d\n", st);
+			strata_write_full(ctx->status_w, msg, (size_t)len, "status pipe", NULL);
+			_exit(0);
+		}
+	}
+}
+
+void exec_child_main(struct exec_ctx *ctx)
+{
+	tie_to_parent(ctx->alive_r);
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (ctx->spec->network == EXEC_NET_NONE)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) < 0) {
+		exec_child_report(ctx, "create namespaces: %s", strerror(errno));
+		_exit(1);
+	}
+	int alive[2];
+	if (pipe2(alive, O_CLOEXEC) < 0) {
+		exec_child_report(ctx, "pipe: %s", strerror(errno));
+		_exit(1);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		exec_child_report(ctx, "fork: %s", strerror(errno));
+		_exit(1);
+	}
+	if (pid == 0) {
+		close(alive[1]);
+		init_main(ctx, alive[0]);
+	}
+	close(alive[0]);
+	/* keep only what tells init we are alive */
+	close(ctx->status_w);
+	for (int i = 0; i < 2; i++)
+		if (ctx->out_w[i] >= 0)
+			close(ctx->out_w[i]);
+	if (ctx->in_fd >= 0)
+		close(ctx->in_fd);
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			_exit(1);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}

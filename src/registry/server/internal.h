@@ -1,0 +1,205 @@
+/*
+ * internal.h — shared by the files of registry/server only (not a boundary).
+ *
+ *   http.c       daemon, request lifecycle, routing, response helpers
+ *   accesslog.c  one access log line per request
+ *   meta.c       SQLite: schema, per-thread connections, transactions
+ *   storage.c    blob paths, atomic publication of verified content
+ *   blobs.c      GET/HEAD/DELETE /v2/<name>/blobs/<digest>
+ *   uploads.c    /v2/<name>/blobs/uploads/... and upload session state
+ *   manifests.c  /v2/<name>/manifests/<reference>
+ *   tags.c       /v2/<name>/tags/list and /v2/_catalog
+ *   referrers.c  /v2/<name>/referrers/<digest>
+ *   auth.c       htpasswd, permissions, Basic auth
+ *   gc.c         registry_gc
+ */
+#ifndef STRATA_REGISTRY_SERVER_INTERNAL_H
+#define STRATA_REGISTRY_SERVER_INTERNAL_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "oci/oci.h"
+#include "registry/server/server.h"
+#include "util/util.h"
+
+#define REG_MANIFEST_MAX (4u << 20)
+#define REG_CHUNK_MIN_HINT (1u << 20)
+#define REG_API_VERSION "registry/2.0"
+
+/* ---- auth ---- */
+enum reg_access { REG_PULL = 1, REG_PUSH = 2 };
+struct reg_auth;
+/* Load both files (auth_config may be NULL). @return 0 or -1. */
+int reg_auth_load(const char *htpasswd, const char *auth_config, struct reg_auth **out,
+		  struct strata_error **err);
+void reg_auth_free(struct reg_auth *a);
+/*
+ * Check an Authorization header (may be NULL). @return 1 with *user set
+ * (newly allocated; NULL for anonymous) when the credentials are valid or
+ * absent, 0 when they are present but wrong.
+ */
+int reg_auth_login(struct reg_auth *a, const char *authorization, char **user);
+/* Does user (NULL = anonymous) have access on repository name ("" = base/catalog checks)? */
+bool reg_auth_allowed(const struct reg_auth *a, const char *user, const char *name, int access);
+/* Can anonymous do anything at all? */
+bool reg_auth_anonymous_any(const struct reg_auth *a);
+
+/* ---- upload sessions kept in memory (hash state between PATCHes) ---- */
+struct reg_sessions;
+struct reg_session {
+	char uuid[40];
+	struct strata_hash hash; /* sha256 over [0, offset) */
+	uint64_t offset;
+	bool busy;
+	bool valid;              /* hash matches offset */
+	struct reg_session *next;
+};
+
+/* ---- the server ---- */
+struct registry {
+	struct registry_server_config cfg;
+	char *root, *blobs_dir, *uploads_dir, *db_path;
+	struct reg_auth *auth;          /* NULL: no authentication */
+	pthread_key_t db_key;           /* per-thread sqlite3 connection */
+	pthread_mutex_t lock;           /* sessions, counters */
+	struct reg_session *sessions;
+	unsigned nsessions;
+	unsigned uploads_active;
+	struct MHD_Daemon *daemon;
+	unsigned port;
+	char *tls_cert_pem, *tls_key_pem;
+};
+
+/* ---- metadata ---- */
+/* Open (creating the schema) a connection on path. */
+int reg_meta_open(const char *path, sqlite3 **out, struct strata_error **err);
+/* The calling thread's connection (opened on first use), or NULL with err. */
+sqlite3 *reg_db(struct registry *r, struct strata_error **err);
+int reg_db_err(sqlite3 *db, struct strata_error **err, const char *what);
+int reg_exec(sqlite3 *db, const char *sql, struct strata_error **err);
+int reg_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct strata_error **err);
+static inline void reg_finalizep(sqlite3_stmt **s) { if (*s) sqlite3_finalize(*s); }
+#define cleanup_stmt __attribute__((cleanup(reg_finalizep)))
+/* BEGIN IMMEDIATE (writers) / BEGIN (readers). */
+int reg_begin(sqlite3 *db, bool write, struct strata_error **err);
+int reg_commit(sqlite3 *db, struct strata_error **err);
+void reg_rollback(sqlite3 *db);
+/* Repository id, creating the row when create; 0 when absent. @return id >= 0 or -1. */
+int64_t reg_repo_id(sqlite3 *db, const char *name, bool create, struct strata_error **err);
+/* Is the blob digest linked into repository name? @return 1, 0 or -1. size in *size. */
+int reg_blob_linked(sqlite3 *db, const char *name, const char *digest, int64_t *size,
+		    struct strata_error **err);
+/* Link an existing blob row into a repository (inside a write transaction). */
+int reg_link_blob(sqlite3 *db, int64_t repo, const char *digest, struct strata_error **err);
+
+/* ---- storage ---- */
+/* "ROOT/blobs/sha256/ab/abcd..." (newly allocated) */
+char *reg_blob_path(const struct registry *r, const char *digest);
+/*
+ * Publish verified content: tmp (a file under uploads/ whose content has
+ * digest and size) is fsynced, then in one write transaction renamed into
+ * the blob store (or dropped when the blob is already there), recorded and,
+ * when repo_name != NULL, linked into that repository; extra(db, repo_id, ud)
+ * runs in the same transaction (may be NULL). tmp is gone afterwards on
+ * success. @return 0 or -1.
+ */
+int reg_publish(struct registry *r, sqlite3 *db, const char *tmp, int tmp_fd, const char *digest,
+		int64_t size, const char *repo_name,
+		int (*extra)(sqlite3 *db, int64_t repo, void *ud, struct strata_error **err), void *ud,
+		struct strata_error **err);
+/* Hash a whole file (sha256 or sha512) into an "alg:hex" digest. */
+int reg_hash_file(int fd, enum strata_hash_alg alg, uint64_t len, struct strata_hash *h,
+		  struct strata_error **err);
+
+/* ---- requests ---- */
+enum reg_route {
+	R_NONE = 0,
+	R_BASE,
+	R_CATALOG,
+	R_TAGS,
+	R_BLOB,
+	R_UPLOAD,  /* uploads/ (ref empty) or uploads/<uuid> */
+	R_MANIFEST,
+	R_REFERRERS,
+};
+
+enum reg_body {
+	BODY_NONE = 0,
+	BODY_DISCARD,
+	BODY_FILE,   /* streamed to fd, hashed */
+	BODY_BUF,    /* kept in memory, capped */
+};
+
+struct reg_req {
+	struct registry *r;
+	struct MHD_Connection *conn;
+	const char *method;
+	char *url;
+	enum reg_route route;
+	char *name;   /* repository */
+	char *ref;    /* digest, tag, uuid */
+	char *user;   /* authenticated user or NULL */
+	struct timespec start;
+	unsigned status;
+	uint64_t bytes_out, bytes_in;
+	bool responded;
+	bool started;    /* first call done */
+	bool checked;    /* routed, authenticated, validated */
+	/* body */
+	enum reg_body body;
+	int fd;
+	char *tmp;       /* temp file path of a BODY_FILE that is not a session */
+	struct reg_session *sess;
+	struct strata_hash hash;
+	bool hashing;
+	uint64_t written;
+	int64_t range_start, range_end; /* PATCH Content-Range, -1 if none */
+	bool body_failed;
+	int body_errno;
+	struct strata_buf buf;
+	bool too_big;
+	bool counted_upload;
+};
+
+/* Response helpers: they queue, record status and free the response. */
+enum MHD_Result reg_reply(struct reg_req *q, unsigned status, struct MHD_Response *resp);
+enum MHD_Result reg_reply_empty(struct reg_req *q, unsigned status);
+enum MHD_Result reg_reply_json(struct reg_req *q, unsigned status, json_t *body, const char *ctype);
+/* {"errors":[{"code":..,"message":..,"detail":..}]} */
+enum MHD_Result reg_reply_error(struct reg_req *q, unsigned status, const char *code, const char *fmt,
+				...) __attribute__((format(printf, 4, 5)));
+/* 500 UNKNOWN, logging err (consumed). */
+enum MHD_Result reg_reply_internal(struct reg_req *q, struct strata_error *err);
+void reg_add_header(struct MHD_Response *resp, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *reg_header(struct reg_req *q, const char *name);
+const char *reg_arg(struct reg_req *q, const char *name);
+/* A response with no body but Content-Length: size (for HEAD). */
+struct MHD_Response *reg_response_head(uint64_t size);
+/* Parse a non-negative decimal; @return 0 or -1. */
+int reg_parse_u64(const char *s, uint64_t *out);
+/* Link header for pagination: </v2/<path>?n=N&last=LAST>; rel="next" (LAST url-encoded). */
+void reg_add_link(struct MHD_Response *resp, const char *path, uint64_t n, const char *last);
+
+/* route handlers: called on the final call (body complete) */
+enum MHD_Result reg_blob_handle(struct reg_req *q);
+enum MHD_Result reg_upload_begin(struct reg_req *q);   /* first call: validate, open body */
+enum MHD_Result reg_upload_handle(struct reg_req *q);
+void reg_upload_done(struct reg_req *q);               /* completion: release the session */
+enum MHD_Result reg_manifest_handle(struct reg_req *q);
+enum MHD_Result reg_tags_handle(struct reg_req *q);
+enum MHD_Result reg_catalog_handle(struct reg_req *q);
+enum MHD_Result reg_referrers_handle(struct reg_req *q);
+
+/* sessions (uploads.c) */
+void reg_sessions_free(struct registry *r);
+
+/* access log */
+void reg_access_log(struct reg_req *q);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * registry/server.h — the boundary of strata's OCI distribution registry
+ * (`strata registry serve` / `strata registry gc`).
+ *
+ * Storage layout under ROOT:
+ *   ROOT/blobs/<alg>/<2 hex>/<hex>   every blob and manifest, once per digest
+ *   ROOT/uploads/<uuid>              upload sessions in progress (temp files)
+ *   ROOT/meta.db                     SQLite (WAL): repositories, tags,
+ *                                    manifests, repository-blob links,
+ *                                    manifest references, upload sessions
+ * See docs/internals/registry-server.md for the design (publication order,
+ * garbage collection while pushes are in flight).
+ *
+ * Nothing here prints: the access log is written, one line per request, to
+ * config.log_fd; diagnostics go through util/log.h.
+ */
+#ifndef STRATA_REGISTRY_SERVER_H
+#define STRATA_REGISTRY_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+enum registry_log_format {
+	REGISTRY_LOG_TEXT = 0,
+	REGISTRY_LOG_JSON,
+	REGISTRY_LOG_NONE,
+};
+
+struct registry_server_config {
+	const char *root;        /* storage root, created if missing (required) */
+	const char *addr;        /* "127.0.0.1:5000", "[::1]:5000"; port 0 = any */
+	const char *htpasswd;    /* bcrypt htpasswd file, or NULL (no auth) */
+	const char *auth_config; /* per-repository permissions, or NULL */
+	const char *tls_cert;    /* PEM files, both or neither */
+	const char *tls_key;
+	bool read_only;          /* refuse every write with 405 UNSUPPORTED */
+	enum registry_log_format log_format;
+	int log_fd;              /* access log destination (e.g. 2) */
+	unsigned threads;        /* worker threads; 0 = number of CPUs (min 2) */
+	unsigned max_connections;/* 0 = 512 */
+	unsigned timeout;        /* idle connection timeout in seconds; 0 = 60 */
+	unsigned max_uploads;    /* concurrent upload bodies before 429; 0 = 128 */
+};
+
+struct registry_server;
+
+/*
+ * Open the storage (creating it), load the auth files and start listening
+ * with a thread pool. @return 0 with a new server in *out, or -1 (bad
+ * address, unreadable auth files, port in use, storage errors...).
+ */
+int registry_server_start(const struct registry_server_config *cfg, struct registry_server **out,
+			  struct strata_error **err);
+
+/* The TCP port actually bound (useful with port 0). */
+unsigned registry_server_port(const struct registry_server *s);
+
+/*
+ * Graceful stop: stop accepting connections, wait up to grace_ms for the
+ * requests in flight to finish, then close everything and free s. Upload
+ * sessions cut short stay resumable (their bytes are on disk); no blob is
+ * ever visible half-written. NULL is a no-op.
+ */
+void registry_server_stop(struct registry_server *s, unsigned grace_ms);
+
+struct registry_gc_options {
+	const char *root;
+	bool dry_run;
+	int64_t grace_seconds;  /* never delete anything younger than this (default 3600) */
+	int64_t upload_ttl;     /* upload sessions idle longer than this are removed (default 86400) */
+};
+
+struct registry_gc_stats {
+	uint64_t manifests, blobs, links, uploads, bytes;
+};
+
+/*
+ * Called for every item gc removes (or would remove with dry_run):
+ * kind is "manifest", "link", "blob" or "upload"; repo is NULL for global
+ * items; size is -1 when unknown.
+ */
+typedef void (*registry_gc_report_fn)(void *ud, const char *kind, const char *repo,
+				      const char *what, int64_t size);
+
+/*
+ * Mark and sweep: keeps every manifest reachable from a tag (and its
+ * referrers), everything they reference, and anything younger than the
+ * grace period; deletes the rest. Safe while the server runs and pushes are
+ * in flight. @return 0 with *stats filled, or -1.
+ */
+int registry_gc(const struct registry_gc_options *o, registry_gc_report_fn report, void *ud,
+		struct registry_gc_stats *stats, struct strata_error **err);
+
+#endif

@@ -551,9 +551,38 @@ __attribute__((noreturn)) static void init_main(struct exec_ctx *ctx, int helper
 	}
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Close every fd but the run's own. The helper and init never exec, so
+ * without this they would hold every fd the caller had open at fork time —
+ * among them the pipes and locks of runs going on in other threads, whose
+ * EOFs and lock releases would then wait for this run to end.
+ */
+static void close_other_fds(struct exec_ctx *ctx)
+{
+	int keep[] = { 0, 1, 2, ctx->status_w, ctx->alive_r, ctx->out_w[0], ctx->out_w[1], ctx->in_fd, ctx->state_fd };
+	qsort(keep, STRATA_ARRAY_SIZE(keep), sizeof(int), cmp_int);
+	unsigned lo = 0;
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(keep); i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	close_range(lo, ~0U, 0);
+}
+
 void exec_child_main(struct exec_ctx *ctx)
 {
-	tie_to_parent(ctx->alive_r);
+	close_other_fds(ctx);
+	struct pollfd ap = { .fd = ctx->alive_r, .events = POLLIN };
+	if (poll(&ap, 1, 0) > 0 && (ap.revents & (POLLHUP | POLLERR)))
+		_exit(1); /* the caller is already gone */
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (ctx->spec->network == EXEC_NET_NONE)
 		flags |= CLONE_NEWNET;
@@ -573,16 +602,37 @@ void exec_child_main(struct exec_ctx *ctx)
 	}
 	if (pid == 0) {
 		close(alive[1]);
+		close(ctx->alive_r);
 		init_main(ctx, alive[0]);
 	}
 	close(alive[0]);
-	/* keep only what tells init we are alive */
+	/* keep only what tells init we are alive, and the caller's alive pipe */
 	close(ctx->status_w);
 	for (int i = 0; i < 2; i++)
 		if (ctx->out_w[i] >= 0)
 			close(ctx->out_w[i]);
 	if (ctx->in_fd >= 0)
 		close(ctx->in_fd);
+
+	/*
+	 * Wait for init, or for the caller to go away or to cancel (its end of
+	 * the alive pipe closes): then kill init. Either way, reaping init
+	 * returns only once the kernel has killed and reaped every process of
+	 * the PID namespace, so when the helper exits the run is entirely dead.
+	 */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = ctx->alive_r, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		int r = poll(p, pfd >= 0 ? 2 : 1, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (pfd >= 0 && p[1].revents)
+			break;
+	}
 	for (;;) {
 		int st;
 		pid_t r = waitpid(pid, &st, 0);

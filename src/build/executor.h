@@ -24,7 +24,8 @@
  *     dir holds only what the command changed.
  *
  * Every mount lives in the child's mount namespace and disappears with it;
- * nothing is mounted in the caller's namespace. What a run could leave on
+ * nothing is mounted in the caller's namespace. When executor_run returns,
+ * every process of the run is dead (also after a timeout or a signal). What a run could leave on
  * disk if the caller is SIGKILLed (mount-point stubs in the upper dir, its
  * run directory) is recorded first in a state file under run_dir, and
  * executor_cleanup_stale(run_dir) undoes it for runs whose process is gone.
@@ -118,7 +119,9 @@ struct exec_spec {
 	/* rootfs: overlay of lowerdirs (top first; none = an empty rootfs) and upper_dir */
 	const char *const *lowerdirs; /* n_lowerdirs borrowed paths */
 	size_t n_lowerdirs;
-	const char *upper_dir;        /* caller-owned, kept after the run: the step's changes */
+	const char *upper_dir;        /* caller-owned, kept after the run: the step's changes.
+	                                 Its own mode and owner become those of the rootfs's
+	                                 "/" (overlayfs): create it like the image's root dir */
 	const char *work_dir;         /* caller-owned overlay work dir, same fs as upper_dir */
 	const char *run_dir;          /* runtime dir for state files (created if missing) */
 	const char *cache_root;       /* where cache mounts live (needed only with cache mounts) */

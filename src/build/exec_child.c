@@ -111,7 +111,7 @@ static char *overlay_options(struct exec_ctx *ctx, int *fds)
 	return strata_buf_detach(&o, NULL);
 }
 
-static int mount_overlay(struct exec_ctx *ctx, struct strata_error **err)
+int exec_overlay_mount(struct exec_ctx *ctx, struct strata_error **err)
 {
 	const struct exec_spec *spec = ctx->spec;
 	cleanup_free char *opts = overlay_options(ctx, NULL);
@@ -318,7 +318,7 @@ static int setup(struct exec_ctx *ctx, struct exec_user *user, struct strata_err
 		return strata_error_make(err, errno, "make mounts private");
 	if (mount("tmpfs", ctx->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m") < 0)
 		return strata_error_make(err, errno, "mount tmpfs on '%s'", ctx->stage);
-	if (mount_overlay(ctx, err) < 0)
+	if (exec_overlay_mount(ctx, err) < 0)
 		return -1;
 	cleanup_close int rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	cleanup_close int upperfd = open(spec->upper_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -176,6 +176,26 @@ struct exec_result {
 int executor_run(const struct exec_spec *spec, struct exec_result *res, struct strata_error **err);
 
 /*
+ * The rootfs overlay mounted in the caller's own mount namespace, for steps
+ * that write into the rootfs from the builder itself (COPY/ADD) rather than
+ * by running a command. Only the rootfs fields of spec are read
+ * (lowerdirs, upper_dir, work_dir, run_dir), during the call only.
+ *
+ * The mount is recorded in a state file under run_dir before it is made, so
+ * if the process dies with it mounted, executor_cleanup_stale() unmounts it.
+ * Resolve paths under executor_rootfs_path() with openat2(RESOLVE_IN_ROOT):
+ * the image's symlinks must not lead out of it.
+ *
+ * @return 0 with *out set (free it with executor_rootfs_unmount), or -1.
+ */
+struct exec_rootfs;
+int executor_rootfs_mount(const struct exec_spec *spec, struct exec_rootfs **out, struct strata_error **err);
+/* The merged tree's mount point. Valid until executor_rootfs_unmount. */
+const char *executor_rootfs_path(const struct exec_rootfs *r);
+/* Unmount (lazily if busy), undo the state, free r. NULL is a no-op. @return 0 or -1. */
+int executor_rootfs_unmount(struct exec_rootfs *r, struct strata_error **err);
+
+/*
  * Undo what runs killed before their teardown left under run_dir: for every
  * state file whose process is gone, remove the mount-point stubs it recorded
  * from its upper dir, unmount anything recorded as mounted in this namespace,

@@ -802,6 +802,50 @@ static void test_many_lowers(void)
 	layer_free(&l);
 }
 
+static void test_rootfs_mount(void)
+{
+	struct layer l = new_layer();
+	struct exec_spec s;
+	spec_for(&s, &l, NULL);
+	struct exec_rootfs *rf = NULL;
+	struct strata_error *err = NULL;
+	int r = executor_rootfs_mount(&s, &rf, &err);
+	ok(r == 0 && rf, "the rootfs overlay mounts in the caller's namespace");
+	strata_error_clear(&err);
+	if (!rf) {
+		layer_free(&l);
+		return;
+	}
+	cleanup_free char *copied = xasprintf("%s/copied", executor_rootfs_path(rf));
+	cleanup_free char *motd = xasprintf("%s/etc/motd", executor_rootfs_path(rf));
+	write_file(copied, "c\n");
+	ok(base_mounted() && strata_path_exists(motd), "it is visible here, with the lower's files");
+	ok(executor_rootfs_unmount(rf, NULL) == 0, "and unmounts");
+	ok(!base_mounted() && upper_has(&l, "copied") && count_entries(l.upper) == 1,
+	   "leaving no mount and exactly the written file in the upper dir");
+	is_int(count_entries(run_dir), 0, "and nothing in the run dir");
+	layer_free(&l);
+
+	/* a builder killed with the rootfs mounted */
+	struct layer l2 = new_layer();
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct exec_rootfs *k = NULL;
+		spec_for(&s, &l2, NULL);
+		if (executor_rootfs_mount(&s, &k, NULL) == 0)
+			raise(SIGKILL);
+		_exit(1);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ok(WIFSIGNALED(st) && base_mounted(), "a builder killed with the rootfs mounted leaves the mount");
+	is_int(executor_cleanup_stale(run_dir, NULL), 1, "executor_cleanup_stale finds it");
+	ok(!base_mounted(), "and unmounts it");
+	is_int(count_entries(run_dir), 0, "and removes its run dir");
+	layer_free(&l2);
+}
+
 static void test_empty_rootfs(void)
 {
 	struct layer l = new_layer();
@@ -873,6 +917,7 @@ int main(void)
 	test_confinement();
 	test_many_lowers();
 	test_empty_rootfs();
+	test_rootfs_mount();
 
 	ok(!base_mounted(), "nothing of the test is mounted at the end");
 	free(lower);

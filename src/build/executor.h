@@ -5,7 +5,7 @@
  *
  * What one executor_run does (docs/internals/executor.md has the design):
  *
- *   - clones an init process in new mount, PID, UTS and IPC namespaces (and a
+ *   - forks an init process in new mount, PID, UTS and IPC namespaces (and a
  *     new network namespace with only `lo` up for EXEC_NET_NONE);
  *   - inside that private mount namespace: mounts the overlay
  *     lowerdir=<lowerdirs, top first>,upperdir=<upper_dir>,workdir=<work_dir>,
@@ -25,10 +25,11 @@
  *
  * Every mount lives in the child's mount namespace and disappears with it;
  * nothing is mounted in the caller's namespace. When executor_run returns,
- * every process of the run is dead (also after a timeout or a signal). What a run could leave on
- * disk if the caller is SIGKILLed (mount-point stubs in the upper dir, its
- * run directory) is recorded first in a state file under run_dir, and
- * executor_cleanup_stale(run_dir) undoes it for runs whose process is gone.
+ * every process of the run is dead (also after a timeout or a signal). What
+ * a run could leave on disk if the caller is SIGKILLed (mount-point stubs in
+ * the upper dir, its run directory) is recorded first in a state file under
+ * run_dir, and executor_cleanup_stale(run_dir) undoes it for runs whose
+ * process is gone.
  *
  * The command runs with docker's default capabilities less CAP_MKNOD, and
  * docker's masked / read-only /proc paths.

@@ -470,11 +470,22 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 	size_t ne = 0;
 	while (spec->env && spec->env[ne])
 		ne++;
-	char **env = xcalloc(ne + 2, sizeof(*env));
-	for (size_t i = 0; i < ne; i++)
-		env[i] = (char *)spec->env[i];
+	char **env = xcalloc(ne + spec->n_mounts + 2, sizeof(*env));
+	size_t n_env = 0;
+	for (size_t i = 0; i < ne; i++) {
+		/* a secret's env= replaces a variable of the same name */
+		size_t kl = strcspn(spec->env[i], "=");
+		bool replaced = false;
+		for (size_t k = 0; k < spec->n_mounts; k++)
+			replaced |= ctx->pm[k].env_value && !strncmp(ctx->pm[k].env_value, spec->env[i], kl + 1);
+		if (!replaced)
+			env[n_env++] = (char *)spec->env[i];
+	}
 	if (!env_has(spec->env, "HOME"))
-		env[ne++] = xasprintf("HOME=%s", u->home);
+		env[n_env++] = xasprintf("HOME=%s", u->home);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (ctx->pm[i].env_value)
+			env[n_env++] = ctx->pm[i].env_value;
 
 	const char *file = argv[0];
 	int first_err = ENOENT;

@@ -30,6 +30,7 @@ struct exec_prepared_mount {
 	int lock_fd;        /* cache: flock held for the run, or -1 */
 	bool skip;          /* secret not provided and not required */
 	bool source_is_dir; /* bind: host_source is a directory */
+	char *env_value;    /* secret with env: "VAR=content" for the command */
 };
 
 /* One run, shared by the caller and (through fork semantics) the init. */

@@ -45,7 +45,7 @@ static char *mount_target(const struct exec_mount *m)
 {
 	if (m->target && *m->target)
 		return xstrdup(m->target);
-	if (m->type == EXEC_MOUNT_SECRET && m->id && *m->id)
+	if (m->type == EXEC_MOUNT_SECRET && m->id && *m->id && !(m->env && *m->env))
 		return xasprintf("/run/secrets/%s", m->id);
 	return NULL;
 }
@@ -124,9 +124,12 @@ int exec_mounts_prepare(struct exec_ctx *ctx, struct strata_error **err)
 		if (m->type == EXEC_MOUNT_SSH)
 			return strata_error_makec(err, STRATA_E_CONFIG, 0,
 						  "RUN --mount=type=ssh is not supported");
-		if (!target)
+		bool env_only = m->type == EXEC_MOUNT_SECRET && m->env && *m->env && !target;
+		if (env_only)
+			target = xasprintf("env %s", m->env); /* for messages only */
+		else if (!target)
 			return strata_error_makec(err, STRATA_E_CONFIG, 0, "RUN --mount=type=%s: no target", tn);
-		if (target[0] != '/' || strchr(target, '\n'))
+		if (!env_only && (target[0] != '/' || strchr(target, '\n')))
 			return strata_error_makec(err, STRATA_E_CONFIG, 0,
 						  "RUN --mount=type=%s: target '%s' is not an absolute path", tn,
 						  target);
@@ -151,6 +154,17 @@ int exec_mounts_prepare(struct exec_ctx *ctx, struct strata_error **err)
 				pm->skip = true;
 			} else if (access(m->host_source, R_OK) < 0) {
 				r = strata_error_make(err, errno, "secret file '%s'", m->host_source);
+			} else if (m->env && *m->env) {
+				struct strata_buf b = STRATA_BUF_INIT;
+				if (strchr(m->env, '='))
+					r = strata_error_makec(err, STRATA_E_CONFIG, 0, "invalid env name '%s'",
+							       m->env);
+				else if (strata_buf_addf(&b, "%s=", m->env) < 0 ||
+					 strata_read_file(m->host_source, &b, SECRET_MAX + strlen(m->env) + 1, err) < 0)
+					r = -1;
+				if (r == 0)
+					pm->env_value = strata_buf_detach(&b, NULL);
+				strata_buf_release(&b);
 			}
 			break;
 		case EXEC_MOUNT_CACHE:
@@ -178,6 +192,7 @@ void exec_mounts_release(struct exec_ctx *ctx)
 			close(pm->lock_fd);
 		free(pm->private_tmp);
 		free(pm->host_dir);
+		free(pm->env_value);
 	}
 	free(ctx->pm);
 	ctx->pm = NULL;
@@ -283,6 +298,8 @@ int exec_mounts_apply(struct exec_ctx *ctx, int rootfd, int upperfd, struct stra
 			continue;
 		const struct exec_mount *m = &ctx->spec->mounts[i];
 		cleanup_free char *target = mount_target(m);
+		if (!target)
+			continue; /* a secret as an environment variable only */
 		if (apply_one(ctx, i, rootfd, upperfd, target, err) < 0)
 			return strata_error_wrap(err, "RUN --mount=type=%s,target=%s", type_name(m->type), target);
 	}

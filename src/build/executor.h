@@ -88,6 +88,8 @@ enum exec_sharing {
  *          when required, else the mount is skipped); copied into a tmpfs of
  *          the child's mount namespace and bound read-only at target
  *          (default /run/secrets/<id>), mode default 0400, owned uid/gid.
+ *          With env, the content is also put in the command's environment
+ *          as that variable; env without target means the variable only.
  *  ssh:    "not supported".
  */
 struct exec_mount {
@@ -96,6 +98,7 @@ struct exec_mount {
 	const char *source;      /* as parsed (path inside `from` / the context); informational */
 	const char *from;        /* as parsed (stage or image); informational */
 	const char *id;          /* cache / secret id (cache default: target) */
+	const char *env;         /* secret: also set as this environment variable */
 	enum exec_sharing sharing;
 	int mode;                /* permission bits, -1 = the type's default */
 	long uid, gid;           /* -1 = default (0) */

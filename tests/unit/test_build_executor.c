@@ -474,6 +474,29 @@ static void test_mounts(void)
 	r = executor_run(&s, &res, NULL);
 	ok(r == 0 && res.exit_code == 0, "optional secret missing: no mount");
 
+	/* secret as an environment variable */
+	sm.required = false;
+	sm.host_source = sec;
+	sm.env = "TOKEN";
+	spec_for(&s, &l, &c);
+	static const char *const env2[] = { "PATH=/bin", "TOKEN=old", NULL };
+	s.env = env2;
+	s.mounts = &sm;
+	s.n_mounts = 1;
+	s.cmdline = "echo $TOKEN; env | grep -c TOKEN; test -e /run/secrets/tok || echo no-file";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "s3cret\n1\nno-file\n", "secret env= without target: only the variable, replacing ENV's");
+	capture_release(&c);
+	sm.target = "/s";
+	spec_for(&s, &l, &c);
+	s.mounts = &sm;
+	s.n_mounts = 1;
+	s.cmdline = "echo $TOKEN; cat /s";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "s3cret\ns3cret\n", "secret env= with a target: both");
+	capture_release(&c);
+	ok(count_entries(l.upper) == 0, "secrets leave nothing in the upper dir");
+
 	/* tmpfs */
 	struct exec_mount tm;
 	exec_mount_init(&tm, EXEC_MOUNT_TMPFS);

@@ -82,7 +82,8 @@ enum exec_sharing {
  *          tmpfs upper and are discarded after the run.
  *  cache:  a persistent directory cache_root/<sha256(id or target)>/data,
  *          created with mode (default 0755) and uid/gid (default 0) on first
- *          use; sharing as above. `from`/`source` seeding is not supported.
+ *          use — as a copy of host_source (the `from` stage's `source`
+ *          directory) when that is set; sharing as above.
  *  tmpfs:  a fresh tmpfs of `size` bytes (0: kernel default, half of RAM).
  *  secret: host_source is the secret's file (NULL: not provided; an error
  *          when required, else the mount is skipped); copied into a tmpfs of

@@ -566,6 +566,39 @@ static void test_cache_options(void)
 	   c.out.data);
 	capture_release(&c);
 
+	/* seeded from a directory (from=stage,source=dir) on first use only */
+	cleanup_free char *seed = xasprintf("%s/seed", base);
+	cleanup_free char *seed_sub = xasprintf("%s/seed/sub", base);
+	strata_mkdir_p(seed_sub, 0750, NULL);
+	cleanup_free char *seed_f = xasprintf("%s/seed/sub/f", base);
+	write_file(seed_f, "seeded\n");
+	cleanup_free char *seed_l = xasprintf("%s/seed/link", base);
+	if (symlink("sub/f", seed_l) < 0)
+		diag("symlink: %s", strerror(errno));
+	if (chown(seed_f, 1000, 50) < 0)
+		diag("chown: %s", strerror(errno));
+	struct exec_mount sdm;
+	exec_mount_init(&sdm, EXEC_MOUNT_CACHE);
+	sdm.target = "/c3";
+	sdm.host_source = seed;
+	spec_for(&s, &l, &c);
+	s.mounts = &sdm;
+	s.n_mounts = 1;
+	s.cmdline = "cat /c3/link; stat -c '%a %u:%g' /c3/sub /c3/sub/f; echo more >> /c3/sub/f";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "seeded\n750 0:0\n644 1000:50\n", "a cache with a seed starts as a copy of it");
+	capture_release(&c);
+	spec_for(&s, &l, &c);
+	s.mounts = &sdm;
+	s.n_mounts = 1;
+	s.cmdline = "cat /c3/sub/f";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "seeded\nmore\n", "and is not seeded again");
+	capture_release(&c);
+	cleanup_buf struct strata_buf sb = STRATA_BUF_INIT;
+	strata_read_file(seed_f, &sb, 1024, NULL);
+	is_str(sb.data, "seeded\n", "the seed itself is untouched");
+
 	/* hold the cache's lock as another build would */
 	char hex[65];
 	strata_sha256_hex("/c2", 3, hex);

@@ -745,6 +745,16 @@ static void test_killed_run(void)
 	   "the stubs are gone from the upper dir");
 	ok(upper_has(&l, "started"), "the command's own file stays");
 	is_int(executor_cleanup_stale(run_dir, NULL), 0, "a second cleanup finds nothing");
+	cleanup_free char *old_tmp = xasprintf("%s/0123456789abcdef.tmp", run_dir);
+	cleanup_free char *new_tmp = xasprintf("%s/fedcba9876543210.tmp", run_dir);
+	write_file(old_tmp, "strata-exec-state 1\n");
+	write_file(new_tmp, "strata-exec-state 1\n");
+	struct timespec old_times[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+	utimensat(AT_FDCWD, old_tmp, old_times, 0);
+	executor_cleanup_stale(run_dir, NULL);
+	ok(!strata_path_exists(old_tmp) && strata_path_exists(new_tmp),
+	   "a half-created state file is removed once old, never while a run may be starting");
+	unlink(new_tmp);
 	layer_free(&l);
 }
 

@@ -232,7 +232,7 @@ static void command_fill(struct dockerfile_command *c, const struct dockerfile_i
 	if (in->json_form) {
 		c->exec_form = true;
 		c->argc = in->nargs - first;
-		c->argv = strv_dup(in->args + first, c->argc);
+		c->argv = c->argc ? strv_dup(in->args + first, c->argc) : xcalloc(1, sizeof(char *));
 	} else {
 		c->shell = xstrdup(in->nargs > first ? in->args[first] : "");
 		if (shell) {

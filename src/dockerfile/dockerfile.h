@@ -315,7 +315,9 @@ struct dockerfile_healthcheck {
  *              expanded with the scope from before the line)
  *  ARG         kvs (value NULL = no default); the resulting values are in
  *              `args` of the following steps
- *  EXPOSE      words: "80/tcp" ... (ranges expanded, protocol defaulted)
+ *  EXPOSE      words: "80/tcp", "8000-8010/udp" (protocol defaulted to tcp and
+ *              lower-cased; ranges kept as ranges, the engine expands them;
+ *              duplicates kept: ExposedPorts is a set)
  *  VOLUME      words
  *  USER, WORKDIR, STOPSIGNAL, MAINTAINER   value
  *  COPY, ADD   copy, heredocs (inline files; content expanded if `expand`)

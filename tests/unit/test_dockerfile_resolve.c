@@ -153,8 +153,38 @@ static void test_stage_errors(void)
 	}
 }
 
+static void test_limits(void)
+{
+	struct strata_buf t = STRATA_BUF_INIT;
+	strata_buf_adds(&t, "FROM a\n");
+	for (int i = 0; i < 2100; i++)
+		strata_buf_addf(&t, "ENV v%d=1\n", i);
+	struct dockerfile *df = parse(t.data);
+	struct dockerfile_build *b = NULL;
+	struct strata_error *err = NULL;
+	ok(dockerfile_resolve(df, NULL, &b, &err) < 0, "quadratic scope copies are capped");
+	char *s = strata_error_string(err);
+	ok(s && strstr(s, "too many ARG/ENV entries in scope"), "budget message: %s", s);
+	free(s);
+	strata_error_clear(&err);
+	dockerfile_free(df);
+	strata_buf_reset(&t);
+	strata_buf_adds(&t, "FROM a\nENV");
+	for (int i = 0; i < 4100; i++)
+		strata_buf_addf(&t, " v%d=1", i);
+	df = parse(t.data);
+	ok(dockerfile_resolve(df, NULL, &b, &err) < 0, "variables per stage are capped");
+	s = strata_error_string(err);
+	is_str(s, "Dockerfile:2: ENV: too many variables in one stage (more than 4096)", "cap message");
+	free(s);
+	strata_error_clear(&err);
+	dockerfile_free(df);
+	strata_buf_release(&t);
+}
+
 int main(void)
 {
+	test_limits();
 	test_scope_with_base_env();
 	test_args();
 	test_stage_errors();

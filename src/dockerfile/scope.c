@@ -646,14 +646,9 @@ static int build_step(struct dockerfile_scope *sc, const struct dockerfile_insn 
 	}
 }
 
-int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **out,
-			  struct strata_error **err)
+static int scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn *in, size_t idx,
+		       struct dockerfile_step **out, struct strata_error **err)
 {
-	*out = NULL;
-	if (sc->next >= sc->end)
-		return 0;
-	size_t idx = sc->next;
-	const struct dockerfile_insn *in = &sc->df->insns[idx];
 	struct dockerfile_step *s = xcalloc(1, sizeof(*s));
 	s->kind = in->kind;
 	s->line = in->line;
@@ -699,9 +694,30 @@ int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **
 		sc->shell = strv_dup(s->words, s->nwords);
 		sc->nshell = s->nwords;
 	}
-	sc->next++;
 	*out = s;
 	return 1;
+}
+
+int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **out,
+			  struct strata_error **err)
+{
+	*out = NULL;
+	if (sc->next >= sc->end)
+		return 0;
+	size_t idx = sc->next;
+	int r = scope_apply(sc, &sc->df->insns[idx], idx, out, err);
+	if (r > 0)
+		sc->next++;
+	return r;
+}
+
+int dockerfile_scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn *in,
+			   struct dockerfile_step **out, struct strata_error **err)
+{
+	*out = NULL;
+	if (in->kind == DF_FROM || in->kind == DF_ONBUILD || in->kind == DF_MAINTAINER)
+		return step_error(err, sc->df, in, "not allowed here");
+	return scope_apply(sc, in, SIZE_MAX, out, err) < 0 ? -1 : 0;
 }
 
 void df_scope_share_budget(struct dockerfile_scope *sc, size_t *budget)

@@ -33,9 +33,25 @@ static void test_scope_with_base_env(void)
 	struct dockerfile_scope *sc = NULL;
 	ok(dockerfile_scope_new(b, 0, env, &sc, NULL) == 0, "scope with the image env");
 	struct dockerfile_step *s = NULL;
+	struct dockerfile_insn *trig = NULL;
+	ok(dockerfile_parse_instruction("ENV FROM_TRIGGER=$GOPATH/t", '\\', "base:onbuild", 1, &trig, NULL) == 0,
+	   "an ONBUILD trigger parses on its own");
+	ok(dockerfile_scope_apply(sc, trig, &s, NULL) == 0, "trigger applied in the scope");
+	is_str(s->kvs[0].value, "/go/t", "trigger expanded with the image env");
+	dockerfile_step_free(s);
+	dockerfile_insn_free(trig);
+	struct strata_error *terr = NULL;
+	ok(dockerfile_parse_instruction("RUNN x", '\\', "base:onbuild", 3, &trig, &terr) < 0, "bad trigger");
+	char *ts = strata_error_string(terr);
+	is_str(ts, "base:onbuild:3: unknown instruction: RUNN (did you mean RUN?)", "trigger error names it");
+	free(ts);
+	strata_error_free(terr);
+	ok(dockerfile_parse_instruction("FROM x", '\\', NULL, 1, &trig, NULL) == 0, "FROM parses");
+	ok(dockerfile_scope_apply(sc, trig, &s, NULL) < 0, "FROM refused as a trigger");
+	dockerfile_insn_free(trig);
 	is_int(dockerfile_scope_step(sc, &s, NULL), 1, "step 1");
 	is_str(s->value, "/go/src", "base image env used in expansion");
-	is_int(s->nenv, 2, "env at step 1");
+	is_int(s->nenv, 3, "env at step 1 (image env + the trigger's ENV)");
 	dockerfile_step_free(s);
 	is_int(dockerfile_scope_step(sc, &s, NULL), 1, "step 2");
 	dockerfile_step_free(s);

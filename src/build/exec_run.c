@@ -230,11 +230,16 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 	if (exec_mounts_prepare(&ctx, err) < 0)
 		goto out;
 	int sp[2], ap[2];
-	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ap, O_CLOEXEC) < 0) {
+	if (pipe2(sp, O_CLOEXEC) < 0) {
 		strata_error_make(err, errno, "pipe");
 		goto out;
 	}
-	f.status_r = sp[0], f.status_w = sp[1], f.alive_r = ap[0], f.alive_w = ap[1];
+	f.status_r = sp[0], f.status_w = sp[1];
+	if (pipe2(ap, O_CLOEXEC) < 0) {
+		strata_error_make(err, errno, "pipe");
+		goto out;
+	}
+	f.alive_r = ap[0], f.alive_w = ap[1];
 	for (int i = 0; i < 2; i++) {
 		if (spec->on_output) {
 			int op[2];

@@ -246,4 +246,4 @@ out:
 	free(env);
 	return rc;
 }
-STRATA_COMMAND(exec_debug, "exec-debug", "Run a command with the build executor (debugging)", cmd_exec_debug);
+STRATA_HIDDEN_COMMAND(exec_debug, "exec-debug", "Run a command with the build executor (debugging)", cmd_exec_debug);

@@ -349,6 +349,14 @@ static enum MHD_Result final_call(struct reg_req *q)
 	}
 }
 
+/* Once answered, an upload's session is free for the client's next request. */
+static enum MHD_Result after(struct reg_req *q, enum MHD_Result ret)
+{
+	if (q->responded && q->route == R_UPLOAD)
+		reg_upload_done(q);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			       const char *version, const char *upload_data, size_t *upload_data_size,
 			       void **con_cls)
@@ -377,7 +385,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (!strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "DELETE"))
 			return MHD_YES;
 		q->checked = true;
-		return first_call(q, url);
+		return after(q, first_call(q, url));
 	}
 	if (q->responded) {
 		*upload_data_size = 0;
@@ -390,9 +398,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (!q->checked) {
 		q->checked = true;
-		return first_call(q, q->url);
+		return after(q, first_call(q, q->url));
 	}
-	return final_call(q);
+	return after(q, final_call(q));
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,

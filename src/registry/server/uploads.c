@@ -90,7 +90,11 @@ void reg_sessions_free(struct registry *r)
 	r->nsessions = 0;
 }
 
-/* Called when the request ends, whatever happened: hand the hash back. */
+/*
+ * Called as soon as the answer is queued (the client may send its next chunk
+ * before this request's completion callback runs) and again when the
+ * request ends, whatever happened: hand the hash back. Idempotent.
+ */
 void reg_upload_done(struct reg_req *q)
 {
 	struct registry *r = q->r;
@@ -98,6 +102,7 @@ void reg_upload_done(struct reg_req *q)
 		pthread_mutex_lock(&r->lock);
 		r->uploads_active--;
 		pthread_mutex_unlock(&r->lock);
+		q->counted_upload = false;
 	}
 	if (!q->sess)
 		return;

@@ -115,8 +115,18 @@ test_expect_success 'too many uploads at once: 429 TOO_MANY_REQUESTS' '
     test "$(http_status -I "$R/v2/h/blobs/$D")" = 200
 '
 
-test_expect_success 'SIGTERM stops the server cleanly' '
-    stop_strata_registry
+test_expect_success 'SIGTERM with an idle keep-alive connection open: prompt, clean exit' '
+    { python3 -c "
+import socket, time
+s = socket.create_connection((\"127.0.0.1\", $SREG_PORT))
+s.sendall(b\"GET /v2/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
+s.recv(1000)
+time.sleep(4)
+" & } &&
+    sleep 0.5 &&
+    start=$(date +%s) &&
+    stop_strata_registry &&
+    test $(( $(date +%s) - start )) -le 3
 '
 
 test_done

@@ -370,6 +370,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		q->range_start = q->range_end = -1;
 		clock_gettime(CLOCK_MONOTONIC, &q->start);
 		*con_cls = q;
+		pthread_mutex_lock(&q->r->lock);
+		q->r->inflight++;
+		pthread_mutex_unlock(&q->r->lock);
 	}
 	q->conn = c;
 	if (!q->started) {
@@ -433,6 +436,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(q->user);
 	free(q);
 	*con_cls = NULL;
+	pthread_mutex_lock(&r->lock);
+	r->inflight--;
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* ---- daemon ---- */
@@ -604,10 +610,12 @@ void registry_server_stop(struct registry_server *s, unsigned grace_ms)
 	MHD_socket ls = MHD_quiesce_daemon(r->daemon);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
+	/* wait for requests in flight; idle keep-alive connections are just closed */
 	for (unsigned waited = 0; waited < grace_ms; waited += 20) {
-		const union MHD_DaemonInfo *info =
-			MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!info || info->num_connections == 0)
+		pthread_mutex_lock(&r->lock);
+		unsigned n = r->inflight;
+		pthread_mutex_unlock(&r->lock);
+		if (n == 0)
 			break;
 		usleep(20 * 1000);
 	}

@@ -70,6 +70,7 @@ struct registry {
 	struct reg_session *sessions;
 	unsigned nsessions;
 	unsigned uploads_active;
+	unsigned inflight;              /* requests between first call and completion */
 	struct MHD_Daemon *daemon;
 	unsigned port;
 	char *tls_cert_pem, *tls_key_pem;

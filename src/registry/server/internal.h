@@ -8,6 +8,7 @@
  *   blobs.c      GET/HEAD/DELETE /v2/<name>/blobs/<digest>
  *   uploads.c    /v2/<name>/blobs/uploads/... and upload session state
  *   manifests.c  /v2/<name>/manifests/<reference>
+ *   manifest_parse.c  validation of pushed manifests (pure; fuzzed)
  *   tags.c       /v2/<name>/tags/list and /v2/_catalog
  *   referrers.c  /v2/<name>/referrers/<digest>
  *   auth.c       htpasswd, permissions, Basic auth
@@ -116,6 +117,28 @@ int reg_publish(struct registry *r, sqlite3 *db, const char *tmp, int tmp_fd, co
 /* Hash a whole file (sha256 or sha512) into an "alg:hex" digest. */
 int reg_hash_file(int fd, enum strata_hash_alg alg, uint64_t len, struct strata_hash *h,
 		  struct strata_error **err);
+
+/* ---- manifest validation (manifest_parse.c) ---- */
+enum { REG_MANIFEST_INVALID = -1, REG_MANIFEST_UNSUPPORTED = -2 };
+struct reg_manifest {
+	char *media_type;    /* from Content-Type, else the mediaType field */
+	char *artifact_type; /* artifactType, else config.mediaType (image manifests); or NULL */
+	char *subject;       /* subject digest or NULL */
+	char *annotations;   /* compact JSON object or NULL */
+	json_t *blobs;       /* digests of config and layers (foreign layers excluded) */
+	json_t *children;    /* digests of index children */
+};
+/*
+ * Validate a pushed manifest: JSON object, schemaVersion 2, a supported media
+ * type (OCI/Docker manifest or index) agreeing with content_type (may be
+ * NULL; parameters and "application/json" ignored), well-formed
+ * descriptors. @return 0 with *out filled (reg_manifest_release), or
+ * REG_MANIFEST_INVALID / REG_MANIFEST_UNSUPPORTED (schema 1) with *why set
+ * (newly allocated) and *out released.
+ */
+int reg_manifest_parse(const char *data, size_t len, const char *content_type, struct reg_manifest *out,
+		       char **why);
+void reg_manifest_release(struct reg_manifest *m);
 
 /* ---- requests ---- */
 enum reg_route {

@@ -109,6 +109,27 @@ test_expect_success 'gc is safe while pushes run (default grace)' '
     done
 '
 
+test_expect_success 'a gc interrupted before COMMIT: the next gc moves files back from the trash' '
+    S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
+    mkdir -p "$ROOT/trash" &&
+    mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
+    test "$(http_status "$R/v2/app/blobs/$S")" = 404 &&
+    strata registry gc --root "$ROOT" >/dev/null &&
+    test -f "$(blobfile "$S")" &&
+    curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared
+'
+
+test_expect_success 'a blob file without a row (crash before COMMIT) is invisible, then adopted' '
+    printf "adopt me" >adopt && A=sha256:$(sha256sum adopt | cut -d" " -f1) &&
+    mkdir -p "$(dirname "$(blobfile "$A")")" && cp adopt "$(blobfile "$A")" &&
+    test "$(http_status "$R/v2/app/blobs/$A")" = 404 &&
+    strata registry gc --root "$ROOT" --dry-run >out && ! grep "$A" out &&
+    touch -d "2 hours ago" "$(blobfile "$A")" &&
+    strata registry gc --root "$ROOT" --dry-run >out && grep "would remove blob $A" out &&
+    test "$(push_blob "$SREG" app adopt)" = "$A" &&
+    curl -sf "$R/v2/app/blobs/$A" | cmp - adopt
+'
+
 test_expect_success 'gc of a directory that is no registry fails clearly' '
     test_exit_code 1 strata registry gc --root "$TRASH/nothing" 2>err &&
     grep "no registry at" err &&

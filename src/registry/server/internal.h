@@ -1,12 +1,15 @@
 /*
  * internal.h — shared by the files of registry/server only (not a boundary).
  *
- *   http.c       daemon, request lifecycle, routing, response helpers
+ *   daemon.c     registry_server_start/stop, the libmicrohttpd daemon
+ *   http.c       request lifecycle and routing
+ *   response.c   response helpers
  *   accesslog.c  one access log line per request
  *   meta.c       SQLite: schema, per-thread connections, transactions
  *   storage.c    blob paths, atomic publication of verified content
  *   blobs.c      GET/HEAD/DELETE /v2/<name>/blobs/<digest>
- *   uploads.c    /v2/<name>/blobs/uploads/... and upload session state
+ *   uploads.c    /v2/<name>/blobs/uploads/...
+ *   sessions.c   in-memory upload session state (hash between chunks)
  *   manifests.c  /v2/<name>/manifests/<reference>
  *   manifest_parse.c  validation of pushed manifests (pure; fuzzed)
  *   tags.c       /v2/<name>/tags/list and /v2/_catalog
@@ -220,8 +223,19 @@ enum MHD_Result reg_tags_handle(struct reg_req *q);
 enum MHD_Result reg_catalog_handle(struct reg_req *q);
 enum MHD_Result reg_referrers_handle(struct reg_req *q);
 
-/* sessions (uploads.c) */
+/* sessions (sessions.c) */
+/* Take the session for one request; NULL with *busy when another request has it. */
+struct reg_session *reg_session_acquire(struct registry *r, const char *uuid, bool *busy);
+/* Drop the in-memory state of a session (completed or cancelled). */
+void reg_session_forget(struct registry *r, const char *uuid);
 void reg_sessions_free(struct registry *r);
+
+/* libmicrohttpd callbacks (http.c) */
+enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			    const char *version, const char *upload_data, size_t *upload_data_size,
+			    void **con_cls);
+void reg_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		   enum MHD_RequestTerminationCode toe);
 
 /* access log */
 void reg_access_log(struct reg_req *q);

@@ -47,7 +47,21 @@ struct dl {
 	uint64_t skip;  /* bytes of a 200 answer to a Range request still to drop */
 	uint64_t limit; /* expected size, 0 unknown */
 	bool first;     /* no data seen yet in this attempt */
+	/* libcurl hands over at most 16 KiB at a time: coalesce sink writes */
+	char *wbuf;
+	size_t wlen;
 };
+
+#define DL_WBUF (1u << 20)
+
+static int dl_flush(struct dl *d, struct strata_error **err)
+{
+	if (!d->wlen)
+		return 0;
+	int r = strata_sink_write(d->sink, d->wbuf, d->wlen, err);
+	d->wlen = 0;
+	return r;
+}
 
 static int dl_data(void *ctx, const void *p, size_t n, struct strata_error **err)
 {
@@ -79,9 +93,17 @@ static int dl_data(void *ctx, const void *p, size_t n, struct strata_error **err
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "blob larger than its %" PRIu64 " bytes",
 					  d->limit);
 	oci_verifier_update(&d->v, b, n);
-	if (strata_sink_write(d->sink, b, n, err) < 0)
-		return -1;
 	d->got += n;
+	while (n) {
+		size_t room = DL_WBUF - d->wlen;
+		size_t k = n < room ? n : room;
+		memcpy(d->wbuf + d->wlen, b, k);
+		d->wlen += k;
+		b += k;
+		n -= k;
+		if (d->wlen == DL_WBUF && dl_flush(d, err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -99,7 +121,7 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 	cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
 	struct rc_resp resp;
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
-	struct dl d = { .sink = sink, .resp = &resp, .limit = size };
+	struct dl d = { .sink = sink, .resp = &resp, .limit = size, .wbuf = xmalloc(DL_WBUF) };
 	oci_verifier_init(&d.v, &want);
 	int r = -1;
 	for (int attempt = 0;; attempt++) {
@@ -134,6 +156,8 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 		if (prog && prog->fn)
 			prog->fn(prog->ctx, digest, d.got, size, "resuming");
 	}
+	if (dl_flush(&d, err) < 0)
+		goto out;
 	if (size && d.got != size) {
 		strata_error_makec(err, STRATA_E_INVALID, 0, "blob is %" PRIu64 " bytes, expected %" PRIu64,
 				   d.got, size);
@@ -147,6 +171,7 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 		prog->fn(prog->ctx, digest, d.got, size, "done");
 	r = 0;
 out:
+	free(d.wbuf);
 	oci_verifier_release(&d.v);
 	rc_resp_release(&resp);
 	return r;

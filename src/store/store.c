@@ -64,6 +64,11 @@ int store_open(const char *root, struct store **out, struct strata_error **err)
 	s->gc_fd = strata_lock_file(gc, false, err);
 	if (s->gc_fd < 0 || ensure_layout(s, err) < 0)
 		goto fail;
+	/* fail early, before anything is written, when index.json is damaged */
+	json_t *index = NULL;
+	if (store_index_load(s, &index, err) < 0)
+		goto fail;
+	json_decref(index);
 	*out = s;
 	return 0;
 fail:

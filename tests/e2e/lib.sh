@@ -183,3 +183,12 @@ make_busybox_tar() {
     tar -C "$TRASH/.bbroot" --numeric-owner -cf "$1" .
     rm -rf "$TRASH/.bbroot"
 }
+
+# store_snapshot [ROOT]: a listing of every file of the store with its
+# checksum (default $STRATA_ROOT), to compare a store before and after a
+# command that must leave it untouched.
+store_snapshot() {
+    ( cd "${1:-$STRATA_ROOT}" && find . -type f -print | LC_ALL=C sort | while read -r f; do
+        printf '%s %s\n' "$(sha256sum <"$f" | cut -d" " -f1)" "$f"
+    done )
+}

@@ -23,6 +23,7 @@ struct file {
 	int64_t size;
 	struct strata_buf mem; /* the content when size <= KEEP_MAX */
 	bool in_mem;
+	bool needed; /* a blob of the image(s): published; other files are not */
 };
 
 struct load {
@@ -224,6 +225,7 @@ static int check_docker(struct load *l, struct file *mf, json_t *manifests_out, 
 						  l->path, cf->name, cf->d.str);
 		if (!cf->in_mem)
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': %s: too large", l->path, cf->name);
+		cf->needed = true;
 		struct oci_config cfg;
 		cleanup_free char *cw = xasprintf("%s: %s", l->path, cf->name);
 		if (oci_config_decode(cf->mem.data, cf->mem.len, cw, &cfg, err) < 0)
@@ -247,6 +249,7 @@ static int check_docker(struct load *l, struct file *mf, json_t *manifests_out, 
 						       l->path, lf->name, lf->d.str, cfg.diff_ids[k].str);
 				break;
 			}
+			lf->needed = true;
 			json_array_append_new(ldesc, oci_descriptor_new(OCI_MT_LAYER, lf->d.str, lf->size));
 		}
 		oci_config_release(&cfg);
@@ -297,6 +300,7 @@ static int check_oci(struct load *l, struct file *idx, struct strata_error **err
 		if (strcmp(want, l->f[i].d.str))
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': %s: digest mismatch: content is %s",
 						  l->path, n, l->f[i].d.str);
+		l->f[i].needed = true;
 	}
 	if (!idx->in_mem)
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': index.json: too large", l->path);
@@ -348,6 +352,8 @@ static int check_oci(struct load *l, struct file *idx, struct strata_error **err
 static int publish(struct load *l, json_t *manifests, struct strata_error **err)
 {
 	for (size_t i = 0; i < l->n; i++) {
+		if (!l->f[i].needed)
+			continue;
 		struct store_blob_writer *w = STRATA_STEAL(l->f[i].w);
 		if (store_blob_writer_commit(w, NULL, NULL, err) < 0)
 			return -1;

@@ -168,6 +168,25 @@ static int add_tag(struct load *l, const char *name, const char *mt, const struc
 	return 0;
 }
 
+/* Every "blobs/<alg>/<hex>" file (OCI layouts, and docker 25+ archives) must hash to its name. */
+static int check_blob_names(struct load *l, struct strata_error **err)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *n = l->f[i].name;
+		if (strncmp(n, "blobs/", 6))
+			continue;
+		cleanup_free char *want = xstrdup(n + 6);
+		char *slash = strchr(want, '/');
+		if (!slash)
+			continue;
+		*slash = ':';
+		if (strcmp(want, l->f[i].d.str))
+			return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': %s: digest mismatch: content is %s",
+						  l->path, n, l->f[i].d.str);
+	}
+	return 0;
+}
+
 /* ---- docker-archive ---- */
 
 static struct file *docker_file(struct load *l, const json_t *v, const char *field, struct strata_error **err)
@@ -288,20 +307,9 @@ static int check_oci(struct load *l, struct file *idx, struct strata_error **err
 	struct file *lay = find(l, "oci-layout");
 	if (!lay || !lay->in_mem)
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': not an OCI archive: no oci-layout", l->path);
-	for (size_t i = 0; i < l->n; i++) {
-		const char *n = l->f[i].name;
-		if (strncmp(n, "blobs/", 6))
-			continue;
-		cleanup_free char *want = xstrdup(n + 6);
-		char *slash = strchr(want, '/');
-		if (!slash)
-			continue;
-		*slash = ':';
-		if (strcmp(want, l->f[i].d.str))
-			return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': %s: digest mismatch: content is %s",
-						  l->path, n, l->f[i].d.str);
-		l->f[i].needed = true;
-	}
+	for (size_t i = 0; i < l->n; i++)
+		if (!strncmp(l->f[i].name, "blobs/", 6))
+			l->f[i].needed = true;
 	if (!idx->in_mem)
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': index.json: too large", l->path);
 	cleanup_free char *what = xasprintf("%s: index.json", l->path);
@@ -395,6 +403,8 @@ static int do_load(const char *path, struct strata_error **err)
 	}
 	cleanup_json json_t *manifests = json_array();
 	int r = read_archive(&l, err);
+	if (r == 0)
+		r = check_blob_names(&l, err);
 	if (r == 0) {
 		struct file *mf = find(&l, "manifest.json"), *idx = find(&l, "index.json");
 		if (mf)

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 /*
  * strata load: read the whole archive first, every file into a verified
@@ -24,7 +25,55 @@ struct file {
 	struct strata_buf mem; /* the content when size <= KEEP_MAX */
 	bool in_mem;
 	bool needed; /* a blob of the image(s): published; other files are not */
+	bool gzip;   /* content is gzip: udigest is the digest of the decompressed bytes */
+	bool gz_ok;  /* the gzip stream decoded cleanly to its end */
+	struct oci_digest udigest;
 };
+
+/* Hash the decompressed bytes of a gzip file while it streams by (docker archive layers). */
+struct gunzip_hash {
+	z_stream z;
+	struct strata_hash h;
+	bool active, ended, bad;
+	unsigned char out[1 << 16];
+};
+
+static void gz_feed(struct gunzip_hash *g, const void *p, size_t n)
+{
+	if (!g->active || g->bad)
+		return;
+	g->z.next_in = (unsigned char *)p;
+	g->z.avail_in = (uInt)n;
+	while (g->z.avail_in > 0) {
+		if (g->ended) {
+			/* concatenated members */
+			inflateReset(&g->z);
+			g->ended = false;
+		}
+		g->z.next_out = g->out;
+		g->z.avail_out = sizeof(g->out);
+		int zr = inflate(&g->z, Z_NO_FLUSH);
+		strata_hash_update(&g->h, g->out, sizeof(g->out) - g->z.avail_out);
+		if (zr == Z_STREAM_END) {
+			g->ended = true;
+		} else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			g->bad = true;
+			return;
+		}
+	}
+	/* drain pending output */
+	while (!g->ended) {
+		g->z.next_out = g->out;
+		g->z.avail_out = sizeof(g->out);
+		int zr = inflate(&g->z, Z_NO_FLUSH);
+		size_t got = sizeof(g->out) - g->z.avail_out;
+		strata_hash_update(&g->h, g->out, got);
+		if (zr == Z_STREAM_END)
+			g->ended = true;
+		if (got == 0 || (zr != Z_OK && zr != Z_STREAM_END))
+			break;
+	}
+}
 
 struct load {
 	const char *path;
@@ -59,6 +108,7 @@ static struct file *find(struct load *l, const char *name)
 static int read_archive(struct load *l, struct strata_error **err)
 {
 	cleanup_free char *buf = xmalloc(1 << 16);
+	struct gunzip_hash *gz = xcalloc(1, sizeof(*gz));
 	struct archive *a = archive_read_new();
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
@@ -96,6 +146,7 @@ static int read_archive(struct load *l, struct strata_error **err)
 			r = -1;
 			goto out;
 		}
+		bool first = true;
 		for (;;) {
 			la_ssize_t k = archive_read_data(a, buf, 1 << 16);
 			if (k == 0)
@@ -105,6 +156,14 @@ static int read_archive(struct load *l, struct strata_error **err)
 						       l->path, f->name, archive_error_string(a));
 				goto out;
 			}
+			if (first && k >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b &&
+			    inflateInit2(&gz->z, 15 + 16) == Z_OK) {
+				gz->active = true;
+				gz->ended = gz->bad = false;
+				strata_hash_init(&gz->h, STRATA_HASH_SHA256);
+			}
+			first = false;
+			gz_feed(gz, buf, (size_t)k);
 			if (store_blob_writer_write(f->w, buf, (size_t)k, err) < 0) {
 				r = -1;
 				goto out;
@@ -114,12 +173,26 @@ static int read_archive(struct load *l, struct strata_error **err)
 				strata_buf_release(&f->mem);
 			}
 		}
+		if (gz->active) {
+			char hex[STRATA_HASH_HEX_MAX];
+			strata_hash_final(&gz->h, hex);
+			oci_digest_from_hex(&f->udigest, STRATA_HASH_SHA256, hex);
+			f->gzip = true;
+			f->gz_ok = gz->ended && !gz->bad;
+			inflateEnd(&gz->z);
+			gz->active = false;
+		}
 		if (store_blob_writer_finish(f->w, &f->d, &f->size, err) < 0) {
 			r = -1;
 			goto out;
 		}
 	}
 out:
+	if (gz->active) {
+		strata_hash_release(&gz->h);
+		inflateEnd(&gz->z);
+	}
+	free(gz);
 	archive_read_free(a);
 	return r;
 }
@@ -261,15 +334,18 @@ static int check_docker(struct load *l, struct file *mf, json_t *manifests_out, 
 				r = -1;
 				break;
 			}
-			if (strcmp(lf->d.str, cfg.diff_ids[k].str)) {
+			const char *lmt = OCI_MT_LAYER;
+			if (lf->gzip && lf->gz_ok && !strcmp(lf->udigest.str, cfg.diff_ids[k].str)) {
+				lmt = OCI_MT_LAYER_GZIP;
+			} else if (strcmp(lf->d.str, cfg.diff_ids[k].str)) {
 				r = strata_error_makec(err, STRATA_E_INVALID, 0,
-						       "'%s': %s: digest mismatch: content is %s, the config's diff_id is %s "
-						       "(compressed layers in docker archives are not supported)",
-						       l->path, lf->name, lf->d.str, cfg.diff_ids[k].str);
+						       "'%s': %s: digest mismatch: %scontent is %s, the config's diff_id is %s",
+						       l->path, lf->name, lf->gzip ? "uncompressed " : "",
+						       lf->gzip ? lf->udigest.str : lf->d.str, cfg.diff_ids[k].str);
 				break;
 			}
 			lf->needed = true;
-			json_array_append_new(ldesc, oci_descriptor_new(OCI_MT_LAYER, lf->d.str, lf->size));
+			json_array_append_new(ldesc, oci_descriptor_new(lmt, lf->d.str, lf->size));
 		}
 		oci_config_release(&cfg);
 		if (r < 0) {

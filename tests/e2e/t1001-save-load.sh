@@ -77,6 +77,21 @@ test_expect_success 'a gzip-compressed archive loads too' '
     STRATA_ROOT=$TRASH/r4 strata inspect demo/busybox >/dev/null
 '
 
+test_expect_success 'a docker archive with gzip-compressed layers loads (diff_id checked)' '
+    mkdir gz && tar -C gz -xf img.tar &&
+    l=$(jq -r ".[0].Layers[0]" gz/manifest.json) &&
+    gzip -n gz/$l && mv gz/$l.gz gz/$l &&
+    tar -C gz -cf gz.tar . &&
+    STRATA_ROOT=$TRASH/r6 strata load -i gz.tar &&
+    STRATA_ROOT=$TRASH/r6 strata inspect demo/busybox >i6.json &&
+    test "$(jq -r ".[0].Id" i6.json)" = "$(cat id)" &&
+    test "$(jq -r ".[0].Manifest.layers[0].mediaType" i6.json)" = application/vnd.oci.image.layer.v1.tar+gzip &&
+    test "$(jq -r ".[0].Manifest.layers[0].digest" i6.json)" = "sha256:$(sha256sum <gz/$l | cut -d" " -f1)" &&
+    head -c 100000 gz/$l >gz/x && mv gz/x gz/$l && tar -C gz -cf gzbad.tar . &&
+    test_exit_code 1 env STRATA_ROOT=$TRASH/r7 "$STRATA_BIN" load -i gzbad.tar 2>err &&
+    grep "layer.tar: digest mismatch: uncompressed content" err
+'
+
 test_expect_success 'an archive written by skopeo loads' '
     skopeo copy -q oci:$STRATA_ROOT:docker.io/demo/busybox:latest docker-archive:sk.tar:other/name:t &&
     STRATA_ROOT=$TRASH/r5 strata load -i sk.tar >out &&

@@ -8,12 +8,15 @@
 struct row {
 	char *repo, *tag, *id, *digest, *created, *size;
 	time_t t;
+	size_t order; /* position in index.json: ties keep it */
 };
 
 static int row_cmp(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	return (x->t < y->t) - (x->t > y->t);
+	if (x->t != y->t)
+		return (x->t < y->t) - (x->t > y->t);
+	return (x->order > y->order) - (x->order < y->order);
 }
 
 static void usage(FILE *f)
@@ -66,6 +69,7 @@ static int list(bool quiet, bool digests, bool no_trunc, struct strata_error **e
 		cli_human_size(img.size, buf, sizeof(buf));
 		r->size = xstrdup(buf);
 		r->t = img.created;
+		r->order = i;
 		store_image_release(&img);
 	}
 	qsort(rows, nr, sizeof(*rows), row_cmp);

@@ -52,8 +52,11 @@ static int by_prefix(struct store *s, const char *hex, struct store_entry *out, 
 	}
 	if (r == 0 && found == SIZE_MAX)
 		r = 1;
-	if (r == 0)
+	if (r == 0) {
 		entry_copy(out, &e[found]);
+		free(out->name); /* found by id: not by one of its names */
+		out->name = NULL;
+	}
 	store_entries_free(e, n);
 	return r;
 }

@@ -58,12 +58,17 @@ int store_open(const char *root, struct store **out, struct strata_error **err)
 	s->index_path = strata_path_join(root, "index.json");
 	s->meta = strata_path_join(root, ".strata");
 	s->tmp = strata_path_join(root, ".strata/tmp");
-	if (strata_mkdir_p(s->tmp, 0700, err) < 0)
+	if (strata_mkdir_p(s->root, 0755, err) < 0 || strata_mkdir_p(s->tmp, 0700, err) < 0)
 		goto fail;
 	gc = strata_path_join(s->meta, "gc.lock");
 	s->gc_fd = strata_lock_file(gc, false, err);
 	if (s->gc_fd < 0 || ensure_layout(s, err) < 0)
 		goto fail;
+	/* fail early, before anything is written, when index.json is damaged */
+	json_t *index = NULL;
+	if (store_index_load(s, &index, err) < 0)
+		goto fail;
+	json_decref(index);
 	*out = s;
 	return 0;
 fail:

@@ -48,8 +48,10 @@
 struct store;
 
 /*
- * Open the store at root, creating the layout when missing. Holds the gc
- * lock shared until store_close. @return 0 with *out set, or -1.
+ * Open the store at root, creating the layout when missing, and check that
+ * index.json parses (a damaged one fails here, naming file, line and column,
+ * before a command writes anything). Holds the gc lock shared until
+ * store_close. @return 0 with *out set, or -1.
  */
 int store_open(const char *root, struct store **out, struct strata_error **err);
 /* Release locks and memory. NULL is a no-op. */

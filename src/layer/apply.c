@@ -198,8 +198,12 @@ static int open_dir(struct apply_ctx *c, const char *rel, bool create, struct st
 			cleanup_free char *pc = xstrdup(copy);
 			split(pc, &parent, &name);
 			cleanup_close int pfd = sys_openat2(c->root, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
-			if (pfd < 0 || (mkdirat(pfd, name, 0755) < 0 && errno != EEXIST))
+			int mr = pfd < 0 ? -1 : mkdirat(pfd, name, 0755);
+			if (mr < 0 && (pfd < 0 || errno != EEXIST))
 				return strata_error_make(err, errno, "create directory '%s' in the target", copy);
+			if (mr < 0) /* something is there yet does not resolve: a dangling symlink */
+				return strata_error_makec(err, STRATA_E_INVALID, 0,
+							  "'%s' is a symlink to a directory missing in the target", copy);
 			strset_add(&c->created, copy);
 			d = sys_openat2(c->root, copy, O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
 		}

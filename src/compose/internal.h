@@ -90,4 +90,8 @@ void compose_strv_free(char **v, size_t n);
 /* model.c */
 void compose_model_free_services(struct compose_project *p);
 bool compose_project_name_valid(const char *s);
+/* project.c: a project from one text (fuzzing, tests); merge_twice merges the
+ * text onto itself. The environment is SET=value, EMPTY="". */
+int compose_project_from_text(const char *data, size_t len, const char *name, const char *workdir,
+			      bool merge_twice, struct compose_project **out, struct strata_error **err);
 #endif

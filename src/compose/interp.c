@@ -27,6 +27,17 @@ static int invalid(const struct interp *in, struct strata_error **err)
 static int expand(const struct interp *in, const char *s, size_t len, unsigned depth,
 		  struct strata_buf *out, struct strata_error **err);
 
+static int too_long(struct strata_error **err)
+{
+	return strata_error_makec(err, STRATA_E_CONFIG, 0, "interpolated value longer than %u bytes",
+				  COMPOSE_FILE_MAX);
+}
+#define ADD(x)                                  \
+	do {                                    \
+		if ((x) < 0)                    \
+			return too_long(err);   \
+	} while (0)
+
 /*
  * The end of a braced expression starting after "${": the index of its
  * closing '}' (nested ${...} skipped), or -1.
@@ -76,7 +87,8 @@ static int braced(const struct interp *in, const char *s, size_t len, unsigned d
 	if (n == len) {
 		if (!val)
 			warn_unset(in, name);
-		return strata_buf_adds(out, val ? val : "");
+		ADD(strata_buf_adds(out, val ? val : ""));
+		return 0;
 	}
 	bool colon = s[n] == ':';
 	size_t op = n + colon;
@@ -89,15 +101,19 @@ static int braced(const struct interp *in, const char *s, size_t len, unsigned d
 	case '-':
 		if (unset)
 			return expand(in, arg, alen, depth + 1, out, err);
-		return strata_buf_adds(out, val);
+		ADD(strata_buf_adds(out, val));
+		return 0;
 	case '+':
 		if (!unset)
 			return expand(in, arg, alen, depth + 1, out, err);
 		return 0;
 	default: /* '?' */
-		if (!unset)
-			return strata_buf_adds(out, val);
+		if (!unset) {
+			ADD(strata_buf_adds(out, val));
+			return 0;
+		}
 		cleanup_buf struct strata_buf msg = STRATA_BUF_INIT;
+		strata_buf_init(&msg, COMPOSE_FILE_MAX);
 		if (expand(in, arg, alen, depth + 1, &msg, err) < 0)
 			return -1;
 		if (msg.len)
@@ -118,16 +134,16 @@ static int expand(const struct interp *in, const char *s, size_t len, unsigned d
 	for (size_t i = 0; i < len;) {
 		const char *d = memchr(s + i, '$', len - i);
 		if (!d) {
-			strata_buf_add(out, s + i, len - i);
+			ADD(strata_buf_add(out, s + i, len - i));
 			break;
 		}
 		size_t k = (size_t)(d - s);
-		strata_buf_add(out, s + i, k - i);
+		ADD(strata_buf_add(out, s + i, k - i));
 		if (k + 1 >= len)
 			return invalid(in, err);
 		char c = s[k + 1];
 		if (c == '$') {
-			strata_buf_addch(out, '$');
+			ADD(strata_buf_addch(out, '$'));
 			i = k + 2;
 		} else if (c == '{') {
 			ssize_t e = find_close(s + k + 2, len - k - 2);
@@ -144,7 +160,7 @@ static int expand(const struct interp *in, const char *s, size_t len, unsigned d
 			const char *val = in->lookup(in->ctx, name);
 			if (!val)
 				warn_unset(in, name);
-			strata_buf_adds(out, val ? val : "");
+			ADD(strata_buf_adds(out, val ? val : ""));
 			i = j;
 		} else {
 			return invalid(in, err);
@@ -159,6 +175,7 @@ int compose_interpolate(const char *s, compose_lookup_fn lookup, void *ctx,
 {
 	struct interp in = { lookup, ctx, warn, wctx, s };
 	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	strata_buf_init(&b, COMPOSE_FILE_MAX);
 	if (expand(&in, s, strlen(s), 0, &b, err) < 0)
 		return -1;
 	*out = strata_buf_detach(&b, NULL);
@@ -171,7 +188,11 @@ struct walk {
 	compose_lookup_fn lookup;
 	void *ctx;
 	struct compose_project *p;
+	size_t total;           /* bytes produced so far */
 };
+
+/* All interpolated values of one file together. */
+#define COMPOSE_INTERP_TOTAL_MAX (64u << 20)
 
 static void warn_project(void *wctx, const char *msg)
 {
@@ -182,21 +203,27 @@ static void warn_project(void *wctx, const char *msg)
 	compose_project_warn(p, "%s", msg);
 }
 
-static int walk(const struct walk *w, struct cnode *n, struct strata_buf *path, struct strata_error **err)
+static int walk(struct walk *w, struct cnode *n, struct strata_buf *path, struct strata_error **err)
 {
 	size_t keep = path->len;
 	if (n->type == CN_SCALAR) {
 		if (!strchr(n->value, '$'))
 			return 0;
 		char *v = NULL;
-		if (compose_interpolate(n->value, w->lookup, w->ctx, warn_project, w->p, &v, err) < 0) {
-			struct strata_error *inner = *err;
-			*err = NULL;
+		struct strata_error *inner = NULL;
+		if (compose_interpolate(n->value, w->lookup, w->ctx, warn_project, w->p, &v, &inner) < 0) {
 			char *m = strata_error_string(inner);
 			strata_error_free(inner);
 			compose_node_error(err, n, path->data, "%s", m);
 			free(m);
 			return -1;
+		}
+		w->total += strlen(v);
+		if (w->total > COMPOSE_INTERP_TOTAL_MAX) {
+			free(v);
+			return compose_node_error(err, n, path->data,
+						  "interpolated values longer than %u bytes in all",
+						  COMPOSE_INTERP_TOTAL_MAX);
 		}
 		free(n->value);
 		n->value = v;

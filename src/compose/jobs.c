@@ -128,22 +128,28 @@ static void add_dep(struct node *n, size_t d)
 	n->deps[n->ndeps++] = d;
 }
 
-static int place(struct node *nodes, size_t i, const struct compose_plan_options *o, struct compose_jobs *out,
-		 struct strata_error **err)
+static int place(struct node *nodes, size_t i, size_t *stack, size_t depth,
+		 const struct compose_plan_options *o, struct compose_jobs *out, struct strata_error **err)
 {
 	struct node *n = &nodes[i];
 	if (n->mark == 2)
 		return 0;
-	if (n->mark == 1)
-		return strata_error_makec(err, STRATA_E_CONFIG, 0, "services.%s: build dependency cycle", n->s->name);
-	n->mark = 1;
-	for (size_t d = 0; d < n->ndeps; d++) {
-		if (place(nodes, n->deps[d], o, out, err) < 0) {
-			if (strata_error_code(*err) == STRATA_E_CONFIG && nodes[n->deps[d]].mark == 1)
-				strata_error_wrap(err, "services.%s", n->s->name);
-			return -1;
-		}
+	if (n->mark == 1) {
+		cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+		size_t from = 0;
+		while (from < depth && stack[from] != i)
+			from++;
+		for (size_t k = from; k < depth; k++)
+			strata_buf_addf(&b, "%s -> ", nodes[stack[k]].s->name);
+		strata_buf_adds(&b, n->s->name);
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "build dependency cycle between services: %s", b.data);
 	}
+	n->mark = 1;
+	stack[depth] = i;
+	for (size_t d = 0; d < n->ndeps; d++)
+		if (place(nodes, n->deps[d], stack, depth + 1, o, out, err) < 0)
+			return -1;
 	n->mark = 2;
 	struct compose_job *j = &out->v[out->n];
 	n->job = out->n++;
@@ -172,6 +178,7 @@ int compose_jobs_plan(const struct compose_project *p, const struct compose_plan
 {
 	size_t n = p->nservices;
 	struct node *nodes = xcalloc(n + 1, sizeof(*nodes));
+	size_t *stack = NULL;
 	int rc = -1;
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < o->nservices; i++) {
@@ -243,10 +250,11 @@ int compose_jobs_plan(const struct compose_project *p, const struct compose_plan
 					changed = nodes[nodes[i].deps[d]].selected = true;
 	}
 	out->v = xcalloc(n + 1, sizeof(*out->v));
+	stack = xcalloc(n + 1, sizeof(*stack));
 	for (size_t i = 0; i < n; i++) {
 		if (!nodes[i].selected || !nodes[i].s->build)
 			continue;
-		if (place(nodes, i, o, out, err) < 0)
+		if (place(nodes, i, stack, 0, o, out, err) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -257,6 +265,7 @@ out:
 		free(nodes[i].deps);
 	}
 	free(nodes);
+	free(stack);
 	if (rc < 0)
 		compose_jobs_release(out);
 	return rc;

@@ -363,3 +363,38 @@ char *compose_service_image(const struct compose_project *p, const struct compos
 		*c = (char)tolower((unsigned char)*c);
 	return STRATA_STEAL(n);
 }
+
+int compose_project_from_text(const char *data, size_t len, const char *name, const char *workdir,
+			      bool merge_twice, struct compose_project **out, struct strata_error **err)
+{
+	struct compose_project *p = xcalloc(1, sizeof(*p));
+	struct compose_options o = { 0 };
+	struct cnode *root = NULL, *t = NULL;
+	int rc = -1;
+	add_file(p, name);
+	p->workdir = xstrdup(workdir);
+	compose_env_set(&p->env, "SET", "value");
+	compose_env_set(&p->env, "EMPTY", "");
+	for (int round = 0; round < (merge_twice ? 2 : 1); round++) {
+		if (compose_yaml_parse(data, len, p->files[0], &t, err) < 0)
+			goto out;
+		if (!t || t->type != CN_MAP) {
+			strata_error_makec(err, STRATA_E_CONFIG, 0, "%s: not a mapping", name);
+			goto out;
+		}
+		if (compose_tree_interpolate(t, env_lookup, &p->env, p, err) < 0)
+			goto out;
+		compose_tree_normalise(t);
+		compose_tree_merge(&root, STRATA_STEAL(t));
+	}
+	if (project_name(p, &o, root, err) < 0 || compose_model_build(p, root, err) < 0)
+		goto out;
+	*out = p;
+	p = NULL;
+	rc = 0;
+out:
+	cnode_free(t);
+	cnode_free(root);
+	compose_project_free(p);
+	return rc;
+}

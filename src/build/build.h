@@ -1,0 +1,218 @@
+/*
+ * build.h — the build engine: `strata build` and `strata run`. The boundary
+ * of the build module (the executor, executor.h, and the context scanner,
+ * context.h, are its inner parts).
+ *
+ * docs/internals/build.md has the design. In short: the Dockerfile is parsed
+ * and resolved by the dockerfile module; every needed stage runs step by step;
+ * each layer step (RUN, COPY, ADD) has a content-based cache key and its
+ * result is a snapshot directory (an overlay upper dir, overlay whiteouts
+ * included); metadata steps change the image config. A hit reuses the
+ * snapshot and runs nothing; a miss says why in one line.
+ *
+ * Storage, under the store root (`root`):
+ *   build/snapshots/<id>/      one layer, extracted (overlay upper format)
+ *   build/cache/keys/<key>     cache entry: {"snapshot": id} (JSON)
+ *   build/cache/inputs/<key>   what made it (for explained misses)
+ *   build/cache/last/<stepid>  the key the previous build of a step made
+ *   build/images/<id>.json     image records: config + snapshot chain
+ *   build/tags.json            tag -> image id (updated under build/lock)
+ *   build/tmp/                 work dirs of running steps
+ * Every file is written atomically; snapshots are renamed into place, so two
+ * builds sharing a root at once are safe (the loser of a race discards its
+ * copy). Until the store and layer modules land, images live in these
+ * records (no layer tarballs or OCI manifests yet).
+ *
+ * Mounts: build_run and build_image_run mount overlays (COPY targets, stage
+ * roots for COPY --from) in the CALLER's mount namespace and unmount them
+ * before returning; callers should first move to a private mount namespace
+ * (build_private_mounts) so that nothing can outlive a killed process.
+ *
+ * Only cli/ prints: progress goes to the FILE given in the options.
+ */
+#ifndef STRATA_BUILD_H
+#define STRATA_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "util/util.h"
+#include "build/context.h"
+#include "build/executor.h"
+#include "dockerfile/dockerfile.h"
+
+/* ------------------------------------------------------------------------- */
+/* .dockerignore as the context scanner's ignore rules                       */
+
+/*
+ * Fill *out with callbacks over ig (borrowed: must outlive *out). ig may be
+ * NULL: nothing excluded.
+ */
+void build_ignore_from_dockerfile(struct build_ignore *out, const struct dockerfile_ignore *ig);
+
+/* ------------------------------------------------------------------------- */
+/* COPY/ADD source resolution (docker/BuildKit semantics)                    */
+
+/*
+ * One copy operation: src (relative to the source root, "" = the root) to
+ * dest (absolute path in the image).
+ *  contents  src is a directory: its contents go into dest (a directory)
+ *  into_dir  src is a file to place at dest/<basename> (dest is a directory)
+ *            else src goes exactly at dest (unless dest is an existing
+ *            directory in the image: then inside it, as docker does)
+ *  url       ADD of a URL: src is the URL
+ *  heredoc   src is the content of an inline file (`COPY <<EOF /dst`)
+ */
+struct build_copy_item {
+	char *src;
+	char *dest;
+	bool contents;
+	bool into_dir;
+	bool url;
+	bool heredoc;
+	bool archive;      /* ADD of a local tar archive: extract into dest */
+};
+
+/*
+ * The resolved plan of one COPY/ADD.
+ *  files  the context entries read (indices into the source context, sorted),
+ *         --exclude applied: the only files whose content matters
+ */
+struct build_copy_plan {
+	struct build_copy_item *items;
+	size_t nitems;
+	size_t *files;
+	size_t nfiles;
+};
+void build_copy_plan_free(struct build_copy_plan *p);
+
+/*
+ * Resolve the sources of a COPY/ADD step against a source tree (the context,
+ * or a stage's rootfs scanned as a context). workdir is the WORKDIR in
+ * effect ("/" when unset). is_add enables URLs and local archives.
+ * Rules (BuildKit's): sources are relative to the source root (a leading
+ * "/" or "./" is dropped), must not leave it ("forbidden path outside the
+ * build context"); wildcards (* ? [) match within one path component; a
+ * directory copies its contents; several sources (after expansion) need a
+ * destination ending in "/"; a relative destination is under WORKDIR;
+ * --parents keeps each source's path (up to a "/./" pivot); --exclude drops
+ * matching paths.
+ * @return 0 with *out, or -1 ("\"missing.txt\": not found",
+ *   code STRATA_E_NOTFOUND; "...destination must be a directory and end
+ *   with a /", STRATA_E_CONFIG). The caller prefixes the Dockerfile line.
+ */
+int build_copy_resolve(struct build_context *src, const struct dockerfile_step *step, const char *workdir,
+		       bool is_add, struct build_copy_plan **out, struct strata_error **err);
+
+/*
+ * The digest of what a plan reads: sorted (path, type, mode, symlink target,
+ * content digest) of every file in plan->files plus the items. Fills files
+ * (may be NULL) with {path: per-file digest} for miss explanations.
+ * Never mtimes or inode numbers (they only feed the stat cache).
+ * @return 0 with hex (65 bytes) filled, or -1 (a file could not be read).
+ */
+int build_copy_digest(struct build_context *src, const struct build_copy_plan *p, char hex[65], json_t *files,
+		      struct strata_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Cache keys and explained misses                                           */
+
+/*
+ * The inputs of one layer step, as a JSON object with these members (all
+ * optional but "parent" and "insn"):
+ *   parent   the parent key ("sha256:...")
+ *   insn     the normalised instruction (string)
+ *   args     {name: value} of the ARGs in scope that take part in the key
+ *   env      ["K=V", ...] (RUN)
+ *   config   {"workdir", "user", "shell", "network"} in effect (RUN, COPY)
+ *   sources  the COPY/ADD source digest; files: {path: digest}
+ *   mounts   the RUN --mount list (normalised) and the keys of `from` stages
+ * The key is "sha256:" + sha256 of the compact, key-sorted JSON.
+ */
+void build_cache_key(const json_t *inputs, char key[72]);
+
+/*
+ * Why `now` misses when `prev` (the inputs the previous build of the same
+ * step stored; may be NULL) does not match: "no cache entry", "parent step
+ * missed" (when parent_missed), "instruction changed", "build arg VERSION
+ * changed", "env PATH changed", "WORKDIR changed", "src/main.c changed",
+ * "src/new.c added", "src/old.c removed", "sources changed". Newly allocated.
+ */
+char *build_cache_explain(const json_t *prev, const json_t *now, bool parent_missed);
+
+/* ------------------------------------------------------------------------- */
+/* The build                                                                 */
+
+enum build_progress_mode { BUILD_PROGRESS_AUTO = 0, BUILD_PROGRESS_PLAIN, BUILD_PROGRESS_TTY, BUILD_PROGRESS_QUIET };
+
+struct build_secret {
+	const char *id;
+	const char *path;
+};
+
+struct build_options {
+	const char *root;                 /* the store root (required) */
+	const char *context_dir;          /* required */
+	const char *dockerfile;           /* path, "-" for stdin, NULL = <context>/Dockerfile */
+	const char *const *tags;          /* -t values */
+	size_t ntags;
+	const struct dockerfile_buildargs *buildargs;
+	const char *target;
+	bool no_cache;
+	const char *const *labels;        /* "K=V" from --label */
+	size_t nlabels;
+	enum exec_network network;        /* default for RUN (RUN --network overrides) */
+	const struct build_secret *secrets;
+	size_t nsecrets;
+	enum build_progress_mode progress;
+	FILE *out;                        /* progress output (stderr) */
+};
+
+struct build_result {
+	char image_id[72];                /* "sha256:..." */
+	size_t steps_cached, steps_run;
+};
+
+/*
+ * Build. On a failed step the error reads "Dockerfile:7: RUN make: exit
+ * status 2" (code STRATA_E_BUILD) and nothing of that step is cached.
+ * @return 0 with *res filled, or -1.
+ */
+int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err);
+
+/* Make the mount namespace of the calling (single-threaded) process private. */
+int build_private_mounts(struct strata_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Images (interim local records) and `strata run`                          */
+
+struct build_image {
+	char *id;            /* "sha256:..." */
+	json_t *config;      /* the OCI image config */
+	char **snapshots;    /* absolute snapshot dirs, bottom layer first */
+	size_t nsnapshots;
+};
+void build_image_free(struct build_image *img);
+
+/* Look up a tag ("name[:tag]") or an image id (full or a >= 12 hex prefix).
+ * @return 0, or -1 (STRATA_E_NOTFOUND "image 'x' not found in the local store"). */
+int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err);
+
+struct build_run_options {
+	const char *const *env;     /* extra "K=V" (-e) */
+	const char *user;           /* -u, overrides the image's */
+	const char *workdir;        /* -w, overrides the image's */
+	const char *const *cmd;     /* NULL-terminated, NULL/empty = the image's CMD */
+	const char *entrypoint;     /* --entrypoint, NULL = the image's */
+	enum exec_network network;
+};
+
+/* Run a container of img (throw-away upper). *status: the exit status
+ * (128+N when killed by signal N). @return 0, or -1 when it could not start. */
+int build_image_run(const char *root, const struct build_image *img, const struct build_run_options *o,
+		    int *status, struct strata_error **err);
+
+#endif

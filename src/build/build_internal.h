@@ -1,0 +1,115 @@
+/*
+ * build_internal.h — shared between the engine's files (not a boundary).
+ */
+#ifndef STRATA_BUILD_INTERNAL_H
+#define STRATA_BUILD_INTERNAL_H
+
+#include "build/build.h"
+
+/* copy_apply.c: ownership and mode for copied files */
+struct copy_attrs {
+	uid_t uid;
+	gid_t gid;
+	int chmod;          /* -1 = keep the source's mode */
+};
+
+/*
+ * Copy a resolved plan from the source tree at src_root into the rootfs
+ * whose directory fd is rootfd (paths resolved with RESOLVE_IN_ROOT, so
+ * symlinks in the image never lead out of it). heredocs: the step's.
+ */
+int copy_apply(int rootfd, const char *src_root, struct build_context *src, const struct build_copy_plan *p,
+	       const struct dockerfile_step *st, const struct copy_attrs *a, struct strata_error **err);
+
+/* Resolve --chown against the rootfs (its /etc/passwd and /etc/group). */
+int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct strata_error **err);
+
+/* cache.c: the cache index under <root>/build/cache */
+int cache_lookup(const char *root, const char *key, char *snapshot, size_t n);
+int cache_put(const char *root, const char *key, const char *snapshot, const json_t *inputs,
+	      struct strata_error **err);
+json_t *cache_inputs_get(const char *root, const char *key);
+char *cache_last_get(const char *root, const char *stepid);
+int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
+
+/* image.c: image records and tags */
+int image_record_write(const char *root, json_t *config, json_t *snapshots, char id[72], struct strata_error **err);
+int image_tag(const char *root, const char *ref, const char *id, struct strata_error **err);
+
+#endif
+
+/* ---- progress.c: BuildKit-style plain output, a compact tty view, or nothing ---- */
+struct progress {
+	FILE *out;
+	enum build_progress_mode mode;   /* resolved: PLAIN, TTY or QUIET */
+	int next;
+	double step_t0;
+	bool tty_pending;                /* a live line is on screen (tty) */
+};
+double progress_now(void);
+void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode);
+int progress_start(struct progress *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void progress_line(struct progress *pr, int n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void progress_output(struct progress *pr, int n, const char *line, size_t len);
+void progress_done(struct progress *pr, int n);
+void progress_cached(struct progress *pr, int n);
+void progress_error(struct progress *pr, int n, const char *msg);
+
+/* ---- the engine's state ---- */
+struct stage_state {
+	bool built;
+	json_t *image;          /* the OCI image config being built */
+	json_t *snapshots;      /* snapshot ids, bottom first */
+	char key[72];           /* the key of the last layer step (or the base's) */
+	bool missed;            /* a layer step of this stage (or its base) missed */
+	char **env;             /* the final env ("K=V", NULL-terminated) for child stages */
+	char *rootfs;           /* mounted read-only view for COPY --from / mounts, or NULL */
+	struct build_context *tree;
+};
+
+struct engine {
+	const struct build_options *o;
+	const char *root;
+	struct dockerfile *df;
+	struct dockerfile_build *b;
+	struct dockerfile_ignore *ig;
+	struct build_ignore bign;
+	struct build_context *ctx;
+	char *context_dir;      /* absolute */
+	char *dfname;           /* "Dockerfile" as used in messages */
+	char *dfid;             /* identity of this Dockerfile for cache/last */
+	struct stage_state *st;
+	char *tmp;              /* <root>/build/tmp/build-XXXXXX */
+	char *empty;            /* an empty dir (bottom lower) */
+	char *run_dir, *cache_root, *snapdir;
+	char **mounted;
+	size_t nmounted;
+	struct progress pr;
+	size_t cached, run, tmpseq;
+	struct build_context **trees; /* scanned image roots (COPY --from=<image>) */
+	size_t ntrees;
+	struct build_image **images;  /* bases and --from images looked up */
+	size_t nimages;
+};
+
+/* engine.c helpers used by the step files */
+char *engine_snapshot_path(struct engine *e, const char *id);
+int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
+			 const char *target, struct strata_error **err);
+int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
+		      struct strata_error **err);
+int engine_commit_snapshot(struct engine *e, const char *upper, char id[65], struct strata_error **err);
+char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
+void engine_umount(struct engine *e, const char *target);
+
+/* step_run.c / step_copy.c: execute a missed layer step into upper */
+int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
+		  const char *upper, const char *work, struct strata_error **err);
+int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
+		    struct strata_error **err);
+int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
+		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
+		      struct strata_error **err);
+int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
+		   const struct build_copy_plan *plan, struct build_context *tree, const char *tree_root,
+		   const char *upper, const char *work, struct strata_error **err);

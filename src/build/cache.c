@@ -1,0 +1,83 @@
+/*
+ * cache.c — the local cache index: a directory of small JSON files under
+ * <root>/build/cache, each written atomically (temp + rename), so readers
+ * never see a torn entry and concurrent builds need no lock (the last
+ * writer of a key wins; both values are valid).
+ *
+ *   keys/<hex>    {"snapshot": "<id>"}       read on every lookup
+ *   inputs/<hex>  the inputs that made <hex> read only to explain a miss
+ *   last/<hex>    "<key>": the key the previous build of a step made
+ */
+#include "build/build_internal.h"
+
+#include <string.h>
+
+static const char *hex_of(const char *key)
+{
+	return strncmp(key, "sha256:", 7) ? key : key + 7;
+}
+
+static char *path_of(const char *root, const char *dir, const char *key)
+{
+	return xasprintf("%s/build/cache/%s/%s", root, dir, hex_of(key));
+}
+
+int cache_lookup(const char *root, const char *key, char *snapshot, size_t n)
+{
+	cleanup_free char *p = path_of(root, "keys", key);
+	cleanup_json json_t *j = NULL;
+	if (strata_json_load_file(p, 1 << 16, &j, NULL) < 0)
+		return 0;
+	const char *s = json_string_value(json_object_get(j, "snapshot"));
+	if (!s || strlen(s) >= n || strchr(s, '/'))
+		return 0;
+	cleanup_free char *sp = xasprintf("%s/build/snapshots/%s", root, s);
+	if (!strata_path_exists(sp))
+		return 0;
+	snprintf(snapshot, n, "%s", s);
+	return 1;
+}
+
+static int write_json(const char *root, const char *dir, const char *key, const json_t *j, struct strata_error **err)
+{
+	cleanup_free char *d = xasprintf("%s/build/cache/%s", root, dir);
+	if (strata_mkdir_p(d, 0755, err) < 0)
+		return -1;
+	cleanup_free char *p = path_of(root, dir, key);
+	cleanup_free char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	return strata_atomic_write(p, s, strlen(s), 0644, err);
+}
+
+int cache_put(const char *root, const char *key, const char *snapshot, const json_t *inputs,
+	      struct strata_error **err)
+{
+	cleanup_json json_t *j = json_pack("{s:s}", "snapshot", snapshot);
+	if (write_json(root, "inputs", key, inputs, err) < 0 || write_json(root, "keys", key, j, err) < 0)
+		return strata_error_wrap(err, "cache index");
+	return 0;
+}
+
+json_t *cache_inputs_get(const char *root, const char *key)
+{
+	cleanup_free char *p = path_of(root, "inputs", key);
+	json_t *j = NULL;
+	if (strata_json_load_file(p, 256u << 20, &j, NULL) < 0)
+		return NULL;
+	return j;
+}
+
+char *cache_last_get(const char *root, const char *stepid)
+{
+	cleanup_free char *p = path_of(root, "last", stepid);
+	cleanup_json json_t *j = NULL;
+	if (strata_json_load_file(p, 4096, &j, NULL) < 0)
+		return NULL;
+	const char *s = json_string_value(json_object_get(j, "key"));
+	return s ? xstrdup(s) : NULL;
+}
+
+int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err)
+{
+	cleanup_json json_t *j = json_pack("{s:s}", "key", key);
+	return write_json(root, "last", stepid, j, err);
+}

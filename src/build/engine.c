@@ -1,0 +1,663 @@
+/*
+ * engine.c — build_run: the Dockerfile, the context and the stages; the
+ * per-step cache protocol; metadata instructions; the final image.
+ */
+#include "build/build_internal.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int build_private_mounts(struct strata_error **err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return strata_error_make(err, errno, "unshare mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return strata_error_make(err, errno, "make mounts private");
+	return 0;
+}
+
+char *engine_snapshot_path(struct engine *e, const char *id)
+{
+	return xasprintf("%s/%s", e->snapdir, id);
+}
+
+char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err)
+{
+	char *p = xasprintf("%s/%s%zu", e->tmp, prefix, e->tmpseq++);
+	if (mkdir(p, 0700) < 0) {
+		strata_error_make(err, errno, "mkdir '%s'", p);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void engine_umount(struct engine *e, const char *target)
+{
+	for (size_t i = 0; i < e->nmounted; i++) {
+		if (e->mounted[i] && !strcmp(e->mounted[i], target)) {
+			umount2(target, MNT_DETACH);
+			free(e->mounted[i]);
+			e->mounted[i] = NULL;
+		}
+	}
+}
+
+/*
+ * Mount an overlay of the snapshot chain (top first) at target: writable
+ * with upper/work, read-only without. An empty dir is always the bottom
+ * lower, so there are at least two lowers and whiteouts are honoured.
+ */
+int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
+			 const char *target, struct strata_error **err)
+{
+	struct strata_buf o = STRATA_BUF_INIT;
+	strata_buf_adds(&o, "lowerdir=");
+	for (size_t i = json_array_size(snapshots); i-- > 0;) {
+		cleanup_free char *p = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
+		strata_buf_addf(&o, "%s:", p);
+	}
+	strata_buf_adds(&o, e->empty);
+	if (upper)
+		strata_buf_addf(&o, ",upperdir=%s,workdir=%s", upper, work);
+	strata_buf_adds(&o, ",index=off,metacopy=off,redirect_dir=off");
+	int rc = 0;
+	if (o.len >= 4000)
+		rc = strata_error_make(err, E2BIG, "too many layers to mount (%zu)", json_array_size(snapshots));
+	else if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, o.data) < 0)
+		rc = strata_error_make(err, errno, "mount overlay at '%s'", target);
+	strata_buf_release(&o);
+	if (rc < 0)
+		return -1;
+	e->mounted = xreallocarray(e->mounted, e->nmounted + 1, sizeof(*e->mounted));
+	e->mounted[e->nmounted++] = xstrdup(target);
+	return 0;
+}
+
+int engine_commit_snapshot(struct engine *e, const char *upper, char id[65], struct strata_error **err)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cleanup_free char *seed = xasprintf("%s %lld.%09ld %d %zu", upper, (long long)ts.tv_sec, ts.tv_nsec,
+					    (int)getpid(), e->tmpseq++);
+	strata_sha256_hex(seed, strlen(seed), id);
+	cleanup_free char *dst = engine_snapshot_path(e, id);
+	if (rename(upper, dst) < 0)
+		return strata_error_make(err, errno, "keep snapshot '%s'", dst);
+	return 0;
+}
+
+/* a read-only view of a built stage, scanned as a source tree (lazily, once) */
+int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
+		      struct strata_error **err)
+{
+	struct stage_state *s = &e->st[stage];
+	if (!s->tree) {
+		cleanup_free char *d = engine_tmpdir(e, "stage-", err);
+		if (!d || engine_mount_overlay(e, s->snapshots, NULL, NULL, d, err) < 0)
+			return -1;
+		if (build_context_open(d, NULL, NULL, &s->tree, err) < 0)
+			return -1;
+		s->rootfs = STRATA_STEAL(d);
+	}
+	*tree = s->tree;
+	*rootfs = s->rootfs;
+	return 0;
+}
+
+static json_t *new_image(const struct dockerfile_build *b)
+{
+	return json_pack("{s:s,s:s,s:{},s:{s:s,s:[]},s:[]}", "architecture", b->target_platform.arch, "os",
+			 b->target_platform.os, "config", "rootfs", "type", "layers", "diff_ids", "history");
+}
+
+static char **strv_from_json(const json_t *a)
+{
+	char **v = xcalloc(json_array_size(a) + 1, sizeof(char *));
+	size_t i, n = 0;
+	json_t *x;
+	json_array_foreach((json_t *)a, i, x) if (json_is_string(x)) v[n++] = xstrdup(json_string_value(x));
+	return v;
+}
+
+static char **strv_copy(const char *const *s)
+{
+	size_t n = 0;
+	while (s && s[n])
+		n++;
+	char **v = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(s[i]);
+	return v;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static json_t *cmd_json(const struct dockerfile_command *c)
+{
+	json_t *a = json_array();
+	if (c->exec_form) {
+		for (size_t i = 0; i < c->argc; i++)
+			json_array_append_new(a, json_string(c->argv[i]));
+	} else {
+		for (size_t i = 0; i < c->shell_argc; i++)
+			json_array_append_new(a, json_string(c->shell_argv[i]));
+		json_array_append_new(a, json_string(c->shell));
+	}
+	return a;
+}
+
+static void history_add(struct stage_state *s, const char *created_by, bool empty)
+{
+	json_t *h = json_object_get(s->image, "history");
+	json_t *ent = json_pack("{s:s}", "created_by", created_by);
+	if (empty)
+		json_object_set_new(ent, "empty_layer", json_true());
+	json_array_append_new(h, ent);
+}
+
+static json_t *obj_member(json_t *cfg, const char *k)
+{
+	json_t *o = json_object_get(cfg, k);
+	if (!json_is_object(o)) {
+		o = json_object();
+		json_object_set_new(cfg, k, o);
+	}
+	return o;
+}
+
+/* metadata instructions: the config changes, no layer */
+static int apply_metadata(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
+			  bool *cmd_set, struct strata_error **err)
+{
+	json_t *cfg = json_object_get(s->image, "config");
+	switch (st->kind) {
+	case DF_CMD:
+		json_object_set_new(cfg, "Cmd", cmd_json(&st->cmd));
+		*cmd_set = true;
+		break;
+	case DF_ENTRYPOINT:
+		json_object_set_new(cfg, "Entrypoint", cmd_json(&st->cmd));
+		/* docker: an ENTRYPOINT resets a CMD inherited from the base */
+		if (!*cmd_set)
+			json_object_del(cfg, "Cmd");
+		break;
+	case DF_LABEL:
+		for (size_t i = 0; i < st->nkvs; i++)
+			json_object_set_new(obj_member(cfg, "Labels"), st->kvs[i].name, json_string(st->kvs[i].value));
+		break;
+	case DF_MAINTAINER:
+		json_object_set_new(s->image, "author", json_string(st->value));
+		break;
+	case DF_EXPOSE:
+		for (size_t i = 0; i < st->nwords; i++)
+			json_object_set_new(obj_member(cfg, "ExposedPorts"), st->words[i], json_object());
+		break;
+	case DF_VOLUME:
+		for (size_t i = 0; i < st->nwords; i++)
+			json_object_set_new(obj_member(cfg, "Volumes"), st->words[i], json_object());
+		break;
+	case DF_USER:
+		json_object_set_new(cfg, "User", json_string(st->value));
+		break;
+	case DF_WORKDIR: {
+		const char *cur = json_string_value(json_object_get(cfg, "WorkingDir"));
+		cleanup_free char *w = st->value[0] == '/' ? xstrdup(st->value)
+							   : xasprintf("%s/%s", cur && *cur ? cur : "", st->value);
+		/* clean: collapse "//", "/./" and a trailing "/" */
+		struct strata_buf b = STRATA_BUF_INIT;
+		char *save = NULL;
+		for (char *c = strtok_r(w, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+			if (!strcmp(c, "."))
+				continue;
+			if (!strcmp(c, "..")) {
+				char *sl = strrchr(b.data, '/');
+				strata_buf_truncate(&b, sl ? (size_t)(sl - b.data) : 0);
+				continue;
+			}
+			strata_buf_addf(&b, "/%s", c);
+		}
+		if (!b.len)
+			strata_buf_addch(&b, '/');
+		json_object_set_new(cfg, "WorkingDir", json_string(b.data));
+		strata_buf_release(&b);
+		break;
+	}
+	case DF_STOPSIGNAL:
+		json_object_set_new(cfg, "StopSignal", json_string(st->value));
+		break;
+	case DF_SHELL: {
+		json_t *a = json_array();
+		for (size_t i = 0; i < st->nwords; i++)
+			json_array_append_new(a, json_string(st->words[i]));
+		json_object_set_new(cfg, "Shell", a);
+		break;
+	}
+	case DF_HEALTHCHECK: {
+		const struct dockerfile_healthcheck *h = &st->health;
+		json_t *hc = json_object();
+		if (h->none) {
+			json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+		} else {
+			json_t *t = json_array();
+			if (h->cmd.exec_form) {
+				json_array_append_new(t, json_string("CMD"));
+				for (size_t i = 0; i < h->cmd.argc; i++)
+					json_array_append_new(t, json_string(h->cmd.argv[i]));
+			} else {
+				json_array_append_new(t, json_string("CMD-SHELL"));
+				json_array_append_new(t, json_string(h->cmd.shell));
+			}
+			json_object_set_new(hc, "Test", t);
+			if (h->interval)
+				json_object_set_new(hc, "Interval", json_integer(h->interval));
+			if (h->timeout)
+				json_object_set_new(hc, "Timeout", json_integer(h->timeout));
+			if (h->start_period)
+				json_object_set_new(hc, "StartPeriod", json_integer(h->start_period));
+			if (h->start_interval)
+				json_object_set_new(hc, "StartInterval", json_integer(h->start_interval));
+			if (h->retries >= 0)
+				json_object_set_new(hc, "Retries", json_integer(h->retries));
+		}
+		json_object_set_new(cfg, "Healthcheck", hc);
+		break;
+	}
+	case DF_ONBUILD: {
+		json_t *a = json_object_get(cfg, "OnBuild");
+		if (!json_is_array(a)) {
+			a = json_array();
+			json_object_set_new(cfg, "OnBuild", a);
+		}
+		json_array_append_new(a, json_string(st->value));
+		break;
+	}
+	case DF_ENV:
+	case DF_ARG:
+		break; /* the scope tracks them; Env is copied from it after each step */
+	default:
+		return strata_error_make(err, 0, "%s:%d: unexpected instruction", e->dfname, st->line);
+	}
+	history_add(s, st->original, true);
+	return 0;
+}
+
+static void set_env(struct stage_state *s, struct dockerfile_scope *sc)
+{
+	const char *const *env = dockerfile_scope_env(sc);
+	json_t *a = json_array();
+	for (size_t i = 0; env && env[i]; i++)
+		json_array_append_new(a, json_string(env[i]));
+	json_t *cfg = json_object_get(s->image, "config");
+	if (json_array_size(a))
+		json_object_set_new(cfg, "Env", a);
+	else
+		json_decref(a);
+}
+
+static const char *stage_label(struct engine *e, size_t si, char *buf, size_t n)
+{
+	const struct dockerfile_stage *sg = &e->b->stages[si];
+	if (e->b->nneeded <= 1 && !sg->name)
+		buf[0] = '\0';
+	else if (sg->name)
+		snprintf(buf, n, "%s ", sg->name);
+	else
+		snprintf(buf, n, "stage-%zu ", si);
+	return buf;
+}
+
+/* a layer step: key, lookup, explain, execute, commit */
+static int layer_step(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
+		      int pos, int total, struct strata_error **err)
+{
+	char lbl[128];
+	stage_label(e, si, lbl, sizeof(lbl));
+	int v = progress_start(&e->pr, "[%s%d/%d] %s", lbl, pos, total, st->original);
+	cleanup_json json_t *inputs = json_object();
+	json_object_set_new(inputs, "parent", json_string(s->key));
+	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
+	if (st->kind == DF_RUN) {
+		/* ARGs reach a step only through RUN's environment (COPY/ADD see
+		 * them already expanded in the instruction) */
+		json_t *args = json_object();
+		for (size_t i = 0; i < st->nargs; i++)
+			if (st->args[i].cache_key && st->args[i].value)
+				json_object_set_new(args, st->args[i].name, json_string(st->args[i].value));
+		json_object_set_new(inputs, "args", args);
+	}
+
+	struct build_copy_plan *plan = NULL;
+	struct build_context *tree = NULL;
+	const char *tree_root = NULL;
+	cleanup_free char *stepid_src = NULL;
+	int rc;
+	if (st->kind == DF_RUN)
+		rc = step_run_inputs(e, s, st, inputs, err);
+	else
+		rc = step_copy_prepare(e, s, st, inputs, &plan, &tree, &tree_root, err);
+	if (rc < 0)
+		goto fail;
+
+	char key[72];
+	build_cache_key(inputs, key);
+	stepid_src = xasprintf("%s\n%zu\n%zu", e->dfid, si, st->insn_index);
+	char stepid[65];
+	strata_sha256_hex(stepid_src, strlen(stepid_src), stepid);
+	char snap[72];
+	if (!e->o->no_cache && cache_lookup(e->root, key, snap, sizeof(snap))) {
+		progress_cached(&e->pr, v);
+		e->cached++;
+	} else {
+		if (!e->o->no_cache) {
+			cleanup_free char *last = cache_last_get(e->root, stepid);
+			cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
+			bool parent_missed = s->missed && (!prev || !json_equal(json_object_get(prev, "parent"),
+										 json_object_get(inputs, "parent")));
+			cleanup_free char *why = build_cache_explain(prev, inputs, parent_missed);
+			progress_line(&e->pr, v, "MISS: %s", why);
+		}
+		cleanup_free char *d = engine_tmpdir(e, "step-", err);
+		if (!d) {
+			rc = -1;
+			goto fail;
+		}
+		cleanup_free char *upper = xasprintf("%s/upper", d);
+		cleanup_free char *work = xasprintf("%s/work", d);
+		if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
+			rc = strata_error_make(err, errno, "mkdir '%s'", upper);
+			goto fail;
+		}
+		if (st->kind == DF_RUN)
+			rc = step_run_exec(e, s, st, v, upper, work, err);
+		else
+			rc = step_copy_exec(e, s, st, plan, tree, tree_root, upper, work, err);
+		if (rc < 0)
+			goto fail;
+		char id[65];
+		if (engine_commit_snapshot(e, upper, id, err) < 0 || cache_put(e->root, key, id, inputs, err) < 0) {
+			rc = -1;
+			goto fail;
+		}
+		snprintf(snap, sizeof(snap), "%s", id);
+		s->missed = true;
+		e->run++;
+		progress_done(&e->pr, v);
+	}
+	if (cache_last_set(e->root, stepid, key, err) < 0) {
+		rc = -1;
+		goto fail;
+	}
+	json_array_append_new(s->snapshots, json_string(snap));
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	history_add(s, st->original, false);
+	build_copy_plan_free(plan);
+	return 0;
+fail:
+	build_copy_plan_free(plan);
+	{
+		cleanup_free char *m = strata_error_string(*err);
+		progress_error(&e->pr, v, m);
+	}
+	return -1;
+}
+
+static struct build_image *find_image(struct engine *e, const char *ref, struct strata_error **err)
+{
+	struct build_image *img = NULL;
+	if (build_image_lookup(e->root, ref, &img, err) < 0)
+		return NULL;
+	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
+	e->images[e->nimages++] = img;
+	return img;
+}
+
+static int run_stage(struct engine *e, size_t si, struct strata_error **err)
+{
+	const struct dockerfile_stage *sg = &e->b->stages[si];
+	struct stage_state *s = &e->st[si];
+	char **base_env = NULL;
+	char lbl[128];
+	stage_label(e, si, lbl, sizeof(lbl));
+	int total = 1;
+	for (size_t i = 0; i < sg->ninsns; i++) {
+		enum dockerfile_kind k = e->df->insns[sg->first_insn + i].kind;
+		total += k == DF_RUN || k == DF_COPY || k == DF_ADD;
+	}
+	int v = progress_start(&e->pr, "[%s1/%d] FROM %s", lbl, total, sg->base);
+	switch (sg->base_type) {
+	case DF_BASE_SCRATCH: {
+		s->image = new_image(e->b);
+		s->snapshots = json_array();
+		char hex[65];
+		char plat[100];
+		cleanup_free char *seed = xasprintf("scratch %s",
+						    dockerfile_platform_format(&e->b->target_platform, plat, sizeof(plat)));
+		strata_sha256_hex(seed, strlen(seed), hex);
+		snprintf(s->key, sizeof(s->key), "sha256:%s", hex);
+		break;
+	}
+	case DF_BASE_STAGE: {
+		struct stage_state *p = &e->st[sg->base_stage];
+		s->image = json_deep_copy(p->image);
+		s->snapshots = json_deep_copy(p->snapshots);
+		memcpy(s->key, p->key, sizeof(s->key));
+		s->missed = p->missed;
+		base_env = strv_copy((const char *const *)p->env);
+		break;
+	}
+	case DF_BASE_IMAGE: {
+		struct build_image *img = find_image(e, sg->base, err);
+		if (!img) {
+			strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
+			if (strata_error_code(*err) == STRATA_E_NOTFOUND)
+				strata_error_wrap(err, "pulling from a registry is not available yet");
+			progress_error(&e->pr, v, "image not found");
+			return -1;
+		}
+		s->image = json_deep_copy(img->config);
+		json_object_set_new(s->image, "history",
+				    json_is_array(json_object_get(img->config, "history"))
+					    ? json_deep_copy(json_object_get(img->config, "history"))
+					    : json_array());
+		if (!json_is_object(json_object_get(s->image, "config")))
+			json_object_set_new(s->image, "config", json_object());
+		s->snapshots = json_array();
+		for (size_t i = 0; i < img->nsnapshots; i++) {
+			const char *b = strrchr(img->snapshots[i], '/');
+			json_array_append_new(s->snapshots, json_string(b + 1));
+		}
+		snprintf(s->key, sizeof(s->key), "%s", img->id);
+		base_env = strv_from_json(json_object_get(json_object_get(img->config, "config"), "Env"));
+		break;
+	}
+	}
+	progress_done(&e->pr, v);
+	struct dockerfile_scope *sc = NULL;
+	int rc = dockerfile_scope_new(e->b, si, (const char *const *)base_env, &sc, err);
+	strv_free(base_env);
+	if (rc < 0)
+		return -1;
+	int pos = 1;
+	bool cmd_set = false;
+	for (;;) {
+		struct dockerfile_step *st = NULL;
+		int r = dockerfile_scope_step(sc, &st, err);
+		if (r <= 0) {
+			rc = r;
+			break;
+		}
+		if (st->kind == DF_RUN || st->kind == DF_COPY || st->kind == DF_ADD)
+			rc = layer_step(e, si, s, st, ++pos, total, err);
+		else
+			rc = apply_metadata(e, s, st, &cmd_set, err);
+		set_env(s, sc);
+		dockerfile_step_free(st);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		s->env = strv_copy(dockerfile_scope_env(sc));
+	dockerfile_scope_free(sc);
+	s->built = rc == 0;
+	return rc;
+}
+
+static int finish_image(struct engine *e, struct build_result *res, struct strata_error **err)
+{
+	struct stage_state *s = &e->st[e->b->target];
+	json_t *cfg = json_object_get(s->image, "config");
+	for (size_t i = 0; i < e->o->nlabels; i++) {
+		const char *kv = e->o->labels[i];
+		const char *eq = strchr(kv, '=');
+		cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+		json_object_set_new(obj_member(cfg, "Labels"), k, json_string(eq ? eq + 1 : ""));
+	}
+	int v = progress_start(&e->pr, "exporting to image");
+	if (image_record_write(e->root, s->image, s->snapshots, res->image_id, err) < 0)
+		return -1;
+	progress_line(&e->pr, v, "writing image %s done", res->image_id);
+	for (size_t i = 0; i < e->o->ntags; i++) {
+		if (image_tag(e->root, e->o->tags[i], res->image_id, err) < 0)
+			return strata_error_wrap(err, "tag '%s'", e->o->tags[i]);
+		progress_line(&e->pr, v, "naming to %s done", e->o->tags[i]);
+	}
+	progress_done(&e->pr, v);
+	return 0;
+}
+
+static int setup(struct engine *e, struct strata_error **err)
+{
+	const struct build_options *o = e->o;
+	e->context_dir = realpath(o->context_dir, NULL);
+	if (!e->context_dir)
+		return strata_error_makec(err, STRATA_E_NOTFOUND, errno, "context '%s'", o->context_dir);
+	cleanup_free char *dfpath = NULL;
+	if (o->dockerfile && !strcmp(o->dockerfile, "-")) {
+		dfpath = xstrdup("-");
+		e->dfname = xstrdup("Dockerfile");
+		e->dfid = xasprintf("stdin:%s", e->context_dir);
+	} else {
+		dfpath = o->dockerfile ? xstrdup(o->dockerfile) : xasprintf("%s/Dockerfile", e->context_dir);
+		const char *b = strrchr(dfpath, '/');
+		e->dfname = xstrdup(b ? b + 1 : dfpath);
+		char *rp = realpath(dfpath, NULL);
+		e->dfid = xasprintf("file:%s", rp ? rp : dfpath);
+		free(rp);
+	}
+	int v = progress_start(&e->pr, "[internal] load build definition from %s", e->dfname);
+	if (dockerfile_parse_file(dfpath, e->dfname, &e->df, err) < 0)
+		return -1;
+	struct dockerfile_options dopts = { .buildargs = o->buildargs, .target = o->target };
+	if (dockerfile_resolve(e->df, &dopts, &e->b, err) < 0)
+		return -1;
+	progress_done(&e->pr, v);
+	for (size_t i = 0; i < e->b->nwarnings; i++)
+		progress_line(&e->pr, v, "%s", e->b->warnings[i]);
+
+	v = progress_start(&e->pr, "[internal] load build context");
+	cleanup_free char *used = NULL;
+	if (dockerfile_ignore_load(e->context_dir, strcmp(dfpath, "-") ? dfpath : NULL, &e->ig, &used, err) < 0)
+		return -1;
+	build_ignore_from_dockerfile(&e->bign, e->ig);
+	cleanup_free char *statcache = xasprintf("%s/build/statcache/%.16s", e->root, e->dfid + 0);
+	{
+		char hex[65];
+		strata_sha256_hex(e->context_dir, strlen(e->context_dir), hex);
+		free(statcache);
+		statcache = xasprintf("%s/build/statcache/%s", e->root, hex);
+	}
+	cleanup_free char *scdir = xasprintf("%s/build/statcache", e->root);
+	if (strata_mkdir_p(scdir, 0755, err) < 0)
+		return -1;
+	if (build_context_open(e->context_dir, e->ig ? &e->bign : NULL, statcache, &e->ctx, err) < 0)
+		return -1;
+	progress_line(&e->pr, v, "transferring context: %zu files done", build_context_count(e->ctx));
+	progress_done(&e->pr, v);
+
+	e->snapdir = xasprintf("%s/build/snapshots", e->root);
+	cleanup_free char *tmproot = xasprintf("%s/build/tmp", e->root);
+	e->run_dir = xasprintf("%s/run/exec", e->root);
+	e->cache_root = xasprintf("%s/cache/run-mounts", e->root);
+	if (strata_mkdir_p(e->snapdir, 0755, err) < 0 || strata_mkdir_p(tmproot, 0700, err) < 0 ||
+	    strata_mkdir_p(e->run_dir, 0700, err) < 0)
+		return -1;
+	if (executor_cleanup_stale(e->run_dir, err) < 0)
+		return -1;
+	if (strata_mkdtemp(tmproot, "build-", &e->tmp, err) < 0)
+		return -1;
+	e->empty = xasprintf("%s/empty", e->tmp);
+	if (mkdir(e->empty, 0755) < 0)
+		return strata_error_make(err, errno, "mkdir '%s'", e->empty);
+	e->st = xcalloc(e->b->nstages, sizeof(*e->st));
+	return 0;
+}
+
+static void teardown(struct engine *e)
+{
+	if (e->st) {
+		for (size_t i = 0; i < e->b->nstages; i++) {
+			build_context_free(e->st[i].tree);
+			free(e->st[i].rootfs);
+			json_decref(e->st[i].image);
+			json_decref(e->st[i].snapshots);
+			strv_free(e->st[i].env);
+		}
+		free(e->st);
+	}
+	for (size_t i = 0; i < e->ntrees; i++)
+		build_context_free(e->trees[i]);
+	free(e->trees);
+	for (size_t i = 0; i < e->nmounted; i++) {
+		if (e->mounted[i])
+			umount2(e->mounted[i], MNT_DETACH);
+		free(e->mounted[i]);
+	}
+	free(e->mounted);
+	if (e->tmp)
+		strata_rm_rf(e->tmp, NULL);
+	for (size_t i = 0; i < e->nimages; i++)
+		build_image_free(e->images[i]);
+	free(e->images);
+	if (e->ctx) {
+		build_context_save(e->ctx, NULL);
+		build_context_free(e->ctx);
+	}
+	dockerfile_ignore_free(e->ig);
+	dockerfile_build_free(e->b);
+	dockerfile_free(e->df);
+	free(e->context_dir);
+	free(e->dfname);
+	free(e->dfid);
+	free(e->tmp);
+	free(e->empty);
+	free(e->run_dir);
+	free(e->cache_root);
+	free(e->snapdir);
+}
+
+int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err)
+{
+	struct engine e = { .o = o, .root = o->root };
+	memset(res, 0, sizeof(*res));
+	progress_init(&e.pr, o->out, o->progress);
+	int rc = setup(&e, err);
+	for (size_t i = 0; rc == 0 && i < e.b->nneeded; i++)
+		rc = run_stage(&e, e.b->needed[i], err);
+	if (rc == 0)
+		rc = finish_image(&e, res, err);
+	res->steps_cached = e.cached;
+	res->steps_run = e.run;
+	teardown(&e);
+	return rc;
+}

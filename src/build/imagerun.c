@@ -1,0 +1,117 @@
+/*
+ * imagerun.c — `strata run`: a container of a built image with the build
+ * executor (overlay of the image's snapshots and a throw-away upper), with
+ * docker's ENTRYPOINT/CMD, Env, User and WorkingDir semantics.
+ */
+#include "build/build_internal.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+static void push(const char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 2, sizeof(**v));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+int build_image_run(const char *root, const struct build_image *img, const struct build_run_options *o,
+		    int *status, struct strata_error **err)
+{
+	json_t *cfg = json_object_get(img->config, "config");
+	const char **argv = NULL, **env = NULL, **lowers = NULL;
+	size_t na = 0, ne = 0;
+	int rc = 0;
+	cleanup_free char *tmp = NULL;
+	char *tmproot = xasprintf("%s/build/tmp", root);
+	char *run_dir = xasprintf("%s/run/exec", root);
+	char *cache_root = xasprintf("%s/cache/run-mounts", root);
+	char *upper = NULL, *work = NULL;
+
+	json_t *ep = json_object_get(cfg, "Entrypoint"), *cmd = json_object_get(cfg, "Cmd");
+	size_t i;
+	json_t *x;
+	if (o->entrypoint) {
+		if (*o->entrypoint)
+			push(&argv, &na, o->entrypoint);
+	} else {
+		json_array_foreach(ep, i, x) push(&argv, &na, json_string_value(x));
+	}
+	if (o->cmd && o->cmd[0]) {
+		for (i = 0; o->cmd[i]; i++)
+			push(&argv, &na, o->cmd[i]);
+	} else if (!o->entrypoint) {
+		/* docker: --entrypoint drops the image's CMD */
+		json_array_foreach(cmd, i, x) push(&argv, &na, json_string_value(x));
+	}
+	if (!na) {
+		rc = strata_error_makec(err, STRATA_E_USAGE, 0, "no command specified (the image has no ENTRYPOINT or CMD)");
+		goto out;
+	}
+	/* Env: the image's, then -e (a later K replaces an earlier one) */
+	json_array_foreach(json_object_get(cfg, "Env"), i, x) push(&env, &ne, json_string_value(x));
+	for (size_t k = 0; o->env && o->env[k]; k++) {
+		const char *eq = strchr(o->env[k], '=');
+		size_t kl = eq ? (size_t)(eq - o->env[k]) : strlen(o->env[k]);
+		bool replaced = false;
+		for (size_t j = 0; j < ne; j++) {
+			if (!strncmp(env[j], o->env[k], kl) && env[j][kl] == '=') {
+				env[j] = o->env[k];
+				replaced = true;
+			}
+		}
+		if (!replaced)
+			push(&env, &ne, o->env[k]);
+	}
+	lowers = xcalloc(img->nsnapshots + 1, sizeof(char *));
+	for (size_t k = 0; k < img->nsnapshots; k++)
+		lowers[k] = img->snapshots[img->nsnapshots - 1 - k];
+
+	if (strata_mkdir_p(tmproot, 0700, err) < 0 || strata_mkdir_p(run_dir, 0700, err) < 0 ||
+	    executor_cleanup_stale(run_dir, err) < 0 || strata_mkdtemp(tmproot, "run-", &tmp, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	upper = xasprintf("%s/upper", tmp);
+	work = xasprintf("%s/work", tmp);
+	if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
+		rc = strata_error_make(err, errno, "mkdir '%s'", upper);
+		goto out;
+	}
+	struct exec_spec spec;
+	exec_spec_init(&spec);
+	spec.lowerdirs = lowers;
+	spec.n_lowerdirs = img->nsnapshots;
+	spec.upper_dir = upper;
+	spec.work_dir = work;
+	spec.run_dir = run_dir;
+	spec.cache_root = cache_root;
+	spec.argv = argv;
+	spec.env = env;
+	spec.user = o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
+	spec.cwd = o->workdir ? o->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
+	if (spec.cwd && !*spec.cwd)
+		spec.cwd = NULL;
+	spec.network = o->network;
+	spec.stdin_fd = 0;
+	spec.stdout_fd = 1;
+	spec.stderr_fd = 2;
+	struct exec_result res;
+	if (executor_run(&spec, &res, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	*status = res.signal ? 128 + res.signal : res.exit_code;
+out:
+	if (tmp)
+		strata_rm_rf(tmp, NULL);
+	free(argv);
+	free(env);
+	free(lowers);
+	free(tmproot);
+	free(run_dir);
+	free(cache_root);
+	free(upper);
+	free(work);
+	return rc;
+}

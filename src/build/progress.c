@@ -1,0 +1,109 @@
+/*
+ * progress.c — build progress in BuildKit's plain style:
+ *
+ *   #3 [2/4] COPY src/ /app/
+ *   #3 MISS: src/main.c changed
+ *   #3 DONE 0.1s
+ *   #4 [3/4] RUN make
+ *   #4 0.123 cc -o app main.c
+ *   #4 DONE 0.4s
+ *
+ * In tty mode RUN output replaces itself on one live line per step.
+ */
+#include "build/build_internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+double progress_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->out = out;
+	pr->next = 1;
+	if (mode == BUILD_PROGRESS_AUTO)
+		mode = isatty(fileno(out)) ? BUILD_PROGRESS_TTY : BUILD_PROGRESS_PLAIN;
+	pr->mode = mode;
+}
+
+static bool quiet(const struct progress *pr)
+{
+	return pr->mode == BUILD_PROGRESS_QUIET || !pr->out;
+}
+
+static void clear_live(struct progress *pr)
+{
+	if (pr->tty_pending) {
+		fputs("\r\033[K", pr->out);
+		pr->tty_pending = false;
+	}
+}
+
+int progress_start(struct progress *pr, const char *fmt, ...)
+{
+	int n = pr->next++;
+	pr->step_t0 = progress_now();
+	if (quiet(pr))
+		return n;
+	clear_live(pr);
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(pr->out, "#%d ", n);
+	vfprintf(pr->out, fmt, ap);
+	fputc('\n', pr->out);
+	va_end(ap);
+	fflush(pr->out);
+	return n;
+}
+
+void progress_line(struct progress *pr, int n, const char *fmt, ...)
+{
+	if (quiet(pr))
+		return;
+	clear_live(pr);
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(pr->out, "#%d ", n);
+	vfprintf(pr->out, fmt, ap);
+	fputc('\n', pr->out);
+	va_end(ap);
+	fflush(pr->out);
+}
+
+void progress_output(struct progress *pr, int n, const char *line, size_t len)
+{
+	if (quiet(pr))
+		return;
+	double t = progress_now() - pr->step_t0;
+	if (pr->mode == BUILD_PROGRESS_TTY) {
+		/* one live line, cut to a terminal's width */
+		clear_live(pr);
+		fprintf(pr->out, "#%d %.3f %.*s", n, t, (int)(len > 100 ? 100 : len), line);
+		pr->tty_pending = true;
+	} else {
+		fprintf(pr->out, "#%d %.3f %.*s\n", n, t, (int)len, line);
+	}
+	fflush(pr->out);
+}
+
+void progress_done(struct progress *pr, int n)
+{
+	progress_line(pr, n, "DONE %.1fs", progress_now() - pr->step_t0);
+}
+
+void progress_cached(struct progress *pr, int n)
+{
+	progress_line(pr, n, "CACHED");
+}
+
+void progress_error(struct progress *pr, int n, const char *msg)
+{
+	progress_line(pr, n, "ERROR: %s", msg);
+}

@@ -1,0 +1,323 @@
+/*
+ * step_run.c — RUN: its cache inputs and its execution through the executor
+ * over an overlay of the stage's snapshots.
+ */
+#include "build/build_internal.h"
+
+#include <string.h>
+
+static const char *mount_type_name(enum dockerfile_mount_type t)
+{
+	static const char *const n[] = { "bind", "cache", "tmpfs", "secret", "ssh" };
+	return n[t];
+}
+
+/* RUN's environment: env, then the ARGs with a value whose name env lacks */
+static char **run_env(const struct dockerfile_step *st)
+{
+	char **v = xcalloc(st->nenv + st->nargs + 1, sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; i < st->nenv; i++)
+		v[n++] = xasprintf("%s=%s", st->env[i].name, st->env[i].value ? st->env[i].value : "");
+	for (size_t i = 0; i < st->nargs; i++) {
+		if (!st->args[i].value)
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < st->nenv && !dup; j++)
+			dup = !strcmp(st->env[j].name, st->args[i].name);
+		if (!dup)
+			v[n++] = xasprintf("%s=%s", st->args[i].name, st->args[i].value);
+	}
+	return v;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *cfg_str(struct stage_state *s, const char *k)
+{
+	return json_string_value(json_object_get(json_object_get(s->image, "config"), k));
+}
+
+/* a relative path inside a tree, or NULL when it leaves it */
+static char *inside(const char *root, const char *rel)
+{
+	struct strata_buf b = STRATA_BUF_INIT;
+	strata_buf_adds(&b, root);
+	cleanup_free char *copy = xstrdup(rel ? rel : "");
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			strata_buf_release(&b);
+			return NULL;
+		}
+		strata_buf_addf(&b, "/%s", c);
+	}
+	return strata_buf_detach(&b, NULL);
+}
+
+int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
+		    struct strata_error **err)
+{
+	json_t *insn = json_pack("{s:s}", "kind", "RUN");
+	json_t *cmd = json_object();
+	json_object_set_new(cmd, "exec", json_boolean(st->cmd.exec_form));
+	if (st->cmd.exec_form) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < st->cmd.argc; i++)
+			json_array_append_new(a, json_string(st->cmd.argv[i]));
+		json_object_set_new(cmd, "argv", a);
+	} else {
+		json_t *a = json_array();
+		for (size_t i = 0; i < st->cmd.shell_argc; i++)
+			json_array_append_new(a, json_string(st->cmd.shell_argv[i]));
+		json_object_set_new(cmd, "shell", a);
+		json_object_set_new(cmd, "cmdline", json_string(st->cmd.shell));
+	}
+	json_object_set_new(insn, "cmd", cmd);
+	if (st->nheredocs) {
+		json_t *h = json_array();
+		for (size_t i = 0; i < st->nheredocs; i++)
+			json_array_append_new(h, json_pack("{s:s,s:s}", "name", st->heredocs[i].name, "content",
+							   st->heredocs[i].content));
+		json_object_set_new(insn, "heredocs", h);
+	}
+	if (st->network)
+		json_object_set_new(insn, "network", json_string(st->network));
+	json_t *mounts = json_array();
+	for (size_t i = 0; i < st->nmounts; i++) {
+		const struct dockerfile_mount *m = &st->mounts[i];
+		json_t *jm = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:i,s:I,s:I,s:b,s:b,s:I}", "type",
+				       mount_type_name(m->type), "target", m->target, "source", m->source, "from", m->from,
+				       "id", m->id, "sharing", (int)m->sharing, "uid", (json_int_t)m->uid, "gid",
+				       (json_int_t)m->gid, "ro", m->readonly, "required", m->required, "mode",
+				       (json_int_t)(m->mode_set ? m->mode : 0));
+		/* what a bind mount shows decides the result: its content goes in the key */
+		if (m->type == DF_MOUNT_BIND) {
+			if (m->from_stage >= 0) {
+				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key));
+			} else if (!m->from) {
+				struct dockerfile_step fake;
+				memset(&fake, 0, sizeof(fake));
+				char *srcs[] = { m->source && *m->source ? m->source : (char *)".", NULL };
+				fake.kind = DF_COPY;
+				fake.copy.sources = srcs;
+				fake.copy.nsources = 1;
+				fake.copy.dest = (char *)"/";
+				fake.copy.from_stage = -1;
+				struct build_copy_plan *p = NULL;
+				char hex[65];
+				if (build_copy_resolve(e->ctx, &fake, "/", false, &p, err) < 0 ||
+				    build_copy_digest(e->ctx, p, hex, NULL, err) < 0) {
+					build_copy_plan_free(p);
+					json_decref(jm);
+					json_decref(mounts);
+					json_decref(insn);
+					return strata_error_wrap(err, "%s:%d: RUN --mount source", e->dfname, st->line);
+				}
+				build_copy_plan_free(p);
+				json_object_set_new(jm, "content", json_string(hex));
+			}
+		}
+		json_array_append_new(mounts, jm);
+	}
+	json_object_set_new(inputs, "insn", insn);
+	if (json_array_size(mounts))
+		json_object_set_new(inputs, "mounts", mounts);
+	else
+		json_decref(mounts);
+	char **env = run_env(st);
+	json_t *je = json_array();
+	for (size_t i = 0; env[i]; i++)
+		json_array_append_new(je, json_string(env[i]));
+	strv_free(env);
+	json_object_set_new(inputs, "env", je);
+	const char *wd = cfg_str(s, "WorkingDir"), *user = cfg_str(s, "User");
+	json_t *cfg = json_object();
+	json_object_set_new(cfg, "workdir", json_string(wd && *wd ? wd : "/"));
+	json_object_set_new(cfg, "user", json_string(user ? user : ""));
+	json_object_set_new(cfg, "network",
+			    json_string(st->network ? st->network : e->o->network == EXEC_NET_NONE ? "none" : "default"));
+	json_object_set_new(inputs, "config", cfg);
+	return 0;
+}
+
+struct out_ctx {
+	struct engine *e;
+	int vertex;
+};
+
+static void on_output(void *ctx, int stream, const char *line, size_t len)
+{
+	(void)stream;
+	struct out_ctx *oc = ctx;
+	progress_output(&oc->e->pr, oc->vertex, line, len);
+}
+
+static bool heredoc_only(const struct dockerfile_step *st)
+{
+	if (st->nheredocs != 1 || !st->cmd.shell)
+		return false;
+	const char *p = st->cmd.shell;
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "<<", 2))
+		return false;
+	p += 2;
+	if (*p == '-')
+		p++;
+	if (*p == '"' || *p == '\'')
+		p++;
+	size_t n = strlen(st->heredocs[0].name);
+	if (strncmp(p, st->heredocs[0].name, n))
+		return false;
+	p += n;
+	if (*p == '"' || *p == '\'')
+		p++;
+	while (*p == ' ')
+		p++;
+	return *p == '\0';
+}
+
+int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
+		  const char *upper, const char *work, struct strata_error **err)
+{
+	struct exec_spec spec;
+	exec_spec_init(&spec);
+	size_t nl = json_array_size(s->snapshots);
+	char **lowers = xcalloc(nl + 1, sizeof(char *));
+	for (size_t i = 0; i < nl; i++)
+		lowers[i] = engine_snapshot_path(e, json_string_value(json_array_get(s->snapshots, nl - 1 - i)));
+	char **env = run_env(st);
+	const char **argv = NULL;
+	cleanup_free char *script = NULL;
+	const char **shell = NULL;
+	struct exec_mount *mounts = xcalloc(st->nmounts + 1, sizeof(*mounts));
+	char **owned = xcalloc(st->nmounts + 1, sizeof(char *));
+	int rc = 0;
+
+	if (st->cmd.exec_form) {
+		argv = xcalloc(st->cmd.argc + 1, sizeof(char *));
+		for (size_t i = 0; i < st->cmd.argc; i++)
+			argv[i] = st->cmd.argv[i];
+		spec.argv = argv;
+	} else {
+		shell = xcalloc(st->cmd.shell_argc + 1, sizeof(char *));
+		for (size_t i = 0; i < st->cmd.shell_argc; i++)
+			shell[i] = st->cmd.shell_argv[i];
+		spec.shell = shell;
+		if (heredoc_only(st)) {
+			script = xstrdup(st->heredocs[0].content);
+		} else {
+			struct strata_buf b = STRATA_BUF_INIT;
+			strata_buf_adds(&b, st->cmd.shell);
+			for (size_t i = 0; i < st->nheredocs; i++)
+				strata_buf_addf(&b, "\n%s%s", st->heredocs[i].content, st->heredocs[i].name);
+			script = strata_buf_detach(&b, NULL);
+		}
+		spec.cmdline = script;
+	}
+	for (size_t i = 0; i < st->nmounts; i++) {
+		const struct dockerfile_mount *m = &st->mounts[i];
+		struct exec_mount *x = &mounts[i];
+		static const enum exec_mount_type types[] = { EXEC_MOUNT_BIND, EXEC_MOUNT_CACHE, EXEC_MOUNT_TMPFS,
+							      EXEC_MOUNT_SECRET, EXEC_MOUNT_SSH };
+		exec_mount_init(x, types[m->type]);
+		x->target = m->target;
+		x->source = m->source;
+		x->from = m->from;
+		x->id = m->id;
+		x->sharing = m->sharing == DF_SHARING_PRIVATE  ? EXEC_SHARING_PRIVATE
+			     : m->sharing == DF_SHARING_LOCKED ? EXEC_SHARING_LOCKED
+							       : EXEC_SHARING_SHARED;
+		if (m->mode_set)
+			x->mode = (int)m->mode;
+		x->uid = (long)m->uid;
+		x->gid = (long)m->gid;
+		x->readonly = m->readonly;
+		x->required = m->required;
+		x->size = m->size > 0 ? (uint64_t)m->size : 0;
+		if (m->type == DF_MOUNT_BIND) {
+			const char *base = e->context_dir;
+			if (m->from_stage >= 0) {
+				struct build_context *t;
+				if (engine_stage_tree(e, (size_t)m->from_stage, &t, &base, err) < 0) {
+					rc = -1;
+					goto out;
+				}
+			} else if (m->from) {
+				rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+							"%s:%d: RUN --mount from=%s: mounts from images are not supported yet",
+							e->dfname, st->line, m->from);
+				goto out;
+			}
+			owned[i] = inside(base, m->source);
+			if (!owned[i]) {
+				rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+							"%s:%d: RUN --mount source '%s' is outside its root", e->dfname,
+							st->line, m->source);
+				goto out;
+			}
+			x->host_source = owned[i];
+		} else if (m->type == DF_MOUNT_SECRET) {
+			for (size_t k = 0; k < e->o->nsecrets; k++)
+				if (m->id && !strcmp(e->o->secrets[k].id, m->id))
+					x->host_source = e->o->secrets[k].path;
+		}
+	}
+	spec.lowerdirs = (const char *const *)lowers;
+	spec.n_lowerdirs = nl;
+	spec.upper_dir = upper;
+	spec.work_dir = work;
+	spec.run_dir = e->run_dir;
+	spec.cache_root = e->cache_root;
+	spec.env = (const char *const *)env;
+	spec.user = cfg_str(s, "User");
+	spec.cwd = cfg_str(s, "WorkingDir");
+	if (spec.cwd && !*spec.cwd)
+		spec.cwd = NULL;
+	spec.network = e->o->network;
+	if (st->network && !strcmp(st->network, "none"))
+		spec.network = EXEC_NET_NONE;
+	else if (st->network && !strcmp(st->network, "host"))
+		spec.network = EXEC_NET_HOST;
+	spec.mounts = mounts;
+	spec.n_mounts = st->nmounts;
+	struct out_ctx oc = { e, vertex };
+	spec.on_output = on_output;
+	spec.output_ctx = &oc;
+
+	struct exec_result res;
+	if (executor_run(&spec, &res, err) < 0) {
+		int code = strata_error_code(*err);
+		rc = strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+		strata_error_set_code(err, code ? code : STRATA_E_BUILD);
+		goto out;
+	}
+	if (res.exit_code != 0) {
+		if (res.signal)
+			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: killed by signal %d", e->dfname,
+						st->line, st->original, res.signal);
+		else
+			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d", e->dfname, st->line,
+						st->original, res.exit_code);
+	}
+out:
+	for (size_t i = 0; i < nl; i++)
+		free(lowers[i]);
+	free(lowers);
+	for (size_t i = 0; i < st->nmounts; i++)
+		free(owned[i]);
+	free(owned);
+	free(mounts);
+	strv_free(env);
+	free(argv);
+	free(shell);
+	return rc;
+}

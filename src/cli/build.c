@@ -1,0 +1,188 @@
+/*
+ * build.c — `strata build`: build an image from a Dockerfile.
+ */
+#include "cli/cli.h"
+#include "build/build.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: strata build [OPTIONS] CONTEXT\n"
+		"\n"
+		"Build an image from the Dockerfile in CONTEXT, reusing cached layers.\n"
+		"\n"
+		"Options:\n"
+		"  -t, --tag REF            name the image REF (repeatable)\n"
+		"  -f, --file PATH          the Dockerfile (default CONTEXT/Dockerfile; - reads stdin)\n"
+		"      --build-arg K[=V]    set a build argument (K alone takes it from the environment)\n"
+		"      --target STAGE       build up to this stage\n"
+		"      --no-cache           run every step (results are still cached)\n"
+		"      --label K=V          add a label to the image (repeatable)\n"
+		"      --network MODE       RUN network: host (default) or none\n"
+		"      --secret id=ID,src=FILE  expose FILE to RUN --mount=type=secret,id=ID\n"
+		"      --progress MODE      auto (default), plain or tty\n"
+		"  -q, --quiet              print only the image id\n"
+		"      --iidfile FILE       write the image id to FILE\n"
+		"  -h, --help               show this help\n");
+}
+
+static int parse_secret(const char *spec, struct build_secret *s)
+{
+	cleanup_free char *copy = xstrdup(spec);
+	char *save = NULL;
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "id=", 3))
+			s->id = xstrdup(kv + 3);
+		else if (!strncmp(kv, "src=", 4) || !strncmp(kv, "source=", 7))
+			s->path = xstrdup(strchr(kv, '=') + 1);
+		else if (strcmp(kv, "type=file") != 0)
+			return -1;
+	}
+	return s->id && s->path && *s->id ? 0 : -1;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE };
+	static const struct option opts[] = {
+		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
+		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
+		{ "no-cache", no_argument, NULL, O_NOCACHE },      { "label", required_argument, NULL, O_LABEL },
+		{ "network", required_argument, NULL, O_NETWORK }, { "secret", required_argument, NULL, O_SECRET },
+		{ "progress", required_argument, NULL, O_PROGRESS }, { "quiet", no_argument, NULL, 'q' },
+		{ "iidfile", required_argument, NULL, O_IIDFILE }, { NULL, 0, NULL, 0 },
+	};
+	struct build_options o = { .out = stderr };
+	struct dockerfile_buildargs ba = { 0 };
+	const char **tags = xcalloc((size_t)argc + 1, sizeof(char *));
+	const char **labels = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct build_secret *secrets = xcalloc((size_t)argc + 1, sizeof(*secrets));
+	size_t nt = 0, nl = 0, ns = 0;
+	const char *iidfile = NULL;
+	bool quiet = false;
+	char *root = NULL;
+	int rc = EXIT_FAIL, c;
+	struct strata_error *err = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "t:f:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': tags[nt++] = optarg; break;
+		case 'f': o.dockerfile = optarg; break;
+		case O_BUILDARG:
+			if (dockerfile_buildargs_add(&ba, optarg, &err) < 0) {
+				cleanup_free char *m = strata_error_string(err);
+				strata_error_free(err);
+				rc = cli_usage_error("build", "%s", m);
+				goto out;
+			}
+			break;
+		case O_TARGET: o.target = optarg; break;
+		case O_NOCACHE: o.no_cache = true; break;
+		case O_LABEL:
+			if (!strchr(optarg, '=')) {
+				rc = cli_usage_error("build", "--label needs K=V, got '%s'", optarg);
+				goto out;
+			}
+			labels[nl++] = optarg;
+			break;
+		case O_NETWORK:
+			if (!strcmp(optarg, "none"))
+				o.network = EXEC_NET_NONE;
+			else if (strcmp(optarg, "host") && strcmp(optarg, "default")) {
+				rc = cli_usage_error("build", "--network must be host or none, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		case O_SECRET:
+			if (parse_secret(optarg, &secrets[ns++]) < 0) {
+				rc = cli_usage_error("build", "--secret needs id=ID,src=FILE, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		case O_PROGRESS:
+			if (!strcmp(optarg, "auto"))
+				o.progress = BUILD_PROGRESS_AUTO;
+			else if (!strcmp(optarg, "plain"))
+				o.progress = BUILD_PROGRESS_PLAIN;
+			else if (!strcmp(optarg, "tty"))
+				o.progress = BUILD_PROGRESS_TTY;
+			else {
+				rc = cli_usage_error("build", "--progress must be auto, plain or tty, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'q': quiet = true; break;
+		case O_IIDFILE: iidfile = optarg; break;
+		default:
+			rc = cli_usage_error("build", "unknown or incomplete option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		rc = cli_usage_error("build", optind >= argc ? "no build context given" : "one build context only");
+		goto out;
+	}
+	if (quiet)
+		o.progress = BUILD_PROGRESS_QUIET;
+	root = cli_store_root();
+	o.root = root;
+	o.context_dir = argv[optind];
+	o.tags = tags;
+	o.ntags = nt;
+	o.labels = labels;
+	o.nlabels = nl;
+	o.secrets = secrets;
+	o.nsecrets = ns;
+	o.buildargs = &ba;
+	for (size_t i = 0; i < ns; i++) {
+		if (!strata_path_exists(secrets[i].path)) {
+			rc = cli_usage_error("build", "--secret id=%s: '%s' does not exist", secrets[i].id,
+					     secrets[i].path);
+			goto out;
+		}
+	}
+	struct build_result res;
+	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0) {
+		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
+		rc = cli_fail(err);
+		if (interrupted)
+			rc = 130;
+		goto out;
+	}
+	if (iidfile && strata_atomic_write(iidfile, res.image_id, strlen(res.image_id), 0644, &err) < 0) {
+		rc = cli_fail(err);
+		goto out;
+	}
+	if (quiet) {
+		printf("%s\n", res.image_id);
+	} else {
+		fprintf(stderr, "strata: %zu step%s cached, %zu run; image %s", res.steps_cached,
+			res.steps_cached == 1 ? "" : "s", res.steps_run, res.image_id);
+		for (size_t i = 0; i < nt; i++)
+			fprintf(stderr, "%s%s", i ? ", " : " tagged ", tags[i]);
+		fputc('\n', stderr);
+	}
+	rc = EXIT_OK;
+out:
+	dockerfile_buildargs_release(&ba);
+	for (size_t i = 0; i < ns; i++) {
+		free((char *)secrets[i].id);
+		free((char *)secrets[i].path);
+	}
+	free(secrets);
+	free(tags);
+	free(labels);
+	free(root);
+	return rc;
+}
+STRATA_COMMAND(build, "build", "Build an image from a Dockerfile", cmd_build);

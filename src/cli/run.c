@@ -1,0 +1,102 @@
+/*
+ * run.c — `strata run`: run a command in a built image.
+ */
+#include "cli/cli.h"
+#include "build/build.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: strata run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+		"\n"
+		"Run a command in a new container of IMAGE (its ENTRYPOINT and CMD by default).\n"
+		"The container's changes are always thrown away.\n"
+		"\n"
+		"Options:\n"
+		"      --rm               remove the container when it exits (always the case)\n"
+		"  -e, --env K=V          set an environment variable (repeatable)\n"
+		"  -u, --user USER        name, uid, name:group or uid:gid\n"
+		"  -w, --workdir DIR      working directory\n"
+		"      --entrypoint CMD   override the image's ENTRYPOINT (drops its CMD)\n"
+		"      --network MODE     host (default) or none\n"
+		"  -h, --help             show this help\n"
+		"\n"
+		"The exit status is the command's (128+N when killed by signal N).\n");
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	enum { O_RM = 256, O_ENTRYPOINT, O_NETWORK };
+	static const struct option opts[] = {
+		{ "rm", no_argument, NULL, O_RM },       { "env", required_argument, NULL, 'e' },
+		{ "user", required_argument, NULL, 'u' }, { "workdir", required_argument, NULL, 'w' },
+		{ "entrypoint", required_argument, NULL, O_ENTRYPOINT },
+		{ "network", required_argument, NULL, O_NETWORK }, { NULL, 0, NULL, 0 },
+	};
+	struct build_run_options o = { 0 };
+	const char **env = xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t ne = 0;
+	char *root = NULL;
+	struct build_image *img = NULL;
+	struct strata_error *err = NULL;
+	int rc = EXIT_FAIL, c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:u:w:", opts, NULL)) != -1) {
+		switch (c) {
+		case O_RM: break;
+		case 'e':
+			if (!strchr(optarg, '=')) {
+				rc = cli_usage_error("run", "--env needs K=V, got '%s'", optarg);
+				goto out;
+			}
+			env[ne++] = optarg;
+			break;
+		case 'u': o.user = optarg; break;
+		case 'w': o.workdir = optarg; break;
+		case O_ENTRYPOINT: o.entrypoint = optarg; break;
+		case O_NETWORK:
+			if (!strcmp(optarg, "none"))
+				o.network = EXEC_NET_NONE;
+			else if (strcmp(optarg, "host")) {
+				rc = cli_usage_error("run", "--network must be host or none, got '%s'", optarg);
+				goto out;
+			}
+			break;
+		default:
+			rc = cli_usage_error("run", "unknown or incomplete option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		rc = cli_usage_error("run", "no image given");
+		goto out;
+	}
+	o.env = env;
+	o.cmd = (const char *const *)argv + optind + 1;
+	root = cli_store_root();
+	int status = 0;
+	if (build_image_lookup(root, argv[optind], &img, &err) < 0 || build_image_run(root, img, &o, &status, &err) < 0) {
+		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
+		rc = cli_fail(err);
+		if (interrupted)
+			rc = 130;
+		goto out;
+	}
+	rc = status;
+out:
+	build_image_free(img);
+	free(root);
+	free(env);
+	return rc;
+}
+STRATA_COMMAND(run, "run", "Run a command in an image", cmd_run);

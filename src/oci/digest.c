@@ -73,7 +73,7 @@ int oci_digest_parse(const char *s, struct oci_digest *out, struct strata_error 
 	if (out) {
 		memcpy(out->str, s, alen + 1 + elen + 1);
 		out->alg = alg;
-		out->hex = out->str + alen + 1;
+		memcpy(out->hex, enc, elen + 1);
 	}
 	return 0;
 }
@@ -94,7 +94,8 @@ void oci_digest_from_hex(struct oci_digest *out, enum strata_hash_alg alg, const
 	memcpy(out->str + nl + 1, hex, hl);
 	out->str[nl + 1 + hl] = '\0';
 	out->alg = alg;
-	out->hex = out->str + nl + 1;
+	memcpy(out->hex, hex, hl);
+	out->hex[hl] = '\0';
 }
 
 void oci_digest_of(struct oci_digest *out, const void *p, size_t n)
@@ -107,7 +108,6 @@ void oci_digest_of(struct oci_digest *out, const void *p, size_t n)
 void oci_verifier_init(struct oci_verifier *v, const struct oci_digest *want)
 {
 	v->want = *want;
-	v->want.hex = v->want.str + (want->hex - want->str);
 	strata_hash_init(&v->h, want->alg);
 }
 
@@ -130,4 +130,11 @@ int oci_verifier_final(struct oci_verifier *v, struct strata_error **err)
 void oci_verifier_release(struct oci_verifier *v)
 {
 	strata_hash_release(&v->h);
+}
+
+void oci_digest_copy(struct oci_digest *dst, const struct oci_digest *src)
+{
+	if (dst == src)
+		return;
+	*dst = *src;
 }

@@ -21,10 +21,11 @@
 /* "sha512:" + 128 hex + NUL */
 #define OCI_DIGEST_MAX 136
 
+/* A plain value: copying with `=` is safe (no internal pointers). */
 struct oci_digest {
 	enum strata_hash_alg alg;
-	char str[OCI_DIGEST_MAX]; /* the full "alg:hex" text */
-	const char *hex;          /* points into str, after the colon */
+	char str[OCI_DIGEST_MAX];      /* the full "alg:hex" text */
+	char hex[STRATA_HASH_HEX_MAX]; /* the encoded part alone */
 };
 
 /*
@@ -36,6 +37,8 @@ int oci_digest_parse(const char *s, struct oci_digest *out, struct strata_error 
 bool oci_digest_valid(const char *s);
 /* Build from an algorithm and a hex string (trusted input, e.g. a hash result). */
 void oci_digest_from_hex(struct oci_digest *out, enum strata_hash_alg alg, const char *hex);
+/* Copy a digest (same as assignment; kept for readability at call sites). */
+void oci_digest_copy(struct oci_digest *dst, const struct oci_digest *src);
 /* sha256 digest of a buffer. */
 void oci_digest_of(struct oci_digest *out, const void *p, size_t n);
 

@@ -43,6 +43,20 @@ int main(void)
 		strata_error_clear(&err);
 	}
 
+	{
+		/* a digest is a plain value: a copy outlives its source */
+		struct oci_digest copy;
+		{
+			struct oci_digest src;
+			oci_digest_of(&src, "abc", 3);
+			copy = src;
+			memset(&src, 'x', sizeof(src));
+		}
+		is_str(copy.hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		       "assigned copy is independent of its source");
+		ok(!strncmp(copy.str, "sha256:", 7) && !strcmp(copy.str + 7, copy.hex), "str and hex agree");
+	}
+
 	oci_digest_of(&d, "", 0);
 	snprintf(buf, sizeof(buf), "sha256:%s", H64);
 	is_str(d.str, buf, "digest of empty content");

@@ -1,0 +1,30 @@
+/*
+ * regopts.h — options shared by the verbs that talk to registries (login,
+ * logout, pull, push): --insecure-registry HOST (repeatable), --tls-ca FILE,
+ * plus $STRATA_INSECURE_REGISTRIES and registries.conf (registry/client.h).
+ */
+#ifndef STRATA_CLI_REGOPTS_H
+#define STRATA_CLI_REGOPTS_H
+
+#include <stdio.h>
+
+#include "registry/client.h"
+
+#define CLI_REGOPTS_HELP                                                                         \
+	"      --insecure-registry HOST  allow plain http / unverified TLS for HOST (repeatable)\n" \
+	"      --tls-ca FILE             trust the CA certificates in FILE (PEM)\n"
+
+/* Long-option values for getopt_long tables. */
+enum { CLI_OPT_INSECURE = 1000, CLI_OPT_TLS_CA };
+#define CLI_REGOPTS_LONG                                                                         \
+	{ "insecure-registry", required_argument, NULL, CLI_OPT_INSECURE },                      \
+	{ "tls-ca", required_argument, NULL, CLI_OPT_TLS_CA }
+
+/* Handle one getopt result. @return 1 handled, 0 not ours. */
+int cli_regopts_handle(struct regclient_opts *o, int opt, const char *arg);
+/* Load the environment / config file, then create the client. @return 0 or -1. */
+int cli_regclient_new(struct regclient_opts *o, struct regclient **out, struct strata_error **err);
+/* "https://index.docker.io/v1/" -> "docker.io", "host:5000/" -> "host:5000" (newly allocated). */
+char *cli_registry_host(const char *arg);
+
+#endif

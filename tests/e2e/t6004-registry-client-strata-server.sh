@@ -1,0 +1,56 @@
+#!/bin/sh
+# The registry client against strata's own registry server (registry serve):
+# images both ways, chunked uploads, mounts, tags, htpasswd + login, errors.
+. "$(dirname "$0")/lib.sh"
+
+"$STRATA_BIN" registry serve --help >/dev/null 2>&1 || test_skip_all "no registry server in this build"
+command -v htpasswd >/dev/null || test_skip_all "htpasswd not installed"
+DRV="$STRATA_BUILD/tests/test_registry_driver"
+MKIMAGE="$TEST_DIR/helpers/mkimage.py"
+export STRATA_RETRY_BASE_MS=20
+htpasswd -Bbn alice s3cret >"$TRASH/htpasswd"
+start_strata_registry --htpasswd "$TRASH/htpasswd"
+REG=$SREG
+
+test_expect_success 'anonymous push is refused in one line' '
+    python3 "$MKIMAGE" img v1 --layers 3 --size 50000 >digest &&
+    test_must_fail "$DRV" push-layout img v1 "$REG/app:v1" 2>err &&
+    test "$(wc -l <err)" = 1 &&
+    grep "^driver: error: push $REG/app:v1: .*UNAUTHORIZED" err
+'
+
+test_expect_success 'login, then push and pull an image' '
+    echo s3cret | strata login -u alice --password-stdin "$REG" &&
+    "$DRV" push-layout img v1 "$REG/app:v1" >out &&
+    grep "^$(cat digest) moved=4" out &&
+    "$DRV" pull-layout "$REG/app:v1" p >out &&
+    grep "^$(cat digest) moved=4" out
+'
+
+test_expect_success 'skopeo sees what strata pushed' '
+    skopeo inspect --authfile "$DOCKER_CONFIG/config.json" --tls-verify=false "docker://$REG/app:v1" | jq -r .Digest >sk &&
+    test "$(cat sk)" = "$(cat digest)"
+'
+
+test_expect_success 'chunked upload and cross-repo mount' '
+    head -c 300000 /dev/urandom >b &&
+    STRATA_CHUNK_SIZE=70000 "$DRV" push-blob "$REG" chunky b >out &&
+    grep uploaded out &&
+    "$DRV" push-blob "$REG" mounted b chunky >out &&
+    grep mounted out
+'
+
+test_expect_success 'tags and unknown tag' '
+    "$DRV" tags "$REG" app >tags &&
+    grep "^v1$" tags &&
+    test_must_fail "$DRV" pull-layout "$REG/app:nope" x 2>err &&
+    grep "^driver: error: pull $REG/app:nope: MANIFEST_UNKNOWN" err
+'
+
+test_expect_success 'logout, then pulls are refused' '
+    strata logout "$REG" &&
+    test_must_fail "$DRV" pull-layout "$REG/app:v1" y 2>err &&
+    grep UNAUTHORIZED err
+'
+
+test_done

@@ -104,6 +104,13 @@ test_expect_success 'ENTRYPOINT + CMD, LABEL, EXPOSE, VOLUME, STOPSIGNAL, HEALTH
     jq -e "[.history[] | select(.empty_layer | not)] | length == 2" root/blobs/sha256/$hex
 '
 
+test_expect_success 'the base image SHELL applies to RUN in a child image' '
+    printf "FROM meta\nRUN false; echo survived\n" >ctx/Dockerfile.sh &&
+    test_must_fail strata build -f ctx/Dockerfile.sh --progress plain ctx 2>err &&
+    ! grep "^#5 [0-9.]* survived" err &&
+    grep "Dockerfile.sh:2: RUN false; echo survived: exit status 1" err
+'
+
 test_expect_success 'ENTRYPOINT resets an inherited CMD' '
     printf "FROM demo\nENTRYPOINT [\"echo\", \"only\"]\n" | strata build -f - -t ep ctx 2>log &&
     strata run ep >out && test "$(cat out)" = only

@@ -270,6 +270,15 @@ test_expect_success 'RUN --mount: bind from the context, cache, tmpfs, secret; -
     ! grep -r s3cret root/build/snapshots
 '
 
+test_expect_success '--network none isolates every RUN; RUN --network=host overrides it' '
+    printf "FROM demo\nRUN grep -c : /proc/net/dev\nRUN --network=host grep -c : /proc/net/dev\n" >ctx/Dockerfile.net &&
+    strata build -f ctx/Dockerfile.net --network none --no-cache --progress plain ctx 2>log &&
+    grep -E "^#4 [0-9.]+ 1$" log &&
+    host=$(grep -c : /proc/net/dev) &&
+    grep -E "^#5 [0-9.]+ $host$" log &&
+    test_exit_code 2 strata build --network bridge ctx
+'
+
 test_expect_success 'a failing RUN: step, command and status; nothing cached; no mounts left' '
     printf "FROM demo\nUSER root\nRUN echo ok >/ok\nRUN echo failing; exit 7\n" >ctx/Dockerfile.fail &&
     before=$(grep " $TRASH" /proc/self/mountinfo | wc -l) &&

@@ -113,7 +113,8 @@ static int do_config(struct compose_project *p, int argc, char **argv)
 		return EXIT_OK;
 	if (services) {
 		for (size_t i = 0; i < p->nservices; i++)
-			printf("%s\n", p->services[i].name);
+			if (compose_service_active(p, &p->services[i]))
+				printf("%s\n", p->services[i].name);
 		return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
 	}
 	json_t *j = compose_project_to_json(p);

@@ -224,7 +224,8 @@ char *compose_service_image(const struct compose_project *p, const struct compos
 
 /*
  * The resolved model as `docker compose config` shows it (keys sorted by
- * the encoder; paths absolute; build args resolved). New reference.
+ * the encoder; paths absolute; build args resolved; services of disabled
+ * profiles left out). New reference.
  */
 json_t *compose_project_to_json(const struct compose_project *p);
 /* The same as YAML text (libyaml emitter). @return 0 with *out newly allocated, or -1. */

@@ -245,9 +245,9 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 	const char *format = "text";
 	unsigned parallel = 2;
 	int c;
-	optind = 1;
+	optind = 0; /* full re-initialisation: this parser permutes (options after SERVICE...) */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (push_only && (c == 'P' || c == 'n' || c == 'l' || c == 'j'))
 			c = '?';
 		switch (c) {

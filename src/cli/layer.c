@@ -139,15 +139,12 @@ static int cmd_create(int argc, char **argv)
 		return cli_fail(err);
 	struct strata_fd_sink fs = { to_stdout ? 1 : at.fd, output };
 	struct strata_sink sink = STRATA_FD_SINK(&fs);
-	struct layer_writer *w = NULL;
 	struct layer_result res;
-	if (layer_writer_new(&w, &wo, &sink, &err) < 0 || layer_create(argv[optind], &co, w, &err) < 0 ||
-	    layer_writer_finish(w, &res, &err) < 0 || (!to_stdout && strata_atomic_commit(&at, &err) < 0)) {
-		layer_writer_free(w);
+	if (layer_create_blob(argv[optind], &co, &wo, &sink, &res, &err) < 0 ||
+	    (!to_stdout && strata_atomic_commit(&at, &err) < 0)) {
 		strata_atomic_abort(&at);
 		return cli_fail(err);
 	}
-	layer_writer_free(w);
 	print_result(&res);
 	return EXIT_OK;
 }

@@ -22,6 +22,7 @@ make_tree() {
         mknod null c 1 3 && mknod blk b 7 0
         long=$(printf "n%.0s" $(seq 1 200)) && mkdir -p "deep/$long/$long" && echo long >"deep/$long/$long/$long"
         truncate -s 8M sparse && printf x | dd of=sparse bs=1 seek=4000000 conv=notrunc 2>/dev/null
+        truncate -s 3M allholes && ln -s sym symsym && ln symsym hardlinked-symlink
         mkdir ro && echo r >ro/f && chmod 555 ro
         cp "$TRASH/rnd" random
         python3 -c "import os; os.setxattr(\"a\", \"user.note\", b\"v1\"); os.setxattr(\"dir-a\", \"user.d\", b\"\\x00\\x01\"); os.setxattr(\"random\", \"security.capability\", bytes.fromhex(\"0100000200200000000000000000000000000000\"))"

@@ -117,12 +117,13 @@ static int pull_job(void *ctx, size_t i, struct strata_error **err)
 	void *h = NULL;
 	if (p->l->blob_begin(p->l->ctx, b->digest, &sink, &h, err) < 0)
 		return -1;
-	if (regclient_blob_get(p->c, p->host, p->repo, b->digest, b->size, &sink, p->prog, err) < 0) {
+	if (regclient_blob_fetch(p->c, p->host, p->repo, b->digest, b->size, &sink, !p->l->commit_verifies, p->prog,
+				 err) < 0) {
 		p->l->blob_abort(p->l->ctx, h);
 		return strata_error_wrap(err, "blob '%s'", b->digest);
 	}
 	if (p->l->blob_commit(p->l->ctx, h, err) < 0)
-		return -1;
+		return strata_error_wrap(err, "blob '%s'", b->digest);
 	count(p, &p->res->blobs_moved, b->size);
 	return 0;
 }

@@ -111,7 +111,7 @@ static char *overlay_options(struct exec_ctx *ctx, int *fds)
 	return strata_buf_detach(&o, NULL);
 }
 
-static int mount_overlay(struct exec_ctx *ctx, struct strata_error **err)
+int exec_overlay_mount(struct exec_ctx *ctx, struct strata_error **err)
 {
 	const struct exec_spec *spec = ctx->spec;
 	cleanup_free char *opts = overlay_options(ctx, NULL);
@@ -318,7 +318,7 @@ static int setup(struct exec_ctx *ctx, struct exec_user *user, struct strata_err
 		return strata_error_make(err, errno, "make mounts private");
 	if (mount("tmpfs", ctx->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m") < 0)
 		return strata_error_make(err, errno, "mount tmpfs on '%s'", ctx->stage);
-	if (mount_overlay(ctx, err) < 0)
+	if (exec_overlay_mount(ctx, err) < 0)
 		return -1;
 	cleanup_close int rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	cleanup_close int upperfd = open(spec->upper_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -470,11 +470,22 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 	size_t ne = 0;
 	while (spec->env && spec->env[ne])
 		ne++;
-	char **env = xcalloc(ne + 2, sizeof(*env));
-	for (size_t i = 0; i < ne; i++)
-		env[i] = (char *)spec->env[i];
+	char **env = xcalloc(ne + spec->n_mounts + 2, sizeof(*env));
+	size_t n_env = 0;
+	for (size_t i = 0; i < ne; i++) {
+		/* a secret's env= replaces a variable of the same name */
+		size_t kl = strcspn(spec->env[i], "=");
+		bool replaced = false;
+		for (size_t k = 0; k < spec->n_mounts; k++)
+			replaced |= ctx->pm[k].env_value && !strncmp(ctx->pm[k].env_value, spec->env[i], kl + 1);
+		if (!replaced)
+			env[n_env++] = (char *)spec->env[i];
+	}
 	if (!env_has(spec->env, "HOME"))
-		env[ne++] = xasprintf("HOME=%s", u->home);
+		env[n_env++] = xasprintf("HOME=%s", u->home);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (ctx->pm[i].env_value)
+			env[n_env++] = ctx->pm[i].env_value;
 
 	const char *file = argv[0];
 	int first_err = ENOENT;
@@ -551,9 +562,38 @@ __attribute__((noreturn)) static void init_main(struct exec_ctx *ctx, int helper
 	}
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Close every fd but the run's own. The helper and init never exec, so
+ * without this they would hold every fd the caller had open at fork time —
+ * among them the pipes and locks of runs going on in other threads, whose
+ * EOFs and lock releases would then wait for this run to end.
+ */
+static void close_other_fds(struct exec_ctx *ctx)
+{
+	int keep[] = { 0, 1, 2, ctx->status_w, ctx->alive_r, ctx->out_w[0], ctx->out_w[1], ctx->in_fd, ctx->state_fd };
+	qsort(keep, STRATA_ARRAY_SIZE(keep), sizeof(int), cmp_int);
+	unsigned lo = 0;
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(keep); i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			close_range(lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	close_range(lo, ~0U, 0);
+}
+
 void exec_child_main(struct exec_ctx *ctx)
 {
-	tie_to_parent(ctx->alive_r);
+	close_other_fds(ctx);
+	struct pollfd ap = { .fd = ctx->alive_r, .events = POLLIN };
+	if (poll(&ap, 1, 0) > 0 && (ap.revents & (POLLHUP | POLLERR)))
+		_exit(1); /* the caller is already gone */
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 	if (ctx->spec->network == EXEC_NET_NONE)
 		flags |= CLONE_NEWNET;
@@ -573,16 +613,37 @@ void exec_child_main(struct exec_ctx *ctx)
 	}
 	if (pid == 0) {
 		close(alive[1]);
+		close(ctx->alive_r);
 		init_main(ctx, alive[0]);
 	}
 	close(alive[0]);
-	/* keep only what tells init we are alive */
+	/* keep only what tells init we are alive, and the caller's alive pipe */
 	close(ctx->status_w);
 	for (int i = 0; i < 2; i++)
 		if (ctx->out_w[i] >= 0)
 			close(ctx->out_w[i]);
 	if (ctx->in_fd >= 0)
 		close(ctx->in_fd);
+
+	/*
+	 * Wait for init, or for the caller to go away or to cancel (its end of
+	 * the alive pipe closes): then kill init. Either way, reaping init
+	 * returns only once the kernel has killed and reaped every process of
+	 * the PID namespace, so when the helper exits the run is entirely dead.
+	 */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = ctx->alive_r, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+		int r = poll(p, pfd >= 0 ? 2 : 1, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (pfd >= 0 && p[1].revents)
+			break;
+	}
 	for (;;) {
 		int st;
 		pid_t r = waitpid(pid, &st, 0);

@@ -12,6 +12,7 @@
  *                  and the mounts in the child
  *   exec_user.c    USER resolution from /etc/passwd and /etc/group
  *   exec_state.c   the state file, undoing stubs, executor_cleanup_stale
+ *   exec_rootfs.c  the overlay mounted in the caller's namespace (COPY/ADD)
  */
 #ifndef STRATA_BUILD_EXEC_INTERNAL_H
 #define STRATA_BUILD_EXEC_INTERNAL_H
@@ -29,6 +30,7 @@ struct exec_prepared_mount {
 	int lock_fd;        /* cache: flock held for the run, or -1 */
 	bool skip;          /* secret not provided and not required */
 	bool source_is_dir; /* bind: host_source is a directory */
+	char *env_value;    /* secret with env: "VAR=content" for the command */
 };
 
 /* One run, shared by the caller and (through fork semantics) the init. */
@@ -56,6 +58,9 @@ struct exec_ctx {
  * for it. Never returns.
  */
 __attribute__((noreturn)) void exec_child_main(struct exec_ctx *ctx);
+
+/* Mount the overlay of ctx->spec on ctx->rootfs (in the current mount namespace). */
+int exec_overlay_mount(struct exec_ctx *ctx, struct strata_error **err);
 
 /* Send "E <message>" to the caller (one write, newlines flattened). */
 void exec_child_report(struct exec_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

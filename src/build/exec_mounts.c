@@ -6,6 +6,7 @@
 #include "build/exec_internal.h"
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,9 +46,98 @@ static char *mount_target(const struct exec_mount *m)
 {
 	if (m->target && *m->target)
 		return xstrdup(m->target);
-	if (m->type == EXEC_MOUNT_SECRET && m->id && *m->id)
+	if (m->type == EXEC_MOUNT_SECRET && m->id && *m->id && !(m->env && *m->env))
 		return xasprintf("/run/secrets/%s", m->id);
 	return NULL;
+}
+
+static int copy_tree_at(int sfd, int dfd, const char *name, const char *display, int depth,
+			struct strata_error **err);
+
+/* Copy the entries of directory sfd into directory dfd. */
+static int copy_dir_entries(int sfd, int dfd, const char *display, int depth, struct strata_error **err)
+{
+	int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return strata_error_make(err, errno, "open directory '%s'", display);
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		cleanup_free char *sub = xasprintf("%s/%s", display, de->d_name);
+		r = copy_tree_at(sfd, dfd, de->d_name, sub, depth + 1, err);
+	}
+	closedir(d);
+	return r;
+}
+
+/* Copy sfd/name to dfd/name: directories, regular files, symlinks, with modes and owners. */
+static int copy_tree_at(int sfd, int dfd, const char *name, const char *display, int depth,
+			struct strata_error **err)
+{
+	struct stat st;
+	if (depth > 256)
+		return strata_error_make(err, ELOOP, "copy '%s'", display);
+	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return strata_error_make(err, errno, "stat '%s'", display);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdirat(dfd, name, 0700) < 0)
+			return strata_error_make(err, errno, "mkdir for '%s'", display);
+		cleanup_close int s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (s < 0 || d < 0)
+			return strata_error_make(err, errno, "open '%s'", display);
+		if (copy_dir_entries(s, d, display, depth, err) < 0)
+			return -1;
+		if (fchown(d, st.st_uid, st.st_gid) < 0 || fchmod(d, st.st_mode & 07777) < 0)
+			return strata_error_make(err, errno, "set owner and mode of the copy of '%s'", display);
+	} else if (S_ISREG(st.st_mode)) {
+		cleanup_close int s = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int d = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (s < 0 || d < 0)
+			return strata_error_make(err, errno, "copy '%s'", display);
+		char buf[65536];
+		for (;;) {
+			ssize_t n = read(s, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return strata_error_make(err, errno, "read '%s'", display);
+			if (n == 0)
+				break;
+			if (strata_write_full(d, buf, (size_t)n, display, err) < 0)
+				return -1;
+		}
+		if (fchown(d, st.st_uid, st.st_gid) < 0 || fchmod(d, st.st_mode & 07777) < 0)
+			return strata_error_make(err, errno, "set owner and mode of the copy of '%s'", display);
+	} else if (S_ISLNK(st.st_mode)) {
+		char t[4096];
+		ssize_t n = readlinkat(sfd, name, t, sizeof(t) - 1);
+		if (n < 0)
+			return strata_error_make(err, errno, "readlink '%s'", display);
+		t[n] = '\0';
+		if (symlinkat(t, dfd, name) < 0 || fchownat(dfd, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return strata_error_make(err, errno, "copy symlink '%s'", display);
+	}
+	/* sockets, fifos, devices: not seeded */
+	return 0;
+}
+
+/* A new cache dir with from=/source= starts as a copy of that directory. */
+static int seed(const char *src, const char *dst, struct strata_error **err)
+{
+	cleanup_close int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return strata_error_make(err, errno, "open cache seed '%s'", src);
+	cleanup_close int dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return strata_error_make(err, errno, "open '%s'", dst);
+	return copy_dir_entries(sfd, dfd, src, 0, err);
 }
 
 static int prepare_cache(struct exec_ctx *ctx, const struct exec_mount *m, struct exec_prepared_mount *pm,
@@ -56,8 +146,11 @@ static int prepare_cache(struct exec_ctx *ctx, const struct exec_mount *m, struc
 	const char *root = ctx->spec->cache_root;
 	if (!root || !*root)
 		return strata_error_make(err, 0, "no cache root configured");
-	if (m->host_source)
-		return strata_error_make(err, 0, "seeding a cache from 'from'/'source' is not supported");
+	struct stat sst;
+	if (m->host_source && stat(m->host_source, &sst) < 0)
+		return strata_error_make(err, errno, "cache seed '%s'", m->host_source);
+	if (m->host_source && !S_ISDIR(sst.st_mode))
+		return strata_error_make(err, ENOTDIR, "cache seed '%s'", m->host_source);
 	const char *key = m->id && *m->id ? m->id : target;
 	char hex[65];
 	strata_sha256_hex(key, strlen(key), hex);
@@ -80,10 +173,14 @@ static int prepare_cache(struct exec_ctx *ctx, const struct exec_mount *m, struc
 		cleanup_free char *tmp = NULL;
 		if (strata_mkdtemp(root, "private-", &tmp, err) < 0)
 			return -1;
+		if (m->host_source && seed(m->host_source, tmp, err) < 0) {
+			strata_rm_rf(tmp, NULL);
+			return -1;
+		}
 		if (chmod(tmp, m->mode >= 0 ? (mode_t)m->mode : 0755) < 0 ||
 		    chown(tmp, m->uid >= 0 ? (uid_t)m->uid : 0, m->gid >= 0 ? (gid_t)m->gid : 0) < 0) {
 			int e = errno;
-			rmdir(tmp);
+			strata_rm_rf(tmp, NULL);
 			return strata_error_make(err, e, "set up '%s'", tmp);
 		}
 		pm->host_dir = xstrdup(tmp);
@@ -96,14 +193,18 @@ static int prepare_cache(struct exec_ctx *ctx, const struct exec_mount *m, struc
 		cleanup_free char *tmp = NULL;
 		if (strata_mkdtemp(dir, "data.new-", &tmp, err) < 0)
 			return -1;
+		if (m->host_source && seed(m->host_source, tmp, err) < 0) {
+			strata_rm_rf(tmp, NULL);
+			return -1;
+		}
 		if (chmod(tmp, m->mode >= 0 ? (mode_t)m->mode : 0755) < 0 ||
 		    chown(tmp, m->uid >= 0 ? (uid_t)m->uid : 0, m->gid >= 0 ? (gid_t)m->gid : 0) < 0 ||
 		    (rename(tmp, data) < 0 && errno != EEXIST && errno != ENOTEMPTY)) {
 			int e = errno;
-			rmdir(tmp);
+			strata_rm_rf(tmp, NULL);
 			return strata_error_make(err, e, "create cache directory '%s'", data);
 		}
-		rmdir(tmp); /* lost a race: someone else's is there */
+		strata_rm_rf(tmp, NULL); /* lost a race: someone else's is there (else: gone by the rename) */
 	}
 	pm->host_dir = STRATA_STEAL(data);
 	pm->lock_fd = STRATA_STEAL_FD(fd);
@@ -124,9 +225,12 @@ int exec_mounts_prepare(struct exec_ctx *ctx, struct strata_error **err)
 		if (m->type == EXEC_MOUNT_SSH)
 			return strata_error_makec(err, STRATA_E_CONFIG, 0,
 						  "RUN --mount=type=ssh is not supported");
-		if (!target)
+		bool env_only = m->type == EXEC_MOUNT_SECRET && m->env && *m->env && !target;
+		if (env_only)
+			target = xasprintf("env %s", m->env); /* for messages only */
+		else if (!target)
 			return strata_error_makec(err, STRATA_E_CONFIG, 0, "RUN --mount=type=%s: no target", tn);
-		if (target[0] != '/' || strchr(target, '\n'))
+		if (!env_only && (target[0] != '/' || strchr(target, '\n')))
 			return strata_error_makec(err, STRATA_E_CONFIG, 0,
 						  "RUN --mount=type=%s: target '%s' is not an absolute path", tn,
 						  target);
@@ -151,6 +255,17 @@ int exec_mounts_prepare(struct exec_ctx *ctx, struct strata_error **err)
 				pm->skip = true;
 			} else if (access(m->host_source, R_OK) < 0) {
 				r = strata_error_make(err, errno, "secret file '%s'", m->host_source);
+			} else if (m->env && *m->env) {
+				struct strata_buf b = STRATA_BUF_INIT;
+				if (strchr(m->env, '='))
+					r = strata_error_makec(err, STRATA_E_CONFIG, 0, "invalid env name '%s'",
+							       m->env);
+				else if (strata_buf_addf(&b, "%s=", m->env) < 0 ||
+					 strata_read_file(m->host_source, &b, SECRET_MAX + strlen(m->env) + 1, err) < 0)
+					r = -1;
+				if (r == 0)
+					pm->env_value = strata_buf_detach(&b, NULL);
+				strata_buf_release(&b);
 			}
 			break;
 		case EXEC_MOUNT_CACHE:
@@ -178,6 +293,7 @@ void exec_mounts_release(struct exec_ctx *ctx)
 			close(pm->lock_fd);
 		free(pm->private_tmp);
 		free(pm->host_dir);
+		free(pm->env_value);
 	}
 	free(ctx->pm);
 	ctx->pm = NULL;
@@ -283,6 +399,8 @@ int exec_mounts_apply(struct exec_ctx *ctx, int rootfd, int upperfd, struct stra
 			continue;
 		const struct exec_mount *m = &ctx->spec->mounts[i];
 		cleanup_free char *target = mount_target(m);
+		if (!target)
+			continue; /* a secret as an environment variable only */
 		if (apply_one(ctx, i, rootfd, upperfd, target, err) < 0)
 			return strata_error_wrap(err, "RUN --mount=type=%s,target=%s", type_name(m->type), target);
 	}

@@ -141,7 +141,7 @@ static void close_all(struct run_fds *f)
 }
 
 /* The loop while the command runs. @return the signal that interrupted it, or 0. */
-static int pump(const struct exec_spec *spec, struct run_fds *f, pid_t helper, struct strata_buf *status,
+static int pump(const struct exec_spec *spec, struct run_fds *f, struct strata_buf *status,
 		struct exec_result *res)
 {
 	struct linebuf lb[2] = { { STRATA_BUF_INIT, f->out_r[0] }, { STRATA_BUF_INIT, f->out_r[1] } };
@@ -176,7 +176,7 @@ static int pump(const struct exec_spec *spec, struct run_fds *f, pid_t helper, s
 			break;
 		if (deadline && !killed && now_ms() >= deadline) {
 			res->timed_out = true;
-			kill(helper, SIGKILL);
+			close_fd(&f->alive_w); /* the helper kills init and waits for the namespace to die */
 			killed = true;
 		}
 		if (r <= 0)
@@ -185,7 +185,7 @@ static int pump(const struct exec_spec *spec, struct run_fds *f, pid_t helper, s
 			struct signalfd_siginfo si;
 			if (read(f->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && !interrupted) {
 				interrupted = (int)si.ssi_signo;
-				kill(helper, SIGKILL);
+				close_fd(&f->alive_w);
 				killed = true;
 			}
 		}
@@ -230,11 +230,16 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 	if (exec_mounts_prepare(&ctx, err) < 0)
 		goto out;
 	int sp[2], ap[2];
-	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ap, O_CLOEXEC) < 0) {
+	if (pipe2(sp, O_CLOEXEC) < 0) {
 		strata_error_make(err, errno, "pipe");
 		goto out;
 	}
-	f.status_r = sp[0], f.status_w = sp[1], f.alive_r = ap[0], f.alive_w = ap[1];
+	f.status_r = sp[0], f.status_w = sp[1];
+	if (pipe2(ap, O_CLOEXEC) < 0) {
+		strata_error_make(err, errno, "pipe");
+		goto out;
+	}
+	f.alive_r = ap[0], f.alive_w = ap[1];
 	for (int i = 0; i < 2; i++) {
 		if (spec->on_output) {
 			int op[2];
@@ -286,7 +291,7 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 	for (int i = 0; i < 2; i++)
 		close_fd(&f.out_w[i]);
 
-	int interrupted = pump(spec, &f, helper, &status, res);
+	int interrupted = pump(spec, &f, &status, res);
 	int hst = 0;
 	while (waitpid(helper, &hst, 0) < 0 && errno == EINTR)
 		;

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATE_MAGIC "strata-exec-state 1\n"
@@ -226,6 +227,15 @@ int executor_cleanup_stale(const char *run_dir, struct strata_error **err)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".tmp")) {
+			/* a run killed between creating and renaming its state: nothing
+			 * was recorded yet; old enough not to be a run starting now */
+			struct stat st;
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_mtime < time(NULL) - 60)
+				unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
 		if (len < 7 || strcmp(de->d_name + len - 6, ".state") != 0)
 			continue;
 		cleanup_free char *path = xasprintf("%s/%s", run_dir, de->d_name);

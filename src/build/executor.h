@@ -5,7 +5,7 @@
  *
  * What one executor_run does (docs/internals/executor.md has the design):
  *
- *   - clones an init process in new mount, PID, UTS and IPC namespaces (and a
+ *   - forks an init process in new mount, PID, UTS and IPC namespaces (and a
  *     new network namespace with only `lo` up for EXEC_NET_NONE);
  *   - inside that private mount namespace: mounts the overlay
  *     lowerdir=<lowerdirs, top first>,upperdir=<upper_dir>,workdir=<work_dir>,
@@ -24,10 +24,12 @@
  *     dir holds only what the command changed.
  *
  * Every mount lives in the child's mount namespace and disappears with it;
- * nothing is mounted in the caller's namespace. What a run could leave on
- * disk if the caller is SIGKILLed (mount-point stubs in the upper dir, its
- * run directory) is recorded first in a state file under run_dir, and
- * executor_cleanup_stale(run_dir) undoes it for runs whose process is gone.
+ * nothing is mounted in the caller's namespace. When executor_run returns,
+ * every process of the run is dead (also after a timeout or a signal). What
+ * a run could leave on disk if the caller is SIGKILLed (mount-point stubs in
+ * the upper dir, its run directory) is recorded first in a state file under
+ * run_dir, and executor_cleanup_stale(run_dir) undoes it for runs whose
+ * process is gone.
  *
  * The command runs with docker's default capabilities less CAP_MKNOD, and
  * docker's masked / read-only /proc paths.
@@ -80,12 +82,15 @@ enum exec_sharing {
  *          tmpfs upper and are discarded after the run.
  *  cache:  a persistent directory cache_root/<sha256(id or target)>/data,
  *          created with mode (default 0755) and uid/gid (default 0) on first
- *          use; sharing as above. `from`/`source` seeding is not supported.
+ *          use — as a copy of host_source (the `from` stage's `source`
+ *          directory) when that is set; sharing as above.
  *  tmpfs:  a fresh tmpfs of `size` bytes (0: kernel default, half of RAM).
  *  secret: host_source is the secret's file (NULL: not provided; an error
  *          when required, else the mount is skipped); copied into a tmpfs of
  *          the child's mount namespace and bound read-only at target
  *          (default /run/secrets/<id>), mode default 0400, owned uid/gid.
+ *          With env, the content is also put in the command's environment
+ *          as that variable; env without target means the variable only.
  *  ssh:    "not supported".
  */
 struct exec_mount {
@@ -94,6 +99,7 @@ struct exec_mount {
 	const char *source;      /* as parsed (path inside `from` / the context); informational */
 	const char *from;        /* as parsed (stage or image); informational */
 	const char *id;          /* cache / secret id (cache default: target) */
+	const char *env;         /* secret: also set as this environment variable */
 	enum exec_sharing sharing;
 	int mode;                /* permission bits, -1 = the type's default */
 	long uid, gid;           /* -1 = default (0) */
@@ -118,7 +124,9 @@ struct exec_spec {
 	/* rootfs: overlay of lowerdirs (top first; none = an empty rootfs) and upper_dir */
 	const char *const *lowerdirs; /* n_lowerdirs borrowed paths */
 	size_t n_lowerdirs;
-	const char *upper_dir;        /* caller-owned, kept after the run: the step's changes */
+	const char *upper_dir;        /* caller-owned, kept after the run: the step's changes.
+	                                 Its own mode and owner become those of the rootfs's
+	                                 "/" (overlayfs): create it like the image's root dir */
 	const char *work_dir;         /* caller-owned overlay work dir, same fs as upper_dir */
 	const char *run_dir;          /* runtime dir for state files (created if missing) */
 	const char *cache_root;       /* where cache mounts live (needed only with cache mounts) */
@@ -171,6 +179,26 @@ struct exec_result {
  * cleaned first).
  */
 int executor_run(const struct exec_spec *spec, struct exec_result *res, struct strata_error **err);
+
+/*
+ * The rootfs overlay mounted in the caller's own mount namespace, for steps
+ * that write into the rootfs from the builder itself (COPY/ADD) rather than
+ * by running a command. Only the rootfs fields of spec are read
+ * (lowerdirs, upper_dir, work_dir, run_dir), during the call only.
+ *
+ * The mount is recorded in a state file under run_dir before it is made, so
+ * if the process dies with it mounted, executor_cleanup_stale() unmounts it.
+ * Resolve paths under executor_rootfs_path() with openat2(RESOLVE_IN_ROOT):
+ * the image's symlinks must not lead out of it.
+ *
+ * @return 0 with *out set (free it with executor_rootfs_unmount), or -1.
+ */
+struct exec_rootfs;
+int executor_rootfs_mount(const struct exec_spec *spec, struct exec_rootfs **out, struct strata_error **err);
+/* The merged tree's mount point. Valid until executor_rootfs_unmount. */
+const char *executor_rootfs_path(const struct exec_rootfs *r);
+/* Unmount (lazily if busy), undo the state, free r. NULL is a no-op. @return 0 or -1. */
+int executor_rootfs_unmount(struct exec_rootfs *r, struct strata_error **err);
 
 /*
  * Undo what runs killed before their teardown left under run_dir: for every

@@ -31,12 +31,19 @@ struct strata_command {
 	const char *name;
 	const char *summary;
 	int (*run)(int argc, char **argv); /* argv[0] is the verb; returns the exit code */
+	bool hidden;                       /* debugging aid: runs, but not listed in --help */
 };
 
 #define STRATA_COMMAND(id, name_, summary_, fn)                                                  \
 	static const struct strata_command strata_cmd_##id                                       \
 		__attribute__((used, section("strata_cmds"), aligned(sizeof(void *)))) = {        \
 			.name = name_, .summary = summary_, .run = fn }
+
+/* A debugging verb: it works, but `strata --help` does not list it. */
+#define STRATA_HIDDEN_COMMAND(id, name_, summary_, fn)                                           \
+	static const struct strata_command strata_cmd_##id                                       \
+		__attribute__((used, section("strata_cmds"), aligned(sizeof(void *)))) = {        \
+			.name = name_, .summary = summary_, .run = fn, .hidden = true }
 
 /*
  * Print "strata: error: <chain>" to stderr and free the error.

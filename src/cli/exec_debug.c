@@ -32,7 +32,7 @@ static void usage(FILE *out)
 		"      --hostname NAME  hostname (default strata)\n"
 		"      --network MODE   host (default) or none\n"
 		"      --mount SPEC     RUN --mount: type=bind|cache|tmpfs|secret,target=,source=\n"
-		"                       (host path),id=,ro,rw,required,size=,sharing=,mode=,uid=,gid=\n"
+		"                       (host path),id=,env=,ro,rw,required,size=,sharing=,mode=,uid=,gid=\n"
 		"      --timeout MS     kill the command after MS milliseconds\n"
 		"      --repeat N       run N times (fresh upper each) and print the mean time per run\n"
 		"      --run-dir DIR    executor state (default $STRATA_ROOT/run/exec)\n"
@@ -68,6 +68,8 @@ static int parse_mount(const char *spec, struct exec_mount *m)
 			m->host_source = v ? xstrdup(v) : NULL;
 		else if (!strcmp(kv, "id"))
 			m->id = v ? xstrdup(v) : NULL;
+		else if (!strcmp(kv, "env"))
+			m->env = v ? xstrdup(v) : NULL;
 		else if (!strcmp(kv, "ro") || !strcmp(kv, "readonly"))
 			m->readonly = true;
 		else if (!strcmp(kv, "rw"))
@@ -97,6 +99,7 @@ static void free_mount(struct exec_mount *m)
 	free((char *)m->target);
 	free((char *)m->host_source);
 	free((char *)m->id);
+	free((char *)m->env);
 }
 
 static double now_ms(void)
@@ -243,4 +246,4 @@ out:
 	free(env);
 	return rc;
 }
-STRATA_COMMAND(exec_debug, "exec-debug", "Run a command with the build executor (debugging)", cmd_exec_debug);
+STRATA_HIDDEN_COMMAND(exec_debug, "exec-debug", "Run a command with the build executor (debugging)", cmd_exec_debug);

@@ -40,7 +40,8 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(out, "  %-10s %s\n", list[i]->name, list[i]->summary);
+		if (!list[i]->hidden)
+			fprintf(out, "  %-10s %s\n", list[i]->name, list[i]->summary);
 	fprintf(out, "\nRun 'strata COMMAND --help' for more information on a command.\n");
 	free(list);
 }

@@ -173,6 +173,15 @@ int dockerfile_parse_file(const char *path, const char *name, struct dockerfile 
 			  struct strata_error **err);
 void dockerfile_free(struct dockerfile *df);
 
+/*
+ * Parse one instruction line on its own (no heredocs, no continuation), e.g.
+ * an ONBUILD trigger read from a base image's config. `line` is reported in
+ * errors. @return 0 with *out (free with dockerfile_insn_free), or -1.
+ */
+int dockerfile_parse_instruction(const char *text, char escape, const char *name, int line,
+				 struct dockerfile_insn **out, struct strata_error **err);
+void dockerfile_insn_free(struct dockerfile_insn *in);
+
 /* ------------------------------------------------------------------------- */
 /* Variable expansion (the Dockerfile's shell-word rules)                    */
 
@@ -315,7 +324,9 @@ struct dockerfile_healthcheck {
  *              expanded with the scope from before the line)
  *  ARG         kvs (value NULL = no default); the resulting values are in
  *              `args` of the following steps
- *  EXPOSE      words: "80/tcp" ... (ranges expanded, protocol defaulted)
+ *  EXPOSE      words: "80/tcp", "8000-8010/udp" (protocol defaulted to tcp and
+ *              lower-cased; ranges kept as ranges, the engine expands them;
+ *              duplicates kept: ExposedPorts is a set)
  *  VOLUME      words
  *  USER, WORKDIR, STOPSIGNAL, MAINTAINER   value
  *  COPY, ADD   copy, heredocs (inline files; content expanded if `expand`)
@@ -428,6 +439,15 @@ int dockerfile_scope_new(const struct dockerfile_build *b, size_t stage, const c
  */
 int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **out,
 			  struct strata_error **err);
+/*
+ * Resolve an instruction that is not part of the stage (an ONBUILD trigger
+ * of the base image, which runs right after FROM) in the current scope and
+ * apply its effect; the stage's own position does not move. FROM, ONBUILD
+ * and MAINTAINER are refused. The step's insn_index is SIZE_MAX.
+ * @return 0 with *out, or -1.
+ */
+int dockerfile_scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn *in,
+			   struct dockerfile_step **out, struct strata_error **err);
 /* The current env ("K=V" strings in order), for a child stage's base_env. NULL-terminated, owned by scope. */
 const char *const *dockerfile_scope_env(struct dockerfile_scope *sc);
 void dockerfile_scope_free(struct dockerfile_scope *sc);

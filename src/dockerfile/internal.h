@@ -65,6 +65,16 @@ const struct dockerfile_var *df_vars_find(const struct dockerfile_var *v, size_t
 /* dockerfile_lookup_fn over a struct df_varlist. */
 bool df_vars_lookup(void *ctx, const char *name, size_t len, const char **value);
 
+/*
+ * Every step carries a copy of its scope; a file that declares many
+ * variables and then has many steps could make that quadratic. The copies
+ * are counted (per scope, or per build in dockerfile_resolve) and capped.
+ */
+#define DF_SCOPE_BUDGET (1u << 21)
+/* At most this many ARG+ENV names in one scope, and global ARGs. */
+#define DF_MAX_VARS 4096u
+void df_scope_share_budget(struct dockerfile_scope *sc, size_t *budget);
+
 size_t df_scope_nargs(const struct dockerfile_scope *sc);
 const char *df_scope_arg_name(const struct dockerfile_scope *sc, size_t i);
 

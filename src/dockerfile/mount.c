@@ -176,7 +176,7 @@ int df_mount_parse(const char *spec, df_expand_fn expand, void *ctx, bool check_
 				val = xstrdup(eq + 1);
 			}
 		}
-		bool b;
+		bool b = false;
 		if (!strcmp(key, "type")) {
 			/* done above */
 		} else if (!strcmp(key, "readonly") || !strcmp(key, "ro")) {

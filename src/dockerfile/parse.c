@@ -988,6 +988,35 @@ static int parse_args(struct dockerfile_insn *in, const char *rest, char escape,
 	return r;
 }
 
+int dockerfile_parse_instruction(const char *text, char escape, const char *name, int line,
+				 struct dockerfile_insn **out, struct strata_error **err)
+{
+	if (!name)
+		name = "Dockerfile";
+	if (escape != '\\' && escape != '`')
+		escape = '\\';
+	struct dockerfile_insn *in = xcalloc(1, sizeof(*in));
+	in->line = in->end_line = line;
+	in->original = xstrdup(text);
+	size_t ol = strlen(in->original);
+	while (ol && df_isspace((unsigned char)in->original[ol - 1]))
+		in->original[--ol] = 0;
+	if (parse_line(in, text, escape, name, false, err) < 0) {
+		dockerfile_insn_free(in);
+		return -1;
+	}
+	*out = in;
+	return 0;
+}
+
+void dockerfile_insn_free(struct dockerfile_insn *in)
+{
+	if (!in)
+		return;
+	df_insn_release(in);
+	free(in);
+}
+
 /* ---- the main loop ------------------------------------------------------- */
 
 int dockerfile_parse(const char *data, size_t len, const char *name, struct dockerfile **out,

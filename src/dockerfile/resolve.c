@@ -253,6 +253,8 @@ static int global_args(struct dockerfile_build *b, bool *consumed, size_t *first
 						    &vals[k], err) < 0))
 				r = insn_error(err, df, in, "'%s'", in->args[2 * k]);
 		}
+		if (b->nglobal_args + in->nargs / 2 > DF_MAX_VARS)
+			r = insn_error(err, df, in, "too many global ARGs (more than %u)", DF_MAX_VARS);
 		for (size_t k = 0; k < in->nargs / 2 && r == 0; k++) {
 			const struct dockerfile_var *ba =
 				df_vars_find(b->buildargs.v, b->buildargs.n, names[k], strlen(names[k]));
@@ -360,7 +362,7 @@ static void add_dep(struct dockerfile_stage *st, int dep)
 
 /* Resolve every step of stage i. @return 0, or -1 with the (deferred) error. */
 static int resolve_stage(struct dockerfile_build *b, size_t i, char ***final_env, bool *consumed,
-			 size_t nconsumed, struct strata_error **err)
+			 size_t *budget, struct strata_error **err)
 {
 	struct dockerfile_stage *st = &b->stages[i];
 	const char *const *base = NULL;
@@ -371,6 +373,7 @@ static int resolve_stage(struct dockerfile_build *b, size_t i, char ***final_env
 	struct dockerfile_scope *sc;
 	if (dockerfile_scope_new(b, i, base, &sc, err) < 0)
 		return -1;
+	df_scope_share_budget(sc, budget);
 	size_t cap = 0;
 	int r;
 	struct dockerfile_step *s;
@@ -397,7 +400,6 @@ static int resolve_stage(struct dockerfile_build *b, size_t i, char ***final_env
 			if (ba)
 				consumed[(size_t)(ba - b->buildargs.v) + i * b->buildargs.n] = true;
 		}
-		(void)nconsumed;
 	}
 	dockerfile_scope_free(sc);
 	return r;
@@ -435,7 +437,7 @@ int dockerfile_resolve(const struct dockerfile *df, const struct dockerfile_opti
 	bool *consumed_stage = NULL;
 	char ***final_env = NULL;
 	struct strata_error **deferred = NULL;
-	size_t first_from;
+	size_t first_from, budget = 0;
 	int r = -1;
 	if (global_args(b, consumed_global, &first_from, err) < 0)
 		goto out;
@@ -452,7 +454,7 @@ int dockerfile_resolve(const struct dockerfile *df, const struct dockerfile_opti
 			deferred[i] = NULL;
 			continue;
 		}
-		if (resolve_stage(b, i, final_env, consumed_stage, nba, &deferred[i]) < 0) {
+		if (resolve_stage(b, i, final_env, consumed_stage, &budget, &deferred[i]) < 0) {
 			for (size_t j = 0; j < st->nsteps; j++)
 				dockerfile_step_free(st->steps[j]);
 			free(st->steps);

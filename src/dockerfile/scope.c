@@ -128,6 +128,8 @@ struct dockerfile_scope {
 	char **shell;
 	size_t nshell;
 	char **envv;
+	size_t own_budget;
+	size_t *budget;   /* scope entries copied into steps so far (own or the build's) */
 };
 
 static bool scope_lookup(void *ctx, const char *name, size_t len, const char **value)
@@ -167,6 +169,7 @@ int dockerfile_scope_new(const struct dockerfile_build *b, size_t stage, const c
 		df_vars_set(&sc->env, &sc->nenv, k, eq + 1, true);
 		free(k);
 	}
+	sc->budget = &sc->own_budget;
 	sc->shell = xcalloc(3, sizeof(char *));
 	sc->shell[0] = xstrdup("/bin/sh");
 	sc->shell[1] = xstrdup("-c");
@@ -232,7 +235,7 @@ static void command_fill(struct dockerfile_command *c, const struct dockerfile_i
 	if (in->json_form) {
 		c->exec_form = true;
 		c->argc = in->nargs - first;
-		c->argv = strv_dup(in->args + first, c->argc);
+		c->argv = c->argc ? strv_dup(in->args + first, c->argc) : xcalloc(1, sizeof(char *));
 	} else {
 		c->shell = xstrdup(in->nargs > first ? in->args[first] : "");
 		if (shell) {
@@ -309,7 +312,11 @@ static bool valid_signal(const char *s)
 	return false;
 }
 
-/* "80", "80/udp", "8000-8002/tcp" -> "80/tcp", ... appended to words. */
+/*
+ * "80", "80/UDP", "8000-8002" -> "80/tcp", "80/udp", "8000-8002/tcp"
+ * appended to words. Ranges stay ranges (the engine expands them into the
+ * image config's ExposedPorts): memory stays linear in the input.
+ */
 static int expose_parse(const char *spec, char ***words, size_t *n, size_t *cap)
 {
 	const char *slash = strchr(spec, '/');
@@ -334,6 +341,7 @@ static int expose_parse(const char *spec, char ***words, size_t *n, size_t *cap)
 	char *end;
 	if (!isdigit((unsigned char)port[0]))
 		return -1;
+	errno = 0;
 	lo = strtol(port, &end, 10);
 	if (dash) {
 		if (end != dash || !isdigit((unsigned char)dash[1]))
@@ -342,18 +350,10 @@ static int expose_parse(const char *spec, char ***words, size_t *n, size_t *cap)
 	} else {
 		hi = lo;
 	}
-	if (*end || lo < 0 || hi > 65535 || hi < lo)
+	if (errno || *end || lo < 0 || hi > 65535 || hi < lo)
 		return -1;
-	for (long p = lo; p <= hi; p++) {
-		char *w = xasprintf("%ld/%s", p, proto);
-		bool dup = false;
-		for (size_t i = 0; i < *n && !dup; i++)
-			dup = !strcmp((*words)[i], w);
-		if (dup)
-			free(w);
-		else
-			DF_PUSH(*words, *n, *cap, w);
-	}
+	char *w = hi == lo ? xasprintf("%ld/%s", lo, proto) : xasprintf("%ld-%ld/%s", lo, hi, proto);
+	DF_PUSH(*words, *n, *cap, w);
 	return 0;
 }
 
@@ -646,14 +646,9 @@ static int build_step(struct dockerfile_scope *sc, const struct dockerfile_insn 
 	}
 }
 
-int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **out,
-			  struct strata_error **err)
+static int scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn *in, size_t idx,
+		       struct dockerfile_step **out, struct strata_error **err)
 {
-	*out = NULL;
-	if (sc->next >= sc->end)
-		return 0;
-	size_t idx = sc->next;
-	const struct dockerfile_insn *in = &sc->df->insns[idx];
 	struct dockerfile_step *s = xcalloc(1, sizeof(*s));
 	s->kind = in->kind;
 	s->line = in->line;
@@ -663,12 +658,31 @@ int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **
 	s->copy.from_stage = -1;
 	s->copy.keep_git_dir = -1;
 	s->health.retries = -1;
+	*sc->budget += sc->nargs + sc->nenv + 1;
+	if (*sc->budget > DF_SCOPE_BUDGET) {
+		dockerfile_step_free(s);
+		return step_error(err, sc->df, in,
+				  "too many ARG/ENV entries in scope across the file (more than %u copies)",
+				  DF_SCOPE_BUDGET);
+	}
 	snapshot_scope(sc, s);
 	if (build_step(sc, in, s, err) < 0) {
 		dockerfile_step_free(s);
 		return -1;
 	}
-	/* The step's effect on the scope. */
+	/* The step's effect on the scope (bounded: lookups are linear). */
+	if (in->kind == DF_ENV || in->kind == DF_ARG) {
+		size_t fresh = 0;
+		for (size_t i = 0; i < s->nkvs; i++)
+			if (!df_vars_find(sc->env, sc->nenv, s->kvs[i].name, strlen(s->kvs[i].name)) &&
+			    !df_vars_find(sc->args, sc->nargs, s->kvs[i].name, strlen(s->kvs[i].name)))
+				fresh++;
+		if (sc->nenv + sc->nargs + fresh > DF_MAX_VARS) {
+			dockerfile_step_free(s);
+			return step_error(err, sc->df, in, "too many variables in one stage (more than %u)",
+					  DF_MAX_VARS);
+		}
+	}
 	if (in->kind == DF_ENV)
 		for (size_t i = 0; i < s->nkvs; i++)
 			df_vars_set(&sc->env, &sc->nenv, s->kvs[i].name, s->kvs[i].value, true);
@@ -680,9 +694,35 @@ int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **
 		sc->shell = strv_dup(s->words, s->nwords);
 		sc->nshell = s->nwords;
 	}
-	sc->next++;
 	*out = s;
 	return 1;
+}
+
+int dockerfile_scope_step(struct dockerfile_scope *sc, struct dockerfile_step **out,
+			  struct strata_error **err)
+{
+	*out = NULL;
+	if (sc->next >= sc->end)
+		return 0;
+	size_t idx = sc->next;
+	int r = scope_apply(sc, &sc->df->insns[idx], idx, out, err);
+	if (r > 0)
+		sc->next++;
+	return r;
+}
+
+int dockerfile_scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn *in,
+			   struct dockerfile_step **out, struct strata_error **err)
+{
+	*out = NULL;
+	if (in->kind == DF_FROM || in->kind == DF_ONBUILD || in->kind == DF_MAINTAINER)
+		return step_error(err, sc->df, in, "not allowed here");
+	return scope_apply(sc, in, SIZE_MAX, out, err) < 0 ? -1 : 0;
+}
+
+void df_scope_share_budget(struct dockerfile_scope *sc, size_t *budget)
+{
+	sc->budget = budget;
 }
 
 /* Declared ARG names of the scope so far (for the unused build-arg report). */

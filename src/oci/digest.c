@@ -131,3 +131,11 @@ void oci_verifier_release(struct oci_verifier *v)
 {
 	strata_hash_release(&v->h);
 }
+
+void oci_digest_copy(struct oci_digest *dst, const struct oci_digest *src)
+{
+	if (dst == src)
+		return;
+	*dst = *src;
+	dst->hex = dst->str + (src->hex - src->str);
+}

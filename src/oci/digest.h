@@ -36,6 +36,11 @@ int oci_digest_parse(const char *s, struct oci_digest *out, struct strata_error 
 bool oci_digest_valid(const char *s);
 /* Build from an algorithm and a hex string (trusted input, e.g. a hash result). */
 void oci_digest_from_hex(struct oci_digest *out, enum strata_hash_alg alg, const char *hex);
+/*
+ * Copy a digest. Use this, never plain assignment: `hex` points into `str`,
+ * so an assigned copy would point into the source.
+ */
+void oci_digest_copy(struct oci_digest *dst, const struct oci_digest *src);
 /* sha256 digest of a buffer. */
 void oci_digest_of(struct oci_digest *out, const void *p, size_t n);
 

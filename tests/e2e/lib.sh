@@ -275,3 +275,12 @@ stop_strata_registry() {
     fi
     [ "$_rc" -eq 0 ] || { echo "registry exited $_rc" >&2; return 1; }
 }
+
+# store_snapshot [ROOT]: a listing of every file of the store with its
+# checksum (default $STRATA_ROOT), to compare a store before and after a
+# command that must leave it untouched.
+store_snapshot() {
+    ( cd "${1:-$STRATA_ROOT}" && find . -type f -print | LC_ALL=C sort | while read -r f; do
+        printf '%s %s\n' "$(sha256sum <"$f" | cut -d" " -f1)" "$f"
+    done )
+}

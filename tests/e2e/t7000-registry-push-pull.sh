@@ -172,4 +172,21 @@ test_expect_success 'SIGTERM stops the server cleanly' '
     stop_strata_registry
 '
 
+test_expect_success 'without --root the storage is <strata root>/registry' '
+    P=$(free_port) &&
+    { "$STRATA_BIN" registry serve --addr 127.0.0.1:$P --log-format none 2>dflt.log & } &&
+    wait_http "http://127.0.0.1:$P/v2/" &&
+    kill -TERM $! && wait $! &&
+    test -f "$STRATA_ROOT/registry/meta.db" && test -d "$STRATA_ROOT/registry/blobs" &&
+    grep "serving $STRATA_ROOT/registry on http://127.0.0.1:$P" dflt.log
+'
+
+test_expect_success 'a port in use is a clear error' '
+    P=$(free_port) &&
+    { python3 -c "import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",$P)); s.listen(); time.sleep(3)" & } &&
+    sleep 0.5 &&
+    test_exit_code 1 strata registry serve --root r3 --addr 127.0.0.1:$P 2>err &&
+    grep "listen on .127.0.0.1:$P." err
+'
+
 test_done

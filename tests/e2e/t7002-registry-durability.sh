@@ -91,10 +91,10 @@ test_expect_success 'N images sharing a base layer store the base once (disk usa
 '
 
 test_expect_success 'SIGTERM during a slow upload: the upload finishes, the server exits 0' '
-    head -c 600000 /dev/urandom >slow2 &&
+    head -c 800000 /dev/urandom >slow2 &&
     D=sha256:$(sha256sum slow2 | cut -d" " -f1) &&
-    { curl -s -o /dev/null -w "%{http_code}" --limit-rate 300k -X POST --data-binary @slow2 "$R/v2/g/blobs/uploads/?digest=$D" >slowst & } &&
-    sleep 0.7 &&
+    { curl -s -o /dev/null -w "%{http_code}" --limit-rate 250k -X POST --data-binary @slow2 "$R/v2/g/blobs/uploads/?digest=$D" >slowst & } &&
+    sleep 1 &&
     stop_strata_registry &&
     wait &&
     test "$(cat slowst)" = 201 &&
@@ -105,18 +105,32 @@ test_expect_success 'SIGTERM during a slow upload: the upload finishes, the serv
 start_strata_registry --max-uploads 1
 R="http://$SREG"
 
-test_expect_success 'too many uploads at once: 429 TOO_MANY_REQUESTS' '
+test_expect_success 'too many uploads at once: 429; the slot is freed when a client goes away' '
     D=sha256:$(sha256sum slow | cut -d" " -f1) &&
-    { curl -s -o /dev/null --limit-rate 500k -X POST --data-binary @slow "$R/v2/h/blobs/uploads/?digest=$D" & } &&
-    sleep 0.5 &&
-    curl -s -o body -w "%{http_code}" -X POST --data-binary @six "$R/v2/h/blobs/uploads/?digest=sha256:$(sha256sum six | cut -d" " -f1)" >st &&
+    { curl -s -o /dev/null --limit-rate 200k -X POST --data-binary @slow "$R/v2/h/blobs/uploads/?digest=$D" & } &&
+    cpid=$! &&
+    sleep 1 &&
+    S6=sha256:$(sha256sum six | cut -d" " -f1) &&
+    curl -s -o body -w "%{http_code}" -X POST --data-binary @six "$R/v2/h/blobs/uploads/?digest=$S6" >st &&
     test "$(cat st)" = 429 && jq -e ".errors[0].code == \"TOO_MANY_REQUESTS\"" body &&
-    wait &&
-    test "$(http_status -I "$R/v2/h/blobs/$D")" = 200
+    kill $cpid && wait &&
+    sleep 0.3 &&
+    test "$(http_status -I "$R/v2/h/blobs/$D")" = 404 &&
+    test "$(http_status -X POST --data-binary @six "$R/v2/h/blobs/uploads/?digest=$S6")" = 201
 '
 
-test_expect_success 'SIGTERM stops the server cleanly' '
-    stop_strata_registry
+test_expect_success 'SIGTERM with an idle keep-alive connection open: prompt, clean exit' '
+    { python3 -c "
+import socket, time
+s = socket.create_connection((\"127.0.0.1\", $SREG_PORT))
+s.sendall(b\"GET /v2/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
+s.recv(1000)
+time.sleep(4)
+" & } &&
+    sleep 0.5 &&
+    start=$(date +%s) &&
+    stop_strata_registry &&
+    test $(( $(date +%s) - start )) -le 3
 '
 
 test_done

@@ -92,7 +92,7 @@ test_expect_success 'the upload in progress survives gc and completes' '
     test "$(http_status -X PUT "$R$L?digest=$D")" = 201
 '
 
-test_expect_success 'gc is safe while pushes run (default grace)' '
+test_expect_success 'gc is safe while pushes run (grace 5 s, gc in a loop)' '
     mkdir -p l && head -c 200000 /dev/urandom >l/f && make_layer_tgz l l.tgz &&
     for i in 1 2 3 4 5 6; do
         mkdir -p t$i && echo $i >t$i/f && make_layer_tgz t$i t$i.tgz &&
@@ -100,13 +100,40 @@ test_expect_success 'gc is safe while pushes run (default grace)' '
     done &&
     ( for i in 1 2 3 4 5 6; do
         skopeo copy -q --dest-tls-verify=false oci:lay:img$i docker://$SREG/busy/app:$i || { echo fail >pushfail; exit 1; }
-      done ) &
-    for i in 1 2 3 4 5; do strata registry gc --root "$ROOT" >/dev/null || exit 1; done &&
+      done; touch pushdone ) &
+    # a short grace period (pushes of these images take well under 5 s each),
+    # gc in a loop: both sides contend for the write lock the whole time
+    n=0 && while [ $n -lt 150 ] && [ ! -f pushfail ] && [ ! -f pushdone ]; do
+        strata registry gc --root "$ROOT" --grace 5 >>gc.out || exit 1
+        n=$((n + 1))
+    done &&
     wait &&
-    test ! -f pushfail &&
+    test ! -f pushfail && echo "$n gc runs during the pushes" &&
+    test $n -ge 3 &&
     for i in 1 2 3 4 5 6; do
         skopeo copy -q --src-tls-verify=false docker://$SREG/busy/app:$i oci:back:img$i || exit 1
     done
+'
+
+test_expect_success 'a gc interrupted before COMMIT: the next gc moves files back from the trash' '
+    S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
+    mkdir -p "$ROOT/trash" &&
+    mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
+    test "$(http_status "$R/v2/app/blobs/$S")" = 404 &&
+    strata registry gc --root "$ROOT" >/dev/null &&
+    test -f "$(blobfile "$S")" &&
+    curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared
+'
+
+test_expect_success 'a blob file without a row (crash before COMMIT) is invisible, then adopted' '
+    printf "adopt me" >adopt && A=sha256:$(sha256sum adopt | cut -d" " -f1) &&
+    mkdir -p "$(dirname "$(blobfile "$A")")" && cp adopt "$(blobfile "$A")" &&
+    test "$(http_status "$R/v2/app/blobs/$A")" = 404 &&
+    strata registry gc --root "$ROOT" --dry-run >out && ! grep "$A" out &&
+    touch -d "2 hours ago" "$(blobfile "$A")" &&
+    strata registry gc --root "$ROOT" --dry-run >out && grep "would remove blob $A" out &&
+    test "$(push_blob "$SREG" app adopt)" = "$A" &&
+    curl -sf "$R/v2/app/blobs/$A" | cmp - adopt
 '
 
 test_expect_success 'gc of a directory that is no registry fails clearly' '

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 static char base[64];
 static char *lower, *run_dir, *cache_root;
 static int layer_no;
+static char sleep_a[16], sleep_b[16], sleep_c[16]; /* unique per test process */
 
 static const char *const applets[] = {
 	"sh", "echo", "id", "env", "cat", "ls", "touch", "rm", "sleep", "true", "false", "kill",
@@ -241,9 +243,10 @@ static void test_status(void)
 	ok(r == 0 && res.signal == SIGTERM, "death by SIGTERM is reported (the command is not PID 1)");
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = run_sh("sleep 4323 & echo started", &l, NULL, &res, NULL);
+	cleanup_free char *bg = xasprintf("sleep %s & echo started", sleep_c);
+	r = run_sh(bg, &l, NULL, &res, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ok(r == 0 && res.exit_code == 0 && t1.tv_sec - t0.tv_sec < 3 && !sleeper_alive("4323"),
+	ok(r == 0 && res.exit_code == 0 && t1.tv_sec - t0.tv_sec < 3 && !sleeper_alive(sleep_c),
 	   "the step ends with its command: background processes are killed, not waited for");
 	ok(!base_mounted(), "a failing command leaves no mounts behind");
 	is_int(count_entries(l.upper), 0, "and nothing in the upper dir");
@@ -471,6 +474,29 @@ static void test_mounts(void)
 	r = executor_run(&s, &res, NULL);
 	ok(r == 0 && res.exit_code == 0, "optional secret missing: no mount");
 
+	/* secret as an environment variable */
+	sm.required = false;
+	sm.host_source = sec;
+	sm.env = "TOKEN";
+	spec_for(&s, &l, &c);
+	static const char *const env2[] = { "PATH=/bin", "TOKEN=old", NULL };
+	s.env = env2;
+	s.mounts = &sm;
+	s.n_mounts = 1;
+	s.cmdline = "echo $TOKEN; env | grep -c TOKEN; test -e /run/secrets/tok || echo no-file";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "s3cret\n1\nno-file\n", "secret env= without target: only the variable, replacing ENV's");
+	capture_release(&c);
+	sm.target = "/s";
+	spec_for(&s, &l, &c);
+	s.mounts = &sm;
+	s.n_mounts = 1;
+	s.cmdline = "echo $TOKEN; cat /s";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "s3cret\ns3cret\n", "secret env= with a target: both");
+	capture_release(&c);
+	ok(count_entries(l.upper) == 0, "secrets leave nothing in the upper dir");
+
 	/* tmpfs */
 	struct exec_mount tm;
 	exec_mount_init(&tm, EXEC_MOUNT_TMPFS);
@@ -540,6 +566,39 @@ static void test_cache_options(void)
 	   c.out.data);
 	capture_release(&c);
 
+	/* seeded from a directory (from=stage,source=dir) on first use only */
+	cleanup_free char *seed = xasprintf("%s/seed", base);
+	cleanup_free char *seed_sub = xasprintf("%s/seed/sub", base);
+	strata_mkdir_p(seed_sub, 0750, NULL);
+	cleanup_free char *seed_f = xasprintf("%s/seed/sub/f", base);
+	write_file(seed_f, "seeded\n");
+	cleanup_free char *seed_l = xasprintf("%s/seed/link", base);
+	if (symlink("sub/f", seed_l) < 0)
+		diag("symlink: %s", strerror(errno));
+	if (chown(seed_f, 1000, 50) < 0)
+		diag("chown: %s", strerror(errno));
+	struct exec_mount sdm;
+	exec_mount_init(&sdm, EXEC_MOUNT_CACHE);
+	sdm.target = "/c3";
+	sdm.host_source = seed;
+	spec_for(&s, &l, &c);
+	s.mounts = &sdm;
+	s.n_mounts = 1;
+	s.cmdline = "cat /c3/link; stat -c '%a %u:%g' /c3/sub /c3/sub/f; echo more >> /c3/sub/f";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "seeded\n750 0:0\n644 1000:50\n", "a cache with a seed starts as a copy of it");
+	capture_release(&c);
+	spec_for(&s, &l, &c);
+	s.mounts = &sdm;
+	s.n_mounts = 1;
+	s.cmdline = "cat /c3/sub/f";
+	r = executor_run(&s, &res, NULL);
+	is_str(c.out.data, "seeded\nmore\n", "and is not seeded again");
+	capture_release(&c);
+	cleanup_buf struct strata_buf sb = STRATA_BUF_INIT;
+	strata_read_file(seed_f, &sb, 1024, NULL);
+	is_str(sb.data, "seeded\n", "the seed itself is untouched");
+
 	/* hold the cache's lock as another build would */
 	char hex[65];
 	strata_sha256_hex("/c2", 3, hex);
@@ -601,6 +660,51 @@ static void test_symlink_escape(void)
 	layer_free(&l);
 }
 
+struct thread_run {
+	struct layer l;
+	const char *cmd;
+	unsigned timeout_ms;
+	useconds_t delay_us;
+	struct exec_result res;
+	int r;
+	double ms;
+};
+
+static void *thread_run(void *arg)
+{
+	struct thread_run *t = arg;
+	usleep(t->delay_us);
+	struct exec_spec s;
+	spec_for(&s, &t->l, NULL);
+	s.cmdline = t->cmd;
+	s.timeout_ms = t->timeout_ms;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t->r = executor_run(&s, &t->res, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t->ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	return NULL;
+}
+
+static void test_concurrent_runs(void)
+{
+	/* B starts while A runs: B's helper must not hold A's pipes, or A's
+	 * timeout (and its EOFs) would wait for B to end */
+	struct thread_run a = { .l = new_layer(), .cmd = "sleep 5", .timeout_ms = 400 };
+	struct thread_run b = { .l = new_layer(), .cmd = "sleep 1.5; echo done > /done", .delay_us = 100000 };
+	pthread_t ta, tb;
+	pthread_create(&ta, NULL, thread_run, &a);
+	pthread_create(&tb, NULL, thread_run, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	ok(a.r == 0 && a.res.timed_out && a.ms < 1200, "two runs at once: the first one's timeout is not held up by the second (%.0f ms)",
+	   a.ms);
+	ok(b.r == 0 && b.res.exit_code == 0 && upper_has(&b.l, "done"), "and the second one completes");
+	ok(count_entries(a.l.upper) == 0 && count_entries(b.l.upper) == 1, "each upper dir holds its own changes only");
+	layer_free(&a.l);
+	layer_free(&b.l);
+}
+
 static void test_killed_run(void)
 {
 	struct layer l = new_layer();
@@ -610,26 +714,30 @@ static void test_killed_run(void)
 		struct exec_result res;
 		struct exec_spec s;
 		spec_for(&s, &l, NULL);
-		s.cmdline = "touch /started; sleep 4321";
+		cleanup_free char *cmd = xasprintf("touch /started; sleep %s", sleep_a);
+		s.cmdline = cmd;
 		executor_run(&s, &res, NULL);
 		_exit(0);
 	}
 	cleanup_free char *started = xasprintf("%s/started", l.upper);
-	for (int i = 0; i < 500 && !strata_path_exists(started); i++)
+	for (int i = 0; i < 500 && !(strata_path_exists(started) && sleeper_alive(sleep_a)); i++)
 		usleep(10000);
-	ok(strata_path_exists(started) && sleeper_alive("4321"), "a run in a forked process is going");
+	ok(strata_path_exists(started) && sleeper_alive(sleep_a), "a run in a forked process is going");
 	ok(upper_has(&l, "etc/hosts"), "while it runs, the /etc/hosts mount point stub is in the upper dir");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	for (int i = 0; i < 300 && sleeper_alive("4321"); i++)
+	for (int i = 0; i < 300 && sleeper_alive(sleep_a); i++)
 		usleep(10000);
-	ok(!sleeper_alive("4321"), "killing the caller kills the whole namespace");
+	ok(!sleeper_alive(sleep_a), "killing the caller kills the whole namespace");
 	for (int i = 0; i < 300 && base_mounted(); i++)
 		usleep(10000);
 	ok(!base_mounted(), "and its mounts are gone");
 	is_int(count_entries(run_dir), 2, "its state file and run dir are left");
 	struct strata_error *err = NULL;
-	int n = executor_cleanup_stale(run_dir, &err);
+	/* the run's helper may still be reaping the namespace for a moment */
+	int n = 0;
+	for (int i = 0; i < 300 && (n = executor_cleanup_stale(run_dir, &err)) == 0; i++)
+		usleep(10000);
 	is_int(n, 1, "executor_cleanup_stale cleans one stale run");
 	strata_error_clear(&err);
 	is_int(count_entries(run_dir), 0, "the run dir is empty");
@@ -637,6 +745,16 @@ static void test_killed_run(void)
 	   "the stubs are gone from the upper dir");
 	ok(upper_has(&l, "started"), "the command's own file stays");
 	is_int(executor_cleanup_stale(run_dir, NULL), 0, "a second cleanup finds nothing");
+	cleanup_free char *old_tmp = xasprintf("%s/0123456789abcdef.tmp", run_dir);
+	cleanup_free char *new_tmp = xasprintf("%s/fedcba9876543210.tmp", run_dir);
+	write_file(old_tmp, "strata-exec-state 1\n");
+	write_file(new_tmp, "strata-exec-state 1\n");
+	struct timespec old_times[2] = { { .tv_sec = time(NULL) - 3600 }, { .tv_sec = time(NULL) - 3600 } };
+	utimensat(AT_FDCWD, old_tmp, old_times, 0);
+	executor_cleanup_stale(run_dir, NULL);
+	ok(!strata_path_exists(old_tmp) && strata_path_exists(new_tmp),
+	   "a half-created state file is removed once old, never while a run may be starting");
+	unlink(new_tmp);
 	layer_free(&l);
 }
 
@@ -673,21 +791,22 @@ static void test_interrupt(void)
 		struct exec_spec s;
 		struct strata_error *err = NULL;
 		spec_for(&s, &l, NULL);
-		s.cmdline = "touch /started; sleep 4322";
+		cleanup_free char *cmd = xasprintf("touch /started; sleep %s", sleep_b);
+		s.cmdline = cmd;
 		int r = executor_run(&s, &res, &err);
 		int code = strata_error_code(err);
 		strata_error_free(err);
 		_exit(r < 0 && code == STRATA_E_INTERRUPTED ? 42 : 1);
 	}
 	cleanup_free char *started = xasprintf("%s/started", l.upper);
-	for (int i = 0; i < 500 && !strata_path_exists(started); i++)
+	for (int i = 0; i < 500 && !(strata_path_exists(started) && sleeper_alive(sleep_b)); i++)
 		usleep(10000);
-	ok(sleeper_alive("4322"), "a run is going");
+	ok(sleeper_alive(sleep_b), "a run is going");
 	kill(pid, SIGINT);
 	int st = 0;
 	waitpid(pid, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 42, "SIGINT in the caller: executor_run returns an interrupted error");
-	ok(!sleeper_alive("4322"), "the namespace was killed");
+	ok(!sleeper_alive(sleep_b), "the namespace was killed");
 	ok(!base_mounted(), "no mounts left");
 	is_int(count_entries(run_dir), 0, "nothing left in the run dir");
 	is_int(count_entries(l.upper), 1, "only the command's file in the upper dir");
@@ -749,6 +868,50 @@ static void test_many_lowers(void)
 	layer_free(&l);
 }
 
+static void test_rootfs_mount(void)
+{
+	struct layer l = new_layer();
+	struct exec_spec s;
+	spec_for(&s, &l, NULL);
+	struct exec_rootfs *rf = NULL;
+	struct strata_error *err = NULL;
+	int r = executor_rootfs_mount(&s, &rf, &err);
+	ok(r == 0 && rf, "the rootfs overlay mounts in the caller's namespace");
+	strata_error_clear(&err);
+	if (!rf) {
+		layer_free(&l);
+		return;
+	}
+	cleanup_free char *copied = xasprintf("%s/copied", executor_rootfs_path(rf));
+	cleanup_free char *motd = xasprintf("%s/etc/motd", executor_rootfs_path(rf));
+	write_file(copied, "c\n");
+	ok(base_mounted() && strata_path_exists(motd), "it is visible here, with the lower's files");
+	ok(executor_rootfs_unmount(rf, NULL) == 0, "and unmounts");
+	ok(!base_mounted() && upper_has(&l, "copied") && count_entries(l.upper) == 1,
+	   "leaving no mount and exactly the written file in the upper dir");
+	is_int(count_entries(run_dir), 0, "and nothing in the run dir");
+	layer_free(&l);
+
+	/* a builder killed with the rootfs mounted */
+	struct layer l2 = new_layer();
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct exec_rootfs *k = NULL;
+		spec_for(&s, &l2, NULL);
+		if (executor_rootfs_mount(&s, &k, NULL) == 0)
+			raise(SIGKILL);
+		_exit(1);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ok(WIFSIGNALED(st) && base_mounted(), "a builder killed with the rootfs mounted leaves the mount");
+	is_int(executor_cleanup_stale(run_dir, NULL), 1, "executor_cleanup_stale finds it");
+	ok(!base_mounted(), "and unmounts it");
+	is_int(count_entries(run_dir), 0, "and removes its run dir");
+	layer_free(&l2);
+}
+
 static void test_empty_rootfs(void)
 {
 	struct layer l = new_layer();
@@ -791,6 +954,9 @@ int main(void)
 		printf("1..0 # SKIP /bin/busybox (busybox-static) is not installed\n");
 		return 0;
 	}
+	snprintf(sleep_a, sizeof(sleep_a), "1%06d", (int)getpid() % 1000000);
+	snprintf(sleep_b, sizeof(sleep_b), "2%06d", (int)getpid() % 1000000);
+	snprintf(sleep_c, sizeof(sleep_c), "3%06d", (int)getpid() % 1000000);
 	snprintf(base, sizeof(base), "/tmp/strata-exec-XXXXXX");
 	if (!mkdtemp(base)) {
 		printf("1..0 # SKIP mkdtemp: %s\n", strerror(errno));
@@ -810,12 +976,14 @@ int main(void)
 	test_mounts();
 	test_cache_options();
 	test_symlink_escape();
+	test_concurrent_runs();
 	test_killed_run();
 	test_live_not_cleaned();
 	test_interrupt();
 	test_confinement();
 	test_many_lowers();
 	test_empty_rootfs();
+	test_rootfs_mount();
 
 	ok(!base_mounted(), "nothing of the test is mounted at the end");
 	free(lower);

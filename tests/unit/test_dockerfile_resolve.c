@@ -33,9 +33,25 @@ static void test_scope_with_base_env(void)
 	struct dockerfile_scope *sc = NULL;
 	ok(dockerfile_scope_new(b, 0, env, &sc, NULL) == 0, "scope with the image env");
 	struct dockerfile_step *s = NULL;
+	struct dockerfile_insn *trig = NULL;
+	ok(dockerfile_parse_instruction("ENV FROM_TRIGGER=$GOPATH/t", '\\', "base:onbuild", 1, &trig, NULL) == 0,
+	   "an ONBUILD trigger parses on its own");
+	ok(dockerfile_scope_apply(sc, trig, &s, NULL) == 0, "trigger applied in the scope");
+	is_str(s->kvs[0].value, "/go/t", "trigger expanded with the image env");
+	dockerfile_step_free(s);
+	dockerfile_insn_free(trig);
+	struct strata_error *terr = NULL;
+	ok(dockerfile_parse_instruction("RUNN x", '\\', "base:onbuild", 3, &trig, &terr) < 0, "bad trigger");
+	char *ts = strata_error_string(terr);
+	is_str(ts, "base:onbuild:3: unknown instruction: RUNN (did you mean RUN?)", "trigger error names it");
+	free(ts);
+	strata_error_free(terr);
+	ok(dockerfile_parse_instruction("FROM x", '\\', NULL, 1, &trig, NULL) == 0, "FROM parses");
+	ok(dockerfile_scope_apply(sc, trig, &s, NULL) < 0, "FROM refused as a trigger");
+	dockerfile_insn_free(trig);
 	is_int(dockerfile_scope_step(sc, &s, NULL), 1, "step 1");
 	is_str(s->value, "/go/src", "base image env used in expansion");
-	is_int(s->nenv, 2, "env at step 1");
+	is_int(s->nenv, 3, "env at step 1 (image env + the trigger's ENV)");
 	dockerfile_step_free(s);
 	is_int(dockerfile_scope_step(sc, &s, NULL), 1, "step 2");
 	dockerfile_step_free(s);
@@ -153,8 +169,38 @@ static void test_stage_errors(void)
 	}
 }
 
+static void test_limits(void)
+{
+	struct strata_buf t = STRATA_BUF_INIT;
+	strata_buf_adds(&t, "FROM a\n");
+	for (int i = 0; i < 2100; i++)
+		strata_buf_addf(&t, "ENV v%d=1\n", i);
+	struct dockerfile *df = parse(t.data);
+	struct dockerfile_build *b = NULL;
+	struct strata_error *err = NULL;
+	ok(dockerfile_resolve(df, NULL, &b, &err) < 0, "quadratic scope copies are capped");
+	char *s = strata_error_string(err);
+	ok(s && strstr(s, "too many ARG/ENV entries in scope"), "budget message: %s", s);
+	free(s);
+	strata_error_clear(&err);
+	dockerfile_free(df);
+	strata_buf_reset(&t);
+	strata_buf_adds(&t, "FROM a\nENV");
+	for (int i = 0; i < 4100; i++)
+		strata_buf_addf(&t, " v%d=1", i);
+	df = parse(t.data);
+	ok(dockerfile_resolve(df, NULL, &b, &err) < 0, "variables per stage are capped");
+	s = strata_error_string(err);
+	is_str(s, "Dockerfile:2: ENV: too many variables in one stage (more than 4096)", "cap message");
+	free(s);
+	strata_error_clear(&err);
+	dockerfile_free(df);
+	strata_buf_release(&t);
+}
+
 int main(void)
 {
+	test_limits();
 	test_scope_with_base_env();
 	test_args();
 	test_stage_errors();

@@ -1,13 +1,17 @@
 /*
  * internal.h — shared by the files of registry/server only (not a boundary).
  *
- *   http.c       daemon, request lifecycle, routing, response helpers
+ *   daemon.c     registry_server_start/stop, the libmicrohttpd daemon
+ *   http.c       request lifecycle and routing
+ *   response.c   response helpers
  *   accesslog.c  one access log line per request
  *   meta.c       SQLite: schema, per-thread connections, transactions
  *   storage.c    blob paths, atomic publication of verified content
  *   blobs.c      GET/HEAD/DELETE /v2/<name>/blobs/<digest>
- *   uploads.c    /v2/<name>/blobs/uploads/... and upload session state
+ *   uploads.c    /v2/<name>/blobs/uploads/...
+ *   sessions.c   in-memory upload session state (hash between chunks)
  *   manifests.c  /v2/<name>/manifests/<reference>
+ *   manifest_parse.c  validation of pushed manifests (pure; fuzzed)
  *   tags.c       /v2/<name>/tags/list and /v2/_catalog
  *   referrers.c  /v2/<name>/referrers/<digest>
  *   auth.c       htpasswd, permissions, Basic auth
@@ -70,6 +74,7 @@ struct registry {
 	struct reg_session *sessions;
 	unsigned nsessions;
 	unsigned uploads_active;
+	unsigned inflight;              /* requests between first call and completion */
 	struct MHD_Daemon *daemon;
 	unsigned port;
 	char *tls_cert_pem, *tls_key_pem;
@@ -115,6 +120,28 @@ int reg_publish(struct registry *r, sqlite3 *db, const char *tmp, int tmp_fd, co
 /* Hash a whole file (sha256 or sha512) into an "alg:hex" digest. */
 int reg_hash_file(int fd, enum strata_hash_alg alg, uint64_t len, struct strata_hash *h,
 		  struct strata_error **err);
+
+/* ---- manifest validation (manifest_parse.c) ---- */
+enum { REG_MANIFEST_INVALID = -1, REG_MANIFEST_UNSUPPORTED = -2 };
+struct reg_manifest {
+	char *media_type;    /* from Content-Type, else the mediaType field */
+	char *artifact_type; /* artifactType, else config.mediaType (image manifests); or NULL */
+	char *subject;       /* subject digest or NULL */
+	char *annotations;   /* compact JSON object or NULL */
+	json_t *blobs;       /* digests of config and layers (foreign layers excluded) */
+	json_t *children;    /* digests of index children */
+};
+/*
+ * Validate a pushed manifest: JSON object, schemaVersion 2, a supported media
+ * type (OCI/Docker manifest or index) agreeing with content_type (may be
+ * NULL; parameters and "application/json" ignored), well-formed
+ * descriptors. @return 0 with *out filled (reg_manifest_release), or
+ * REG_MANIFEST_INVALID / REG_MANIFEST_UNSUPPORTED (schema 1) with *why set
+ * (newly allocated) and *out released.
+ */
+int reg_manifest_parse(const char *data, size_t len, const char *content_type, struct reg_manifest *out,
+		       char **why);
+void reg_manifest_release(struct reg_manifest *m);
 
 /* ---- requests ---- */
 enum reg_route {
@@ -196,8 +223,19 @@ enum MHD_Result reg_tags_handle(struct reg_req *q);
 enum MHD_Result reg_catalog_handle(struct reg_req *q);
 enum MHD_Result reg_referrers_handle(struct reg_req *q);
 
-/* sessions (uploads.c) */
+/* sessions (sessions.c) */
+/* Take the session for one request; NULL with *busy when another request has it. */
+struct reg_session *reg_session_acquire(struct registry *r, const char *uuid, bool *busy);
+/* Drop the in-memory state of a session (completed or cancelled). */
+void reg_session_forget(struct registry *r, const char *uuid);
 void reg_sessions_free(struct registry *r);
+
+/* libmicrohttpd callbacks (http.c) */
+enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			    const char *version, const char *upload_data, size_t *upload_data_size,
+			    void **con_cls);
+void reg_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		   enum MHD_RequestTerminationCode toe);
 
 /* access log */
 void reg_access_log(struct reg_req *q);

@@ -177,38 +177,13 @@ fail:
 
 struct put_ctx {
 	const char *digest, *mt, *tag, *artifact_type, *subject;
-	char *annotations;
+	const char *annotations;
 	int64_t size;
 	json_t *blobs;     /* array of digests that must be linked */
 	json_t *children;  /* array of digests that must be manifests here */
 	char *missing;     /* set when a reference is absent */
 	bool missing_is_manifest;
 };
-
-static int check_descriptor(json_t *d, const char *what, const char **digest, char *msg, size_t msglen)
-{
-	if (!json_is_object(d)) {
-		snprintf(msg, msglen, "%s must be an object", what);
-		return -1;
-	}
-	const char *dg = json_string_value(json_object_get(d, "digest"));
-	json_t *size = json_object_get(d, "size");
-	json_t *mt = json_object_get(d, "mediaType");
-	if (!dg || !oci_digest_valid(dg)) {
-		snprintf(msg, msglen, "%s has no valid digest", what);
-		return -1;
-	}
-	if (!json_is_integer(size) || json_integer_value(size) < 0) {
-		snprintf(msg, msglen, "%s has no valid size", what);
-		return -1;
-	}
-	if (mt && !json_is_string(mt)) {
-		snprintf(msg, msglen, "%s has an invalid mediaType", what);
-		return -1;
-	}
-	*digest = dg;
-	return 0;
-}
 
 static int put_rows(sqlite3 *db, int64_t repo, void *ud, struct strata_error **err)
 {
@@ -291,6 +266,8 @@ static int put_rows(sqlite3 *db, int64_t repo, void *ud, struct strata_error **e
 	return 0;
 }
 
+static enum MHD_Result store(struct reg_req *q, sqlite3 *db, const struct oci_digest *d, struct put_ctx *c);
+
 static enum MHD_Result invalid(struct reg_req *q, const char *msg)
 {
 	return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "MANIFEST_INVALID", "manifest invalid: %s", msg);
@@ -298,7 +275,6 @@ static enum MHD_Result invalid(struct reg_req *q, const char *msg)
 
 static enum MHD_Result manifest_put(struct reg_req *q, sqlite3 *db)
 {
-	struct strata_error *err = NULL;
 	if (q->too_big)
 		return reg_reply_error(q, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID",
 				       "manifest is larger than %u bytes", REG_MANIFEST_MAX);
@@ -322,99 +298,29 @@ static enum MHD_Result manifest_put(struct reg_req *q, sqlite3 *db)
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
 				       "manifest digest %s does not match %s", got.str, q->ref);
 
-	cleanup_free char *ct = NULL;
-	const char *cth = reg_header(q, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (cth) {
-		size_t n = strcspn(cth, "; ");
-		ct = xstrndup(cth, n);
-	}
-	if (ct && (!strcmp(ct, DOCKER_MT_MANIFEST_V1) || !strcmp(ct, DOCKER_MT_MANIFEST_V1_SIGNED)))
-		return reg_reply_error(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED",
-				       "schema 1 manifests are not supported");
-	cleanup_json json_t *j = NULL;
-	if (strata_json_parse(q->buf.data, q->buf.len, "manifest", &j, &err) < 0) {
-		cleanup_free char *s = strata_error_string(err);
-		strata_error_free(err);
-		return invalid(q, s);
-	}
-	if (!json_is_object(j))
-		return invalid(q, "not a JSON object");
-	json_t *sv = json_object_get(j, "schemaVersion");
-	if (json_is_integer(sv) && json_integer_value(sv) == 1)
-		return reg_reply_error(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED",
-				       "schema 1 manifests are not supported");
-	if (!json_is_integer(sv) || json_integer_value(sv) != 2)
-		return invalid(q, "schemaVersion must be 2");
-	const char *field_mt = json_string_value(json_object_get(j, "mediaType"));
-	if (json_object_get(j, "mediaType") && !field_mt)
-		return invalid(q, "mediaType must be a string");
-	if (ct && !strcmp(ct, "application/json"))
-		ct[0] = '\0';
-	if (ct && *ct && field_mt && strcmp(ct, field_mt))
-		return invalid(q, "mediaType does not match the Content-Type header");
-	const char *mt = ct && *ct ? ct : field_mt;
-	if (!mt)
-		return invalid(q, "no media type (Content-Type header or mediaType field)");
+	struct reg_manifest m;
+	cleanup_free char *why = NULL;
+	int pr = reg_manifest_parse(q->buf.data, q->buf.len, reg_header(q, MHD_HTTP_HEADER_CONTENT_TYPE),
+				    &m, &why);
+	if (pr == REG_MANIFEST_UNSUPPORTED)
+		return reg_reply_error(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED", "%s", why);
+	if (pr < 0)
+		return invalid(q, why);
+	struct put_ctx c = { .digest = got.str, .mt = m.media_type, .tag = by_digest ? NULL : q->ref,
+			     .size = (int64_t)q->buf.len, .blobs = m.blobs, .children = m.children,
+			     .artifact_type = m.artifact_type, .subject = m.subject,
+			     .annotations = m.annotations };
+	enum MHD_Result ret = store(q, db, &got, &c);
+	reg_manifest_release(&m);
+	return ret;
+}
 
-	struct put_ctx c = { .digest = got.str, .mt = mt, .tag = by_digest ? NULL : q->ref,
-			     .size = (int64_t)q->buf.len };
-	cleanup_json json_t *blobs = json_array();
-	cleanup_json json_t *children = json_array();
-	c.blobs = blobs;
-	c.children = children;
-	char msg[256];
-	const char *d;
-	if (oci_mt_is_manifest(mt)) {
-		json_t *config = json_object_get(j, "config");
-		if (check_descriptor(config, "config", &d, msg, sizeof(msg)) < 0)
-			return invalid(q, msg);
-		json_array_append_new(blobs, json_string(d));
-		json_t *layers = json_object_get(j, "layers");
-		if (!json_is_array(layers))
-			return invalid(q, "layers must be an array");
-		size_t i;
-		json_t *l;
-		json_array_foreach(layers, i, l) {
-			char what[32];
-			snprintf(what, sizeof(what), "layers[%zu]", i);
-			if (check_descriptor(l, what, &d, msg, sizeof(msg)) < 0)
-				return invalid(q, msg);
-			if (json_array_size(json_object_get(l, "urls")) > 0)
-				continue; /* foreign layer: not stored here */
-			json_array_append_new(blobs, json_string(d));
-		}
-		c.artifact_type = json_string_value(json_object_get(j, "artifactType"));
-		if (!c.artifact_type)
-			c.artifact_type = json_string_value(json_object_get(config, "mediaType"));
-	} else if (oci_mt_is_index(mt)) {
-		json_t *ms = json_object_get(j, "manifests");
-		if (!json_is_array(ms))
-			return invalid(q, "manifests must be an array");
-		size_t i;
-		json_t *m;
-		json_array_foreach(ms, i, m) {
-			char what[32];
-			snprintf(what, sizeof(what), "manifests[%zu]", i);
-			if (check_descriptor(m, what, &d, msg, sizeof(msg)) < 0)
-				return invalid(q, msg);
-			json_array_append_new(children, json_string(d));
-		}
-		c.artifact_type = json_string_value(json_object_get(j, "artifactType"));
-	} else {
-		return invalid(q, "unsupported manifest media type");
-	}
-	json_t *subject = json_object_get(j, "subject");
-	if (subject) {
-		if (check_descriptor(subject, "subject", &d, msg, sizeof(msg)) < 0)
-			return invalid(q, msg);
-		c.subject = d;
-	}
-	json_t *ann = json_object_get(j, "annotations");
-	if (ann && !json_is_object(ann))
-		return invalid(q, "annotations must be an object");
-	cleanup_free char *annotations = ann ? strata_json_dump(ann, NULL) : NULL;
-	c.annotations = annotations;
-
+static enum MHD_Result store(struct reg_req *q, sqlite3 *db, const struct oci_digest *d, struct put_ctx *cp)
+{
+	struct strata_error *err = NULL;
+	struct put_ctx c = *cp;
+	struct oci_digest got = *d;
+	c.digest = got.str;
 	/* write the bytes to a temp file and publish them like a blob */
 	char rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) < 0)

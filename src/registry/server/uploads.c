@@ -21,102 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SESSIONS_MAX 1024
-
-/* ---- in-memory session table ---- */
-
-static struct reg_session *sess_acquire(struct registry *r, const char *uuid, bool *busy)
-{
-	pthread_mutex_lock(&r->lock);
-	struct reg_session *s = r->sessions;
-	for (; s; s = s->next)
-		if (!strcmp(s->uuid, uuid))
-			break;
-	if (s && s->busy) {
-		pthread_mutex_unlock(&r->lock);
-		*busy = true;
-		return NULL;
-	}
-	if (!s) {
-		if (r->nsessions >= SESSIONS_MAX) {
-			/* forget the hash state of an idle session; it is re-hashed if it comes back */
-			struct reg_session **pp = &r->sessions;
-			while (*pp && (*pp)->busy)
-				pp = &(*pp)->next;
-			if (*pp) {
-				struct reg_session *old = *pp;
-				*pp = old->next;
-				strata_hash_release(&old->hash);
-				free(old);
-				r->nsessions--;
-			}
-		}
-		s = xcalloc(1, sizeof(*s));
-		snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
-		s->next = r->sessions;
-		r->sessions = s;
-		r->nsessions++;
-	}
-	s->busy = true;
-	pthread_mutex_unlock(&r->lock);
-	*busy = false;
-	return s;
-}
-
-static void sess_forget(struct registry *r, const char *uuid)
-{
-	pthread_mutex_lock(&r->lock);
-	for (struct reg_session **pp = &r->sessions; *pp; pp = &(*pp)->next) {
-		if (!strcmp((*pp)->uuid, uuid)) {
-			struct reg_session *s = *pp;
-			*pp = s->next;
-			strata_hash_release(&s->hash);
-			free(s);
-			r->nsessions--;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-}
-
-void reg_sessions_free(struct registry *r)
-{
-	while (r->sessions) {
-		struct reg_session *s = r->sessions;
-		r->sessions = s->next;
-		strata_hash_release(&s->hash);
-		free(s);
-	}
-	r->nsessions = 0;
-}
-
-/* Called when the request ends, whatever happened: hand the hash back. */
-void reg_upload_done(struct reg_req *q)
-{
-	struct registry *r = q->r;
-	if (q->counted_upload) {
-		pthread_mutex_lock(&r->lock);
-		r->uploads_active--;
-		pthread_mutex_unlock(&r->lock);
-	}
-	if (!q->sess)
-		return;
-	pthread_mutex_lock(&r->lock);
-	struct reg_session *s = q->sess;
-	strata_hash_release(&s->hash);
-	if (q->hashing && !q->body_failed) {
-		s->hash = q->hash;
-		s->offset += q->written;
-		s->valid = true;
-		q->hashing = false;
-	} else {
-		s->valid = false;
-	}
-	s->busy = false;
-	pthread_mutex_unlock(&r->lock);
-	q->sess = NULL;
-}
-
 /* ---- helpers ---- */
 
 static bool uuid_valid(const char *u)
@@ -339,7 +243,7 @@ static enum MHD_Result chunk_begin(struct reg_req *q)
 	struct strata_error *err = NULL;
 	struct registry *r = q->r;
 	bool busy = false;
-	struct reg_session *s = sess_acquire(r, q->ref, &busy);
+	struct reg_session *s = reg_session_acquire(r, q->ref, &busy);
 	if (!s)
 		return reg_reply_error(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID",
 				       "another request is writing to this upload");
@@ -415,11 +319,11 @@ enum MHD_Result reg_upload_begin(struct reg_req *q)
 	}
 	if (!strcmp(q->method, "DELETE")) {
 		bool busy = false;
-		struct reg_session *s = sess_acquire(q->r, q->ref, &busy);
+		struct reg_session *s = reg_session_acquire(q->r, q->ref, &busy);
 		if (!s)
 			return reg_reply_error(q, MHD_HTTP_CONFLICT, "BLOB_UPLOAD_INVALID",
 					       "upload is in use");
-		sess_forget(q->r, q->ref);
+		reg_session_forget(q->r, q->ref);
 		cleanup_stmt sqlite3_stmt *st = NULL;
 		if (reg_prepare(db, "DELETE FROM uploads WHERE uuid = ?", &st, &err) < 0)
 			return reg_reply_internal(q, err);
@@ -539,7 +443,7 @@ static enum MHD_Result finish_chunk(struct reg_req *q, sqlite3 *db)
 	sess->busy = false;
 	pthread_mutex_unlock(&q->r->lock);
 	q->sess = NULL;
-	sess_forget(q->r, q->ref);
+	reg_session_forget(q->r, q->ref);
 	return reply_created(q, want);
 }
 

@@ -1,0 +1,31 @@
+/*
+ * cli_store.h — helpers shared by the verbs that work on the local store.
+ */
+#ifndef STRATA_CLI_STORE_H
+#define STRATA_CLI_STORE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "store/store.h"
+
+/* Open the store at cli_store_root(). */
+int cli_store_open(struct store **out, struct strata_error **err);
+/* "4.26MB", "512B" (decimal units, as docker prints). Writes into buf. */
+void cli_human_size(int64_t bytes, char *buf, size_t n);
+/* "3 minutes ago", "About an hour ago"; "N/A" for 0. Writes into buf. */
+void cli_human_age(time_t t, time_t now, char *buf, size_t n);
+/* Split a stored full name into the familiar repository and tag (newly allocated). */
+void cli_name_split(const char *full, char **repo, char **tag);
+
+/*
+ * Store a rootfs tar stream (plain or gzip, detected) read from fd as an
+ * uncompressed OCI layer in one pass. Fills the layer's digest (= diff_id),
+ * size and media type. This is the one place to switch to compressed layers.
+ */
+int cli_import_layer(struct store *s, int fd, const char *what, struct oci_digest *diff_id,
+		     struct oci_digest *digest, int64_t *size, const char **media_type,
+		     struct strata_error **err);
+
+#endif

@@ -1,0 +1,117 @@
+#include "cli/cli_store.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: strata inspect [OPTIONS] REF...\n"
+		   "\n"
+		   "Show an image's manifest and config as JSON.\n"
+		   "REF is a name[:tag], name@digest, a manifest digest or an image id prefix.\n"
+		   "\n"
+		   "Options:\n"
+		   "  -f, --format FORMAT  json (default): an array of objects; manifest or config:\n"
+		   "                       the raw stored bytes of that document (one REF)\n"
+		   "  -h, --help           show this help\n");
+}
+
+static json_t *repo_tags(struct store *s, const struct oci_digest *d, struct strata_error **err)
+{
+	struct store_entry *e = NULL;
+	size_t n = 0;
+	if (store_tag_list(s, &e, &n, err) < 0)
+		return NULL;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (!e[i].name || strcmp(e[i].digest.str, d->str))
+			continue;
+		struct oci_ref r = OCI_REF_INIT;
+		if (oci_ref_parse(e[i].name, &r, NULL) == 0) {
+			cleanup_free char *f = oci_ref_familiar(&r);
+			json_array_append_new(a, json_string(f));
+			oci_ref_release(&r);
+		}
+	}
+	store_entries_free(e, n);
+	return a;
+}
+
+static int one(struct store *s, const char *ref, const char *format, json_t *out, struct strata_error **err)
+{
+	struct store_entry e;
+	if (store_resolve(s, ref, &e, err) < 0)
+		return -1;
+	struct store_image img;
+	int r = store_image_load(s, &e.digest, &img, err);
+	free(e.name);
+	free(e.media_type);
+	if (r < 0)
+		return strata_error_wrap(err, "inspect '%s'", ref);
+	if (!strcmp(format, "manifest")) {
+		fwrite(img.manifest_raw, 1, img.manifest_len, stdout);
+	} else if (!strcmp(format, "config")) {
+		fwrite(img.config_raw, 1, img.config_len, stdout);
+	} else {
+		json_t *tags = repo_tags(s, &img.manifest_digest, err);
+		if (!tags) {
+			store_image_release(&img);
+			return -1;
+		}
+		json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:s*, s:s, s:s, s:I, s:O, s:O}", "Id",
+				      img.manifest.config.digest.str, "RepoTags", tags, "Digest",
+				      img.manifest_digest.str, "MediaType", img.manifest_media_type, "Created",
+				      img.config.created, "Architecture", img.config.architecture, "Os", img.config.os,
+				      "Size", (json_int_t)img.size, "Manifest", img.manifest.json, "Config",
+				      img.config.json);
+		json_array_append_new(out, o);
+	}
+	store_image_release(&img);
+	return 0;
+}
+
+static int inspect(char **refs, int n, const char *format, struct strata_error **err)
+{
+	struct store *s = NULL;
+	if (cli_store_open(&s, err) < 0)
+		return -1;
+	cleanup_json json_t *out = json_array();
+	int r = 0;
+	for (int i = 0; i < n && r == 0; i++)
+		r = one(s, refs[i], format, out, err);
+	store_close(s);
+	if (r == 0 && !strcmp(format, "json")) {
+		cleanup_free char *text = strata_json_dump_pretty(out);
+		fputs(text, stdout);
+	}
+	return r;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *format = "json";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': format = optarg; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: return cli_usage_error("inspect", "invalid option");
+		}
+	}
+	if (strcmp(format, "json") && strcmp(format, "manifest") && strcmp(format, "config"))
+		return cli_usage_error("inspect", "--format must be json, manifest or config, not '%s'", format);
+	if (optind >= argc)
+		return cli_usage_error("inspect", "needs at least one REF");
+	if (strcmp(format, "json") && argc - optind != 1)
+		return cli_usage_error("inspect", "--format %s takes exactly one REF", format);
+	struct strata_error *err = NULL;
+	return inspect(argv + optind, argc - optind, format, &err) < 0 ? cli_fail(err) : EXIT_OK;
+}
+STRATA_COMMAND(inspect, "inspect", "Show an image's manifest and config", cmd_inspect);

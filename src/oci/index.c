@@ -1,0 +1,103 @@
+#include "oci/index.h"
+#include "oci/mediatype.h"
+
+#include <string.h>
+
+void oci_index_release(struct oci_index *x)
+{
+	for (size_t i = 0; i < x->n_manifests; i++)
+		oci_descriptor_release(&x->manifests[i]);
+	free(x->manifests);
+	if (x->has_subject)
+		oci_descriptor_release(&x->subject);
+	if (x->json)
+		json_decref(x->json);
+	memset(x, 0, sizeof(*x));
+}
+
+static int decode(struct oci_index *x, const char *what, struct strata_error **err)
+{
+	json_t *j = x->json, *list = NULL, *subj = NULL;
+	int64_t sv = 0;
+	if (!json_is_object(j))
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: must be a JSON object", what);
+	if (strata_json_get_int(j, "schemaVersion", true, what, &sv, err) < 0)
+		return -1;
+	if (sv != 2)
+		return strata_error_makec(err, STRATA_E_INVALID, 0,
+					  "%s: schemaVersion: unsupported value %lld (want 2)", what, (long long)sv);
+	if (strata_json_get_string(j, "mediaType", false, what, &x->media_type, err) < 0 ||
+	    strata_json_get_string(j, "artifactType", false, what, &x->artifact_type, err) < 0 ||
+	    strata_json_get_array(j, "manifests", true, what, &list, err) < 0 ||
+	    strata_json_get_object(j, "subject", false, what, &subj, err) < 0)
+		return -1;
+	if (x->media_type) {
+		if (!strcmp(x->media_type, DOCKER_MT_LIST))
+			x->docker = true;
+		else if (strcmp(x->media_type, OCI_MT_INDEX))
+			return strata_error_makec(err, STRATA_E_INVALID, 0,
+						  "%s: mediaType: '%s' is not an index", what, x->media_type);
+	}
+	size_t n = json_array_size(list);
+	x->manifests = xcalloc(n ? n : 1, sizeof(*x->manifests));
+	cleanup_free char *w = NULL;
+	for (size_t i = 0; i < n; i++) {
+		free(w);
+		w = xasprintf("%s: manifests[%zu]", what, i);
+		if (oci_descriptor_decode(json_array_get(list, i), w, &x->manifests[i], err) < 0)
+			return -1;
+		x->n_manifests = i + 1;
+	}
+	if (subj) {
+		free(w);
+		w = xasprintf("%s: subject", what);
+		if (oci_descriptor_decode(subj, w, &x->subject, err) < 0)
+			return -1;
+		x->has_subject = true;
+	}
+	x->annotations = json_object_get(j, "annotations");
+	free(w);
+	w = xasprintf("%s: annotations", what);
+	return oci_json_check_string_map(x->annotations, w, err);
+}
+
+int oci_index_from_json(json_t *j, const char *what, struct oci_index *out, struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	out->json = json_incref(j);
+	if (decode(out, what, err) < 0) {
+		oci_index_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+int oci_index_decode(const char *data, size_t len, const char *what, struct oci_index *out,
+		     struct strata_error **err)
+{
+	cleanup_json json_t *j = NULL;
+	memset(out, 0, sizeof(*out));
+	if (strata_json_parse(data, len, what, &j, err) < 0)
+		return -1;
+	return oci_index_from_json(j, what, out, err);
+}
+
+char *oci_index_encode(const struct oci_index *x, size_t *len)
+{
+	return strata_json_dump(x->json, len);
+}
+
+ssize_t oci_index_select(const struct oci_index *x, const struct oci_platform *want)
+{
+	bool any_platform = false;
+	for (size_t i = 0; i < x->n_manifests; i++) {
+		if (!x->manifests[i].has_platform)
+			continue;
+		any_platform = true;
+		if (oci_platform_matches(want, &x->manifests[i].platform))
+			return (ssize_t)i;
+	}
+	if (!any_platform && x->n_manifests > 0)
+		return 0;
+	return -1;
+}

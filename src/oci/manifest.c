@@ -1,0 +1,116 @@
+#include "oci/manifest.h"
+#include "oci/mediatype.h"
+
+#include <string.h>
+
+void oci_manifest_release(struct oci_manifest *m)
+{
+	oci_descriptor_release(&m->config);
+	for (size_t i = 0; i < m->n_layers; i++)
+		oci_descriptor_release(&m->layers[i]);
+	free(m->layers);
+	if (m->has_subject)
+		oci_descriptor_release(&m->subject);
+	if (m->json)
+		json_decref(m->json);
+	memset(m, 0, sizeof(*m));
+}
+
+
+static int decode(struct oci_manifest *m, const char *what, struct strata_error **err)
+{
+	json_t *j = m->json;
+	int64_t sv = 0;
+	json_t *cfg = NULL, *layers = NULL, *subj = NULL;
+	if (!json_is_object(j))
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: must be a JSON object", what);
+	if (strata_json_get_int(j, "schemaVersion", true, what, &sv, err) < 0)
+		return -1;
+	if (sv != 2)
+		return strata_error_makec(err, STRATA_E_INVALID, 0,
+					  "%s: schemaVersion: unsupported value %lld (want 2)", what, (long long)sv);
+	if (strata_json_get_string(j, "mediaType", false, what, &m->media_type, err) < 0 ||
+	    strata_json_get_string(j, "artifactType", false, what, &m->artifact_type, err) < 0)
+		return -1;
+	if (m->media_type) {
+		if (!strcmp(m->media_type, DOCKER_MT_MANIFEST))
+			m->docker = true;
+		else if (strcmp(m->media_type, OCI_MT_MANIFEST))
+			return strata_error_makec(err, STRATA_E_INVALID, 0,
+						  "%s: mediaType: '%s' is not an image manifest", what, m->media_type);
+	}
+	if (json_object_get(j, "manifests"))
+		return strata_error_makec(err, STRATA_E_INVALID, 0,
+					  "%s: has 'manifests': this is an index, not a manifest", what);
+	if (strata_json_get_object(j, "config", true, what, &cfg, err) < 0 ||
+	    strata_json_get_array(j, "layers", !m->artifact_type, what, &layers, err) < 0)
+		return -1;
+	cleanup_free char *w = xasprintf("%s: config", what);
+	if (oci_descriptor_decode(cfg, w, &m->config, err) < 0)
+		return -1;
+	size_t n = layers ? json_array_size(layers) : 0;
+	m->layers = xcalloc(n ? n : 1, sizeof(*m->layers));
+	for (size_t i = 0; i < n; i++) {
+		free(w);
+		w = xasprintf("%s: layers[%zu]", what, i);
+		if (oci_descriptor_decode(json_array_get(layers, i), w, &m->layers[i], err) < 0)
+			return -1;
+		m->n_layers = i + 1;
+	}
+	if (strata_json_get_object(j, "subject", false, what, &subj, err) < 0)
+		return -1;
+	if (subj) {
+		free(w);
+		w = xasprintf("%s: subject", what);
+		if (oci_descriptor_decode(subj, w, &m->subject, err) < 0)
+			return -1;
+		m->has_subject = true;
+	}
+	m->annotations = json_object_get(j, "annotations");
+	free(w);
+	w = xasprintf("%s: annotations", what);
+	if (oci_json_check_string_map(m->annotations, w, err) < 0)
+		return -1;
+	return 0;
+}
+
+int oci_manifest_from_json(json_t *j, const char *what, struct oci_manifest *out,
+			   struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	out->json = json_incref(j);
+	if (decode(out, what, err) < 0) {
+		oci_manifest_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+int oci_manifest_decode(const char *data, size_t len, const char *what, struct oci_manifest *out,
+			struct strata_error **err)
+{
+	cleanup_json json_t *j = NULL;
+	memset(out, 0, sizeof(*out));
+	if (strata_json_parse(data, len, what, &j, err) < 0)
+		return -1;
+	return oci_manifest_from_json(j, what, out, err);
+}
+
+char *oci_manifest_encode(const struct oci_manifest *m, size_t *len)
+{
+	return strata_json_dump(m->json, len);
+}
+
+int64_t oci_manifest_content_size(const struct oci_manifest *m)
+{
+	int64_t s = m->config.size;
+	for (size_t i = 0; i < m->n_layers; i++)
+		s += m->layers[i].size;
+	return s;
+}
+
+json_t *oci_manifest_new(json_t *config_desc, json_t *layers)
+{
+	return json_pack("{s:i, s:s, s:o, s:o}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
+			 "config", config_desc, "layers", layers);
+}

@@ -1,0 +1,195 @@
+/*
+ * daemon.c — registry_server_start/stop: storage and auth set-up, the
+ * libmicrohttpd daemon (thread pool, epoll, limits, TLS) and the graceful
+ * stop.
+ */
+#include "registry/server/internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void close_db(void *p)
+{
+	sqlite3_close(p);
+}
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len,
+		      struct strata_error **err)
+{
+	cleanup_free char *host = NULL;
+	const char *port;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (!end || end[1] != ':')
+			return strata_error_makec(err, STRATA_E_USAGE, 0,
+						  "invalid address '%s': expected [HOST]:PORT", addr);
+		host = xstrndup(addr + 1, (size_t)(end - addr - 1));
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(addr, ':');
+		if (!colon)
+			return strata_error_makec(err, STRATA_E_USAGE, 0,
+						  "invalid address '%s': expected HOST:PORT", addr);
+		host = xstrndup(addr, (size_t)(colon - addr));
+		port = colon + 1;
+	}
+	uint64_t p;
+	if (reg_parse_u64(port, &p) < 0 || p > 65535)
+		return strata_error_makec(err, STRATA_E_USAGE, 0, "invalid address '%s': bad port", addr);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(*host ? host : "0.0.0.0", port, &hints, &res);
+	if (rc != 0)
+		return strata_error_makec(err, STRATA_E_USAGE, 0, "invalid address '%s': %s", addr,
+					  gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void free_registry(struct registry *r)
+{
+	if (!r)
+		return;
+	reg_sessions_free(r);
+	reg_auth_free(r->auth);
+	pthread_key_delete(r->db_key);
+	pthread_mutex_destroy(&r->lock);
+	free(r->root);
+	free(r->blobs_dir);
+	free(r->uploads_dir);
+	free(r->db_path);
+	free(r->tls_cert_pem);
+	free(r->tls_key_pem);
+	free(r);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	cleanup_free char *s = xvasprintf(fmt, ap);
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '\n')
+		s[--n] = '\0';
+	LOG_WARN("http: %s", s);
+}
+
+int registry_server_start(const struct registry_server_config *cfg, struct registry_server **out,
+			  struct strata_error **err)
+{
+	struct registry *r = xcalloc(1, sizeof(*r));
+	r->cfg = *cfg;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_key_create(&r->db_key, close_db);
+	r->root = xstrdup(cfg->root);
+	r->blobs_dir = strata_path_join(r->root, "blobs");
+	r->uploads_dir = strata_path_join(r->root, "uploads");
+	r->db_path = strata_path_join(r->root, "meta.db");
+	if (!r->cfg.threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		r->cfg.threads = n < 2 ? 2 : (unsigned)n;
+	}
+	if (!r->cfg.max_connections)
+		r->cfg.max_connections = 512;
+	if (!r->cfg.timeout)
+		r->cfg.timeout = 60;
+	if (!r->cfg.max_uploads)
+		r->cfg.max_uploads = 128;
+
+	sqlite3 *db = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	if (strata_mkdir_p(r->blobs_dir, 0755, err) < 0 || strata_mkdir_p(r->uploads_dir, 0755, err) < 0 ||
+	    reg_meta_open(r->db_path, &db, err) < 0)
+		goto fail;
+	sqlite3_close(db);
+	if ((cfg->htpasswd || cfg->auth_config) &&
+	    reg_auth_load(cfg->htpasswd, cfg->auth_config, &r->auth, err) < 0)
+		goto fail;
+	if (parse_addr(cfg->addr ? cfg->addr : "127.0.0.1:5000", &ss, &sslen, err) < 0)
+		goto fail;
+
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls_cert || cfg->tls_key) {
+		if (!cfg->tls_cert || !cfg->tls_key) {
+			strata_error_makec(err, STRATA_E_USAGE, 0, "--tls-cert and --tls-key go together");
+			goto fail;
+		}
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			strata_error_make(err, 0, "libmicrohttpd was built without TLS support");
+			goto fail;
+		}
+		struct strata_buf c = STRATA_BUF_INIT, k = STRATA_BUF_INIT;
+		if (strata_read_file(cfg->tls_cert, &c, 1 << 20, err) < 0 ||
+		    strata_read_file(cfg->tls_key, &k, 1 << 20, err) < 0) {
+			strata_buf_release(&c);
+			strata_buf_release(&k);
+			goto fail;
+		}
+		r->tls_cert_pem = strata_buf_detach(&c, NULL);
+		r->tls_key_pem = strata_buf_detach(&k, NULL);
+		flags |= MHD_USE_TLS;
+	}
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
+		{ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)r->cfg.threads, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)r->cfg.max_connections, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)r->cfg.timeout, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)reg_completed, r },
+		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL },
+		{ r->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, r->tls_cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, r->tls_key_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	r->daemon = MHD_start_daemon(flags, 0, NULL, NULL, reg_handler, r, MHD_OPTION_EXTERNAL_LOGGER,
+				     mhd_log, NULL, MHD_OPTION_ARRAY, opts,
+				     MHD_OPTION_END);
+	if (!r->daemon) {
+		strata_error_make(err, errno, "listen on '%s'", cfg->addr ? cfg->addr : "127.0.0.1:5000");
+		goto fail;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	r->port = info ? info->port : 0;
+	*out = (struct registry_server *)r;
+	return 0;
+fail:
+	free_registry(r);
+	return -1;
+}
+
+unsigned registry_server_port(const struct registry_server *s)
+{
+	return ((const struct registry *)s)->port;
+}
+
+void registry_server_stop(struct registry_server *s, unsigned grace_ms)
+{
+	struct registry *r = (struct registry *)s;
+	if (!r)
+		return;
+	MHD_socket ls = MHD_quiesce_daemon(r->daemon);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	/* wait for requests in flight; idle keep-alive connections are just closed */
+	for (unsigned waited = 0; waited < grace_ms; waited += 20) {
+		pthread_mutex_lock(&r->lock);
+		unsigned n = r->inflight;
+		pthread_mutex_unlock(&r->lock);
+		if (n == 0)
+			break;
+		usleep(20 * 1000);
+	}
+	MHD_stop_daemon(r->daemon);
+	free_registry(r);
+}

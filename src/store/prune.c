@@ -1,0 +1,181 @@
+/* prune.c — mark and sweep of the blob store under the exclusive gc lock. */
+#include "store/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STALE_TMP_SECONDS 3600
+
+void store_prune_result_release(struct store_prune_result *r)
+{
+	free(r->removed);
+	free(r->sizes);
+	memset(r, 0, sizeof(*r));
+}
+
+static int mark(struct store *s, json_t *set, const struct oci_descriptor *d, int depth,
+		struct strata_error **err);
+
+static int mark_children(struct store *s, json_t *set, const struct oci_digest *d, const char *mt, int depth,
+			 struct strata_error **err)
+{
+	if (!oci_mt_is_manifest(mt) && !oci_mt_is_index(mt))
+		return 0;
+	if (depth > 8)
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': indexes nested too deep", d->str);
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (store_blob_read(s, d, STORE_JSON_MAX, &b, err) < 0)
+		return -1;
+	cleanup_free char *what = xasprintf("manifest %s", d->str);
+	int r = 0;
+	if (oci_mt_is_index(mt)) {
+		struct oci_index x;
+		if (oci_index_decode(b.data, b.len, what, &x, err) < 0)
+			return -1;
+		for (size_t i = 0; i < x.n_manifests && r == 0; i++)
+			r = mark(s, set, &x.manifests[i], depth + 1, err);
+		if (r == 0 && x.has_subject)
+			r = mark(s, set, &x.subject, depth + 1, err);
+		oci_index_release(&x);
+	} else {
+		struct oci_manifest m;
+		if (oci_manifest_decode(b.data, b.len, what, &m, err) < 0)
+			return -1;
+		r = mark(s, set, &m.config, depth + 1, err);
+		for (size_t i = 0; i < m.n_layers && r == 0; i++)
+			r = mark(s, set, &m.layers[i], depth + 1, err);
+		if (r == 0 && m.has_subject)
+			r = mark(s, set, &m.subject, depth + 1, err);
+		oci_manifest_release(&m);
+	}
+	return r;
+}
+
+static int mark(struct store *s, json_t *set, const struct oci_descriptor *d, int depth,
+		struct strata_error **err)
+{
+	if (json_object_get(set, d->digest.str))
+		return 0;
+	json_object_set_new(set, d->digest.str, json_true());
+	if (!store_blob_exists(s, &d->digest))
+		return 0; /* a foreign or not yet fetched blob: nothing to keep */
+	return mark_children(s, set, &d->digest, d->media_type, depth, err);
+}
+
+static int lock_exclusive(struct store *s, struct strata_error **err)
+{
+	if (flock(s->gc_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return strata_error_make(err, errno, "lock '%s/gc.lock'", s->meta);
+	LOG_WARN("prune: waiting for other strata processes using '%s'", s->root);
+	while (flock(s->gc_fd, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			return strata_error_make(err, errno, "lock '%s/gc.lock'", s->meta);
+	}
+	return 0;
+}
+
+static bool is_hex64(const char *s)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+static int sweep(struct store *s, json_t *set, bool dry_run, struct store_prune_result *out,
+		 struct strata_error **err)
+{
+	cleanup_closedir DIR *d = opendir(s->blobs);
+	if (!d)
+		return strata_error_make(err, errno, "open '%s'", s->blobs);
+	size_t cap = 0;
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (!is_hex64(de->d_name))
+			continue;
+		struct oci_digest dg;
+		cleanup_free char *ds = xasprintf("sha256:%s", de->d_name);
+		if (oci_digest_parse(ds, &dg, NULL) < 0 || json_object_get(set, ds))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (!dry_run && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			return strata_error_make(err, errno, "remove '%s/%s'", s->blobs, de->d_name);
+		if (out->n_removed == cap) {
+			cap = cap ? cap * 2 : 16;
+			out->removed = xreallocarray(out->removed, cap, sizeof(*out->removed));
+			out->sizes = xreallocarray(out->sizes, cap, sizeof(*out->sizes));
+		}
+		oci_digest_copy(&out->removed[out->n_removed], &dg);
+		out->sizes[out->n_removed++] = st.st_size;
+		out->bytes += st.st_size;
+	}
+	if (errno)
+		return strata_error_make(err, errno, "read directory '%s'", s->blobs);
+	if (!dry_run && out->n_removed && strata_fsync_dir(s->blobs, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int sweep_tmp(struct store *s, bool dry_run, struct store_prune_result *out, struct strata_error **err)
+{
+	cleanup_closedir DIR *d = opendir(s->tmp);
+	if (!d)
+		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", s->tmp);
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (now - st.st_mtime < STALE_TMP_SECONDS)
+			continue;
+		if (!dry_run && unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			return strata_error_make(err, errno, "remove '%s/%s'", s->tmp, de->d_name);
+		out->tmp_removed++;
+		out->bytes += st.st_size;
+	}
+	return 0;
+}
+
+int store_prune(struct store *s, bool dry_run, struct store_prune_result *out, struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	if (lock_exclusive(s, err) < 0)
+		return -1;
+	int r = -1;
+	cleanup_json json_t *set = json_object();
+	cleanup_json json_t *index = NULL;
+	if (store_index_load(s, &index, err) < 0)
+		goto out;
+	struct oci_index x;
+	if (oci_index_from_json(index, s->index_path, &x, err) < 0)
+		goto out;
+	r = 0;
+	for (size_t i = 0; i < x.n_manifests && r == 0; i++)
+		r = mark(s, set, &x.manifests[i], 0, err);
+	oci_index_release(&x);
+	if (r == 0)
+		r = sweep(s, set, dry_run, out, err);
+	if (r == 0)
+		r = sweep_tmp(s, dry_run, out, err);
+out:
+	while (flock(s->gc_fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		store_prune_result_release(out);
+		return strata_error_wrap(err, "prune '%s'", s->root);
+	}
+	return 0;
+}

@@ -68,6 +68,16 @@ test_expect_success 'a pull through connections cut mid-blob resumes' '
     test "$(grep -c cut "$TRASH/cutproxy.log")" = 2
 '
 
+test_expect_success 'pull --platform picks from an index' '
+    top=$(python3 "$MKIMAGE" multi m1 --index --layers 1 --size 3000) &&
+    skopeo copy -q --all --preserve-digests --dest-tls-verify=false oci:multi:m1 "docker://$REG/multi:m1" &&
+    arm=$(jq -r ".manifests[] | select(.platform.architecture == \"arm64\") | .digest" "multi/blobs/sha256/${top#sha256:}") &&
+    strata pull -q --platform linux/arm64 "$REG/multi:m1" >pd &&
+    test "$(cat pd)" = "$arm" &&
+    test_exit_code 1 strata pull --platform linux/s390x "$REG/multi:m1" 2>err &&
+    grep "no manifest for platform .linux/s390x. (available: linux/amd64, linux/arm64)" err
+'
+
 test_expect_success 'unknown tag: one line' '
     test_exit_code 1 strata pull "$REG/sk:nope" 2>err &&
     test "$(wc -l <err)" = 1 &&

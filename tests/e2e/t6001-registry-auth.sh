@@ -75,6 +75,10 @@ test_expect_success 'authenticated push and pull with the saved credentials' '
     grep "^$(cat digest) moved=3" out
 '
 
+test_expect_success 'HTTP/2 over TLS where the registry offers it' '
+    grep "strata/" "$TRASH/reg.log" | grep -q "HTTP/2.0"
+'
+
 test_expect_success 'skopeo reads the same config.json' '
     skopeo inspect --authfile "$CFG" --tls-verify=false "docker://$REG/app:v1" | jq -r .Digest >sk &&
     test "$(cat sk)" = "$(cat digest)"

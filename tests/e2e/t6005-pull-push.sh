@@ -78,6 +78,15 @@ test_expect_success 'pull --platform picks from an index' '
     grep "no manifest for platform .linux/s390x. (available: linux/amd64, linux/arm64)" err
 '
 
+test_expect_success 'progress: plain lines in logs, bars on a terminal' '
+    STRATA_ROOT="$TRASH/root4" strata pull "$REG/sk:s1" >out 2>err &&
+    grep "^sha256:[0-9a-f]\{12\}: done (400.[0-9] kB)$" err &&
+    ! grep "$(printf "\033")" err &&
+    STRATA_ROOT="$TRASH/root5" TERM=xterm script -qec "$STRATA_BIN pull $REG/sk:s1" /dev/null >tty.out &&
+    grep -q "$(printf "\033")\[K" tty.out &&
+    grep -q "\[==============================\]" tty.out
+'
+
 test_expect_success 'unknown tag: one line' '
     test_exit_code 1 strata pull "$REG/sk:nope" 2>err &&
     test "$(wc -l <err)" = 1 &&

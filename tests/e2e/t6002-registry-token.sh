@@ -42,6 +42,16 @@ test_expect_success 'a wrong password is refused by the token server' '
     grep "UNAUTHORIZED: invalid username or password" err
 '
 
+test_expect_success 'login through the token flow: wrong, then right password' '
+    rm -f "$CFG" &&
+    echo nope | test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&
+    grep "^strata: error: login $REG: UNAUTHORIZED: invalid username or password$" err &&
+    test ! -e "$CFG" &&
+    echo s3cret | strata login -u alice --password-stdin "$REG" >out &&
+    grep "Login Succeeded" out &&
+    test "$(jq -r ".auths[\"$REG\"].auth" "$CFG")" = "$(printf alice:s3cret | base64)"
+'
+
 test_expect_success 'push with credentials: Basic to the token server, Bearer to the registry' '
     save_creds alice:s3cret &&
     : >"$LOG" &&

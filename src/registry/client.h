@@ -125,6 +125,16 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 		       struct strata_error **err);
 
 /*
+ * As regclient_blob_get; verify=false skips the client's own hashing, for
+ * sinks that hash what they receive and refuse to commit a mismatch (the
+ * store's blob writer): the contract — nothing unverified is committed —
+ * then rests on the sink. Size and resumption are handled as above.
+ */
+int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo, const char *digest,
+			 uint64_t size, const struct strata_sink *sink, bool verify,
+			 const struct regclient_progress *prog, struct strata_error **err);
+
+/*
  * Upload size bytes read from fd at offset 0 (pread; fd is not moved) as
  * blob digest. With mount_from (another repository of the same registry)
  * a cross-repo mount is tried first, falling back to an upload when the

@@ -74,6 +74,9 @@ struct build_copy_item {
 	bool url;
 	bool heredoc;
 	bool archive;      /* ADD of a local tar archive: extract into dest */
+	char *fetched;     /* url: the downloaded file, and its "sha256:<hex>"
+			      (set by the engine before the digest; NULL before) */
+	char *fetched_digest;
 };
 
 /*

@@ -24,6 +24,10 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 /* Resolve --chown against the rootfs (its /etc/passwd and /etc/group). */
 int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct strata_error **err);
 
+/* fetch.c: ADD <url> into <root>/build/downloads (checksum: "sha256:<hex>" or NULL) */
+int fetch_url(const char *root, const char *url, const char *checksum, char **path, char **digest,
+	      struct strata_error **err);
+
 /* cache.c: the cache index under <root>/build/cache */
 int cache_lookup(const char *root, const char *key, char *snapshot, size_t n);
 int cache_put(const char *root, const char *key, const char *snapshot, const json_t *inputs,
@@ -80,6 +84,7 @@ struct engine {
 	char *dfid;             /* identity of this Dockerfile for cache/last */
 	struct stage_state *st;
 	char *tmp;              /* <root>/build/tmp/build-XXXXXX */
+	int lockfd;             /* flock on <tmp>/lock while the build lives */
 	char *empty;            /* an empty dir (bottom lower) */
 	char *run_dir, *cache_root, *snapdir;
 	char **mounted;
@@ -92,7 +97,9 @@ struct engine {
 	size_t nimages;
 };
 
-/* engine.c helpers used by the step files */
+/* engine.c helpers used by the step files (and imagerun.c) */
+void engine_clean_stale_tmp(const char *tmproot);
+int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err);
 char *engine_snapshot_path(struct engine *e, const char *id);
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err);

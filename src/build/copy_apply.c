@@ -313,8 +313,29 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 		return strata_error_make(err, errno, "open '%s'", src_root);
 	for (size_t i = 0; i < p->nitems; i++) {
 		const struct build_copy_item *it = &p->items[i];
-		if (it->url)
-			return strata_error_makec(err, STRATA_E_CONFIG, 0, "ADD %s: URLs are not supported yet", it->src);
+		if (it->url) {
+			if (!it->fetched)
+				return strata_error_makec(err, STRATA_E_CONFIG, 0, "ADD %s: not downloaded", it->src);
+			/* the name is the URL path's last component (docker's rule) */
+			cleanup_free char *u = xstrdup(it->src);
+			u[strcspn(u, "?#")] = '\0';
+			const char *slash = strrchr(u + 8, '/');
+			const char *bn = slash && slash[1] ? slash + 1 : "index.html";
+			cleanup_free char *abs = it->into_dir || is_dir_at(rootfd, it->dest) ? join_abs(it->dest, bn)
+											     : xstrdup(it->dest);
+			cleanup_free char *name = NULL;
+			cleanup_close int pfd = open_parent(rootfd, abs, a->uid, a->gid, &name, err);
+			cleanup_close int fd = -1;
+			cleanup_close int in = open(it->fetched, O_RDONLY | O_CLOEXEC);
+			if (in < 0)
+				return strata_error_make(err, errno, "open '%s'", it->fetched);
+			if (pfd < 0 || create_file(pfd, name, a->chmod >= 0 ? (mode_t)a->chmod : 0600, a->uid, a->gid, &fd,
+						   err) < 0)
+				return -1;
+			if (write_fd_from_fd(fd, in, it->src, err) < 0)
+				return -1;
+			continue;
+		}
 		if (it->heredoc) {
 			const char *content = "";
 			for (size_t h = 0; h < st->nheredocs; h++)

@@ -15,6 +15,8 @@ void build_copy_plan_free(struct build_copy_plan *p)
 	for (size_t i = 0; i < p->nitems; i++) {
 		free(p->items[i].src);
 		free(p->items[i].dest);
+		free(p->items[i].fetched);
+		free(p->items[i].fetched_digest);
 	}
 	free(p->items);
 	free(p->files);
@@ -352,9 +354,15 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
 	strata_hash_init(&h, STRATA_HASH_SHA256);
 	for (size_t i = 0; i < p->nitems; i++) {
 		const struct build_copy_item *it = &p->items[i];
-		cleanup_free char *line = xasprintf("item %s\n%s\n%d%d%d%d%d\n", it->src, it->dest, it->contents,
-						    it->into_dir, it->url, it->heredoc, it->archive);
+		cleanup_free char *line = xasprintf("item %s\n%s\n%d%d%d%d%d\n%s\n", it->src, it->dest, it->contents,
+						    it->into_dir, it->url, it->heredoc, it->archive,
+						    it->fetched_digest ? it->fetched_digest : "");
 		strata_hash_update(&h, line, strlen(line) + 1);
+	}
+	for (size_t i = 0; i < p->nitems; i++) {
+		const struct build_copy_item *it = &p->items[i];
+		if (files && it->url && it->fetched_digest)
+			json_object_set_new(files, it->src, json_string(it->fetched_digest + 7));
 	}
 	for (size_t i = 0; i < p->nfiles; i++) {
 		struct build_ctx_entry *e = build_context_entry(src, p->files[i]);

@@ -6,7 +6,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -319,11 +321,11 @@ static const char *stage_label(struct engine *e, size_t si, char *buf, size_t n)
 
 /* a layer step: key, lookup, explain, execute, commit */
 static int layer_step(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
-		      int pos, int total, struct strata_error **err)
+		      const char *onbuild, int pos, int total, struct strata_error **err)
 {
 	char lbl[128];
 	stage_label(e, si, lbl, sizeof(lbl));
-	int v = progress_start(&e->pr, "[%s%d/%d] %s", lbl, pos, total, st->original);
+	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
 	cleanup_json json_t *inputs = json_object();
 	json_object_set_new(inputs, "parent", json_string(s->key));
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
@@ -351,7 +353,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 
 	char key[72];
 	build_cache_key(inputs, key);
-	stepid_src = xasprintf("%s\n%zu\n%zu", e->dfid, si, st->insn_index);
+	stepid_src = xasprintf("%s\n%zu\n%s\n%zu", e->dfid, si, onbuild ? onbuild : "", st->insn_index);
 	char stepid[65];
 	strata_sha256_hex(stepid_src, strlen(stepid_src), stepid);
 	char snap[72];
@@ -422,6 +424,69 @@ static struct build_image *find_image(struct engine *e, const char *ref, struct 
 	return img;
 }
 
+/* the ONBUILD triggers of a base image, as a Dockerfile after a FROM */
+static char *onbuild_text(const json_t *triggers, int *layer_steps)
+{
+	struct strata_buf b = STRATA_BUF_INIT;
+	strata_buf_adds(&b, "FROM scratch\n");
+	size_t i;
+	json_t *t;
+	json_array_foreach((json_t *)triggers, i, t) {
+		const char *s = json_string_value(t);
+		if (!s)
+			continue;
+		strata_buf_addf(&b, "%s\n", s);
+		*layer_steps += !strncasecmp(s, "RUN", 3) || !strncasecmp(s, "COPY", 4) || !strncasecmp(s, "ADD", 3);
+	}
+	return strata_buf_detach(&b, NULL);
+}
+
+/*
+ * Run the triggers before the stage's own instructions, in the stage's
+ * scope as it starts (base_env in, the env after the triggers out); they are
+ * consumed: the new image does not inherit them (docker's rule).
+ */
+static int run_onbuild(struct engine *e, size_t si, struct stage_state *s, const char *text, const char *base,
+		       char ***base_env, int *pos, int total, bool *cmd_set, struct strata_error **err)
+{
+	cleanup_free char *name = xasprintf("%s ONBUILD", base);
+	struct dockerfile *df = NULL;
+	struct dockerfile_build *b = NULL;
+	struct dockerfile_scope *sc = NULL;
+	struct dockerfile_options o = { .buildargs = e->o->buildargs };
+	int rc = 0;
+	if (dockerfile_parse(text, strlen(text), name, &df, err) < 0 || dockerfile_resolve(df, &o, &b, err) < 0 ||
+	    dockerfile_scope_new(b, 0, (const char *const *)*base_env, &sc, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (;;) {
+		struct dockerfile_step *st = NULL;
+		int r = dockerfile_scope_step(sc, &st, err);
+		if (r <= 0) {
+			rc = r;
+			break;
+		}
+		if (st->kind == DF_RUN || st->kind == DF_COPY || st->kind == DF_ADD)
+			rc = layer_step(e, si, s, st, "onbuild", ++*pos, total, err);
+		else
+			rc = apply_metadata(e, s, st, cmd_set, err);
+		set_env(s, sc);
+		dockerfile_step_free(st);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0) {
+		strv_free(*base_env);
+		*base_env = strv_copy(dockerfile_scope_env(sc));
+	}
+out:
+	dockerfile_scope_free(sc);
+	dockerfile_build_free(b);
+	dockerfile_free(df);
+	return rc;
+}
+
 static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 {
 	const struct dockerfile_stage *sg = &e->b->stages[si];
@@ -433,6 +498,20 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	for (size_t i = 0; i < sg->ninsns; i++) {
 		enum dockerfile_kind k = e->df->insns[sg->first_insn + i].kind;
 		total += k == DF_RUN || k == DF_COPY || k == DF_ADD;
+	}
+	struct build_image *img = NULL;
+	cleanup_free char *triggers = NULL;
+	if (sg->base_type == DF_BASE_IMAGE) {
+		img = find_image(e, sg->base, err);
+		if (!img) {
+			strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
+			if (strata_error_code(*err) == STRATA_E_NOTFOUND)
+				strata_error_wrap(err, "pulling from a registry is not available yet");
+			return -1;
+		}
+		json_t *ob = json_object_get(json_object_get(img->config, "config"), "OnBuild");
+		if (json_array_size(ob))
+			triggers = onbuild_text(ob, &total);
 	}
 	int v = progress_start(&e->pr, "[%s1/%d] FROM %s", lbl, total, sg->base);
 	switch (sg->base_type) {
@@ -457,14 +536,6 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		break;
 	}
 	case DF_BASE_IMAGE: {
-		struct build_image *img = find_image(e, sg->base, err);
-		if (!img) {
-			strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
-			if (strata_error_code(*err) == STRATA_E_NOTFOUND)
-				strata_error_wrap(err, "pulling from a registry is not available yet");
-			progress_error(&e->pr, v, "image not found");
-			return -1;
-		}
 		s->image = json_deep_copy(img->config);
 		json_object_set_new(s->image, "history",
 				    json_is_array(json_object_get(img->config, "history"))
@@ -479,17 +550,22 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		}
 		snprintf(s->key, sizeof(s->key), "%s", img->id);
 		base_env = strv_from_json(json_object_get(json_object_get(img->config, "config"), "Env"));
+		json_object_del(json_object_get(s->image, "config"), "OnBuild");
 		break;
 	}
 	}
 	progress_done(&e->pr, v);
+	int pos = 1;
+	bool cmd_set = false;
+	if (triggers && run_onbuild(e, si, s, triggers, sg->base, &base_env, &pos, total, &cmd_set, err) < 0) {
+		strv_free(base_env);
+		return strata_error_wrap(err, "%s:%d: FROM %s: ONBUILD trigger", e->dfname, sg->line, sg->base);
+	}
 	struct dockerfile_scope *sc = NULL;
 	int rc = dockerfile_scope_new(e->b, si, (const char *const *)base_env, &sc, err);
 	strv_free(base_env);
 	if (rc < 0)
 		return -1;
-	int pos = 1;
-	bool cmd_set = false;
 	for (;;) {
 		struct dockerfile_step *st = NULL;
 		int r = dockerfile_scope_step(sc, &st, err);
@@ -498,7 +574,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 			break;
 		}
 		if (st->kind == DF_RUN || st->kind == DF_COPY || st->kind == DF_ADD)
-			rc = layer_step(e, si, s, st, ++pos, total, err);
+			rc = layer_step(e, si, s, st, NULL, ++pos, total, err);
 		else
 			rc = apply_metadata(e, s, st, &cmd_set, err);
 		set_env(s, sc);
@@ -534,6 +610,44 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	}
 	progress_done(&e->pr, v);
 	return 0;
+}
+
+/*
+ * Work dirs of builds and runs that were killed: each live one holds an
+ * flock on its "lock" file, so a dir whose lock can be taken is stale. Its
+ * mounts died with the killed process's private mount namespace.
+ */
+void engine_clean_stale_tmp(const char *tmproot)
+{
+	cleanup_closedir DIR *d = opendir(tmproot);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "build-", 6) && strncmp(de->d_name, "run-", 4))
+			continue;
+		cleanup_free char *dir = xasprintf("%s/%s", tmproot, de->d_name);
+		cleanup_free char *lock = xasprintf("%s/lock", dir);
+		cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue; /* alive */
+		if (fd < 0) {
+			/* created but not locked yet, or older: only when clearly old */
+			struct stat st;
+			if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
+				continue;
+		}
+		strata_rm_rf(dir, NULL);
+	}
+}
+
+/* create <tmproot>/<prefix>XXXXXX holding its lock; *lockfd keeps it */
+int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err)
+{
+	engine_clean_stale_tmp(tmproot);
+	if (strata_mkdtemp(tmproot, prefix, out, err) < 0)
+		return -1;
+	cleanup_free char *lock = xasprintf("%s/lock", *out);
+	*lockfd = strata_lock_file(lock, true, err);
+	return *lockfd < 0 ? -1 : 0;
 }
 
 static int setup(struct engine *e, struct strata_error **err)
@@ -594,7 +708,7 @@ static int setup(struct engine *e, struct strata_error **err)
 		return -1;
 	if (executor_cleanup_stale(e->run_dir, err) < 0)
 		return -1;
-	if (strata_mkdtemp(tmproot, "build-", &e->tmp, err) < 0)
+	if (engine_work_dir(tmproot, "build-", &e->tmp, &e->lockfd, err) < 0)
 		return -1;
 	e->empty = xasprintf("%s/empty", e->tmp);
 	if (mkdir(e->empty, 0755) < 0)
@@ -626,6 +740,8 @@ static void teardown(struct engine *e)
 	free(e->mounted);
 	if (e->tmp)
 		strata_rm_rf(e->tmp, NULL);
+	if (e->lockfd >= 0)
+		close(e->lockfd);
 	for (size_t i = 0; i < e->nimages; i++)
 		build_image_free(e->images[i]);
 	free(e->images);
@@ -648,7 +764,7 @@ static void teardown(struct engine *e)
 
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err)
 {
-	struct engine e = { .o = o, .root = o->root };
+	struct engine e = { .o = o, .root = o->root, .lockfd = -1 };
 	memset(res, 0, sizeof(*res));
 	progress_init(&e.pr, o->out, o->progress);
 	int rc = setup(&e, err);

@@ -60,6 +60,9 @@ int image_tag(const char *root, const char *ref, const char *id, struct strata_e
 	else if (strata_json_load_file(tags, RECORD_MAX, &j, err) < 0)
 		return strata_error_wrap(err, "tags");
 	cleanup_json json_t *jj = j;
+	const char *cur = json_string_value(json_object_get(jj, name));
+	if (cur && !strcmp(cur, id))
+		return 0;
 	json_object_set_new(jj, name, json_string(id));
 	cleanup_free char *s = json_dumps(jj, JSON_INDENT(1) | JSON_SORT_KEYS);
 	return strata_atomic_write(tags, s, strlen(s), 0644, err);

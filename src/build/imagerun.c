@@ -27,6 +27,7 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 	char *run_dir = xasprintf("%s/run/exec", root);
 	char *cache_root = xasprintf("%s/cache/run-mounts", root);
 	char *upper = NULL, *work = NULL;
+	int lockfd = -1;
 
 	json_t *ep = json_object_get(cfg, "Entrypoint"), *cmd = json_object_get(cfg, "Cmd");
 	size_t i;
@@ -68,7 +69,7 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 		lowers[k] = img->snapshots[img->nsnapshots - 1 - k];
 
 	if (strata_mkdir_p(tmproot, 0700, err) < 0 || strata_mkdir_p(run_dir, 0700, err) < 0 ||
-	    executor_cleanup_stale(run_dir, err) < 0 || strata_mkdtemp(tmproot, "run-", &tmp, err) < 0) {
+	    executor_cleanup_stale(run_dir, err) < 0 || engine_work_dir(tmproot, "run-", &tmp, &lockfd, err) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -105,6 +106,8 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 out:
 	if (tmp)
 		strata_rm_rf(tmp, NULL);
+	if (lockfd >= 0)
+		close(lockfd);
 	free(argv);
 	free(env);
 	free(lowers);

@@ -65,6 +65,11 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	const char *wd = json_string_value(json_object_get(json_object_get(s->image, "config"), "WorkingDir"));
 	if (build_copy_resolve(*tree, st, wd && *wd ? wd : "/", st->kind == DF_ADD, plan, err) < 0)
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+	for (size_t i = 0; i < (*plan)->nitems; i++) {
+		struct build_copy_item *it = &(*plan)->items[i];
+		if (it->url && fetch_url(e->root, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
+			return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+	}
 	json_t *files = json_object();
 	char hex[65];
 	if (build_copy_digest(*tree, *plan, hex, files, err) < 0) {

@@ -283,4 +283,61 @@ test_expect_success '-f - reads the Dockerfile from stdin; -q prints only the id
     strata run "$(cat out)" cat /s >got && test "$(cat got)" = stdin
 '
 
+test_expect_success 'ONBUILD triggers run when the image is a base, and are consumed' '
+    printf "FROM demo\nUSER root\nONBUILD RUN echo triggered >/trig\nONBUILD ENV FROMTRIGGER=yes\n" >ctx/Dockerfile.ob &&
+    strata build -f ctx/Dockerfile.ob -t withob ctx 2>log &&
+    ! strata run withob cat /trig 2>/dev/null &&
+    printf "FROM withob\nRUN echo env=\$FROMTRIGGER >/env\n" >ctx/Dockerfile.obchild &&
+    strata build -f ctx/Dockerfile.obchild -t obchild --iidfile iid --progress plain ctx 2>log &&
+    grep "\[2/3\] ONBUILD RUN echo triggered" log &&
+    strata run obchild cat /trig /env >out &&
+    printf "triggered\nenv=yes\n" >want && diff want out &&
+    jq -e ".config.config.OnBuild == null" root/build/images/$(sed s/sha256:// iid).json
+'
+
+PORT=$(free_port)
+mkdir -p "$TRASH/www"
+echo "remote content" >"$TRASH/www/file.txt"
+(cd "$TRASH/www" && exec python3 -m http.server "$PORT" --bind 127.0.0.1) >/dev/null 2>&1 &
+SPAWNED="$SPAWNED $!"
+wait_http "http://127.0.0.1:$PORT/file.txt" 10 >/dev/null 2>&1 || sleep 1
+
+test_expect_success 'ADD of a URL: into a dir, renamed, --checksum verified and cached by checksum' '
+    sum=sha256:$(sha256sum www/file.txt | cut -d" " -f1) &&
+    printf "FROM demo\nADD http://127.0.0.1:$PORT/file.txt /r/\nADD --checksum=$sum http://127.0.0.1:$PORT/file.txt /r/named\n" >ctx/Dockerfile.url &&
+    strata build -f ctx/Dockerfile.url -t url ctx 2>log &&
+    strata run -u root url sh -c "cat /r/file.txt /r/named; stat -c %a /r/named" >out &&
+    printf "remote content\nremote content\n600\n" >want && diff want out &&
+    echo changed >www/file.txt &&
+    strata build -f ctx/Dockerfile.url -t url --progress plain ctx 2>log &&
+    grep "MISS: http://127.0.0.1:$PORT/file.txt changed" log &&
+    test "$(strata run -u root url cat /r/named)" = "remote content" &&
+    printf "FROM demo\nADD --checksum=sha256:%064d http://127.0.0.1:$PORT/file.txt /x\n" 0 >ctx/Dockerfile.url2 &&
+    test_must_fail strata build -f ctx/Dockerfile.url2 ctx 2>err &&
+    grep "Dockerfile.url2:2: .*checksum mismatch: expected sha256:0000" err &&
+    printf "FROM demo\nADD http://127.0.0.1:$PORT/missing /x\n" >ctx/Dockerfile.url3 &&
+    test_must_fail strata build -f ctx/Dockerfile.url3 ctx 2>err &&
+    grep "Dockerfile.url3:2: .*download .*404" err
+'
+
+test_expect_success '--progress tty: a compact view; auto is plain when not a terminal' '
+    printf "FROM demo\nRUN echo tty-out-1; echo tty-out-2\n" >ctx/Dockerfile.tty &&
+    strata build -f ctx/Dockerfile.tty --no-cache --progress tty ctx 2>log &&
+    grep -q "$(printf "\r\033\\[K")" log &&
+    strata build -f ctx/Dockerfile.tty --no-cache ctx 2>log &&
+    ! grep -q "$(printf "\033")" log && grep "tty-out-2" log
+'
+
+test_expect_success 'a killed build leaves a stale work dir that the next build removes' '
+    printf "FROM demo\nRUN sleep 2\n" >ctx/Dockerfile.kill &&
+    { "$STRATA_BIN" build -f ctx/Dockerfile.kill --progress plain ctx >/dev/null 2>klog & } &&
+    pid=$! &&
+    for i in $(seq 50); do grep -q "RUN sleep 2" klog && break; sleep 0.1; done &&
+    sleep 0.3 && kill -9 $pid && sleep 2.5 &&
+    test -n "$(ls root/build/tmp)" &&
+    strata build -f ctx/Dockerfile.out ctx 2>/dev/null &&
+    test -z "$(ls root/build/tmp)" &&
+    ! grep " $TRASH" /proc/self/mountinfo
+'
+
 test_done

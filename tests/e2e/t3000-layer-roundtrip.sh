@@ -135,6 +135,14 @@ test_expect_success 'apply onto an existing tree replaces entries (file<->dir) i
     test "$(cat base/x)" = new && test "$(cat base/y/z)" = in
 '
 
+test_expect_success 'multi-member gzip and pigz blobs apply, diff_id checked' '
+    tar -cf mm.tar -C c . &&
+    head -c 1536 mm.tar | gzip >mm.gz && tail -c +1537 mm.tar | gzip >>mm.gz &&
+    strata layer apply mm.gz mm-out --diff-id "sha256:$(sha256sum <mm.tar | cut -d" " -f1)" >/dev/null &&
+    test "$(cat mm-out/f)" = one &&
+    pigz -c mm.tar >mm.pigz && strata layer apply mm.pigz mm-out2 >/dev/null && test "$(cat mm-out2/f)" = one
+'
+
 test_expect_success 'bad usage and bad input are clear errors' '
     test_exit_code 2 strata layer create src 2>err && grep "\-o FILE is required" err &&
     test_exit_code 2 strata layer create src -o x -c lz4 2>err && grep "unknown compression" err &&

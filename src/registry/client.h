@@ -45,6 +45,8 @@ struct regclient_opts {
 	int parallel;             /* blob transfers at once; 0: 4 */
 	size_t chunk_size;        /* > 0: chunked uploads (PATCH) of this size; 0: monolithic */
 	int resume_attempts;      /* blob download resumptions; 0: 5 */
+	bool verify_loopback;     /* loopback hosts get verified https like any other
+				   * (set by $STRATA_TLS_VERIFY_LOOPBACK=1; for tests of TLS) */
 };
 
 /*
@@ -52,6 +54,7 @@ struct regclient_opts {
  * separated) and of the file $STRATA_REGISTRIES_CONF, else
  * $XDG_CONFIG_HOME/strata/registries.conf (default ~/.config/strata/):
  * lines "insecure HOST", '#' comments. A missing file is fine.
+ * $STRATA_TLS_VERIFY_LOOPBACK=1 sets verify_loopback.
  * @return 0, or -1 when the file is unreadable or has a bad line.
  */
 int regclient_opts_load_env(struct regclient_opts *o, struct strata_error **err);

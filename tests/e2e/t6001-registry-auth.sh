@@ -43,6 +43,17 @@ test_expect_success 'anonymous push: one line with operation, repository, code a
     grep "^driver: error: push $REG/app:v1: UNAUTHORIZED: authentication required$" err
 '
 
+test_expect_success 'verified TLS: refused without the CA, accepted with --tls-ca' '
+    STRATA_TLS_VERIFY_LOOPBACK=1 test_must_fail "$DRV" ping "$REG" 2>err &&
+    grep -i "certificate" err &&
+    STRATA_TLS_VERIFY_LOOPBACK=1 STRATA_TLS_CA="$TRASH/cert.pem" test_exit_code 1 "$DRV" ping "$REG" 2>err &&
+    grep "UNAUTHORIZED" err &&
+    echo s3cret | STRATA_TLS_VERIFY_LOOPBACK=1 test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&
+    grep -i "certificate" err &&
+    echo x | test_exit_code 2 strata login -u alice --password-stdin --tls-ca nosuch.pem "$REG" 2>err &&
+    grep "tls-ca .nosuch.pem." err
+'
+
 test_expect_success 'login with a wrong password fails and saves nothing' '
     echo wrong | test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&
     grep "^strata: error: login $REG: UNAUTHORIZED: authentication required$" err &&

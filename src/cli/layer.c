@@ -244,4 +244,4 @@ static int cmd_layer(int argc, char **argv)
 		return cmd_treehash(argc - 1, argv + 1);
 	return cli_usage_error("layer", "unknown sub-command '%s'", argv[1]);
 }
-STRATA_COMMAND(layer, "layer", "Create, apply and hash layers (internal, for tests and benchmarks)", cmd_layer);
+STRATA_HIDDEN_COMMAND(layer, "layer", "Create, apply and hash layers (internal, for tests and benchmarks)", cmd_layer);

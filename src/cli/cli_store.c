@@ -1,4 +1,5 @@
 #include "cli/cli_store.h"
+#include "layer/layer.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -69,14 +70,14 @@ void cli_name_split(const char *full, char **repo, char **tag)
 	oci_ref_release(&r);
 }
 
-/* ---- layer import: plain or gzip tar -> uncompressed layer blob ---- */
+/* ---- layer import: plain or gzip tar -> gzip layer blob, one pass ---- */
 
 struct tar_check {
 	unsigned char head[512];
 	size_t have;
 };
 
-static int feed(struct store_blob_writer *w, struct tar_check *tc, const void *p, size_t n,
+static int feed(struct layer_writer *w, struct tar_check *tc, const void *p, size_t n,
 		struct strata_error **err)
 {
 	if (tc->have < sizeof(tc->head)) {
@@ -84,7 +85,7 @@ static int feed(struct store_blob_writer *w, struct tar_check *tc, const void *p
 		memcpy(tc->head + tc->have, p, k);
 		tc->have += k;
 	}
-	return store_blob_writer_write(w, p, n, err);
+	return layer_writer_write(w, p, n, err);
 }
 
 static int check_tar(const struct tar_check *tc, const char *what, struct strata_error **err)
@@ -94,7 +95,7 @@ static int check_tar(const struct tar_check *tc, const char *what, struct strata
 	return 0;
 }
 
-static int copy_plain(int fd, struct store_blob_writer *w, struct tar_check *tc, const unsigned char *pre,
+static int copy_plain(int fd, struct layer_writer *w, struct tar_check *tc, const unsigned char *pre,
 		      size_t npre, const char *what, struct strata_error **err)
 {
 	if (feed(w, tc, pre, npre, err) < 0)
@@ -111,7 +112,7 @@ static int copy_plain(int fd, struct store_blob_writer *w, struct tar_check *tc,
 	}
 }
 
-static int copy_gunzip(int fd, struct store_blob_writer *w, struct tar_check *tc, const unsigned char *pre,
+static int copy_gunzip(int fd, struct layer_writer *w, struct tar_check *tc, const unsigned char *pre,
 		       size_t npre, const char *what, struct strata_error **err)
 {
 	z_stream z;
@@ -176,7 +177,8 @@ static int copy_gunzip(int fd, struct store_blob_writer *w, struct tar_check *tc
 	return r;
 }
 
-int cli_import_layer(struct store *s, int fd, const char *what, struct oci_digest *diff_id,
+int cli_import_layer(struct store *s, int fd, const char *what, enum oci_compression comp,
+		     struct oci_digest *diff_id,
 		     struct oci_digest *digest, int64_t *size, const char **media_type,
 		     struct strata_error **err)
 {
@@ -184,24 +186,42 @@ int cli_import_layer(struct store *s, int fd, const char *what, struct oci_diges
 	ssize_t n = strata_read_full(fd, pre, sizeof(pre), what, err);
 	if (n < 0)
 		return -1;
-	struct store_blob_writer *w = NULL;
-	if (store_blob_writer_open(s, NULL, -1, &w, err) < 0)
+	struct store_blob_writer *bw = NULL;
+	if (store_blob_writer_open(s, NULL, -1, &bw, err) < 0)
 		return -1;
-	struct tar_check tc = { .have = 0 };
-	int r;
-	if (n == 2 && pre[0] == 0x1f && pre[1] == 0x8b)
-		r = copy_gunzip(fd, w, &tc, pre, 2, what, err);
-	else
-		r = copy_plain(fd, w, &tc, pre, (size_t)n, what, err);
-	if (r == 0)
-		r = check_tar(&tc, what, err);
-	if (r < 0) {
-		store_blob_writer_abort(w);
+	struct strata_sink blob = store_blob_writer_sink(bw);
+	struct layer_write_opts lo = { .compression = comp };
+	struct layer_writer *lw = NULL;
+	if (layer_writer_new(&lw, &lo, &blob, err) < 0) {
+		store_blob_writer_abort(bw);
 		return -1;
 	}
-	if (store_blob_writer_commit(w, digest, size, err) < 0)
+	struct tar_check tc = { .have = 0 };
+	struct layer_result res;
+	int r;
+	if (n == 2 && pre[0] == 0x1f && pre[1] == 0x8b)
+		r = copy_gunzip(fd, lw, &tc, pre, 2, what, err);
+	else
+		r = copy_plain(fd, lw, &tc, pre, (size_t)n, what, err);
+	if (r == 0)
+		r = check_tar(&tc, what, err);
+	if (r == 0)
+		r = layer_writer_finish(lw, &res, err);
+	layer_writer_free(lw);
+	if (r < 0) {
+		store_blob_writer_abort(bw);
 		return -1;
-	oci_digest_copy(diff_id, digest);
-	*media_type = OCI_MT_LAYER;
+	}
+	struct oci_digest want;
+	if (oci_digest_parse(res.digest, &want, err) < 0 || oci_digest_parse(res.diff_id, diff_id, err) < 0) {
+		store_blob_writer_abort(bw);
+		return -1;
+	}
+	if (store_blob_writer_commit(bw, digest, size, err) < 0)
+		return -1;
+	if (strcmp(digest->str, want.str) != 0)
+		return strata_error_make(err, 0, "import '%s': layer digest %s differs from the stored blob %s", what,
+					 want.str, digest->str);
+	*media_type = res.media_type;
 	return 0;
 }

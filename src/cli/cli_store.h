@@ -20,11 +20,13 @@ void cli_human_age(time_t t, time_t now, char *buf, size_t n);
 void cli_name_split(const char *full, char **repo, char **tag);
 
 /*
- * Store a rootfs tar stream (plain or gzip, detected) read from fd as an
- * uncompressed OCI layer in one pass. Fills the layer's digest (= diff_id),
- * size and media type. This is the one place to switch to compressed layers.
+ * Store a rootfs tar stream (plain or gzip, detected) read from fd as an OCI
+ * layer compressed with comp, in one pass (decompress, hash the tar,
+ * compress, hash the blob, write to the store). Fills the diff_id, the
+ * blob's digest, size and media type.
  */
-int cli_import_layer(struct store *s, int fd, const char *what, struct oci_digest *diff_id,
+int cli_import_layer(struct store *s, int fd, const char *what, enum oci_compression comp,
+		     struct oci_digest *diff_id,
 		     struct oci_digest *digest, int64_t *size, const char **media_type,
 		     struct strata_error **err);
 

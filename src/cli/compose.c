@@ -113,7 +113,8 @@ static int do_config(struct compose_project *p, int argc, char **argv)
 		return EXIT_OK;
 	if (services) {
 		for (size_t i = 0; i < p->nservices; i++)
-			printf("%s\n", p->services[i].name);
+			if (compose_service_active(p, &p->services[i]))
+				printf("%s\n", p->services[i].name);
 		return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
 	}
 	json_t *j = compose_project_to_json(p);
@@ -244,9 +245,9 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 	const char *format = "text";
 	unsigned parallel = 2;
 	int c;
-	optind = 1;
+	optind = 0; /* full re-initialisation: this parser permutes (options after SERVICE...) */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (push_only && (c == 'P' || c == 'n' || c == 'l' || c == 'j'))
 			c = '?';
 		switch (c) {

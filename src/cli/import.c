@@ -16,6 +16,7 @@ static void usage(FILE *f)
 		   "  -c, --change INSTR   apply a Dockerfile instruction to the config:\n"
 		   "                       CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL (repeatable)\n"
 		   "  -m, --message TEXT   history comment\n"
+		   "      --compression C  layer compression: gzip (default), zstd or none\n"
 		   "  -h, --help           show this help\n");
 }
 
@@ -83,12 +84,12 @@ static int apply_change(json_t *cfg, const char *change, struct strata_error **e
 }
 
 static int write_image(struct store *s, int fd, const char *file, const struct oci_ref *ref, json_t *exec,
-		       const char *ts, const char *msg, struct strata_error **err)
+		       const char *ts, const char *msg, enum oci_compression comp, struct strata_error **err)
 {
 	struct oci_digest diff_id, ld, cd, md;
 	int64_t lsize = 0;
 	const char *lmt = NULL;
-	if (cli_import_layer(s, fd, file, &diff_id, &ld, &lsize, &lmt, err) < 0)
+	if (cli_import_layer(s, fd, file, comp, &diff_id, &ld, &lsize, &lmt, err) < 0)
 		return strata_error_wrap(err, "import '%s'", file);
 	cleanup_free char *created_by = xasprintf("strata import %s", file);
 	cleanup_json json_t *hist = json_pack("{s:s, s:s}", "created", ts, "created_by", created_by);
@@ -115,6 +116,7 @@ static int write_image(struct store *s, int fd, const char *file, const struct o
 }
 
 static int do_import(const char *file, const char *refs, char **changes, size_t n_changes, const char *msg,
+		     enum oci_compression comp,
 		     struct strata_error **err)
 {
 	cleanup_ref struct oci_ref ref = OCI_REF_INIT;
@@ -137,7 +139,7 @@ static int do_import(const char *file, const char *refs, char **changes, size_t 
 	struct store *s = NULL;
 	if (cli_store_open(&s, err) < 0)
 		return -1;
-	int r = write_image(s, fd, file, &ref, exec, ts, msg, err);
+	int r = write_image(s, fd, file, &ref, exec, ts, msg, comp, err);
 	store_close(s);
 	return r;
 }
@@ -147,12 +149,14 @@ static int cmd_import(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "change", required_argument, NULL, 'c' },
 		{ "message", required_argument, NULL, 'm' },
+		{ "compression", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char **changes = xcalloc((size_t)argc, sizeof(*changes));
 	size_t n_changes = 0;
 	const char *msg = NULL;
+	enum oci_compression comp = OCI_COMPRESSION_GZIP;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+c:m:h", opts, NULL)) != -1) {
@@ -162,6 +166,18 @@ static int cmd_import(int argc, char **argv)
 			break;
 		case 'm':
 			msg = optarg;
+			break;
+		case 'z':
+			if (!strcmp(optarg, "gzip"))
+				comp = OCI_COMPRESSION_GZIP;
+			else if (!strcmp(optarg, "zstd"))
+				comp = OCI_COMPRESSION_ZSTD;
+			else if (!strcmp(optarg, "none"))
+				comp = OCI_COMPRESSION_NONE;
+			else {
+				free(changes);
+				return cli_usage_error("import", "--compression must be gzip, zstd or none");
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -177,7 +193,7 @@ static int cmd_import(int argc, char **argv)
 		return cli_usage_error("import", "needs ROOTFS.tar and REF");
 	}
 	struct strata_error *err = NULL;
-	int r = do_import(argv[optind], argv[optind + 1], changes, n_changes, msg, &err);
+	int r = do_import(argv[optind], argv[optind + 1], changes, n_changes, msg, comp, &err);
 	free(changes);
 	return r < 0 ? cli_fail(err) : EXIT_OK;
 }

@@ -29,6 +29,7 @@ static const char usage[] =
 	"      --chown UID:GID          numeric owner for every entry\n"
 	"      --chmod MODE             octal permission bits for every entry but symlinks\n"
 	"      --docker                 report Docker's gzip media type\n"
+	"      --zstd-workers N         zstd compression threads (0: inline; default 2)\n"
 	"  SOURCE_DATE_EPOCH, when set, clamps every mtime.\n"
 	"\n"
 	"apply: apply the layer FILE ('-' for stdin) onto DIR (created atomically when missing)\n"
@@ -57,7 +58,8 @@ static int cmd_create(int argc, char **argv)
 		{ "level", required_argument, NULL, 'l' },  { "gzip-impl", required_argument, NULL, 'G' },
 		{ "upper", no_argument, NULL, 'U' },        { "prefix", required_argument, NULL, 'P' },
 		{ "chown", required_argument, NULL, 'C' },  { "chmod", required_argument, NULL, 'M' },
-		{ "docker", no_argument, NULL, 'D' },       { NULL, 0, NULL, 0 },
+		{ "docker", no_argument, NULL, 'D' },       { "zstd-workers", required_argument, NULL, 'W' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct layer_write_opts wo = { .compression = OCI_COMPRESSION_GZIP };
 	struct layer_create_opts co = LAYER_CREATE_OPTS_INIT;
@@ -108,6 +110,13 @@ static int cmd_create(int argc, char **argv)
 				return cli_usage_error("layer create", "invalid --chmod '%s'", optarg);
 			break;
 		case 'D': wo.docker_media_type = true; break;
+		case 'W':
+			wo.zstd_workers = (int)strtol(optarg, &end, 10);
+			if (*end || !*optarg || wo.zstd_workers < 0)
+				return cli_usage_error("layer create", "invalid --zstd-workers '%s'", optarg);
+			if (wo.zstd_workers == 0)
+				wo.zstd_workers = -1;
+			break;
 		default: return cli_usage_error("layer create", "invalid option");
 		}
 	}
@@ -130,15 +139,12 @@ static int cmd_create(int argc, char **argv)
 		return cli_fail(err);
 	struct strata_fd_sink fs = { to_stdout ? 1 : at.fd, output };
 	struct strata_sink sink = STRATA_FD_SINK(&fs);
-	struct layer_writer *w = NULL;
 	struct layer_result res;
-	if (layer_writer_new(&w, &wo, &sink, &err) < 0 || layer_create(argv[optind], &co, w, &err) < 0 ||
-	    layer_writer_finish(w, &res, &err) < 0 || (!to_stdout && strata_atomic_commit(&at, &err) < 0)) {
-		layer_writer_free(w);
+	if (layer_create_blob(argv[optind], &co, &wo, &sink, &res, &err) < 0 ||
+	    (!to_stdout && strata_atomic_commit(&at, &err) < 0)) {
 		strata_atomic_abort(&at);
 		return cli_fail(err);
 	}
-	layer_writer_free(w);
 	print_result(&res);
 	return EXIT_OK;
 }
@@ -238,4 +244,4 @@ static int cmd_layer(int argc, char **argv)
 		return cmd_treehash(argc - 1, argv + 1);
 	return cli_usage_error("layer", "unknown sub-command '%s'", argv[1]);
 }
-STRATA_COMMAND(layer, "layer", "Create, apply and hash layers (internal, for tests and benchmarks)", cmd_layer);
+STRATA_HIDDEN_COMMAND(layer, "layer", "Create, apply and hash layers (internal, for tests and benchmarks)", cmd_layer);

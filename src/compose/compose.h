@@ -224,7 +224,8 @@ char *compose_service_image(const struct compose_project *p, const struct compos
 
 /*
  * The resolved model as `docker compose config` shows it (keys sorted by
- * the encoder; paths absolute; build args resolved). New reference.
+ * the encoder; paths absolute; build args resolved; services of disabled
+ * profiles left out). New reference.
  */
 json_t *compose_project_to_json(const struct compose_project *p);
 /* The same as YAML text (libyaml emitter). @return 0 with *out newly allocated, or -1. */
@@ -253,7 +254,7 @@ struct compose_job {
 struct compose_jobs {
 	struct compose_job *v;
 	size_t n;
-	char **warnings;        /* unsupported build keys (platforms, ssh, ...) */
+	char **warnings;        /* Dockerfiles that could not be parsed to order builds */
 	size_t nwarnings;
 };
 
@@ -267,12 +268,16 @@ struct compose_plan_options {
  * One job per selected service that has a build, in a topological order.
  * A job depends on another when its build uses `additional_contexts:
  * NAME: service:OTHER`, or when its Dockerfile (parsed with its args and
- * target) FROMs or COPY --from's the other's image. `depends_on` does not
- * order builds (as in compose). A named service without a build is an
- * error (as `compose build` does for unknown ones); unnamed ones are skipped.
- * Services named explicitly pull in the services their builds depend on.
+ * target) FROMs, COPY --from's or RUN --mount from='s the other's image.
+ * `depends_on` does not order builds (as in compose). Services without a
+ * build are skipped, named or not; an unknown name is an error ("no such
+ * service: x"). Services named explicitly are built even when their profile
+ * is disabled, and pull in the services their builds depend on. Image names
+ * and build.tags are checked as references here (not at load time, so that
+ * `config` still prints them).
  * @return 0 with *out filled (release with compose_jobs_release), or -1
- * (unknown service, dependency cycle).
+ * (unknown service, invalid image name, dependency cycle "build dependency
+ * cycle between services: a -> b -> a"), code STRATA_E_CONFIG.
  */
 int compose_jobs_plan(const struct compose_project *p, const struct compose_plan_options *o,
 		      struct compose_jobs *out, struct strata_error **err);

@@ -69,6 +69,12 @@ int compose_tree_interpolate(struct cnode *root, compose_lookup_fn lookup, void 
 
 /* Normalise what the merge needs (build: "." -> {context: .}). */
 void compose_tree_normalise(struct cnode *root);
+/*
+ * A "K=V" list as a mapping node ("K" alone: null; with hosts, "K:V" too);
+ * consumes n and returns the mapping, or n itself when it is a mapping or
+ * not a list of scalars.
+ */
+struct cnode *compose_tree_kv_map(struct cnode *n, bool hosts);
 /* Merge `over` into *base (consumes over). */
 void compose_tree_merge(struct cnode **base, struct cnode *over);
 

@@ -39,8 +39,7 @@ static const char *const keyed_lists[] = {
 	"services/*/secrets", "services/*/configs", "services/*/build/secrets", "services/*/volumes", NULL,
 };
 
-/* A "K=V" list (or a map) as a map node; items of other types are kept as keys "". */
-static struct cnode *to_kv_map(struct cnode *n, bool hosts)
+struct cnode *compose_tree_kv_map(struct cnode *n, bool hosts)
 {
 	if (n->type == CN_MAP)
 		return n;
@@ -129,8 +128,8 @@ static void merge_at(struct cnode **base, struct cnode *over, const char *path)
 {
 	if (path_is(path, kv_fields)) {
 		bool hosts = strstr(path, "extra_hosts") != NULL;
-		*base = to_kv_map(*base, hosts);
-		over = to_kv_map(over, hosts);
+		*base = compose_tree_kv_map(*base, hosts);
+		over = compose_tree_kv_map(over, hosts);
 	}
 	struct cnode *b = *base;
 	if (path_is(path, replaced_fields) || b->type != over->type || b->type == CN_SCALAR ||

@@ -515,6 +515,25 @@ static int service_model(struct compose_project *p, const char *name, int line, 
 	s->extra = cnode_to_json(n);
 	json_object_del(s->extra, "image");
 	json_object_del(s->extra, "build");
+	/* key/value lists printed as mappings, as compose does */
+	static const char *const kv_keys[] = { "environment", "labels", "annotations", "sysctls", NULL };
+	for (const char *const *k = kv_keys; *k; k++) {
+		const struct cnode *v = cnode_get(n, *k);
+		if (!v || v->type != CN_SEQ)
+			continue;
+		struct cnode *m = compose_tree_kv_map(cnode_clone(v), false);
+		if (m->type == CN_MAP && !strcmp(*k, "environment")) {
+			for (size_t i = 0; i < m->npairs; i++) {
+				const char *val = compose_env_get(&p->env, m->pairs[i].key);
+				if (cnode_is_null(m->pairs[i].val) && val) {
+					cnode_free(m->pairs[i].val);
+					m->pairs[i].val = cnode_scalar(val, m->file, m->line);
+				}
+			}
+		}
+		json_object_set_new(s->extra, *k, cnode_to_json(m));
+		cnode_free(m);
+	}
 	return 0;
 }
 

@@ -78,6 +78,8 @@ json_t *compose_project_to_json(const struct compose_project *p)
 	json_t *svcs = json_object();
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct compose_service *s = &p->services[i];
+		if (!compose_service_active(p, s))
+			continue; /* as `docker compose config`: disabled profiles are left out */
 		json_t *o = json_deep_copy(s->extra);
 		if (s->image)
 			json_object_set_new(o, "image", json_string(s->image));

@@ -497,8 +497,8 @@ static int finish_dirs(struct apply_ctx *c, struct strata_error **err)
 		cleanup_close int fd = sys_openat2(c->root, d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
 						   IN_ROOT | RESOLVE_NO_SYMLINKS);
 		if (fd < 0) {
-			if (errno == ENOENT)
-				continue; /* removed by a later whiteout */
+			if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
+				continue; /* removed or replaced by a later entry */
 			return strata_error_make(err, errno, "open directory '%s'", d->path);
 		}
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, { d->mtime, d->nsec } };

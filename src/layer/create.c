@@ -415,3 +415,17 @@ out:
 	free(c.data);
 	return rc;
 }
+
+int layer_create_blob(const char *dir, const struct layer_create_opts *copts,
+		      const struct layer_write_opts *wopts, const struct strata_sink *sink,
+		      struct layer_result *res, struct strata_error **err)
+{
+	struct layer_writer *w = NULL;
+	if (layer_writer_new(&w, wopts, sink, err) < 0)
+		return -1;
+	int rc = layer_create(dir, copts, w, err);
+	if (rc == 0)
+		rc = layer_writer_finish(w, res, err);
+	layer_writer_free(w);
+	return rc;
+}

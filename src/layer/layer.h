@@ -119,6 +119,14 @@ struct layer_create_opts {
 int layer_create(const char *dir, const struct layer_create_opts *opts, struct layer_writer *w,
 		 struct strata_error **err);
 
+/*
+ * The whole pipeline in one call: a writer with wopts over sink, the tree
+ * at dir written into it, finished into *res. @return 0 or -1.
+ */
+int layer_create_blob(const char *dir, const struct layer_create_opts *copts,
+		      const struct layer_write_opts *wopts, const struct strata_sink *sink,
+		      struct layer_result *res, struct strata_error **err);
+
 /* ----------------------------------------------------------------- apply */
 
 /* Pull-style input: fill buf with up to cap bytes. @return bytes (0 = EOF) or -1. */

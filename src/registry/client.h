@@ -45,6 +45,8 @@ struct regclient_opts {
 	int parallel;             /* blob transfers at once; 0: 4 */
 	size_t chunk_size;        /* > 0: chunked uploads (PATCH) of this size; 0: monolithic */
 	int resume_attempts;      /* blob download resumptions; 0: 5 */
+	bool verify_loopback;     /* loopback hosts get verified https like any other
+				   * (set by $STRATA_TLS_VERIFY_LOOPBACK=1; for tests of TLS) */
 };
 
 /*
@@ -52,6 +54,7 @@ struct regclient_opts {
  * separated) and of the file $STRATA_REGISTRIES_CONF, else
  * $XDG_CONFIG_HOME/strata/registries.conf (default ~/.config/strata/):
  * lines "insecure HOST", '#' comments. A missing file is fine.
+ * $STRATA_TLS_VERIFY_LOOPBACK=1 sets verify_loopback.
  * @return 0, or -1 when the file is unreadable or has a bad line.
  */
 int regclient_opts_load_env(struct regclient_opts *o, struct strata_error **err);
@@ -123,6 +126,16 @@ int regclient_blob_exists(struct regclient *c, const char *host, const char *rep
 int regclient_blob_get(struct regclient *c, const char *host, const char *repo, const char *digest,
 		       uint64_t size, const struct strata_sink *sink, const struct regclient_progress *prog,
 		       struct strata_error **err);
+
+/*
+ * As regclient_blob_get; verify=false skips the client's own hashing, for
+ * sinks that hash what they receive and refuse to commit a mismatch (the
+ * store's blob writer): the contract — nothing unverified is committed —
+ * then rests on the sink. Size and resumption are handled as above.
+ */
+int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo, const char *digest,
+			 uint64_t size, const struct strata_sink *sink, bool verify,
+			 const struct regclient_progress *prog, struct strata_error **err);
 
 /*
  * Upload size bytes read from fd at offset 0 (pread; fd is not moved) as

@@ -92,6 +92,14 @@ static int plan_manifest(struct plan *p, const char *data, size_t len, struct st
 	return 0;
 }
 
+/* Blob context helps for a corrupt or missing blob, not for an auth failure (the same for every blob). */
+static int blob_error(struct strata_error **err, const char *digest)
+{
+	if (err && *err && strata_error_code(*err) == STRATA_E_AUTH)
+		return -1;
+	return strata_error_wrap(err, "blob '%s'", digest);
+}
+
 static void count(struct plan *p, size_t *field, uint64_t bytes)
 {
 	pthread_mutex_lock(&p->lock);
@@ -117,12 +125,13 @@ static int pull_job(void *ctx, size_t i, struct strata_error **err)
 	void *h = NULL;
 	if (p->l->blob_begin(p->l->ctx, b->digest, &sink, &h, err) < 0)
 		return -1;
-	if (regclient_blob_get(p->c, p->host, p->repo, b->digest, b->size, &sink, p->prog, err) < 0) {
+	if (regclient_blob_fetch(p->c, p->host, p->repo, b->digest, b->size, &sink, !p->l->commit_verifies, p->prog,
+				 err) < 0) {
 		p->l->blob_abort(p->l->ctx, h);
-		return strata_error_wrap(err, "blob '%s'", b->digest);
+		return blob_error(err, b->digest);
 	}
 	if (p->l->blob_commit(p->l->ctx, h, err) < 0)
-		return -1;
+		return strata_error_wrap(err, "blob '%s'", b->digest);
 	count(p, &p->res->blobs_moved, b->size);
 	return 0;
 }
@@ -187,7 +196,7 @@ static int push_job(void *ctx, size_t i, struct strata_error **err)
 	const struct blobref *b = &p->b[i];
 	int has = regclient_blob_exists(p->c, p->host, p->repo, b->digest, NULL, err);
 	if (has < 0)
-		return strata_error_wrap(err, "blob '%s'", b->digest);
+		return blob_error(err, b->digest);
 	if (has) {
 		count(p, &p->res->blobs_skipped, 0);
 		if (p->prog && p->prog->fn)
@@ -203,7 +212,7 @@ static int push_job(void *ctx, size_t i, struct strata_error **err)
 		return -1;
 	int r = regclient_blob_put(p->c, p->host, p->repo, b->digest, fd, size, from, p->prog, err);
 	if (r < 0)
-		return strata_error_wrap(err, "blob '%s'", b->digest);
+		return blob_error(err, b->digest);
 	if (r == 1)
 		count(p, &p->res->blobs_mounted, 0);
 	else

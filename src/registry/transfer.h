@@ -12,6 +12,11 @@
 
 struct regxfer_local {
 	void *ctx;
+	/*
+	 * true when blob_commit itself checks the digest of what was written
+	 * and refuses a mismatch: the client then does not hash a second time.
+	 */
+	bool commit_verifies;
 	/* @return 1 when the blob (or manifest) is present locally, 0 when not, -1 error. */
 	int (*has_blob)(void *ctx, const char *digest, struct strata_error **err);
 	/*

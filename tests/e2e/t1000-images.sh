@@ -4,7 +4,7 @@
 
 test_expect_success 'import a busybox-static rootfs tarball' '
     make_busybox_tar bb.tar &&
-    strata import bb.tar demo/busybox:latest >id &&
+    strata import --compression none bb.tar demo/busybox:latest >id &&
     grep -E "^sha256:[0-9a-f]{64}$" id &&
     test -f "$STRATA_ROOT/oci-layout" &&
     grep -q "\"org.opencontainers.image.ref.name\":\"docker.io/demo/busybox:latest\"" "$STRATA_ROOT/index.json"
@@ -23,9 +23,37 @@ test_expect_success 'the layer is the uncompressed tar: digest = diff_id = sha25
     test "sha256:$(sha256sum <c.json | cut -d" " -f1)" = "$(cat id)"
 '
 
+test_expect_success 'by default the layer is gzip: digest of the blob, diff_id of the tar' '
+    strata import bb.tar demo/busybox:zipped &&
+    strata inspect --format manifest demo/busybox:zipped >mz.json &&
+    strata inspect --format config demo/busybox:zipped >cz.json &&
+    test "$(jq -r ".layers[0].mediaType" mz.json)" = application/vnd.oci.image.layer.v1.tar+gzip &&
+    d=$(jq -r ".layers[0].digest" mz.json) &&
+    blob="$STRATA_ROOT/blobs/sha256/${d#sha256:}" &&
+    test "sha256:$(sha256sum <"$blob" | cut -d" " -f1)" = "$d" &&
+    test "$(jq -r ".layers[0].size" mz.json)" = "$(stat -c %s "$blob")" &&
+    test "$(stat -c %s "$blob")" -lt "$(stat -c %s bb.tar)" &&
+    want=sha256:$(sha256sum <bb.tar | cut -d" " -f1) &&
+    test "$(jq -r ".rootfs.diff_ids[0]" cz.json)" = "$want" &&
+    test "sha256:$(gzip -dc "$blob" | sha256sum | cut -d" " -f1)" = "$want" &&
+    strata rmi demo/busybox:zipped && strata prune >/dev/null
+'
+
+test_expect_success 'import --compression zstd and a bad value' '
+    strata import --compression zstd bb.tar demo/busybox:zstd &&
+    strata inspect --format manifest demo/busybox:zstd >mzs.json &&
+    test "$(jq -r ".layers[0].mediaType" mzs.json)" = application/vnd.oci.image.layer.v1.tar+zstd &&
+    d=$(jq -r ".layers[0].digest" mzs.json) &&
+    test "sha256:$(zstd -dc "$STRATA_ROOT/blobs/sha256/${d#sha256:}" | sha256sum | cut -d" " -f1)" = \
+         "sha256:$(sha256sum <bb.tar | cut -d" " -f1)" &&
+    strata rmi demo/busybox:zstd && strata prune >/dev/null &&
+    test_exit_code 2 strata import --compression lz4 bb.tar demo/x 2>err &&
+    grep "compression must be" err
+'
+
 test_expect_success 'gzip input gives the same layer; --change sets Cmd' '
     gzip -c bb.tar >bb.tar.gz &&
-    strata import --change "CMD [\"/bin/sh\"]" --change "ENV A=b" bb.tar.gz demo/busybox:gz &&
+    strata import --compression none --change "CMD [\"/bin/sh\"]" --change "ENV A=b" bb.tar.gz demo/busybox:gz &&
     strata inspect --format manifest demo/busybox:gz >m2.json &&
     test "$(jq -r ".layers[0].digest" m2.json)" = "$(jq -r ".layers[0].digest" m.json)" &&
     strata inspect --format config demo/busybox:gz >c2.json &&

@@ -4,7 +4,7 @@
 
 test_expect_success 'setup: two tags of a busybox image' '
     make_busybox_tar bb.tar &&
-    strata import bb.tar demo/busybox:latest >id &&
+    strata import --compression none bb.tar demo/busybox:latest >id &&
     strata tag demo/busybox 127.0.0.1:5000/app:v1 &&
     strata inspect demo/busybox >i.json &&
     jq -r ".[0].Digest" i.json >digest

@@ -5,7 +5,7 @@
 
 test_expect_success 'setup' '
     make_busybox_tar bb.tar &&
-    strata import bb.tar demo/busybox:latest >id &&
+    strata import --compression none bb.tar demo/busybox:latest >id &&
     strata save -o good.tar demo/busybox &&
     strata save --format oci -o good-oci.tar demo/busybox &&
     strata inspect --format manifest demo/busybox >m.json &&

@@ -22,6 +22,7 @@ make_tree() {
         mknod null c 1 3 && mknod blk b 7 0
         long=$(printf "n%.0s" $(seq 1 200)) && mkdir -p "deep/$long/$long" && echo long >"deep/$long/$long/$long"
         truncate -s 8M sparse && printf x | dd of=sparse bs=1 seek=4000000 conv=notrunc 2>/dev/null
+        truncate -s 3M allholes && ln -s sym symsym && ln symsym hardlinked-symlink
         mkdir ro && echo r >ro/f && chmod 555 ro
         cp "$TRASH/rnd" random
         python3 -c "import os; os.setxattr(\"a\", \"user.note\", b\"v1\"); os.setxattr(\"dir-a\", \"user.d\", b\"\\x00\\x01\"); os.setxattr(\"random\", \"security.capability\", bytes.fromhex(\"0100000200200000000000000000000000000000\"))"
@@ -132,6 +133,14 @@ test_expect_success 'apply onto an existing tree replaces entries (file<->dir) i
     strata layer create up -o up.gz >/dev/null &&
     strata layer apply up.gz base >/dev/null &&
     test "$(cat base/x)" = new && test "$(cat base/y/z)" = in
+'
+
+test_expect_success 'multi-member gzip and pigz blobs apply, diff_id checked' '
+    tar -cf mm.tar -C c . &&
+    head -c 1536 mm.tar | gzip >mm.gz && tail -c +1537 mm.tar | gzip >>mm.gz &&
+    strata layer apply mm.gz mm-out --diff-id "sha256:$(sha256sum <mm.tar | cut -d" " -f1)" >/dev/null &&
+    test "$(cat mm-out/f)" = one &&
+    pigz -c mm.tar >mm.pigz && strata layer apply mm.pigz mm-out2 >/dev/null && test "$(cat mm-out2/f)" = one
 '
 
 test_expect_success 'bad usage and bad input are clear errors' '

@@ -40,7 +40,18 @@ test_expect_success 'anonymous push: one line with operation, repository, code a
     python3 "$MKIMAGE" img v1 --layers 2 --size 10000 >digest &&
     test_must_fail "$DRV" push-layout img v1 "$REG/app:v1" 2>err &&
     test "$(wc -l <err)" = 1 &&
-    grep "^driver: error: push $REG/app:v1: blob .sha256:[0-9a-f]*.: UNAUTHORIZED: authentication required$" err
+    grep "^driver: error: push $REG/app:v1: UNAUTHORIZED: authentication required$" err
+'
+
+test_expect_success 'verified TLS: refused without the CA, accepted with --tls-ca' '
+    STRATA_TLS_VERIFY_LOOPBACK=1 test_must_fail "$DRV" ping "$REG" 2>err &&
+    grep -i "certificate" err &&
+    STRATA_TLS_VERIFY_LOOPBACK=1 STRATA_TLS_CA="$TRASH/cert.pem" test_exit_code 1 "$DRV" ping "$REG" 2>err &&
+    grep "UNAUTHORIZED" err &&
+    echo s3cret | STRATA_TLS_VERIFY_LOOPBACK=1 test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&
+    grep -i "certificate" err &&
+    echo x | test_exit_code 2 strata login -u alice --password-stdin --tls-ca nosuch.pem "$REG" 2>err &&
+    grep "tls-ca .nosuch.pem." err
 '
 
 test_expect_success 'login with a wrong password fails and saves nothing' '
@@ -73,6 +84,10 @@ test_expect_success 'authenticated push and pull with the saved credentials' '
     grep "^$(cat digest) moved=3" out &&
     "$DRV" pull-layout "$REG/app:v1" pulled >out &&
     grep "^$(cat digest) moved=3" out
+'
+
+test_expect_success 'HTTP/2 over TLS where the registry offers it' '
+    grep "strata/" "$TRASH/reg.log" | grep -q "HTTP/2.0"
 '
 
 test_expect_success 'skopeo reads the same config.json' '

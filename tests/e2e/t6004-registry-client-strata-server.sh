@@ -47,10 +47,20 @@ test_expect_success 'tags and unknown tag' '
     grep "^driver: error: pull $REG/app:nope: MANIFEST_UNKNOWN" err
 '
 
+test_expect_success 'strata pull and push with the store, authenticated' '
+    strata pull -q "$REG/app:v1" >pd &&
+    test "$(cat pd)" = "$(cat digest)" &&
+    strata push -q "$REG/app:v1" "$REG/other/app:v2" >d2 &&
+    test "$(cat d2)" = "$(cat digest)"
+'
+
 test_expect_success 'logout, then pulls are refused' '
     strata logout "$REG" &&
     test_must_fail "$DRV" pull-layout "$REG/app:v1" y 2>err &&
-    grep UNAUTHORIZED err
+    grep UNAUTHORIZED err &&
+    test_exit_code 1 strata push "$REG/app:v1" "$REG/app:v3" 2>err &&
+    test "$(wc -l <err)" = 1 &&
+    grep "^strata: error: push $REG/app:v3: UNAUTHORIZED: authentication required$" err
 '
 
 test_done

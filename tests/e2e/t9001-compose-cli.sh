@@ -90,6 +90,11 @@ test_expect_success 'build flags reach the jobs' '
     jq -e ".[1].after == [\"base\"] and .[0].service == \"base\"" out
 '
 
+test_expect_success 'options may follow the service names' '
+    (cd proj && strata compose build base --dry-run --no-cache >../out) &&
+    grep "^base: strata build .* --no-cache $TRASH/proj/base$" out
+'
+
 test_expect_success 'push --dry-run lists the tags to push' '
     (cd proj && strata compose push --dry-run >../out) &&
     grep "^app: strata push 127.0.0.1:5000/app:dev$" out &&

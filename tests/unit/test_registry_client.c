@@ -145,6 +145,9 @@ static void test_insecure(void)
 	ok(!rc_host_is_insecure(&o, "128.0.0.1"), "not loopback");
 	ok(!rc_host_is_insecure(&o, "docker.io"), "docker.io");
 	ok(!rc_host_is_insecure(&o, "localhost.evil.com"), "localhost prefix");
+	o.verify_loopback = true;
+	ok(!rc_host_is_insecure(&o, "127.0.0.1:5000"), "verify_loopback: loopback verified");
+	ok(rc_host_is_insecure(&o, "other:5000"), "verify_loopback: listed hosts still insecure");
 	regclient_opts_release(&o);
 }
 

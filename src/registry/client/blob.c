@@ -47,6 +47,7 @@ struct dl {
 	uint64_t skip;  /* bytes of a 200 answer to a Range request still to drop */
 	uint64_t limit; /* expected size, 0 unknown */
 	bool first;     /* no data seen yet in this attempt */
+	bool verify;    /* hash here (else the sink verifies before committing) */
 	/* libcurl hands over at most 16 KiB at a time: coalesce sink writes */
 	char *wbuf;
 	size_t wlen;
@@ -92,7 +93,8 @@ static int dl_data(void *ctx, const void *p, size_t n, struct strata_error **err
 	if (d->limit && d->got + n > d->limit)
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "blob larger than its %" PRIu64 " bytes",
 					  d->limit);
-	oci_verifier_update(&d->v, b, n);
+	if (d->verify)
+		oci_verifier_update(&d->v, b, n);
 	d->got += n;
 	while (n) {
 		size_t room = DL_WBUF - d->wlen;
@@ -111,6 +113,13 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 		       uint64_t size, const struct strata_sink *sink, const struct regclient_progress *prog,
 		       struct strata_error **err)
 {
+	return regclient_blob_fetch(c, host, repo, digest, size, sink, true, prog, err);
+}
+
+int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo, const char *digest,
+			 uint64_t size, const struct strata_sink *sink, bool verify,
+			 const struct regclient_progress *prog, struct strata_error **err)
+{
 	struct oci_digest want;
 	if (oci_digest_parse(digest, &want, err) < 0)
 		return -1;
@@ -121,7 +130,7 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 	cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
 	struct rc_resp resp;
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
-	struct dl d = { .sink = sink, .resp = &resp, .limit = size, .wbuf = xmalloc(DL_WBUF) };
+	struct dl d = { .sink = sink, .resp = &resp, .limit = size, .wbuf = xmalloc(DL_WBUF), .verify = verify };
 	oci_verifier_init(&d.v, &want);
 	int r = -1;
 	for (int attempt = 0;; attempt++) {
@@ -163,7 +172,7 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
 				   d.got, size);
 		goto out;
 	}
-	if (oci_verifier_final(&d.v, err) < 0) {
+	if (verify && oci_verifier_final(&d.v, err) < 0) {
 		strata_error_set_code(err, STRATA_E_INVALID);
 		goto out;
 	}

@@ -135,6 +135,9 @@ void regclient_opts_release(struct regclient_opts *o)
 
 int regclient_opts_load_env(struct regclient_opts *o, struct strata_error **err)
 {
+	const char *vl = getenv("STRATA_TLS_VERIFY_LOOPBACK");
+	if (vl && !strcmp(vl, "1"))
+		o->verify_loopback = true;
 	const char *env = getenv("STRATA_INSECURE_REGISTRIES");
 	if (env && *env) {
 		cleanup_free char *copy = xstrdup(env);
@@ -207,7 +210,7 @@ static bool host_is_loopback(const char *host)
 
 bool rc_host_is_insecure(const struct regclient_opts *o, const char *host)
 {
-	if (host_is_loopback(host))
+	if (!o->verify_loopback && host_is_loopback(host))
 		return true;
 	for (size_t i = 0; i < o->n_insecure; i++) {
 		const char *e = o->insecure[i];

@@ -1,0 +1,122 @@
+#include "ci/ci.h"
+#include "oci/oci.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static const char *first(const char *(*get)(const char *), const char *flag, const char *const *names,
+			 const char **from)
+{
+	if (flag && *flag) {
+		*from = "flag";
+		return flag;
+	}
+	for (; *names; names++) {
+		const char *v = get(*names);
+		if (v && *v) {
+			*from = *names;
+			return v;
+		}
+	}
+	*from = NULL;
+	return NULL;
+}
+
+static bool is_git_sha(const char *s)
+{
+	if (strlen(s) != 40)
+		return false;
+	for (; *s; s++)
+		if (!isxdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* "https://reg.example.com:5000/" -> "reg.example.com:5000" */
+static char *clean_registry(const char *url, const char *port)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/");
+	char *host = xstrndup(p, n);
+	const char *colon = strrchr(host, ':');
+	bool has_port = colon && !strchr(colon, ']');
+	if (port && *port && !has_port) {
+		char *r = xasprintf("%s:%s", host, port);
+		free(host);
+		return r;
+	}
+	return host;
+}
+
+int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char *name),
+		    struct ci_plan *out, struct strata_error **err)
+{
+	static const char *const image_vars[] = { "DOCKER_IMAGE_NAME", NULL };
+	static const char *const registry_vars[] = { "REGISTRY_URL", NULL };
+	static const char *const rev_vars[] = { "SEMAPHORE_GIT_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "REVISION", NULL };
+	static const char *const build_vars[] = { "SEMAPHORE_BUILD_NUMBER", "GITHUB_RUN_NUMBER", "CI_PIPELINE_IID",
+						  "BUILD_NUMBER", NULL };
+	memset(out, 0, sizeof(*out));
+	const char *image = first(get, flags->image, image_vars, &out->image_from);
+	const char *registry = first(get, flags->registry, registry_vars, &out->registry_from);
+	const char *rev = first(get, flags->revision, rev_vars, &out->revision_from);
+	const char *build = first(get, flags->build_number, build_vars, &out->build_from);
+	if (!image)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "no image name: set DOCKER_IMAGE_NAME or pass --image");
+	if (!rev && !build)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "no revision or build number: pass --revision/--build-number or set one of "
+					  "SEMAPHORE_GIT_SHA, GITHUB_SHA, CI_COMMIT_SHA, REVISION, SEMAPHORE_BUILD_NUMBER, "
+					  "GITHUB_RUN_NUMBER, CI_PIPELINE_IID, BUILD_NUMBER");
+	cleanup_free char *shortrev = rev ? (is_git_sha(rev) ? xstrndup(rev, 12) : xstrdup(rev)) : NULL;
+	cleanup_free char *tag = shortrev && build ? xasprintf("%s_%s", shortrev, build)
+						    : xstrdup(shortrev ? shortrev : build);
+	if (!oci_tag_valid(tag))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "tag '%s' (from %s%s%s) is not a valid tag", tag,
+					  out->revision_from ? out->revision_from : "",
+					  out->revision_from && out->build_from ? " and " : "",
+					  out->build_from ? out->build_from : "");
+	cleanup_free char *reg = registry ? clean_registry(registry, get("REGISTRY_PORT")) : NULL;
+	cleanup_free char *name = reg ? xasprintf("%s/%s", reg, image) : xstrdup(image);
+	struct oci_ref r = OCI_REF_INIT;
+	if (oci_ref_parse_name(name, &r, err) < 0) {
+		strata_error_set_code(err, STRATA_E_CONFIG);
+		return strata_error_wrap(err, "image '%s'", name);
+	}
+	if (r.tag || r.digest) {
+		oci_ref_release(&r);
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "image '%s' must be a repository without a tag or digest", name);
+	}
+	out->repository = oci_ref_repository(&r);
+	oci_ref_release(&r);
+	out->tag = STRATA_STEAL(tag);
+	out->ref_tag = xasprintf("%s:%s", out->repository, out->tag);
+	out->ref_latest = xasprintf("%s:latest", out->repository);
+	return 0;
+}
+
+void ci_plan_release(struct ci_plan *p)
+{
+	free(p->repository);
+	free(p->tag);
+	free(p->ref_tag);
+	free(p->ref_latest);
+	memset(p, 0, sizeof(*p));
+}
+
+int ci_exit_code(const struct strata_error *e)
+{
+	switch (strata_error_code(e)) {
+	case STRATA_E_USAGE: return CI_EXIT_USAGE;
+	case STRATA_E_BUILD: return CI_EXIT_BUILD;
+	case STRATA_E_AUTH: return CI_EXIT_AUTH;
+	case STRATA_E_REGISTRY: return CI_EXIT_REGISTRY;
+	case STRATA_E_CONFIG:
+	case STRATA_E_INVALID: return CI_EXIT_CONFIG;
+	default: return CI_EXIT_FAIL;
+	}
+}

@@ -1,0 +1,67 @@
+/*
+ * ci.h — `strata ci`: the seed's four-line CI job (pull latest || true,
+ * build --cache-from latest, tag REVISION_BUILD and latest, push) as one
+ * plan, resolved from flags and the CI system's environment.
+ *
+ * Resolution order for each value: the flag, then the variables below in
+ * order, first non-empty wins.
+ *   image     DOCKER_IMAGE_NAME
+ *   registry  REGISTRY_URL (host, optionally with ":port" or a scheme which
+ *             is dropped) and REGISTRY_PORT (appended when REGISTRY_URL has
+ *             no port)
+ *   revision  SEMAPHORE_GIT_SHA, GITHUB_SHA, CI_COMMIT_SHA, REVISION
+ *   build     SEMAPHORE_BUILD_NUMBER, GITHUB_RUN_NUMBER, CI_PIPELINE_IID, BUILD_NUMBER
+ * The revision is shortened to 12 characters when it is a 40-hex git sha.
+ * The tag is "<revision>_<build>", or the one of them that is set alone.
+ *
+ * Knows nothing of building or HTTP: it only computes the plan.
+ */
+#ifndef STRATA_CI_H
+#define STRATA_CI_H
+
+#include <stdbool.h>
+
+#include "util/util.h"
+
+/* Exit codes of `strata ci`, documented in docs/ci.md. */
+enum {
+	CI_EXIT_OK = 0,
+	CI_EXIT_FAIL = 1,      /* anything else */
+	CI_EXIT_USAGE = 2,     /* bad command line */
+	CI_EXIT_BUILD = 3,     /* a build step failed */
+	CI_EXIT_REGISTRY = 4,  /* the registry refused or was unreachable (push) */
+	CI_EXIT_AUTH = 5,      /* authentication / authorisation failure */
+	CI_EXIT_CONFIG = 6,    /* bad configuration: missing image name, bad reference... */
+};
+
+/* Flags given on the command line (NULL = not given). */
+struct ci_flags {
+	const char *image;
+	const char *registry;
+	const char *revision;
+	const char *build_number;
+};
+
+/* Where the plan's values came from, for the summary ("image from DOCKER_IMAGE_NAME"). */
+struct ci_plan {
+	char *repository;      /* "127.0.0.1:5000/app" (registry/image), normalised */
+	char *tag;             /* "abc123_42" */
+	char *ref_tag;         /* repository:tag */
+	char *ref_latest;      /* repository:latest */
+	const char *image_from, *registry_from, *revision_from, *build_from; /* static names */
+};
+
+/*
+ * Resolve the plan. `getenv_fn` reads the environment (getenv in the CLI, a
+ * table in tests). @return 0, or -1 with code STRATA_E_CONFIG and a message
+ * naming what is missing or wrong ("no image name: set DOCKER_IMAGE_NAME or
+ * pass --image").
+ */
+int ci_plan_resolve(const struct ci_flags *flags, const char *(*getenv_fn)(const char *name),
+		    struct ci_plan *out, struct strata_error **err);
+void ci_plan_release(struct ci_plan *p);
+
+/* Map an error to the exit code above (by its category). */
+int ci_exit_code(const struct strata_error *e);
+
+#endif

@@ -1,0 +1,121 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_store.h"
+#include "cli/progress.h"
+#include "cli/regopts.h"
+#include "registry/storexfer.h"
+
+static void usage(void)
+{
+	printf("Usage: strata pull [OPTIONS] REF\n\n"
+	       "Pull an image from a registry into the local store: the manifest (for a\n"
+	       "multi-platform image, the one for --platform), its config and layers in\n"
+	       "parallel (skipping those already stored, each verified while it streams,\n"
+	       "resumed after a broken connection), then tag it REF.\n\n"
+	       "Options:\n"
+	       "      --platform OS/ARCH[/VARIANT]  platform to pull (default: the host's, %s)\n"
+	       "  -j, --parallel N                  blobs transferred at once (default 4)\n"
+	       "  -q, --quiet                       print only the digest\n" CLI_REGOPTS_HELP
+	       "  -h, --help                        show this help\n",
+	       regclient_host_platform());
+}
+
+static int pull(const char *ref, const char *platform, struct regclient_opts *o, bool quiet,
+		struct strata_error **err)
+{
+	struct regclient *c = NULL;
+	struct store *s = NULL;
+	struct regseen *seen = NULL;
+	struct cli_progress *pg = NULL;
+	struct regxfer_local l = { 0 };
+	struct regxfer_result res = { 0 };
+	int r = -1;
+	cleanup_free char *sp = NULL;
+	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
+		goto out;
+	sp = regxfer_store_seen_path(s);
+	if (regseen_open(sp, &seen, NULL) < 0)
+		seen = NULL; /* a damaged record only costs mounts */
+	regxfer_store_local(s, seen, &l);
+	pg = cli_progress_new(stderr, quiet);
+	struct regclient_progress cb = cli_progress_callback(pg);
+	r = regclient_pull_image(c, ref, platform, &l, &cb, &res, err);
+	cli_progress_free(pg);
+	if (r == 0) {
+		if (seen)
+			regseen_save(seen, NULL);
+		cleanup_ref struct oci_ref pr = OCI_REF_INIT;
+		cleanup_free char *name = oci_ref_parse(ref, &pr, NULL) == 0 ? oci_ref_string(&pr) : xstrdup(ref);
+		if (quiet)
+			printf("%s\n", res.digest);
+		else
+			printf("%s: pulled %zu blobs (%.1f MB), %zu already present\nDigest: %s\n", name,
+			       res.blobs_moved, (double)res.bytes / 1e6, res.blobs_skipped, res.digest);
+	}
+out:
+	regxfer_result_release(&res);
+	if (l.ctx)
+		regxfer_store_local_release(&l);
+	regseen_free(seen);
+	store_close(s);
+	regclient_free(c);
+	return r;
+}
+
+static int cmd_pull(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "platform", required_argument, NULL, 'P' },
+		{ "parallel", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_REGOPTS_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct regclient_opts o = { 0 };
+	const char *platform = NULL;
+	bool quiet = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
+		if (cli_regopts_handle(&o, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'P':
+			platform = optarg;
+			break;
+		case 'j':
+			o.parallel = atoi(optarg);
+			if (o.parallel < 1 || o.parallel > 64) {
+				regclient_opts_release(&o);
+				return cli_usage_error("pull", "--parallel must be between 1 and 64");
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage();
+			regclient_opts_release(&o);
+			return EXIT_OK;
+		default:
+			regclient_opts_release(&o);
+			return cli_usage_error("pull", "unknown option");
+		}
+	}
+	if (optind != argc - 1) {
+		regclient_opts_release(&o);
+		return cli_usage_error("pull", "expected one image reference");
+	}
+	if (platform && !strchr(platform, '/')) {
+		regclient_opts_release(&o);
+		return cli_usage_error("pull", "invalid --platform '%s': expected os/arch[/variant]", platform);
+	}
+	struct strata_error *err = NULL;
+	int r = pull(argv[optind], platform, &o, quiet, &err);
+	regclient_opts_release(&o);
+	return r < 0 ? cli_fail(err) : EXIT_OK;
+}
+STRATA_COMMAND(pull, "pull", "Pull an image from a registry", cmd_pull);

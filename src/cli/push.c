@@ -1,0 +1,107 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_store.h"
+#include "cli/progress.h"
+#include "cli/regopts.h"
+#include "registry/storexfer.h"
+
+static void usage(void)
+{
+	printf("Usage: strata push [OPTIONS] REF [DEST]\n\n"
+	       "Push the local image REF to the registry named by DEST (default: REF).\n"
+	       "Blobs the registry already has are skipped (HEAD first); blobs known to\n"
+	       "live in another repository of the same registry are mounted from there;\n"
+	       "the rest are uploaded in parallel; the manifest goes last. Prints the\n"
+	       "digest of the pushed manifest.\n\n"
+	       "Options:\n"
+	       "  -j, --parallel N          blobs transferred at once (default 4)\n"
+	       "  -q, --quiet               print only the digest\n" CLI_REGOPTS_HELP
+	       "  -h, --help                show this help\n");
+}
+
+static int push(const char *src, const char *dest, struct regclient_opts *o, bool quiet, struct strata_error **err)
+{
+	struct regclient *c = NULL;
+	struct store *s = NULL;
+	struct regseen *seen = NULL;
+	struct cli_progress *pg = NULL;
+	struct regxfer_local l = { 0 };
+	struct regxfer_result res = { 0 };
+	int r = -1;
+	cleanup_free char *sp = NULL;
+	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
+		goto out;
+	sp = regxfer_store_seen_path(s);
+	if (regseen_open(sp, &seen, NULL) < 0)
+		seen = NULL;
+	regxfer_store_local(s, seen, &l);
+	pg = cli_progress_new(stderr, quiet);
+	struct regclient_progress cb = cli_progress_callback(pg);
+	r = regclient_push_image(c, src, dest, &l, &cb, &res, err);
+	cli_progress_free(pg);
+	if (r == 0) {
+		if (seen)
+			regseen_save(seen, NULL);
+		if (!quiet)
+			fprintf(stderr, "pushed %zu blobs (%.1f MB), %zu already there, %zu mounted\n",
+				res.blobs_moved, (double)res.bytes / 1e6, res.blobs_skipped, res.blobs_mounted);
+		printf("%s\n", res.digest);
+	}
+out:
+	regxfer_result_release(&res);
+	if (l.ctx)
+		regxfer_store_local_release(&l);
+	regseen_free(seen);
+	store_close(s);
+	regclient_free(c);
+	return r;
+}
+
+static int cmd_push(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "parallel", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_REGOPTS_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct regclient_opts o = { 0 };
+	bool quiet = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
+		if (cli_regopts_handle(&o, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'j':
+			o.parallel = atoi(optarg);
+			if (o.parallel < 1 || o.parallel > 64) {
+				regclient_opts_release(&o);
+				return cli_usage_error("push", "--parallel must be between 1 and 64");
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage();
+			regclient_opts_release(&o);
+			return EXIT_OK;
+		default:
+			regclient_opts_release(&o);
+			return cli_usage_error("push", "unknown option");
+		}
+	}
+	if (optind != argc - 1 && optind != argc - 2) {
+		regclient_opts_release(&o);
+		return cli_usage_error("push", "expected REF [DEST]");
+	}
+	struct strata_error *err = NULL;
+	int r = push(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL, &o, quiet, &err);
+	regclient_opts_release(&o);
+	return r < 0 ? cli_fail(err) : EXIT_OK;
+}
+STRATA_COMMAND(push, "push", "Push an image to a registry", cmd_push);

@@ -229,13 +229,14 @@ test_expect_success 'multi-stage: COPY --from by name and index, --target builds
 	FROM scratch
 	COPY --from=builder /artifact /artifact
 	COPY --from=0 /base /bin/busybox /
-	ENTRYPOINT ["/busybox", "cat", "/artifact", "/base"]
+	RUN --mount=type=bind,from=builder,target=/b ["/busybox", "cp", "/b/artifact", "/mounted"]
+	ENTRYPOINT ["/busybox", "cat", "/artifact", "/base", "/mounted"]
 	EOF
     strata build -f ctx/Dockerfile.ms -t ms --progress plain ctx 2>log &&
     ! grep should-not-run-unused log &&
     grep "\[builder 2/2\] RUN echo built" log &&
     strata run ms >out &&
-    printf "built\nbase\n" >want && diff want out &&
+    printf "built\nbase\nbuilt\n" >want && diff want out &&
     strata build -f ctx/Dockerfile.ms --target base -t msbase --progress plain ctx 2>log &&
     ! grep builder log &&
     strata run msbase cat /base

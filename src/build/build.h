@@ -173,6 +173,13 @@ struct build_options {
 	size_t nsecrets;
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
+	/*
+	 * Called when an image a build needs (FROM, COPY --from) is not in the
+	 * store, to fetch it into the store at root (the registry client);
+	 * NULL: a missing image is an error. @return 0 when it is now there.
+	 */
+	int (*pull)(void *ctx, const char *root, const char *ref, struct strata_error **err);
+	void *pull_ctx;
 };
 
 struct build_result {

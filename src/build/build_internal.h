@@ -117,6 +117,8 @@ struct engine {
 void engine_clean_stale_tmp(const char *tmproot);
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err);
 char *engine_snapshot_path(struct engine *e, const char *id);
+/* look up an image (pulling it through o->pull when missing); kept until teardown */
+struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err);
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,

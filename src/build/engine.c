@@ -433,11 +433,22 @@ fail:
 	return -1;
 }
 
-static struct build_image *find_image(struct engine *e, const char *ref, struct strata_error **err)
+struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err)
 {
 	struct build_image *img = NULL;
-	if (build_image_lookup(e->root, ref, &img, err) < 0)
-		return NULL;
+	if (build_image_lookup(e->root, ref, &img, err) < 0) {
+		if (!e->o->pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
+			return NULL;
+		strata_error_clear(err);
+		int v = progress_start(&e->pr, "[internal] pull %s", ref);
+		if (e->o->pull(e->o->pull_ctx, e->root, ref, err) < 0 ||
+		    build_image_lookup(e->root, ref, &img, err) < 0) {
+			cleanup_free char *m = strata_error_string(*err);
+			progress_error(&e->pr, v, m);
+			return NULL;
+		}
+		progress_done(&e->pr, v);
+	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;
 	return img;
@@ -521,10 +532,10 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	struct build_image *img = NULL;
 	cleanup_free char *triggers = NULL;
 	if (sg->base_type == DF_BASE_IMAGE) {
-		img = find_image(e, sg->base, err);
+		img = engine_find_image(e, sg->base, err);
 		if (!img) {
 			strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
-			if (strata_error_code(*err) == STRATA_E_NOTFOUND)
+			if (strata_error_code(*err) == STRATA_E_NOTFOUND && !e->o->pull)
 				strata_error_wrap(err, "pulling from a registry is not available yet");
 			return -1;
 		}

@@ -5,6 +5,8 @@
 #define STRATA_BUILD_INTERNAL_H
 
 #include "build/build.h"
+
+#include <pthread.h>
 #include "store/store.h"
 
 /* copy_apply.c: ownership and mode for copied files */
@@ -60,11 +62,14 @@ struct progress {
 	FILE *out;
 	enum build_progress_mode mode;   /* resolved: PLAIN, TTY or QUIET */
 	int next;
-	double step_t0;
+	double *t0;                      /* start time of vertex n at [n - 1] */
+	size_t nt0;
 	bool tty_pending;                /* a live line is on screen (tty) */
+	pthread_mutex_t lock;            /* stages may print from several threads */
 };
 double progress_now(void);
 void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode);
+void progress_release(struct progress *pr);
 int progress_start(struct progress *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void progress_line(struct progress *pr, int n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void progress_output(struct progress *pr, int n, const char *line, size_t len);
@@ -107,6 +112,10 @@ struct engine {
 	size_t nmounted;
 	struct progress pr;
 	size_t cached, run, tmpseq;
+	/* stages without a dependency between them run in parallel threads:
+	 * lock guards the engine's shared lists and counters, the context's
+	 * digests (build_context is not thread-safe) and lazy stage views */
+	pthread_mutex_t lock;
 	struct build_context **trees; /* scanned image roots (COPY --from=<image>) */
 	size_t ntrees;
 	struct build_image **images;  /* bases and --from images looked up */

@@ -242,6 +242,34 @@ test_expect_success 'multi-stage: COPY --from by name and index, --target builds
     strata run msbase cat /base
 '
 
+test_expect_success 'independent stages build in parallel; STRATA_BUILD_JOBS=1 serialises' '
+    cat >ctx/Dockerfile.par <<-\EOF &&
+	FROM demo AS a
+	USER root
+	RUN echo a-start; sleep 1; echo a-end >/a
+
+	FROM demo AS b
+	USER root
+	RUN echo b-start; sleep 1; echo b-end >/b
+
+	FROM demo
+	USER root
+	COPY --from=a /a /a
+	COPY --from=b /b /b
+	RUN cat /a /b
+	EOF
+    strata build -f ctx/Dockerfile.par -t par --no-cache --progress plain ctx 2>log &&
+    a_done=$(grep -n "^#[0-9]* DONE 1\.[0-9]s" log | head -1 | cut -d: -f1) &&
+    b_start=$(grep -n "b-start$" log | cut -d: -f1) &&
+    a_start=$(grep -n "a-start$" log | cut -d: -f1) &&
+    test "$b_start" -lt "$a_done" && test "$a_start" -lt "$a_done" &&
+    strata run par cat /a /b >out && printf "a-end\nb-end\n" >want && diff want out &&
+    STRATA_BUILD_JOBS=1 strata build -f ctx/Dockerfile.par --no-cache --progress plain ctx 2>log &&
+    a_done=$(grep -n "^#[0-9]* DONE 1\.[0-9]s" log | head -1 | cut -d: -f1) &&
+    b_start=$(grep -n "b-start$" log | cut -d: -f1) &&
+    test "$b_start" -gt "$a_done"
+'
+
 test_expect_success '--build-arg, ARG defaults and the unused build-arg warning' '
     printf "FROM demo\nUSER root\nARG V=default\nRUN echo v=\$V >/v\nCMD [\"cat\", \"/v\"]\n" >ctx/Dockerfile.arg &&
     strata build -f ctx/Dockerfile.arg -t arg ctx 2>log &&

@@ -373,6 +373,19 @@ test_expect_success '--progress tty: a compact view; auto is plain when not a te
     ! grep -q "$(printf "\033")" log && grep "tty-out-2" log
 '
 
+test_expect_success 'Ctrl-C during a RUN: exit 130, the step named, nothing left behind' '
+    printf "FROM demo\nRUN sleep 5\n" >ctx/Dockerfile.int &&
+    { "$STRATA_BIN" build -f ctx/Dockerfile.int --progress plain ctx >/dev/null 2>ilog & } &&
+    pid=$! &&
+    for i in $(seq 50); do grep -q "RUN sleep 5" ilog && break; sleep 0.1; done &&
+    sleep 0.5 && kill -INT $pid;
+    wait $pid; rc=$? &&
+    test $rc = 130 &&
+    grep "Dockerfile.int:2: RUN sleep 5: interrupted" ilog &&
+    test -z "$(ls root/build/tmp)" &&
+    ! grep " $TRASH" /proc/self/mountinfo
+'
+
 test_expect_success 'a killed build leaves a stale work dir that the next build removes' '
     printf "FROM demo\nRUN sleep 2\n" >ctx/Dockerfile.kill &&
     { "$STRATA_BIN" build -f ctx/Dockerfile.kill --progress plain ctx >/dev/null 2>klog & } &&

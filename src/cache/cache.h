@@ -53,9 +53,9 @@
  *  key      the step's cache key, "sha256:<64 hex>" (the engine's key, char[72])
  *  layer    index of the produced layer in the image's layers / diff_ids
  *           (inline); in an artifact the index into the artifact's layers
- *  stage    stage index in the Dockerfile; pos: ordinal of the layer step
- *           within its stage (0 = first RUN/COPY/ADD): the position used to
- *           find "the same step" for explanations
+ *  stage    stage index in the Dockerfile; pos: the step's position in its
+ *           stage (the engine passes dockerfile_step.insn_index): with stage,
+ *           what finds "the same step" of an earlier build for explanations
  *  line     Dockerfile line (informative)
  *  insn     instruction text as written (truncated to RCACHE_INSN_MAX)
  *  inputs   the engine's inputs object (parent, insn, args, env, config,
@@ -191,7 +191,7 @@ size_t rcache_table_sources(const struct rcache_table *t);
  * entry at the same stage and position in the newest source (the one whose
  * config is the most recent; ties: the first imported) and names the first
  * difference: "parent step missed" (parent_missed), "instruction changed",
- * "build arg VERSION changed", "env PATH changed", "WORKDIR changed",
+ * "platform changed", "build arg VERSION changed", "env PATH changed", "WORKDIR changed",
  * "src/main.c changed", "src/new.c added", "src/old.c removed", "sources
  * changed", "base changed", "inputs changed"; followed by " (cache: REF)".
  * "no cache entry" when no source has an entry there (t may be NULL).

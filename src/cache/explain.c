@@ -77,6 +77,8 @@ char *rcache_inputs_diff(const json_t *prev, const json_t *now, bool parent_miss
 		return xstrdup("no cache entry");
 	if (!same(prev, now, "insn"))
 		return xstrdup("instruction changed");
+	if (!same(prev, now, "platform"))
+		return xstrdup("platform changed");
 	if (!same(prev, now, "args")) {
 		const char *k = object_diff(json_object_get(prev, "args"), json_object_get(now, "args"));
 		return k ? xasprintf("build arg %s changed", k) : xstrdup("build args changed");

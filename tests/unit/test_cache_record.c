@@ -233,6 +233,10 @@ static void test_explain(void)
 	json_object_set_new(base, "parent", json_string("q"));
 	cleanup_free char *m9 = rcache_inputs_diff(prev, base, false);
 	is_str(m9, "base changed", "explain: parent key differs");
+	cleanup_json json_t *plat = json_deep_copy(prev);
+	json_object_set_new(plat, "platform", json_string("arm64"));
+	cleanup_free char *m11 = rcache_inputs_diff(prev, plat, false);
+	is_str(m11, "platform changed", "explain: platform");
 	cleanup_free char *m10 = rcache_explain(NULL, 0, 0, now, false);
 	is_str(m10, "no cache entry", "explain: no table");
 }

@@ -210,7 +210,8 @@ char *rcache_inputs_diff(const json_t *prev, const json_t *now, bool parent_miss
  */
 int rcache_remote_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
 		       struct strata_error **err);
-/* Note every entry's layer (imported entries: their host/repo). */
+/* Note the layer of imported entries (desc, host, repo): one lock, one write. */
+int rcache_remote_note_entries(struct store *s, const struct rcache_entry *e, size_t n, struct strata_error **err);
 int rcache_remote_note_entry(struct store *s, const struct rcache_entry *e, struct strata_error **err);
 /*
  * Where digest lives remotely. @return 1 (*host, *repo newly allocated,

@@ -66,8 +66,12 @@ static int buf_sink_write(void *ctx, const void *p, size_t n, struct strata_erro
 	return 0;
 }
 
-/* The reason shown for a source that could not be read: the innermost message. */
-static char *reason(struct strata_error *e)
+/*
+ * The reason shown for a source that could not be read: the innermost
+ * message. first_get: the error came from GET of the reference itself (a
+ * missing tag is then the normal first build).
+ */
+static char *reason(struct strata_error *e, bool first_get)
 {
 	int code = 0;
 	const struct strata_error *in = e;
@@ -77,7 +81,7 @@ static char *reason(struct strata_error *e)
 		in = x;
 	}
 	const char *msg = in->msg;
-	if (code == STRATA_E_NOTFOUND)
+	if (code == STRATA_E_NOTFOUND && first_get)
 		return xstrdup("not found (first build?)");
 	cleanup_free char *full = strata_error_string(in);
 	if (code == STRATA_E_AUTH)
@@ -88,9 +92,9 @@ static char *reason(struct strata_error *e)
 	return STRATA_STEAL(full);
 }
 
-static void fail(struct rcache_import_result *res, const char *ref, struct strata_error *e)
+static void fail(struct rcache_import_result *res, const char *ref, struct strata_error *e, bool first_get)
 {
-	cleanup_free char *why = reason(e);
+	cleanup_free char *why = reason(e, first_get);
 	res->status = RCACHE_SOURCE_FAILED;
 	res->message = xasprintf("warning: --cache-from %s: %s", ref, why);
 	strata_error_free(e);
@@ -98,11 +102,13 @@ static void fail(struct rcache_import_result *res, const char *ref, struct strat
 
 /* GET the image manifest of ref (selecting platform from an index). */
 static int get_manifest(struct regclient *c, const struct oci_ref *r, const char *platform, json_t **out,
-			struct strata_error **err)
+			bool *first_get, struct strata_error **err)
 {
 	struct regclient_manifest m = { 0 };
+	*first_get = true;
 	if (regclient_manifest_get(c, r->domain, r->path, r->digest ? r->digest : r->tag, false, &m, err) < 0)
 		return -1;
+	*first_get = false;
 	if (m.media_type && oci_mt_is_index(m.media_type)) {
 		cleanup_free char *dg = NULL;
 		int x = regclient_index_select(m.data, m.len, platform, &dg, NULL, err);
@@ -133,7 +139,8 @@ int rcache_import(struct rcache_table *t, struct regclient *c, const char *ref, 
 	const char *cdg = NULL;
 	int64_t csize = -1;
 	json_t *cdesc = NULL;
-	if (get_manifest(c, &r, platform, &man, &e) < 0 ||
+	bool first_get = false;
+	if (get_manifest(c, &r, platform, &man, &first_get, &e) < 0 ||
 	    strata_json_get_object(man, "config", true, "manifest", &cdesc, &e) < 0 ||
 	    strata_json_get_string(cdesc, "digest", true, "manifest config", &cdg, &e) < 0 ||
 	    strata_json_get_int(cdesc, "size", true, "manifest config", &csize, &e) < 0)
@@ -201,6 +208,6 @@ failed:
 	res->moved.bytes_down = after.bytes_down - before.bytes_down;
 	res->moved.bytes_up = after.bytes_up - before.bytes_up;
 	res->moved.blob_bytes_down = after.blob_bytes_down - before.blob_bytes_down;
-	fail(res, ref, e);
+	fail(res, ref, e, first_get);
 	return 0;
 }

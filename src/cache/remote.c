@@ -34,11 +34,11 @@ static int load(const char *path, json_t **out, struct strata_error **err)
 	return 0;
 }
 
-int rcache_remote_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
-		       struct strata_error **err)
+/* Merge adds ({digest: {host, repo, size}}) into the record. */
+static int merge(struct store *s, json_t *adds, struct strata_error **err)
 {
-	if (!oci_digest_valid(digest) || !host || !repo)
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "remote blob: invalid digest or source");
+	if (!json_object_size(adds))
+		return 0;
 	cleanup_free char *path = meta_path(s, REMOTE_FILE), *lpath = meta_path(s, REMOTE_LOCK);
 	cleanup_close int lock = strata_lock_file(lpath, true, err);
 	if (lock < 0)
@@ -46,25 +46,62 @@ int rcache_remote_note(struct store *s, const char *digest, int64_t size, const 
 	cleanup_json json_t *j = NULL;
 	if (load(path, &j, err) < 0)
 		return -1;
-	json_t *old = json_object_get(j, digest);
-	if (old && !strcmp(json_string_value(json_object_get(old, "host")) ?: "", host) &&
-	    !strcmp(json_string_value(json_object_get(old, "repo")) ?: "", repo))
+	bool changed = false;
+	const char *dg;
+	json_t *v;
+	json_object_foreach(adds, dg, v)
+	{
+		json_t *old = json_object_get(j, dg);
+		if (old && json_equal(json_object_get(old, "host"), json_object_get(v, "host")) &&
+		    json_equal(json_object_get(old, "repo"), json_object_get(v, "repo")))
+			continue;
+		if (!old && json_object_size(j) >= REMOTE_MAX_BLOBS)
+			continue; /* bounded: such a blob is fetched from the image's registry instead */
+		json_object_set(j, dg, v);
+		changed = true;
+	}
+	if (!changed)
 		return 0;
-	if (!old && json_object_size(j) >= REMOTE_MAX_BLOBS)
-		return 0; /* bounded: the blob will be fetched from the image's registry instead */
-	json_object_set_new(j, digest, json_pack("{s:s, s:s, s:I}", "host", host, "repo", repo, "size", (json_int_t)size));
 	size_t len = 0;
 	cleanup_free char *data = strata_json_dump(j, &len);
 	return strata_atomic_write(path, data, len, 0644, err);
 }
 
+static int add(json_t *adds, const char *digest, int64_t size, const char *host, const char *repo,
+	       struct strata_error **err)
+{
+	if (!digest || !oci_digest_valid(digest) || !host || !repo)
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "remote blob '%s': invalid digest or source",
+					  digest ? digest : "");
+	json_object_set_new(adds, digest,
+			    json_pack("{s:s, s:s, s:I}", "host", host, "repo", repo, "size", (json_int_t)size));
+	return 0;
+}
+
+int rcache_remote_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
+		       struct strata_error **err)
+{
+	cleanup_json json_t *adds = json_object();
+	if (add(adds, digest, size, host, repo, err) < 0)
+		return -1;
+	return merge(s, adds, err);
+}
+
+int rcache_remote_note_entries(struct store *s, const struct rcache_entry *e, size_t n, struct strata_error **err)
+{
+	cleanup_json json_t *adds = json_object();
+	for (size_t i = 0; i < n; i++) {
+		const char *dg = json_string_value(json_object_get(e[i].desc, "digest"));
+		if (add(adds, dg, json_integer_value(json_object_get(e[i].desc, "size")), e[i].host, e[i].repo,
+			err) < 0)
+			return strata_error_wrap(err, "cache entry '%s'", e[i].key);
+	}
+	return merge(s, adds, err);
+}
+
 int rcache_remote_note_entry(struct store *s, const struct rcache_entry *e, struct strata_error **err)
 {
-	const char *dg = json_string_value(json_object_get(e->desc, "digest"));
-	if (!dg || !e->host || !e->repo)
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "cache entry '%s' has no remote layer", e->key);
-	return rcache_remote_note(s, dg, json_integer_value(json_object_get(e->desc, "size")), e->host, e->repo,
-				  err);
+	return rcache_remote_note_entries(s, e, 1, err);
 }
 
 int rcache_remote_lookup(struct store *s, const char *digest, char **host, char **repo, int64_t *size,
@@ -140,6 +177,7 @@ int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, co
 	if (oci_ref_parse(ref, &r, err) < 0 || oci_ref_parse(tag ? tag : ref, &t, err) < 0)
 		return -1;
 	struct regclient_manifest m = { 0 };
+	cleanup_json json_t *adds = NULL;
 	int ret = -1;
 	if (regclient_manifest_get(c, r.domain, r.path, r.digest ? r.digest : r.tag, false, &m, err) < 0)
 		goto out;
@@ -155,9 +193,12 @@ int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, co
 	if (oci_manifest_decode(m.data, m.len, "manifest", &om, err) < 0)
 		goto out;
 	int x = rcache_fetch_blob(c, s, om.config.digest.str, om.config.size, r.domain, r.path, err);
+	adds = json_object();
 	for (size_t i = 0; x == 0 && i < om.n_layers; i++)
 		if (!store_blob_exists(s, &om.layers[i].digest))
-			x = rcache_remote_note(s, om.layers[i].digest.str, om.layers[i].size, r.domain, r.path, err);
+			x = add(adds, om.layers[i].digest.str, om.layers[i].size, r.domain, r.path, err);
+	if (x == 0)
+		x = merge(s, adds, err);
 	oci_manifest_release(&om);
 	struct oci_digest md;
 	if (x < 0 || oci_digest_parse(m.digest, &md, err) < 0 || store_blob_put(s, m.data, m.len, &md, NULL, err) < 0 ||

@@ -113,6 +113,16 @@ test_expect_success 'an index: the host platform manifest is selected' '
     grep "^cache-from $SREG/multi:latest: image, 3 entries" err
 '
 
+test_expect_success 'an index without the host platform: a warning naming it, not "first build"' '
+    sed "s/\"amd64\"/\"s390x\"/" idx >idx2 &&
+    curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary @idx2 "http://$SREG/v2/multi/manifests/other" &&
+    strata cache-debug inspect "$SREG/multi:other" >out 2>err &&
+    cat err &&
+    test $(wc -l <err) = 1 &&
+    grep "^warning: --cache-from $SREG/multi:other: .*linux/s390x" err &&
+    ! grep "first build" err
+'
+
 test_expect_success 'explain: names the first differing input and the source' '
     now=$(jq -nc "{parent:\"sha256:0000000000000000000000000000000000000000000000000000000000000000\",insn:\"COPY src/ /src/\",sources:\"s2\",files:{\"src/main.c\":\"sha256:1111111111111111111111111111111111111111111111111111111111111111\"}}") &&
     strata cache-debug explain --stage 0 --pos 0 --inputs "$now" "$SREG/app:latest" >out && cat out &&

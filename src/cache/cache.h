@@ -283,8 +283,10 @@ int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct s
 
 /*
  * A build's remote cache: the imported table, the entries the build
- * produced, and the lines to print. The engine keeps one pointer; every
- * call below accepts x == NULL where noted (no --cache-from given).
+ * produced, and the lines to print. The engine keeps one pointer and opens
+ * it for every build, with or without --cache-from (n = 0 costs nothing),
+ * because every image carries the inline cache. For robustness every call
+ * but open and export accepts x == NULL as "no remote cache, no metadata".
  */
 struct rcache_session;
 

@@ -67,8 +67,15 @@ static int scan_dir(struct build_context *c, int dfd, const char *rel, bool pare
 	}
 	struct dirent *de;
 	int r = 0;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
+	/* errno is reset before each readdir: only readdir's own failure may count */
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				r = strata_error_make(err, errno, "read context directory '%s'", *rel ? rel : ".");
+			break;
+		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		cleanup_free char *path = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
@@ -114,10 +121,7 @@ static int scan_dir(struct build_context *c, int dfd, const char *rel, bool pare
 				break;
 			}
 		}
-		errno = 0;
 	}
-	if (r == 0 && errno != 0 && !de)
-		r = strata_error_make(err, errno, "read context directory '%s'", *rel ? rel : ".");
 	closedir(d);
 	return r;
 }

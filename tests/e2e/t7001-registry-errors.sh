@@ -53,6 +53,11 @@ EOT
     done <table
 '
 
+test_expect_success 'a malformed blob digest is reported as such, not as a mismatch' '
+    check 400 DIGEST_INVALID "$R/v2/a/blobs/sha256:abc" &&
+    jq -e ".errors[0].message == \"invalid digest '"'"'sha256:abc'"'"'\"" body
+'
+
 test_expect_success 'a repository name of 256 characters is NAME_INVALID, 255 is fine' '
     n255=$(printf "a%.0s" $(seq 255)) && n256=${n255}b &&
     check 400 NAME_INVALID "$R/v2/$n256/tags/list" &&

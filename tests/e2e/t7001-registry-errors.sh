@@ -212,6 +212,15 @@ test_expect_success 'index with existing children is accepted and served as an i
     curl -si -H "Accept: $OCII" "$R/v2/m/manifests/multi" | tr -d "\r" | grep -i "^Content-Type: $OCII"
 '
 
+test_expect_success 'a bodiless POST keeps the connection open; an empty monolithic upload still works' '
+    curl -sv -X POST -o /dev/null "$R/v2/k/blobs/uploads/" -o /dev/null "$R/v2/k/blobs/uploads/" 2>err &&
+    grep -i "re-using existing connection" err &&
+    ! grep -i "^< connection: close" err &&
+    E=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 &&
+    check 201 - -X POST "$R/v2/k/blobs/uploads/?digest=$E" &&
+    check 200 - "$R/v2/k/blobs/$E"
+'
+
 test_expect_success 'SIGTERM stops the server cleanly' '
     stop_strata_registry
 '

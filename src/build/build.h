@@ -193,14 +193,17 @@ int build_private_mounts(struct strata_error **err);
 /* Images (interim local records) and `strata run`                          */
 
 struct build_image {
-	char *id;            /* "sha256:..." */
-	json_t *config;      /* the OCI image config */
-	char **snapshots;    /* absolute snapshot dirs, bottom layer first */
+	char *id;              /* "sha256:..." the config digest (docker's image id) */
+	char *manifest_digest; /* "sha256:..." */
+	json_t *config;        /* the OCI image config */
+	json_t *layers;        /* the manifest's layer descriptors (mediaType, digest, size) */
+	char **snapshots;      /* absolute snapshot dirs, bottom layer first (extracted) */
 	size_t nsnapshots;
 };
 void build_image_free(struct build_image *img);
 
-/* Look up a tag ("name[:tag]") or an image id (full or a >= 12 hex prefix).
+/* Look up an image in the store at root (tag, id, digest or id prefix, as
+ * store_resolve) and extract its layers as snapshots when not yet there.
  * @return 0, or -1 (STRATA_E_NOTFOUND "image 'x' not found in the local store"). */
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err);
 

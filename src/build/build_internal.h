@@ -5,6 +5,7 @@
 #define STRATA_BUILD_INTERNAL_H
 
 #include "build/build.h"
+#include "store/store.h"
 
 /* copy_apply.c: ownership and mode for copied files */
 struct copy_attrs {
@@ -29,16 +30,28 @@ int fetch_url(const char *root, const char *url, const char *checksum, char **pa
 	      struct strata_error **err);
 
 /* cache.c: the cache index under <root>/build/cache */
-int cache_lookup(const char *root, const char *key, char *snapshot, size_t n);
-int cache_put(const char *root, const char *key, const char *snapshot, const json_t *inputs,
+/* the entry of key ({"layer": descriptor, "diff_id": ...}), or NULL */
+json_t *cache_lookup(const char *root, const char *key);
+int cache_put(const char *root, const char *key, const json_t *entry, const json_t *inputs,
 	      struct strata_error **err);
 json_t *cache_inputs_get(const char *root, const char *key);
 char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
-/* image.c: image records and tags */
-int image_record_write(const char *root, json_t *config, json_t *snapshots, char id[72], struct strata_error **err);
-int image_tag(const char *root, const char *ref, const char *id, struct strata_error **err);
+/* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
+		struct strata_error **err);
+
+/* layers.c: snapshots named by diff_id, layer blobs in the store */
+char *snapshot_dir(const char *root, const char *diff_id);
+/* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */
+int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
+		 struct strata_error **err);
+/* lowerdirs (top first, duplicates dropped) from snapshot dirs bottom first; free each + array */
+char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
+/* extract a stored layer as its snapshot unless there already */
+int snapshot_ensure(struct store *s, const char *root, const char *diff_id, const char *media_type,
+		    const char *digest, struct strata_error **err);
 
 #endif
 
@@ -63,7 +76,8 @@ void progress_error(struct progress *pr, int n, const char *msg);
 struct stage_state {
 	bool built;
 	json_t *image;          /* the OCI image config being built */
-	json_t *snapshots;      /* snapshot ids, bottom first */
+	json_t *snapshots;      /* snapshot ids (diff_id hex), bottom first */
+	json_t *layers;         /* layer descriptors, bottom first */
 	char key[72];           /* the key of the last layer step (or the base's) */
 	bool missed;            /* a layer step of this stage (or its base) missed */
 	char **env;             /* the final env ("K=V", NULL-terminated) for child stages */
@@ -74,6 +88,7 @@ struct stage_state {
 struct engine {
 	const struct build_options *o;
 	const char *root;
+	struct store *store;
 	struct dockerfile *df;
 	struct dockerfile_build *b;
 	struct dockerfile_ignore *ig;
@@ -105,7 +120,6 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 			 const char *target, struct strata_error **err);
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
 		      struct strata_error **err);
-int engine_commit_snapshot(struct engine *e, const char *upper, char id[65], struct strata_error **err);
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
 void engine_umount(struct engine *e, const char *target);
 

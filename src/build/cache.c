@@ -4,7 +4,7 @@
  * never see a torn entry and concurrent builds need no lock (the last
  * writer of a key wins; both values are valid).
  *
- *   keys/<hex>    {"snapshot": "<id>"}       read on every lookup
+ *   keys/<hex>    {"layer": <descriptor>, "diff_id": "sha256:..."}  read on every lookup
  *   inputs/<hex>  the inputs that made <hex> read only to explain a miss
  *   last/<hex>    "<key>": the key the previous build of a step made
  */
@@ -22,20 +22,13 @@ static char *path_of(const char *root, const char *dir, const char *key)
 	return xasprintf("%s/build/cache/%s/%s", root, dir, hex_of(key));
 }
 
-int cache_lookup(const char *root, const char *key, char *snapshot, size_t n)
+json_t *cache_lookup(const char *root, const char *key)
 {
 	cleanup_free char *p = path_of(root, "keys", key);
-	cleanup_json json_t *j = NULL;
+	json_t *j = NULL;
 	if (strata_json_load_file(p, 1 << 16, &j, NULL) < 0)
-		return 0;
-	const char *s = json_string_value(json_object_get(j, "snapshot"));
-	if (!s || strlen(s) >= n || strchr(s, '/'))
-		return 0;
-	cleanup_free char *sp = xasprintf("%s/build/snapshots/%s", root, s);
-	if (!strata_path_exists(sp))
-		return 0;
-	snprintf(snapshot, n, "%s", s);
-	return 1;
+		return NULL;
+	return j;
 }
 
 static int write_json(const char *root, const char *dir, const char *key, const json_t *j, struct strata_error **err)
@@ -48,10 +41,10 @@ static int write_json(const char *root, const char *dir, const char *key, const 
 	return strata_atomic_write(p, s, strlen(s), 0644, err);
 }
 
-int cache_put(const char *root, const char *key, const char *snapshot, const json_t *inputs,
+int cache_put(const char *root, const char *key, const json_t *entry, const json_t *inputs,
 	      struct strata_error **err)
 {
-	cleanup_json json_t *j = json_pack("{s:s}", "snapshot", snapshot);
+	const json_t *j = entry;
 	if (write_json(root, "inputs", key, inputs, err) < 0 || write_json(root, "keys", key, j, err) < 0)
 		return strata_error_wrap(err, "cache index");
 	return 0;

@@ -60,10 +60,19 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 {
 	struct strata_buf o = STRATA_BUF_INIT;
 	strata_buf_adds(&o, "lowerdir=");
-	for (size_t i = json_array_size(snapshots); i-- > 0;) {
-		cleanup_free char *p = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
-		strata_buf_addf(&o, "%s:", p);
+	size_t n = json_array_size(snapshots), nl = 0;
+	char **chain = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
+	char **lowers = snapshot_lowers((const char *const *)chain, n, &nl);
+	for (size_t i = 0; i < n; i++)
+		free(chain[i]);
+	free(chain);
+	for (size_t i = 0; i < nl; i++) {
+		strata_buf_addf(&o, "%s:", lowers[i]);
+		free(lowers[i]);
 	}
+	free(lowers);
 	strata_buf_adds(&o, e->empty);
 	if (upper)
 		strata_buf_addf(&o, ",upperdir=%s,workdir=%s", upper, work);
@@ -78,19 +87,6 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 		return -1;
 	e->mounted = xreallocarray(e->mounted, e->nmounted + 1, sizeof(*e->mounted));
 	e->mounted[e->nmounted++] = xstrdup(target);
-	return 0;
-}
-
-int engine_commit_snapshot(struct engine *e, const char *upper, char id[65], struct strata_error **err)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	cleanup_free char *seed = xasprintf("%s %lld.%09ld %d %zu", upper, (long long)ts.tv_sec, ts.tv_nsec,
-					    (int)getpid(), e->tmpseq++);
-	strata_sha256_hex(seed, strlen(seed), id);
-	cleanup_free char *dst = engine_snapshot_path(e, id);
-	if (rename(upper, dst) < 0)
-		return strata_error_make(err, errno, "keep snapshot '%s'", dst);
 	return 0;
 }
 
@@ -343,6 +339,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	struct build_context *tree = NULL;
 	const char *tree_root = NULL;
 	cleanup_free char *stepid_src = NULL;
+	cleanup_json json_t *entry = NULL;
 	int rc;
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
@@ -356,8 +353,20 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	stepid_src = xasprintf("%s\n%zu\n%s\n%zu", e->dfid, si, onbuild ? onbuild : "", st->insn_index);
 	char stepid[65];
 	strata_sha256_hex(stepid_src, strlen(stepid_src), stepid);
-	char snap[72];
-	if (!e->o->no_cache && cache_lookup(e->root, key, snap, sizeof(snap))) {
+	entry = e->o->no_cache ? NULL : cache_lookup(e->root, key);
+	const char *diff_id = json_string_value(json_object_get(entry, "diff_id"));
+	json_t *desc = json_object_get(entry, "layer");
+	const char *ldigest = json_string_value(json_object_get(desc, "digest"));
+	const char *lmt = json_string_value(json_object_get(desc, "mediaType"));
+	struct oci_digest ld;
+	if (entry && (!diff_id || !ldigest || !lmt || !oci_digest_valid(diff_id) ||
+		      oci_digest_parse(ldigest, &ld, NULL) < 0 || !store_blob_exists(e->store, &ld) ||
+		      snapshot_ensure(e->store, e->root, diff_id, lmt, ldigest, NULL) < 0)) {
+		/* an entry whose layer is gone (pruned) is a miss */
+		json_decref(entry);
+		entry = NULL;
+	}
+	if (entry) {
 		progress_cached(&e->pr, v);
 		e->cached++;
 	} else {
@@ -386,12 +395,19 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			rc = step_copy_exec(e, s, st, plan, tree, tree_root, upper, work, err);
 		if (rc < 0)
 			goto fail;
-		char id[65];
-		if (engine_commit_snapshot(e, upper, id, err) < 0 || cache_put(e->root, key, id, inputs, err) < 0) {
+		json_t *ndesc = NULL;
+		char ndiff[72];
+		if (layer_commit(e->store, e->root, upper, &ndesc, ndiff, err) < 0) {
 			rc = -1;
 			goto fail;
 		}
-		snprintf(snap, sizeof(snap), "%s", id);
+		entry = json_pack("{s:o,s:s}", "layer", ndesc, "diff_id", ndiff);
+		if (cache_put(e->root, key, entry, inputs, err) < 0) {
+			rc = -1;
+			goto fail;
+		}
+		diff_id = json_string_value(json_object_get(entry, "diff_id"));
+		desc = json_object_get(entry, "layer");
 		s->missed = true;
 		e->run++;
 		progress_done(&e->pr, v);
@@ -400,7 +416,9 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		rc = -1;
 		goto fail;
 	}
-	json_array_append_new(s->snapshots, json_string(snap));
+	json_array_append_new(s->snapshots, json_string(diff_id + 7));
+	json_array_append(s->layers, desc);
+	json_array_append_new(json_object_get(json_object_get(s->image, "rootfs"), "diff_ids"), json_string(diff_id));
 	snprintf(s->key, sizeof(s->key), "%s", key);
 	history_add(s, st->original, false);
 	build_copy_plan_free(plan);
@@ -518,6 +536,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	case DF_BASE_SCRATCH: {
 		s->image = new_image(e->b);
 		s->snapshots = json_array();
+		s->layers = json_array();
 		char hex[65];
 		char plat[100];
 		cleanup_free char *seed = xasprintf("scratch %s",
@@ -530,6 +549,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		struct stage_state *p = &e->st[sg->base_stage];
 		s->image = json_deep_copy(p->image);
 		s->snapshots = json_deep_copy(p->snapshots);
+		s->layers = json_deep_copy(p->layers);
 		memcpy(s->key, p->key, sizeof(s->key));
 		s->missed = p->missed;
 		base_env = strv_copy((const char *const *)p->env);
@@ -543,6 +563,9 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 					    : json_array());
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
+		s->layers = json_deep_copy(img->layers);
+		if (!json_is_object(json_object_get(s->image, "rootfs")))
+			json_object_set_new(s->image, "rootfs", json_pack("{s:s,s:[]}", "type", "layers", "diff_ids"));
 		s->snapshots = json_array();
 		for (size_t i = 0; i < img->nsnapshots; i++) {
 			const char *b = strrchr(img->snapshots[i], '/');
@@ -600,14 +623,11 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 		json_object_set_new(obj_member(cfg, "Labels"), k, json_string(eq ? eq + 1 : ""));
 	}
 	int v = progress_start(&e->pr, "exporting to image");
-	if (image_record_write(e->root, s->image, s->snapshots, res->image_id, err) < 0)
+	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
-	for (size_t i = 0; i < e->o->ntags; i++) {
-		if (image_tag(e->root, e->o->tags[i], res->image_id, err) < 0)
-			return strata_error_wrap(err, "tag '%s'", e->o->tags[i]);
+	for (size_t i = 0; i < e->o->ntags; i++)
 		progress_line(&e->pr, v, "naming to %s done", e->o->tags[i]);
-	}
 	progress_done(&e->pr, v);
 	return 0;
 }
@@ -699,6 +719,8 @@ static int setup(struct engine *e, struct strata_error **err)
 	progress_line(&e->pr, v, "transferring context: %zu files done", build_context_count(e->ctx));
 	progress_done(&e->pr, v);
 
+	if (store_open(e->root, &e->store, err) < 0)
+		return -1;
 	e->snapdir = xasprintf("%s/build/snapshots", e->root);
 	cleanup_free char *tmproot = xasprintf("%s/build/tmp", e->root);
 	e->run_dir = xasprintf("%s/run/exec", e->root);
@@ -725,6 +747,7 @@ static void teardown(struct engine *e)
 			free(e->st[i].rootfs);
 			json_decref(e->st[i].image);
 			json_decref(e->st[i].snapshots);
+			json_decref(e->st[i].layers);
 			strv_free(e->st[i].env);
 		}
 		free(e->st);
@@ -749,6 +772,7 @@ static void teardown(struct engine *e)
 		build_context_save(e->ctx, NULL);
 		build_context_free(e->ctx);
 	}
+	store_close(e->store);
 	dockerfile_ignore_free(e->ig);
 	dockerfile_build_free(e->b);
 	dockerfile_free(e->df);

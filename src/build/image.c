@@ -1,71 +1,45 @@
 /*
- * image.c — interim image records (config + snapshot chain) and tags, until
- * images are written to the store as OCI manifests and layers.
- *
- *   build/images/<hex>.json  {"config": <OCI config>, "snapshots": [ids, bottom first]}
- *   build/tags.json          {"<normalised ref>": "sha256:<hex>"}, rewritten under build/lock
- * The image id is sha256 of the compact, key-sorted record.
+ * image.c — images in the store: the final config and manifest written as
+ * blobs and tagged; images looked up (tag, id or digest) with their layers
+ * extracted as snapshots for FROM, COPY --from and `strata run`.
  */
 #include "build/build_internal.h"
 #include "oci/reference.h"
 
-#include <ctype.h>
 #include <string.h>
-#include <sys/file.h>
 
-#define RECORD_MAX (64u << 20)
-
-int image_record_write(const char *root, json_t *config, json_t *snapshots, char id[72], struct strata_error **err)
+static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *size, struct strata_error **err)
 {
-	cleanup_json json_t *rec = json_pack("{s:O,s:O}", "config", config, "snapshots", snapshots);
-	cleanup_free char *s = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-	char hex[65];
-	strata_sha256_hex(s, strlen(s), hex);
-	snprintf(id, 72, "sha256:%s", hex);
-	cleanup_free char *dir = xasprintf("%s/build/images", root);
-	cleanup_free char *p = xasprintf("%s/%s.json", dir, hex);
-	if (strata_path_exists(p))
-		return 0;
-	if (strata_mkdir_p(dir, 0755, err) < 0 || strata_atomic_write(p, s, strlen(s), 0644, err) < 0)
-		return strata_error_wrap(err, "write image record");
+	cleanup_free char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	*size = (int64_t)strlen(txt);
+	return store_blob_put(s, txt, strlen(txt), NULL, d, err);
+}
+
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
+		struct strata_error **err)
+{
+	struct oci_digest cd, md;
+	int64_t csize, msize;
+	if (put_json(s, config, &cd, &csize, err) < 0)
+		return strata_error_wrap(err, "store image config");
+	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",
+					   OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_CONFIG, "digest", cd.str,
+					   "size", (json_int_t)csize, "layers", layers);
+	if (put_json(s, m, &md, &msize, err) < 0)
+		return strata_error_wrap(err, "store image manifest");
+	snprintf(id, 72, "%.71s", cd.str);
+	if (ntags == 0)
+		return store_index_add_untagged(s, OCI_MT_MANIFEST, &md, msize, err);
+	for (size_t i = 0; i < ntags; i++) {
+		struct oci_ref r = OCI_REF_INIT;
+		if (oci_ref_parse(tags[i], &r, err) < 0)
+			return strata_error_wrap(err, "tag '%s'", tags[i]);
+		int rc = store_tag_set(s, &r, OCI_MT_MANIFEST, &md, msize, err);
+		oci_ref_release(&r);
+		if (rc < 0)
+			return strata_error_wrap(err, "tag '%s'", tags[i]);
+	}
 	return 0;
-}
-
-static char *normalise(const char *ref, struct strata_error **err)
-{
-	struct oci_ref r = OCI_REF_INIT;
-	if (oci_ref_parse(ref, &r, err) < 0)
-		return NULL;
-	char *s = oci_ref_string(&r);
-	oci_ref_release(&r);
-	return s;
-}
-
-int image_tag(const char *root, const char *ref, const char *id, struct strata_error **err)
-{
-	cleanup_free char *name = normalise(ref, err);
-	if (!name)
-		return -1;
-	cleanup_free char *dir = xasprintf("%s/build", root);
-	cleanup_free char *lockp = xasprintf("%s/lock", dir);
-	cleanup_free char *tags = xasprintf("%s/tags.json", dir);
-	if (strata_mkdir_p(dir, 0755, err) < 0)
-		return -1;
-	cleanup_close int lk = strata_lock_file(lockp, true, err);
-	if (lk < 0)
-		return -1;
-	json_t *j = NULL;
-	if (!strata_path_exists(tags))
-		j = json_object();
-	else if (strata_json_load_file(tags, RECORD_MAX, &j, err) < 0)
-		return strata_error_wrap(err, "tags");
-	cleanup_json json_t *jj = j;
-	const char *cur = json_string_value(json_object_get(jj, name));
-	if (cur && !strcmp(cur, id))
-		return 0;
-	json_object_set_new(jj, name, json_string(id));
-	cleanup_free char *s = json_dumps(jj, JSON_INDENT(1) | JSON_SORT_KEYS);
-	return strata_atomic_write(tags, s, strlen(s), 0644, err);
 }
 
 void build_image_free(struct build_image *img)
@@ -73,76 +47,62 @@ void build_image_free(struct build_image *img)
 	if (!img)
 		return;
 	free(img->id);
+	free(img->manifest_digest);
 	json_decref(img->config);
+	json_decref(img->layers);
 	for (size_t i = 0; i < img->nsnapshots; i++)
 		free(img->snapshots[i]);
 	free(img->snapshots);
 	free(img);
 }
 
-static bool is_hex(const char *s, size_t min)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!isxdigit((unsigned char)s[n]) || isupper((unsigned char)s[n]))
-			return false;
-	return n >= min && n <= 64;
-}
-
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err)
 {
-	cleanup_free char *hex = NULL;
-	const char *h = !strncmp(ref, "sha256:", 7) ? ref + 7 : ref;
-	if (is_hex(h, 12)) {
-		cleanup_free char *dir = xasprintf("%s/build/images", root);
-		cleanup_closedir DIR *d = opendir(dir);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strncmp(de->d_name, h, strlen(h)) && strstr(de->d_name, ".json")) {
-				if (hex)
-					return strata_error_makec(err, STRATA_E_INVALID, 0, "image id '%s' is ambiguous", ref);
-				hex = xstrndup(de->d_name, 64);
-			}
+	struct store *s = NULL;
+	struct store_entry ent = { 0 };
+	struct store_image si;
+	memset(&si, 0, sizeof(si));
+	struct build_image *img = NULL;
+	int rc = -1;
+	if (store_open(root, &s, err) < 0)
+		return -1;
+	if (store_resolve(s, ref, &ent, err) < 0) {
+		if (strata_error_code(*err) == STRATA_E_NOTFOUND) {
+			strata_error_clear(err);
+			strata_error_makec(err, STRATA_E_NOTFOUND, 0, "image '%s' not found in the local store", ref);
 		}
+		goto out;
 	}
-	if (!hex) {
-		struct strata_error *perr = NULL;
-		cleanup_free char *name = normalise(ref, &perr);
-		if (!name) {
-			strata_error_free(perr);
-			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "image '%s' not found in the local store", ref);
-		}
-		cleanup_free char *tags = xasprintf("%s/build/tags.json", root);
-		cleanup_json json_t *j = NULL;
-		const char *id = NULL;
-		if (strata_path_exists(tags) && strata_json_load_file(tags, RECORD_MAX, &j, err) < 0)
-			return strata_error_wrap(err, "tags");
-		id = json_string_value(json_object_get(j, name));
-		if (!id || strlen(id) != 71)
-			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "image '%s' not found in the local store", ref);
-		hex = xstrdup(id + 7);
+	if (store_image_load(s, &ent.digest, &si, err) < 0)
+		goto out;
+	if (si.config.n_diff_ids != si.manifest.n_layers) {
+		strata_error_makec(err, STRATA_E_INVALID, 0, "image '%s': %zu layers but %zu diff_ids", ref,
+				   si.manifest.n_layers, si.config.n_diff_ids);
+		goto out;
 	}
-	cleanup_free char *p = xasprintf("%s/build/images/%s.json", root, hex);
-	cleanup_json json_t *rec = NULL;
-	if (strata_json_load_file(p, RECORD_MAX, &rec, err) < 0)
-		return strata_error_wrap(err, "image '%s'", ref);
-	json_t *cfg = json_object_get(rec, "config"), *snaps = json_object_get(rec, "snapshots");
-	if (!json_is_object(cfg) || !json_is_array(snaps))
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "image record '%s' is malformed", p);
-	struct build_image *img = xcalloc(1, sizeof(*img));
-	img->id = xasprintf("sha256:%s", hex);
-	img->config = json_incref(cfg);
-	img->snapshots = xcalloc(json_array_size(snaps) + 1, sizeof(char *));
-	size_t i;
-	json_t *v;
-	json_array_foreach(snaps, i, v) {
-		const char *s = json_string_value(v);
-		if (!s || strchr(s, '/')) {
-			build_image_free(img);
-			return strata_error_makec(err, STRATA_E_INVALID, 0, "image record '%s' is malformed", p);
-		}
-		img->snapshots[img->nsnapshots++] = xasprintf("%s/build/snapshots/%s", root, s);
+	img = xcalloc(1, sizeof(*img));
+	img->id = xstrdup(si.manifest.config.digest.str);
+	img->manifest_digest = xstrdup(si.manifest_digest.str);
+	img->config = json_incref(si.config.json);
+	img->layers = json_array();
+	img->snapshots = xcalloc(si.manifest.n_layers + 1, sizeof(char *));
+	for (size_t i = 0; i < si.manifest.n_layers; i++) {
+		const struct oci_descriptor *l = &si.manifest.layers[i];
+		const char *diff = si.config.diff_ids[i].str;
+		if (snapshot_ensure(s, root, diff, l->media_type, l->digest.str, err) < 0)
+			goto out;
+		json_array_append_new(img->layers, json_pack("{s:s,s:s,s:I}", "mediaType", l->media_type, "digest",
+							     l->digest.str, "size", (json_int_t)l->size));
+		img->snapshots[img->nsnapshots++] = snapshot_dir(root, diff);
 	}
 	*out = img;
-	return 0;
+	img = NULL;
+	rc = 0;
+out:
+	build_image_free(img);
+	store_image_release(&si);
+	free(ent.name);
+	free(ent.media_type);
+	store_close(s);
+	return rc;
 }

@@ -19,7 +19,9 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 		    int *status, struct strata_error **err)
 {
 	json_t *cfg = json_object_get(img->config, "config");
-	const char **argv = NULL, **env = NULL, **lowers = NULL;
+	const char **argv = NULL, **env = NULL;
+	char **lowers = NULL;
+	size_t nlowers = 0;
 	size_t na = 0, ne = 0;
 	int rc = 0;
 	cleanup_free char *tmp = NULL;
@@ -64,9 +66,7 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 		if (!replaced)
 			push(&env, &ne, o->env[k]);
 	}
-	lowers = xcalloc(img->nsnapshots + 1, sizeof(char *));
-	for (size_t k = 0; k < img->nsnapshots; k++)
-		lowers[k] = img->snapshots[img->nsnapshots - 1 - k];
+	lowers = snapshot_lowers((const char *const *)img->snapshots, img->nsnapshots, &nlowers);
 
 	if (strata_mkdir_p(tmproot, 0700, err) < 0 || strata_mkdir_p(run_dir, 0700, err) < 0 ||
 	    executor_cleanup_stale(run_dir, err) < 0 || engine_work_dir(tmproot, "run-", &tmp, &lockfd, err) < 0) {
@@ -81,8 +81,8 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 	}
 	struct exec_spec spec;
 	exec_spec_init(&spec);
-	spec.lowerdirs = lowers;
-	spec.n_lowerdirs = img->nsnapshots;
+	spec.lowerdirs = (const char *const *)lowers;
+	spec.n_lowerdirs = nlowers;
 	spec.upper_dir = upper;
 	spec.work_dir = work;
 	spec.run_dir = run_dir;
@@ -110,6 +110,8 @@ out:
 		close(lockfd);
 	free(argv);
 	free(env);
+	for (size_t k = 0; lowers && lowers[k]; k++)
+		free(lowers[k]);
 	free(lowers);
 	free(tmproot);
 	free(run_dir);

@@ -191,9 +191,13 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	struct exec_spec spec;
 	exec_spec_init(&spec);
 	size_t nl = json_array_size(s->snapshots);
-	char **lowers = xcalloc(nl + 1, sizeof(char *));
+	char **chain = xcalloc(nl + 1, sizeof(char *));
 	for (size_t i = 0; i < nl; i++)
-		lowers[i] = engine_snapshot_path(e, json_string_value(json_array_get(s->snapshots, nl - 1 - i)));
+		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(s->snapshots, i)));
+	char **lowers = snapshot_lowers((const char *const *)chain, nl, &nl);
+	for (size_t i = 0; chain[i]; i++)
+		free(chain[i]);
+	free(chain);
 	char **env = run_env(st);
 	const char **argv = NULL;
 	cleanup_free char *script = NULL;

@@ -77,6 +77,19 @@ int regclient_parallel(const struct regclient *c);
  */
 void regclient_set_credentials(struct regclient *c, const char *host, const char *user, const char *secret);
 
+/*
+ * Bytes that crossed the wire (HTTP bodies, as libcurl counts them), since
+ * the client was created; every request counts, retries and auth rounds
+ * included. Take a snapshot before and after an operation for its cost.
+ */
+struct regclient_stats {
+	uint64_t requests;
+	uint64_t bytes_down;      /* response bodies */
+	uint64_t bytes_up;        /* request bodies */
+	uint64_t blob_bytes_down; /* of those down: blob GETs */
+};
+void regclient_stats_get(struct regclient *c, struct regclient_stats *out);
+
 /* GET /v2/ with authentication. @return 0 when the registry accepts us. */
 int regclient_ping(struct regclient *c, const char *host, struct strata_error **err);
 
@@ -149,6 +162,15 @@ int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo
 int regclient_blob_put(struct regclient *c, const char *host, const char *repo, const char *digest,
 		       int fd, uint64_t size, const char *mount_from, const struct regclient_progress *prog,
 		       struct strata_error **err);
+
+/*
+ * Ask the registry to link blob digest from repository from_repo into repo
+ * (cross-repo mount, POST ?mount=&from=) without uploading anything.
+ * @return 1 mounted, 0 the registry declined (it opened an upload session
+ * instead, which is left to expire), -1 error.
+ */
+int regclient_blob_mount(struct regclient *c, const char *host, const char *repo, const char *digest,
+			 const char *from_repo, struct strata_error **err);
 
 /* Every tag of repo (following Link pagination). *tags is a NULL-terminated array the caller frees with regclient_strv_free. */
 int regclient_tags_list(struct regclient *c, const char *host, const char *repo, char ***tags, size_t *n,

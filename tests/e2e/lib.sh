@@ -284,3 +284,40 @@ store_snapshot() {
         printf '%s %s\n' "$(sha256sum <"$f" | cut -d" " -f1)" "$f"
     done )
 }
+
+# make_cached_oci_image LAYOUT TAG STEPS_JSON LAYER.tgz...: like
+# make_oci_image, with strata's inline cache metadata in the config
+# ({"strata.cache.v1": {"steps": STEPS_JSON}}, docs/internals/cache.md).
+make_cached_oci_image() {
+    _l=$1 _tag=$2 _steps=$3
+    shift 3
+    mkdir -p "$_l/blobs/sha256"
+    [ -f "$_l/oci-layout" ] || echo '{"imageLayoutVersion":"1.0.0"}' >"$_l/oci-layout"
+    [ -f "$_l/index.json" ] || echo '{"schemaVersion":2,"manifests":[]}' >"$_l/index.json"
+    _layers='[]' _ids='[]'
+    for _f in "$@"; do
+        _d=$(sha256sum "$_f" | cut -d" " -f1)
+        _s=$(stat -c %s "$_f")
+        cp "$_f" "$_l/blobs/sha256/$_d"
+        _u=$(gzip -dc "$_f" | sha256sum | cut -d" " -f1)
+        _layers=$(echo "$_layers" | jq -c --arg d "sha256:$_d" --argjson s "$_s" \
+            '. + [{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip",digest:$d,size:$s}]')
+        _ids=$(echo "$_ids" | jq -c --arg u "sha256:$_u" '. + [$u]')
+    done
+    jq -nc --argjson ids "$_ids" --arg t "$_tag" --argjson steps "$_steps" \
+        '{created:"2026-01-01T00:00:00Z",architecture:"amd64",os:"linux",config:{Labels:{tag:$t}},rootfs:{type:"layers",diff_ids:$ids},"strata.cache.v1":{steps:$steps}}' >"$_l/.cfg"
+    _cd=$(sha256sum "$_l/.cfg" | cut -d" " -f1)
+    _cs=$(stat -c %s "$_l/.cfg")
+    mv "$_l/.cfg" "$_l/blobs/sha256/$_cd"
+    jq -nc --argjson layers "$_layers" --arg cd "sha256:$_cd" --argjson cs "$_cs" \
+        '{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$cd,size:$cs},layers:$layers}' >"$_l/.man"
+    _md=$(sha256sum "$_l/.man" | cut -d" " -f1)
+    _ms=$(stat -c %s "$_l/.man")
+    mv "$_l/.man" "$_l/blobs/sha256/$_md"
+    jq -c --arg md "sha256:$_md" --argjson ms "$_ms" --arg t "$_tag" \
+        '.manifests += [{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$md,size:$ms,annotations:{"org.opencontainers.image.ref.name":$t}}]' \
+        "$_l/index.json" >"$_l/.idx" && mv "$_l/.idx" "$_l/index.json"
+    OCI_MANIFEST_DIGEST="sha256:$_md"
+    OCI_CONFIG_SIZE=$_cs
+    OCI_MANIFEST_SIZE=$_ms
+}

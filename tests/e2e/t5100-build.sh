@@ -92,16 +92,16 @@ test_expect_success 'ENTRYPOINT + CMD, LABEL, EXPOSE, VOLUME, STOPSIGNAL, HEALTH
     strata run meta >out && test "$(cat out)" = "ep default" &&
     strata run meta other >out && test "$(cat out)" = "ep other" &&
     hex=$(sed s/sha256:// id) &&
-    jq -e ".config.config.Labels == {\"a\":\"1\",\"b c\":\"2\",\"extra\":\"yes\"}" root/build/images/$hex.json &&
-    jq -e ".config.config.ExposedPorts == {\"80/tcp\":{},\"53/udp\":{}}" root/build/images/$hex.json &&
-    jq -e ".config.config.Volumes == {\"/data\":{}}" root/build/images/$hex.json &&
-    jq -e ".config.config.StopSignal == \"SIGINT\"" root/build/images/$hex.json &&
-    jq -e ".config.config.Healthcheck == {\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":5000000000,\"Retries\":2}" root/build/images/$hex.json &&
-    jq -e ".config.config.Shell == [\"/bin/sh\",\"-ec\"]" root/build/images/$hex.json &&
-    jq -e ".config.config.OnBuild == [\"RUN echo triggered\"]" root/build/images/$hex.json &&
-    jq -e ".config.author == \"someone\"" root/build/images/$hex.json &&
-    jq -e "[.config.history[] | select(.empty_layer)] | length >= 11" root/build/images/$hex.json &&
-    jq -e "[.config.history[] | select(.empty_layer | not)] | length == 2" root/build/images/$hex.json
+    jq -e ".config.Labels == {\"a\":\"1\",\"b c\":\"2\",\"extra\":\"yes\"}" root/blobs/sha256/$hex &&
+    jq -e ".config.ExposedPorts == {\"80/tcp\":{},\"53/udp\":{}}" root/blobs/sha256/$hex &&
+    jq -e ".config.Volumes == {\"/data\":{}}" root/blobs/sha256/$hex &&
+    jq -e ".config.StopSignal == \"SIGINT\"" root/blobs/sha256/$hex &&
+    jq -e ".config.Healthcheck == {\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":5000000000,\"Retries\":2}" root/blobs/sha256/$hex &&
+    jq -e ".config.Shell == [\"/bin/sh\",\"-ec\"]" root/blobs/sha256/$hex &&
+    jq -e ".config.OnBuild == [\"RUN echo triggered\"]" root/blobs/sha256/$hex &&
+    jq -e ".author == \"someone\"" root/blobs/sha256/$hex &&
+    jq -e "[.history[] | select(.empty_layer)] | length >= 11" root/blobs/sha256/$hex &&
+    jq -e "[.history[] | select(.empty_layer | not)] | length == 2" root/blobs/sha256/$hex
 '
 
 test_expect_success 'ENTRYPOINT resets an inherited CMD' '
@@ -292,7 +292,7 @@ test_expect_success 'ONBUILD triggers run when the image is a base, and are cons
     grep "\[2/3\] ONBUILD RUN echo triggered" log &&
     strata run obchild cat /trig /env >out &&
     printf "triggered\nenv=yes\n" >want && diff want out &&
-    jq -e ".config.config.OnBuild == null" root/build/images/$(sed s/sha256:// iid).json
+    jq -e ".config.OnBuild == null" root/blobs/sha256/$(sed s/sha256:// iid)
 '
 
 PORT=$(free_port)

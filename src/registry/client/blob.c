@@ -234,6 +234,10 @@ static int try_upload(struct regclient *c, struct rc_host *h, const char *repo, 
 		r = 1;
 		goto out;
 	}
+	if (pr == 0 && resp.status == 202 && fd < 0) {
+		r = 2; /* mount only (regclient_blob_mount): declined */
+		goto out;
+	}
 	if (pr < 0 || resp.status != 202 || !resp.location) {
 		if (pr == 0 && resp.status == 202)
 			strata_error_makec(err, STRATA_E_REGISTRY, 0, "upload started without a Location");
@@ -328,4 +332,15 @@ int regclient_blob_put(struct regclient *c, const char *host, const char *repo, 
 		strata_error_clear(err);
 		rc_backoff(c, attempt, NULL);
 	}
+}
+
+int regclient_blob_mount(struct regclient *c, const char *host, const char *repo, const char *digest,
+			 const char *from_repo, struct strata_error **err)
+{
+	if (!from_repo || !strcmp(from_repo, repo))
+		return 0;
+	int r = regclient_blob_put(c, host, repo, digest, -1, 0, from_repo, NULL, err);
+	if (r < 0)
+		return -1;
+	return r == 1 ? 1 : 0;
 }

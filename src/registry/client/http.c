@@ -553,6 +553,18 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 	CURLcode cc = curl_easy_perform(e);
 	curl_slist_free_all(hl);
 	resp->cerr = cc;
+	{
+		/* count what crossed the wire, even for failed transfers */
+		curl_off_t dl = 0, ul = 0;
+		curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &dl);
+		curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &ul);
+		__atomic_add_fetch(&c->stats.requests, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&c->stats.bytes_down, (uint64_t)(dl > 0 ? dl : 0), __ATOMIC_RELAXED);
+		__atomic_add_fetch(&c->stats.bytes_up, (uint64_t)(ul > 0 ? ul : 0), __ATOMIC_RELAXED);
+		if (!strcmp(m, "GET") && strstr(req->url, "/blobs/sha256:"))
+			__atomic_add_fetch(&c->stats.blob_bytes_down, (uint64_t)(dl > 0 ? dl : 0),
+					   __ATOMIC_RELAXED);
+	}
 	if (x.data_err) {
 		if (err)
 			*err = x.data_err;
@@ -612,4 +624,12 @@ void rc_backoff(const struct regclient *c, int attempt, const char *retry_after)
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+void regclient_stats_get(struct regclient *c, struct regclient_stats *out)
+{
+	out->requests = __atomic_load_n(&c->stats.requests, __ATOMIC_RELAXED);
+	out->bytes_down = __atomic_load_n(&c->stats.bytes_down, __ATOMIC_RELAXED);
+	out->bytes_up = __atomic_load_n(&c->stats.bytes_up, __ATOMIC_RELAXED);
+	out->blob_bytes_down = __atomic_load_n(&c->stats.blob_bytes_down, __ATOMIC_RELAXED);
 }

@@ -74,6 +74,7 @@ struct regclient {
 	pthread_mutex_t lock; /* hosts, tokens, credentials */
 	pthread_mutex_t token_lock; /* serialises token fetches */
 	struct rc_host *hosts;
+	struct regclient_stats stats; /* atomics */
 };
 
 struct rc_resp {

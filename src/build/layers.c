@@ -1,0 +1,115 @@
+/*
+ * layers.c — snapshots and layer blobs.
+ *
+ * A step's upper dir becomes a layer blob in the store (a reproducible tar,
+ * gzip, whiteouts converted) and is then kept as the snapshot of that layer,
+ * named by its diff_id: <root>/build/snapshots/<diff_id hex>. A layer that
+ * came from elsewhere (an imported or loaded base image) is extracted once
+ * into the same place with overlay whiteouts, so any chain of diff_ids is an
+ * overlay lowerdir list.
+ */
+#include "build/build_internal.h"
+#include "layer/layer.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+char *snapshot_dir(const char *root, const char *diff_id)
+{
+	const char *hex = strncmp(diff_id, "sha256:", 7) ? diff_id : diff_id + 7;
+	return xasprintf("%s/build/snapshots/%s", root, hex);
+}
+
+int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
+		 struct strata_error **err)
+{
+	struct store_blob_writer *bw = NULL;
+	struct layer_writer *lw = NULL;
+	struct layer_result res;
+	if (store_blob_writer_open(s, NULL, -1, &bw, err) < 0)
+		return -1;
+	struct strata_sink sink = store_blob_writer_sink(bw);
+	struct layer_write_opts wo = { .compression = OCI_COMPRESSION_GZIP };
+	struct layer_create_opts co = LAYER_CREATE_OPTS_INIT;
+	co.overlay_upper = true;
+	if (layer_writer_new(&lw, &wo, &sink, err) < 0 || layer_create(upper, &co, lw, err) < 0 ||
+	    layer_writer_finish(lw, &res, err) < 0) {
+		layer_writer_free(lw);
+		store_blob_writer_abort(bw);
+		return strata_error_wrap(err, "create layer");
+	}
+	layer_writer_free(lw);
+	struct oci_digest d;
+	int64_t size;
+	if (store_blob_writer_commit(bw, &d, &size, err) < 0)
+		return strata_error_wrap(err, "store layer");
+	*desc = json_pack("{s:s,s:s,s:I}", "mediaType", res.media_type, "digest", d.str, "size", (json_int_t)size);
+	snprintf(diff_id, 72, "%s", res.diff_id);
+	/* keep the upper as the layer's snapshot (a twin from another build may be there already) */
+	cleanup_free char *snap = snapshot_dir(root, res.diff_id);
+	if (rename(upper, snap) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			int e = errno;
+			json_decref(*desc);
+			*desc = NULL;
+			return strata_error_make(err, e, "keep snapshot '%s'", snap);
+		}
+		strata_rm_rf(upper, NULL);
+	}
+	return 0;
+}
+
+int snapshot_ensure(struct store *s, const char *root, const char *diff_id, const char *media_type,
+		    const char *digest, struct strata_error **err)
+{
+	cleanup_free char *snap = snapshot_dir(root, diff_id);
+	if (strata_path_exists(snap))
+		return 0;
+	cleanup_free char *dir = xasprintf("%s/build/snapshots", root);
+	if (strata_mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	struct oci_digest d;
+	if (oci_digest_parse(digest, &d, err) < 0)
+		return -1;
+	cleanup_close int fd = store_blob_open(s, &d, NULL, err);
+	if (fd < 0)
+		return strata_error_wrap(err, "layer %s", digest);
+	struct layer_apply_opts o = {
+		.media_type = media_type,
+		.digest = digest,
+		.diff_id = diff_id,
+		.devices = LAYER_DEVICES_CREATE,
+		.overlay_whiteouts = true,
+	};
+	if (layer_apply_fd(fd, snap, &o, NULL, err) < 0) {
+		/* a concurrent extraction of the same layer won the rename */
+		if (strata_path_exists(snap)) {
+			strata_error_clear(err);
+			return 0;
+		}
+		return strata_error_wrap(err, "extract layer %s", digest);
+	}
+	return 0;
+}
+
+/*
+ * Overlay lowerdirs, top first, from a chain of snapshot dirs given bottom
+ * first. A layer that occurs twice (two steps with identical changes, e.g.
+ * two empty layers) is kept only at its topmost place: overlayfs refuses a
+ * dir listed twice, and the upper copy already shadows everything the lower
+ * one could (its whiteouts included), so the merged tree is the same.
+ */
+char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout)
+{
+	char **v = xcalloc(n + 1, sizeof(char *));
+	size_t o = 0;
+	for (size_t i = n; i-- > 0;) {
+		bool dup = false;
+		for (size_t j = 0; j < o && !dup; j++)
+			dup = !strcmp(v[j], bottom_first[i]);
+		if (!dup)
+			v[o++] = xstrdup(bottom_first[i]);
+	}
+	*nout = o;
+	return v;
+}

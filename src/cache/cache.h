@@ -1,0 +1,280 @@
+/*
+ * cache/cache.h — the remote build cache: --cache-from / --cache-to (the
+ * cache module's boundary; functions are prefixed rcache_ because the build
+ * engine keeps its local index under cache_*). docs/internals/cache.md has
+ * the design; in short:
+ *
+ *  - Every image strata builds carries its cache metadata in its config,
+ *    under the top-level field "strata.cache.v1" (inline cache). A cache
+ *    export (--cache-to) is an OCI image manifest with artifactType
+ *    RCACHE_ARTIFACT_TYPE whose config (RCACHE_CONFIG_MT) holds the same
+ *    steps plus the diff_ids of its layers.
+ *  - Import (--cache-from) reads manifests and configs only and builds a
+ *    table key -> (layer descriptor, diff_id, source). A source that cannot
+ *    be read is a one-line warning, never an error.
+ *  - Layer blobs of hits stay in the registry: the store holds the image's
+ *    manifest and config, and the "remote blob record"
+ *    (ROOT/.strata/remote-blobs.json: digest -> registry, repository, size)
+ *    says where each absent layer lives. rcache_fetch_layer downloads one
+ *    when it is really needed; rcache_push_image pushes an image without
+ *    moving the layers the target registry already has or can mount.
+ *
+ * Depends on registry/client, store and oci; nothing below depends on it.
+ * Thread safety: a table is built by one thread, then read-only; the remote
+ * record file is merged under an flock, so several processes may share a store.
+ */
+#ifndef STRATA_CACHE_H
+#define STRATA_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oci/oci.h"
+#include "registry/client.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#define RCACHE_FIELD "strata.cache.v1"
+#define RCACHE_ARTIFACT_TYPE "application/vnd.strata.cache.v1"
+#define RCACHE_CONFIG_MT "application/vnd.strata.cache.config.v1+json"
+/* Per-step list of file digests kept for explanations (then only "sources"). */
+#define RCACHE_FILES_MAX 256
+/* Steps kept in one record (a config stays small; later steps are dropped). */
+#define RCACHE_STEPS_MAX 4096
+/* Inline text of an instruction, truncated to this many bytes. */
+#define RCACHE_INSN_MAX 512
+
+/* ------------------------------------------------------------------------- */
+/* The cache record model                                                    */
+
+/*
+ * One cached layer step.
+ *  key      the step's cache key, "sha256:<64 hex>" (the engine's key, char[72])
+ *  layer    index of the produced layer in the image's layers / diff_ids
+ *           (inline); in an artifact the index into the artifact's layers
+ *  stage    stage index in the Dockerfile; pos: the step's position in its
+ *           stage (the engine passes dockerfile_step.insn_index): with stage,
+ *           what finds "the same step" of an earlier build for explanations
+ *  line     Dockerfile line (informative)
+ *  insn     instruction text as written (truncated to RCACHE_INSN_MAX)
+ *  inputs   the engine's inputs object (parent, insn, args, env, config,
+ *           sources, files; see build_cache_key) or NULL; "files" capped to
+ *           RCACHE_FILES_MAX entries when encoded
+ *  desc     the layer descriptor (mediaType, digest, size) — set by decode /
+ *           import; the encoders for artifacts read it
+ *  diff_id  the layer's uncompressed digest ("sha256:...") or NULL
+ * All pointers are owned by the entry.
+ */
+struct rcache_entry {
+	char *key;
+	int layer;
+	int stage;
+	int pos;
+	int line;
+	char *insn;
+	json_t *inputs;
+	json_t *desc;
+	char *diff_id;
+	/* set by import: where the layer lives (borrowed from the table's source) */
+	const char *source;   /* the --cache-from reference as given */
+	const char *host;     /* registry host */
+	const char *repo;     /* repository on it */
+};
+
+/* A growable list of entries. */
+struct rcache_record {
+	struct rcache_entry *v;
+	size_t n;
+};
+/* Append a deep copy of e (source/host/repo are copied as pointers). */
+void rcache_record_add(struct rcache_record *r, const struct rcache_entry *e);
+void rcache_record_release(struct rcache_record *r);
+void rcache_entry_release(struct rcache_entry *e);
+
+/*
+ * Inline cache: set config["strata.cache.v1"] = {"steps": [...]} from r
+ * (entry.layer must index the image's layers; desc/diff_id are not written:
+ * the image has them). Replaces an existing field. Fails (STRATA_E_INVALID)
+ * for a bad key or a negative layer index.
+ */
+int rcache_config_set(json_t *config, const struct rcache_record *r, struct strata_error **err);
+
+/*
+ * Read the inline cache of an image config. layers (the manifest's layers
+ * array, may be NULL) and the config's rootfs.diff_ids fill desc/diff_id.
+ * @return 1 with *out filled, 0 when the config has no cache metadata (*out
+ * empty), -1 when it is malformed (the error names the field). Entries whose
+ * layer index is out of range are an error.
+ */
+int rcache_config_get(const json_t *config, const json_t *layers, struct rcache_record *out,
+		      struct strata_error **err);
+
+/*
+ * Cache export artifact. From entries (each with desc and diff_id), build
+ * the artifact config (RCACHE_CONFIG_MT: {"diff_ids", "strata.cache.v1"};
+ * no timestamp, so the same entries always give the same digests) and manifest (OCI image manifest, artifactType
+ * RCACHE_ARTIFACT_TYPE, layers = each distinct layer once, in first-use
+ * order). mode_max=false keeps the entries of stage final_stage only.
+ * *config / *manifest are newly allocated compact JSON.
+ * @return 0, or -1 (an entry without desc/diff_id, STRATA_E_INVALID).
+ */
+int rcache_artifact_encode(const struct rcache_entry *e, size_t n, bool mode_max, int final_stage,
+			   char **config, size_t *config_len, char **manifest, size_t *manifest_len,
+			   struct strata_error **err);
+/* true when a manifest (parsed JSON) is a strata cache artifact. */
+bool rcache_is_artifact(const json_t *manifest);
+/*
+ * Decode an artifact's config given its manifest (both parsed): fills desc
+ * from the manifest's layers and diff_id from the config. @return 0 or -1.
+ */
+int rcache_artifact_decode(const json_t *manifest, const json_t *config, struct rcache_record *out,
+			   struct strata_error **err);
+
+/* A copy of an inputs object with "files" capped to RCACHE_FILES_MAX entries. */
+json_t *rcache_inputs_cap(const json_t *inputs);
+
+/* ------------------------------------------------------------------------- */
+/* Import (--cache-from)                                                     */
+
+struct rcache_table;
+struct rcache_table *rcache_table_new(void);
+/* NULL is a no-op. */
+void rcache_table_free(struct rcache_table *t);
+
+enum rcache_source_status {
+	RCACHE_SOURCE_OK = 0,   /* cache metadata imported (possibly 0 entries) */
+	RCACHE_SOURCE_EMPTY,    /* readable, but no strata cache metadata: a note */
+	RCACHE_SOURCE_FAILED,   /* missing, unreachable, unauthorised, malformed: a warning */
+};
+
+struct rcache_import_result {
+	enum rcache_source_status status;
+	size_t entries;         /* entries added */
+	char *kind;             /* "image" or "cache artifact" (OK only) */
+	/*
+	 * One line to print for EMPTY and FAILED (NULL for OK):
+	 *  "note: --cache-from REF: no strata cache metadata (image not built by strata)"
+	 *  "warning: --cache-from REF: not found (first build?)"
+	 *  "warning: --cache-from REF: unauthorized: ..."
+	 *  "warning: --cache-from REF: unreachable: ..."
+	 */
+	char *message;
+	struct regclient_stats moved; /* what this import cost on the wire */
+};
+void rcache_import_result_release(struct rcache_import_result *r);
+
+/*
+ * Import ref ("host/repo:tag" or "@digest") into t: GET the manifest (an
+ * index: the manifest for platform, NULL = the host's), then its config.
+ * Never downloads a layer. Sources are consulted in import order: the first
+ * imported source holding a key wins. Problems with the source are not
+ * errors: they set res->status and res->message.
+ * @return 0 (always, res filled), or -1 only for a reference that does not
+ * parse (STRATA_E_USAGE: a command line mistake).
+ */
+int rcache_import(struct rcache_table *t, struct regclient *c, const char *ref, const char *platform,
+		  struct rcache_import_result *res, struct strata_error **err);
+
+/* The entry for key (borrowed, valid while t lives), or NULL. */
+const struct rcache_entry *rcache_table_lookup(const struct rcache_table *t, const char *key);
+/* Every entry, source by source, in import order (borrowed). */
+const struct rcache_entry *rcache_table_entries(const struct rcache_table *t, size_t *n);
+/* Number of sources imported with RCACHE_SOURCE_OK. */
+size_t rcache_table_sources(const struct rcache_table *t);
+
+/* ------------------------------------------------------------------------- */
+/* Explained misses                                                          */
+
+/*
+ * Why the step at (stage, pos) with these inputs misses: compares with the
+ * entry at the same stage and position in the newest source (the one whose
+ * config is the most recent; ties: the first imported) and names the first
+ * difference: "parent step missed" (parent_missed), "instruction changed",
+ * "platform changed", "build arg VERSION changed", "env PATH changed", "WORKDIR changed",
+ * "src/main.c changed", "src/new.c added", "src/old.c removed", "sources
+ * changed", "base changed", "inputs changed"; followed by " (cache: REF)".
+ * "no cache entry" when no source has an entry there (t may be NULL).
+ * Newly allocated, without the "MISS: " prefix.
+ */
+char *rcache_explain(const struct rcache_table *t, int stage, int pos, const json_t *inputs, bool parent_missed);
+/* The same comparison between two inputs objects (prev may be NULL: "no cache entry"). */
+char *rcache_inputs_diff(const json_t *prev, const json_t *now, bool parent_missed);
+
+/* ------------------------------------------------------------------------- */
+/* Remote blobs: layers the local store references but does not hold        */
+
+/*
+ * Record in ROOT/.strata/remote-blobs.json that blob digest (size bytes)
+ * can be fetched from host/repo. Merged under an flock, written atomically.
+ */
+int rcache_remote_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
+		       struct strata_error **err);
+/* Note the layer of imported entries (desc, host, repo): one lock, one write. */
+int rcache_remote_note_entries(struct store *s, const struct rcache_entry *e, size_t n, struct strata_error **err);
+int rcache_remote_note_entry(struct store *s, const struct rcache_entry *e, struct strata_error **err);
+/*
+ * Where digest lives remotely. @return 1 (*host, *repo newly allocated,
+ * *size when non-NULL), 0 unknown, -1 unreadable record.
+ */
+int rcache_remote_lookup(struct store *s, const char *digest, char **host, char **repo, int64_t *size,
+			 struct strata_error **err);
+
+/*
+ * Make sure blob digest is in the store: nothing when present, else GET it
+ * from the remote record's registry (or host/repo when given), verified
+ * while streaming, committed only when digest and size match.
+ * @return 0 present or fetched, -1 (STRATA_E_NOTFOUND when no source is known).
+ */
+int rcache_fetch_blob(struct regclient *c, struct store *s, const char *digest, int64_t size, const char *host,
+		      const char *repo, struct strata_error **err);
+/* The layer of a hit (e->desc from e->host/e->repo). */
+int rcache_fetch_layer(struct regclient *c, struct store *s, const struct rcache_entry *e,
+		       struct strata_error **err);
+
+/*
+ * Bring image ref from its registry into the store as a cache hit would:
+ * manifest and config only, layers noted as remote; tag it locally as tag
+ * (NULL: ref). The engine does the same for a build whose layers are hits.
+ */
+int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, const char *tag,
+		       struct strata_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Push and export                                                           */
+
+struct rcache_push_result {
+	char *digest;            /* the manifest pushed */
+	size_t blobs_present;    /* HEAD found them */
+	size_t blobs_mounted;    /* cross-repo mount */
+	size_t blobs_uploaded;
+	size_t blobs_fetched;    /* remote blobs downloaded first (only then uploaded) */
+	uint64_t bytes_uploaded; /* blob bytes */
+};
+void rcache_push_result_release(struct rcache_push_result *r);
+
+/*
+ * Push local image src_ref (store_resolve syntax) to dest_ref, its layers
+ * possibly absent locally (remote record). Per blob: HEAD on the target;
+ * else a cross-repo mount when the blob's remote source is another
+ * repository of the same registry; else upload it, fetching it first when
+ * absent. Then the manifest. Errors read "push REF: ...".
+ */
+int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
+		      struct rcache_push_result *out, struct strata_error **err);
+
+/*
+ * --cache-to dest_ref: encode the artifact of entries (rcache_artifact_encode),
+ * push its layers as rcache_push_image does (an entry's host/repo, else the
+ * remote record, else the store), then the config, then the manifest.
+ */
+int rcache_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n, bool mode_max,
+		  int final_stage, const char *dest_ref, struct rcache_push_result *out, struct strata_error **err);
+
+/*
+ * Parse a --cache-to value "REF[,mode=min|max]" (also "type=registry,ref=REF,mode=max").
+ * @return 0 (*ref newly allocated), or -1 (STRATA_E_USAGE naming the bad part).
+ */
+int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct strata_error **err);
+
+#endif

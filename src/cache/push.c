@@ -1,0 +1,219 @@
+/*
+ * push.c — pushing images whose layers may live only in a registry, and the
+ * cache export (--cache-to). See cache.h.
+ */
+#include "cache/cache.h"
+
+#include <pthread.h>
+#include <string.h>
+
+void rcache_push_result_release(struct rcache_push_result *r)
+{
+	free(r->digest);
+	memset(r, 0, sizeof(*r));
+}
+
+struct pblob {
+	char *digest;
+	int64_t size;
+	const char *hint_host, *hint_repo; /* where it lives when not local (borrowed) */
+};
+
+struct pctx {
+	struct regclient *c;
+	struct store *s;
+	const char *host, *repo;
+	struct pblob *b;
+	size_t n;
+	struct rcache_push_result *res;
+	pthread_mutex_t lock;
+};
+
+static void add_blob(struct pctx *p, const char *digest, int64_t size, const char *hh, const char *hr)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->b[i].digest, digest))
+			return;
+	p->b = xreallocarray(p->b, p->n + 1, sizeof(*p->b));
+	p->b[p->n++] = (struct pblob){ xstrdup(digest), size, hh, hr };
+}
+
+static void bump(struct pctx *p, size_t *field, uint64_t bytes)
+{
+	pthread_mutex_lock(&p->lock);
+	(*field)++;
+	p->res->bytes_uploaded += bytes;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int push_one(void *ctx, size_t i, struct strata_error **err)
+{
+	struct pctx *p = ctx;
+	const struct pblob *b = &p->b[i];
+	int has = regclient_blob_exists(p->c, p->host, p->repo, b->digest, NULL, err);
+	if (has < 0)
+		return strata_error_wrap(err, "blob '%s'", b->digest);
+	if (has) {
+		bump(p, &p->res->blobs_present, 0);
+		return 0;
+	}
+	struct oci_digest d;
+	if (oci_digest_parse(b->digest, &d, err) < 0)
+		return -1;
+	cleanup_free char *rh = NULL, *rr = NULL;
+	const char *host = b->hint_host, *repo = b->hint_repo;
+	if (!host || !repo) {
+		if (rcache_remote_lookup(p->s, b->digest, &rh, &rr, NULL, err) < 0)
+			return -1;
+		host = rh;
+		repo = rr;
+	}
+	if (host && repo && !strcmp(host, p->host) && strcmp(repo, p->repo)) {
+		int m = regclient_blob_mount(p->c, p->host, p->repo, b->digest, repo, err);
+		if (m < 0)
+			return strata_error_wrap(err, "blob '%s'", b->digest);
+		if (m == 1) {
+			bump(p, &p->res->blobs_mounted, 0);
+			return 0;
+		}
+	}
+	if (!store_blob_exists(p->s, &d)) {
+		/* only now: the target has it nowhere */
+		if (rcache_fetch_blob(p->c, p->s, b->digest, b->size, host, repo, err) < 0)
+			return -1;
+		bump(p, &p->res->blobs_fetched, 0);
+	}
+	int64_t size = 0;
+	cleanup_close int fd = store_blob_open(p->s, &d, &size, err);
+	if (fd < 0)
+		return -1;
+	if (regclient_blob_put(p->c, p->host, p->repo, b->digest, fd, (uint64_t)size, NULL, NULL, err) < 0)
+		return strata_error_wrap(err, "blob '%s'", b->digest);
+	bump(p, &p->res->blobs_uploaded, (uint64_t)size);
+	return 0;
+}
+
+static int push_blobs(struct pctx *p, struct strata_error **err)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	int r = regclient_run_parallel(p->n, regclient_parallel(p->c), push_one, p, err);
+	pthread_mutex_destroy(&p->lock);
+	return r;
+}
+
+static void pctx_release(struct pctx *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->b[i].digest);
+	free(p->b);
+}
+
+int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
+		      struct rcache_push_result *out, struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	cleanup_ref struct oci_ref r = OCI_REF_INIT;
+	if (oci_ref_parse(dest_ref, &r, err) < 0)
+		return strata_error_wrap(err, "push");
+	struct store_entry ent = { 0 };
+	struct store_image img = { 0 };
+	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out };
+	int ret = -1;
+	if (store_resolve(s, src_ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0)
+		goto out;
+	add_blob(&p, img.manifest.config.digest.str, img.manifest.config.size, NULL, NULL);
+	for (size_t i = 0; i < img.manifest.n_layers; i++)
+		add_blob(&p, img.manifest.layers[i].digest.str, img.manifest.layers[i].size, NULL, NULL);
+	if (push_blobs(&p, err) < 0)
+		goto out;
+	const char *mt = img.manifest.media_type ? img.manifest.media_type
+			 : img.manifest.docker	  ? DOCKER_MT_MANIFEST
+						  : OCI_MT_MANIFEST;
+	if (regclient_manifest_put(c, r.domain, r.path, r.digest ? r.digest : r.tag, mt, img.manifest_raw,
+				   img.manifest_len, &out->digest, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		strata_error_wrap(err, "push %s", dest_ref);
+	pctx_release(&p);
+	store_image_release(&img);
+	free(ent.name);
+	free(ent.media_type);
+	return ret;
+}
+
+int rcache_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n, bool mode_max,
+		  int final_stage, const char *dest_ref, struct rcache_push_result *out, struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	cleanup_ref struct oci_ref r = OCI_REF_INIT;
+	if (oci_ref_parse(dest_ref, &r, err) < 0)
+		return strata_error_wrap(err, "--cache-to");
+	cleanup_free char *cfg = NULL, *man = NULL;
+	size_t clen = 0, mlen = 0;
+	if (rcache_artifact_encode(e, n, mode_max, final_stage, &cfg, &clen, &man, &mlen, err) < 0)
+		return strata_error_wrap(err, "--cache-to %s", dest_ref);
+	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out };
+	struct oci_digest cd;
+	int ret = -1;
+	/* the config goes through the store so that it uploads from a file like any blob */
+	if (store_blob_put(s, cfg, clen, NULL, &cd, err) < 0)
+		goto out;
+	add_blob(&p, cd.str, (int64_t)clen, NULL, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (!mode_max && e[i].stage != final_stage)
+			continue;
+		add_blob(&p, json_string_value(json_object_get(e[i].desc, "digest")),
+			 json_integer_value(json_object_get(e[i].desc, "size")), e[i].host, e[i].repo);
+	}
+	if (push_blobs(&p, err) < 0 ||
+	    regclient_manifest_put(c, r.domain, r.path, r.digest ? r.digest : r.tag, OCI_MT_MANIFEST, man, mlen,
+				   &out->digest, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		strata_error_wrap(err, "--cache-to %s", dest_ref);
+	pctx_release(&p);
+	return ret;
+}
+
+int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct strata_error **err)
+{
+	*ref = NULL;
+	*mode_max = false;
+	cleanup_free char *copy = xstrdup(spec);
+	cleanup_free char *found = NULL;
+	char *save = NULL;
+	for (char *part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(part, '=');
+		if (!eq && !found) {
+			found = xstrdup(part);
+		} else if (eq && !strncmp(part, "ref=", 4) && !found) {
+			found = xstrdup(eq + 1);
+		} else if (eq && !strncmp(part, "mode=", 5)) {
+			if (!strcmp(eq + 1, "max"))
+				*mode_max = true;
+			else if (strcmp(eq + 1, "min"))
+				return strata_error_makec(err, STRATA_E_USAGE, 0,
+							  "--cache-to '%s': mode must be min or max, not '%s'", spec,
+							  eq + 1);
+		} else if (eq && !strcmp(part, "type=registry")) {
+			continue;
+		} else {
+			return strata_error_makec(err, STRATA_E_USAGE, 0, "--cache-to '%s': unexpected '%s'", spec,
+						  part);
+		}
+	}
+	if (!found || !*found)
+		return strata_error_makec(err, STRATA_E_USAGE, 0, "--cache-to '%s': no reference", spec);
+	struct oci_ref r = OCI_REF_INIT;
+	if (oci_ref_parse(found, &r, err) < 0) {
+		strata_error_set_code(err, STRATA_E_USAGE);
+		return strata_error_wrap(err, "--cache-to");
+	}
+	oci_ref_release(&r);
+	*ref = STRATA_STEAL(found);
+	return 0;
+}

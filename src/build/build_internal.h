@@ -80,6 +80,7 @@ struct stage_state {
 	json_t *layers;         /* layer descriptors, bottom first */
 	char key[72];           /* the key of the last layer step (or the base's) */
 	bool missed;            /* a layer step of this stage (or its base) missed */
+	bool shell_set;         /* SHELL appeared in this stage (else the base's Shell applies) */
 	char **env;             /* the final env ("K=V", NULL-terminated) for child stages */
 	char *rootfs;           /* mounted read-only view for COPY --from / mounts, or NULL */
 	struct build_context *tree;

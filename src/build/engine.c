@@ -239,6 +239,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		for (size_t i = 0; i < st->nwords; i++)
 			json_array_append_new(a, json_string(st->words[i]));
 		json_object_set_new(cfg, "Shell", a);
+		s->shell_set = true;
 		break;
 	}
 	case DF_HEALTHCHECK: {

@@ -43,6 +43,15 @@ static const char *cfg_str(struct stage_state *s, const char *k)
 	return json_string_value(json_object_get(json_object_get(s->image, "config"), k));
 }
 
+/* the base image's Shell, when the stage did not set SHELL itself */
+static json_t *base_shell(struct stage_state *s, const struct dockerfile_step *st)
+{
+	if (s->shell_set || st->cmd.exec_form)
+		return NULL;
+	json_t *sh = json_object_get(json_object_get(s->image, "config"), "Shell");
+	return json_array_size(sh) ? sh : NULL;
+}
+
 /* a relative path inside a tree, or NULL when it leaves it */
 static char *inside(const char *root, const char *rel)
 {
@@ -144,6 +153,9 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 	json_object_set_new(cfg, "user", json_string(user ? user : ""));
 	json_object_set_new(cfg, "network",
 			    json_string(st->network ? st->network : e->o->network == EXEC_NET_NONE ? "none" : "default"));
+	json_t *bsh = base_shell(s, st);
+	if (bsh)
+		json_object_set(cfg, "shell", bsh);
 	json_object_set_new(inputs, "config", cfg);
 	return 0;
 }
@@ -212,9 +224,16 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 			argv[i] = st->cmd.argv[i];
 		spec.argv = argv;
 	} else {
-		shell = xcalloc(st->cmd.shell_argc + 1, sizeof(char *));
-		for (size_t i = 0; i < st->cmd.shell_argc; i++)
-			shell[i] = st->cmd.shell_argv[i];
+		json_t *bsh = base_shell(s, st);
+		if (bsh) {
+			shell = xcalloc(json_array_size(bsh) + 1, sizeof(char *));
+			for (size_t i = 0; i < json_array_size(bsh); i++)
+				shell[i] = json_string_value(json_array_get(bsh, i));
+		} else {
+			shell = xcalloc(st->cmd.shell_argc + 1, sizeof(char *));
+			for (size_t i = 0; i < st->cmd.shell_argc; i++)
+				shell[i] = st->cmd.shell_argv[i];
+		}
 		spec.shell = shell;
 		if (heredoc_only(st)) {
 			script = xstrdup(st->heredocs[0].content);

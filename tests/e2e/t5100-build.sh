@@ -104,6 +104,13 @@ test_expect_success 'ENTRYPOINT + CMD, LABEL, EXPOSE, VOLUME, STOPSIGNAL, HEALTH
     jq -e "[.history[] | select(.empty_layer | not)] | length == 2" root/blobs/sha256/$hex
 '
 
+test_expect_success 'the base image SHELL applies to RUN in a child image' '
+    printf "FROM meta\nRUN false; echo survived\n" >ctx/Dockerfile.sh &&
+    test_must_fail strata build -f ctx/Dockerfile.sh --progress plain ctx 2>err &&
+    ! grep "^#5 [0-9.]* survived" err &&
+    grep "Dockerfile.sh:2: RUN false; echo survived: exit status 1" err
+'
+
 test_expect_success 'ENTRYPOINT resets an inherited CMD' '
     printf "FROM demo\nENTRYPOINT [\"echo\", \"only\"]\n" | strata build -f - -t ep ctx 2>log &&
     strata run ep >out && test "$(cat out)" = only
@@ -261,6 +268,15 @@ test_expect_success 'RUN --mount: bind from the context, cache, tmpfs, secret; -
     strata build -f ctx/Dockerfile.mnt -t mnt --no-cache --secret id=tok,src="$TRASH/secret.txt" ctx 2>log &&
     test "$(strata run mnt cat /count)" = 2 &&
     ! grep -r s3cret root/build/snapshots
+'
+
+test_expect_success '--network none isolates every RUN; RUN --network=host overrides it' '
+    printf "FROM demo\nRUN grep -c : /proc/net/dev\nRUN --network=host grep -c : /proc/net/dev\n" >ctx/Dockerfile.net &&
+    strata build -f ctx/Dockerfile.net --network none --no-cache --progress plain ctx 2>log &&
+    grep -E "^#4 [0-9.]+ 1$" log &&
+    host=$(grep -c : /proc/net/dev) &&
+    grep -E "^#5 [0-9.]+ $host$" log &&
+    test_exit_code 2 strata build --network bridge ctx
 '
 
 test_expect_success 'a failing RUN: step, command and status; nothing cached; no mounts left' '

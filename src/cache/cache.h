@@ -277,4 +277,61 @@ int rcache_export(struct regclient *c, struct store *s, const struct rcache_entr
  */
 int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct strata_error **err);
 
+/* ------------------------------------------------------------------------- */
+/* The engine's handle: one session per build                               */
+
+/*
+ * A build's remote cache: the imported table, the entries the build
+ * produced, and the lines to print. The engine keeps one pointer; every
+ * call below accepts x == NULL where noted (no --cache-from given).
+ */
+struct rcache_session;
+
+/*
+ * Import refs[0..n) (rcache_import each; problems become lines, never
+ * errors). c and s are borrowed and must outlive the session (s may be NULL
+ * when neither rcache_session_note_remote nor rcache_session_export is called).
+ * @return 0, or -1 only for a reference that does not parse (STRATA_E_USAGE).
+ */
+int rcache_session_open(struct regclient *c, struct store *s, const char *const *refs, size_t n,
+			const char *platform, struct rcache_session **out, struct strata_error **err);
+/* NULL is a no-op. */
+void rcache_session_free(struct rcache_session *x);
+/*
+ * The lines to print once, in order: "importing cache from REF: image, 12
+ * entries", "note: ...", "warning: ..." (borrowed).
+ */
+const char *const *rcache_session_lines(const struct rcache_session *x, size_t *n);
+/* What the imports cost on the wire. */
+void rcache_session_moved(const struct rcache_session *x, struct regclient_stats *out);
+const struct rcache_table *rcache_session_table(const struct rcache_session *x);
+/* rcache_table_lookup on the session's table; x may be NULL (no hit). */
+const struct rcache_entry *rcache_session_lookup(const struct rcache_session *x, const char *key);
+/* rcache_explain on the session's table; x may be NULL ("no cache entry"). */
+char *rcache_session_explain(const struct rcache_session *x, int stage, int pos, const json_t *inputs,
+			     bool parent_missed);
+/*
+ * Record a layer step of this build, hit or miss (copied): key, layer (its
+ * index in the stage's image layers, base layers included), stage, pos
+ * (insn_index), line, insn, inputs, desc, diff_id; for a hit of an imported
+ * entry also its host/repo (pass the looked-up entry's fields).
+ */
+void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e);
+/*
+ * Inline cache of the final image: the recorded entries whose layer is the
+ * final image's layer at the same index (so steps of ancestor stages
+ * count) go into config["strata.cache.v1"]. layers: the final manifest's
+ * layers array.
+ */
+int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,
+			  struct strata_error **err);
+/* Record (rcache_remote_note_entries) the imported layers the store does not hold. */
+int rcache_session_note_remote(struct rcache_session *x, struct strata_error **err);
+/*
+ * --cache-to spec ("REF[,mode=min|max]"): mode=max exports every recorded
+ * entry; mode=min those of the final image (layers: its manifest's layers).
+ */
+int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
+			  struct rcache_push_result *out, struct strata_error **err);
+
 #endif

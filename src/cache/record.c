@@ -159,6 +159,13 @@ static int decode_steps(const json_t *field, const char *what, const json_t *lay
 						  (long long)layer, n_layers);
 		if (inputs && !json_is_object(inputs))
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: 'inputs' must be an object", w);
+		json_t *d = layers ? json_array_get(layers, (size_t)layer) : NULL;
+		const char *ddg = json_string_value(json_object_get(d, "digest"));
+		if (layers && (!ddg || !oci_digest_valid(ddg) || !json_is_string(json_object_get(d, "mediaType")) ||
+			       json_integer_value(json_object_get(d, "size")) < 0 ||
+			       !json_is_integer(json_object_get(d, "size"))))
+			return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: layer %lld has no valid descriptor", w,
+						  (long long)layer);
 		const char *diff_id = json_string_value(json_array_get(diff_ids, (size_t)layer));
 		if (!diff_id || !oci_digest_valid(diff_id))
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid diff_id of layer %lld", w,
@@ -171,7 +178,7 @@ static int decode_steps(const json_t *field, const char *what, const json_t *lay
 			.line = (int)line,
 			.insn = (char *)insn,
 			.inputs = inputs,
-			.desc = layers ? json_array_get(layers, (size_t)layer) : NULL,
+			.desc = d,
 			.diff_id = (char *)diff_id,
 		};
 		rcache_record_add(out, &e);

@@ -52,23 +52,6 @@ static void print_push(const char *what, const struct rcache_push_result *r)
 	       r->bytes_uploaded);
 }
 
-/* Import every source, printing notes and warnings. @return 0, or -1 (usage error in err). */
-static int import_all(struct rcache_table *t, struct regclient *c, char **refs, int n, const char *platform,
-		      struct strata_error **err)
-{
-	for (int i = 0; i < n; i++) {
-		struct rcache_import_result res;
-		if (rcache_import(t, c, refs[i], platform, &res, err) < 0)
-			return -1;
-		if (res.message)
-			fprintf(stderr, "%s\n", res.message);
-		else
-			fprintf(stderr, "cache-from %s: %s, %zu entries\n", refs[i], res.kind, res.entries);
-		rcache_import_result_release(&res);
-	}
-	return 0;
-}
-
 static int open_store(struct store **s, struct strata_error **err)
 {
 	cleanup_free char *root = cli_store_root();
@@ -80,8 +63,16 @@ static int run(const char *cmd, int argc, char **argv, const char *platform, con
 {
 	struct regclient_stats st;
 	if (!strcmp(cmd, "inspect") || !strcmp(cmd, "export") || !strcmp(cmd, "explain")) {
-		struct rcache_table *t = rcache_table_new();
-		int ret = import_all(t, c, argv, argc, platform, err);
+		/* the engine's path: a session imports every source */
+		struct rcache_session *x = NULL;
+		int ret = rcache_session_open(c, NULL, (const char *const *)argv, (size_t)argc, platform, &x, err);
+		const struct rcache_table *t = ret == 0 ? rcache_session_table(x) : NULL;
+		if (ret == 0) {
+			size_t nl = 0;
+			const char *const *lines = rcache_session_lines(x, &nl);
+			for (size_t i = 0; i < nl; i++)
+				fprintf(stderr, "%s\n", lines[i]);
+		}
 		if (ret == 0 && !strcmp(cmd, "inspect")) {
 			size_t n = 0;
 			const struct rcache_entry *e = rcache_table_entries(t, &n);
@@ -120,7 +111,7 @@ static int run(const char *cmd, int argc, char **argv, const char *platform, con
 			}
 			store_close(s);
 		}
-		rcache_table_free(t);
+		rcache_session_free(x);
 		regclient_stats_get(c, &st);
 		print_moved("moved", &st);
 		return ret;

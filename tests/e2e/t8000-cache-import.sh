@@ -28,7 +28,7 @@ for which in strata docker; do
         log_mark "$L" &&
         strata cache-debug inspect "$R/app:latest" >out 2>err &&
         cat out err &&
-        grep "^cache-from $R/app:latest: image, 3 entries" err &&
+        grep "^importing cache from $R/app:latest: image, 3 entries" err &&
         test $(grep -c "^sha256:" out) = 3 &&
         grep "^$K1 stage=0 pos=0 line=2 layer=$LA .* source=$R/app:latest insn=COPY src/ /src/" out &&
         grep "^$K2 stage=0 pos=1 line=3 layer=$LB " out &&
@@ -110,7 +110,7 @@ test_expect_success 'an index: the host platform manifest is selected' '
       "{schemaVersion:2,mediaType:\"application/vnd.oci.image.index.v1+json\",manifests:[{mediaType:\"application/vnd.oci.image.manifest.v1+json\",digest:\$d,size:\$s,platform:{os:\"linux\",architecture:\"amd64\"}}]}" >idx &&
     curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary @idx "http://$SREG/v2/multi/manifests/latest" &&
     strata cache-debug inspect "$SREG/multi:latest" >out 2>err &&
-    grep "^cache-from $SREG/multi:latest: image, 3 entries" err
+    grep "^importing cache from $SREG/multi:latest: image, 3 entries" err
 '
 
 test_expect_success 'an index without the host platform: a warning naming it, not "first build"' '

@@ -31,7 +31,7 @@ for which in strata docker; do
         jq -e ".config.mediaType == \"application/vnd.strata.cache.config.v1+json\"" raw &&
         jq -e ".layers | length == 3" raw &&
         strata cache-debug inspect "$R/cache:max" >out 2>err &&
-        grep "^cache-from $R/cache:max: cache artifact, 3 entries" err &&
+        grep "^importing cache from $R/cache:max: cache artifact, 3 entries" err &&
         grep "^$K1 stage=0 pos=0 line=2 layer=$LA " out &&
         grep "^$K2 stage=0 pos=1 line=3 layer=$LB " out &&
         grep "^$K3 stage=1 pos=0 line=6 layer=$LC " out
@@ -42,7 +42,7 @@ for which in strata docker; do
         grep "^exported: .* present=1 mounted=0 uploaded=1 fetched=0 " out &&
         skopeo inspect --raw --tls-verify=false "docker://$R/app:cache-min" | jq -e ".layers | length == 1" &&
         strata cache-debug inspect "$R/app:cache-min" >out 2>err &&
-        grep "^cache-from $R/app:cache-min: cache artifact, 1 entries" err &&
+        grep "^importing cache from $R/app:cache-min: cache artifact, 1 entries" err &&
         grep "^$K3 stage=1 pos=0 line=6 layer=$LC " out
     '
 

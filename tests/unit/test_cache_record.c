@@ -79,6 +79,15 @@ static void test_inline(void)
 	is_int(rcache_config_get(plain, NULL, &back, &err), 0, "inline: no field -> 0");
 	is_int(back.n, 0, "inline: no entries");
 
+	/* a manifest layer that is not a descriptor */
+	cleanup_json json_t *badlayers = json_deep_copy(layers);
+	json_array_set_new(badlayers, 1, json_string("x"));
+	is_int(rcache_config_get(cfg2, badlayers, &back, &err), -1, "inline: bad layer descriptor rejected");
+	if (err) {
+		cleanup_free char *m = strata_error_string(err);
+		ok(strstr(m, "steps[1]: layer 1 has no valid descriptor") != NULL, "inline: names it (%s)", m);
+		strata_error_clear(&err);
+	}
 	/* out of range layer index */
 	json_t *steps = json_object_get(json_object_get(cfg2, RCACHE_FIELD), "steps");
 	json_object_set_new(json_array_get(steps, 1), "layer", json_integer(9));

@@ -1,0 +1,151 @@
+/*
+ * session.c — the engine's one handle on the remote cache for a build: the
+ * imported table, the entries the build produced, the lines to print, and
+ * what the build's end needs (inline cache, remote notes, export). See
+ * cache.h.
+ */
+#include "cache/cache.h"
+
+#include <string.h>
+
+struct rcache_session {
+	struct regclient *c;       /* borrowed */
+	struct store *s;           /* borrowed */
+	struct rcache_table *t;
+	struct rcache_record built; /* every layer step of this build, hits and misses */
+	char **lines;
+	size_t n_lines;
+	struct regclient_stats moved;
+};
+
+int rcache_session_open(struct regclient *c, struct store *s, const char *const *refs, size_t n,
+			const char *platform, struct rcache_session **out, struct strata_error **err)
+{
+	struct rcache_session *x = xcalloc(1, sizeof(*x));
+	x->c = c;
+	x->s = s;
+	x->t = rcache_table_new();
+	for (size_t i = 0; i < n; i++) {
+		struct rcache_import_result res;
+		if (rcache_import(x->t, c, refs[i], platform, &res, err) < 0) {
+			rcache_session_free(x);
+			return -1;
+		}
+		x->lines = xreallocarray(x->lines, x->n_lines + 1, sizeof(*x->lines));
+		x->lines[x->n_lines++] = res.message ? STRATA_STEAL(res.message)
+						     : xasprintf("importing cache from %s: %s, %zu entries", refs[i],
+								 res.kind, res.entries);
+		x->moved.requests += res.moved.requests;
+		x->moved.bytes_down += res.moved.bytes_down;
+		x->moved.bytes_up += res.moved.bytes_up;
+		x->moved.blob_bytes_down += res.moved.blob_bytes_down;
+		rcache_import_result_release(&res);
+	}
+	*out = x;
+	return 0;
+}
+
+void rcache_session_free(struct rcache_session *x)
+{
+	if (!x)
+		return;
+	rcache_table_free(x->t);
+	rcache_record_release(&x->built);
+	for (size_t i = 0; i < x->n_lines; i++)
+		free(x->lines[i]);
+	free(x->lines);
+	free(x);
+}
+
+const char *const *rcache_session_lines(const struct rcache_session *x, size_t *n)
+{
+	*n = x->n_lines;
+	return (const char *const *)x->lines;
+}
+
+void rcache_session_moved(const struct rcache_session *x, struct regclient_stats *out)
+{
+	*out = x->moved;
+}
+
+const struct rcache_table *rcache_session_table(const struct rcache_session *x)
+{
+	return x->t;
+}
+
+const struct rcache_entry *rcache_session_lookup(const struct rcache_session *x, const char *key)
+{
+	return x ? rcache_table_lookup(x->t, key) : NULL;
+}
+
+char *rcache_session_explain(const struct rcache_session *x, int stage, int pos, const json_t *inputs,
+			     bool parent_missed)
+{
+	return rcache_explain(x ? x->t : NULL, stage, pos, inputs, parent_missed);
+}
+
+void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e)
+{
+	rcache_record_add(&x->built, e);
+}
+
+/* The built entries whose layer is the final image's layer at the same index. */
+static void in_image(const struct rcache_session *x, const json_t *layers, struct rcache_record *out)
+{
+	for (size_t i = 0; i < x->built.n; i++) {
+		const struct rcache_entry *e = &x->built.v[i];
+		const char *want = json_string_value(json_object_get(e->desc, "digest"));
+		const char *got = e->layer >= 0 ? json_string_value(json_object_get(
+							  json_array_get(layers, (size_t)e->layer), "digest"))
+						: NULL;
+		if (!want || !got || strcmp(want, got))
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < out->n; k++)
+			dup = dup || !strcmp(out->v[k].key, e->key);
+		if (!dup)
+			rcache_record_add(out, e);
+	}
+}
+
+int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,
+			  struct strata_error **err)
+{
+	struct rcache_record r = { 0 };
+	in_image(x, layers, &r);
+	int ret = rcache_config_set(config, &r, err);
+	rcache_record_release(&r);
+	return ret;
+}
+
+int rcache_session_note_remote(struct rcache_session *x, struct strata_error **err)
+{
+	struct rcache_record r = { 0 };
+	for (size_t i = 0; i < x->built.n; i++) {
+		const struct rcache_entry *e = &x->built.v[i];
+		const char *dg = json_string_value(json_object_get(e->desc, "digest"));
+		struct oci_digest d;
+		if (!e->host || !e->repo || !dg || oci_digest_parse(dg, &d, NULL) < 0 || store_blob_exists(x->s, &d))
+			continue;
+		rcache_record_add(&r, e);
+	}
+	int ret = rcache_remote_note_entries(x->s, r.v, r.n, err);
+	rcache_record_release(&r);
+	return ret;
+}
+
+int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
+			  struct rcache_push_result *out, struct strata_error **err)
+{
+	cleanup_free char *ref = NULL;
+	bool max = false;
+	if (rcache_parse_cache_to(spec, &ref, &max, err) < 0)
+		return -1;
+	if (max)
+		return rcache_export(x->c, x->s, x->built.v, x->built.n, true, 0, ref, out, err);
+	struct rcache_record r = { 0 };
+	in_image(x, layers, &r);
+	int ret = rcache_export(x->c, x->s, r.v, r.n, true, 0, ref, out, err);
+	rcache_record_release(&r);
+	return ret;
+}

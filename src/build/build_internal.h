@@ -111,6 +111,9 @@ struct engine {
 	size_t ntrees;
 	struct build_image **images;  /* bases and --from images looked up */
 	size_t nimages;
+	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
+	char **pulled;                /* references pulled by this build (hooks->pull_image) */
+	size_t npulled;
 };
 
 /* engine.c helpers used by the step files (and imagerun.c) */
@@ -121,6 +124,8 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 			 const char *target, struct strata_error **err);
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
 		      struct strata_error **err);
+/* an image of the store (pulled through the hooks when missing), kept in e->images */
+struct build_image *engine_image_lookup(struct engine *e, const char *ref, struct strata_error **err);
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
 void engine_umount(struct engine *e, const char *target);
 

@@ -21,11 +21,9 @@ static json_t *strs(char **v, size_t n)
 static int image_tree(struct engine *e, const char *ref, struct build_context **tree, const char **root,
 		      struct strata_error **err)
 {
-	struct build_image *img = NULL;
-	if (build_image_lookup(e->root, ref, &img, err) < 0)
+	struct build_image *img = engine_image_lookup(e, ref, err);
+	if (!img)
 		return -1;
-	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
-	e->images[e->nimages++] = img;
 	cleanup_json json_t *snaps = json_array();
 	for (size_t i = 0; i < img->nsnapshots; i++)
 		json_array_append_new(snaps, json_string(strrchr(img->snapshots[i], '/') + 1));

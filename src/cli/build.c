@@ -3,6 +3,7 @@
  */
 #include "cli/cli.h"
 #include "build/build.h"
+#include "ci/ci.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
 
@@ -200,7 +201,12 @@ static int cmd_build(int argc, char **argv)
 	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, nt, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
+		/* a child of `strata ci --compose` reports the failure's category (ci.h) */
+		const char *codes = getenv("STRATA_EXIT_CODES");
+		int ci_code = ci_exit_code(err);
 		rc = cli_fail(err);
+		if (codes && !strcmp(codes, "ci"))
+			rc = ci_code;
 		if (interrupted)
 			rc = 130;
 		goto out;

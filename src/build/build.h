@@ -157,6 +157,52 @@ struct build_secret {
 	const char *path;
 };
 
+/*
+ * What the build asks of the outside world, filled by the caller (cli/):
+ * the build module never talks to a registry itself. Every member is
+ * optional (NULL: the feature is off). ctx is passed back untouched.
+ *
+ * pull_image      a base image (FROM, COPY --from=<image>) is not in the
+ *                 local store, or pull_always is set: put ref into the store
+ *                 (under that name) or fail with one line. Called once per
+ *                 reference and build.
+ * cache_lookup    the local index missed key: 1 with *desc (new reference:
+ *                 mediaType, digest, size) and diff_id filled when a remote
+ *                 cache source has the layer, 0 otherwise. The layer blob
+ *                 may stay remote: fetch_layer is called only when a step
+ *                 must run on top of it.
+ * cache_explain   the MISS line's reason when the local index has nothing
+ *                 to compare with (newly allocated, or NULL: "no cache entry").
+ * cache_add       every layer step of the build (hit or miss), for the
+ *                 inline cache and --cache-to (the fields are borrowed).
+ * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
+ * image_config    the final config before it is serialised (inline cache);
+ *                 layers: the final manifest's layers.
+ */
+struct build_step_record {
+	const char *key;
+	int layer;              /* index in the stage's image layers, base included */
+	int stage;
+	int pos;                /* dockerfile_step.insn_index */
+	int line;
+	const char *insn;
+	const json_t *inputs;
+	const json_t *desc;
+	const char *diff_id;
+	bool remote_hit;
+};
+
+struct build_hooks {
+	void *ctx;
+	bool pull_always;
+	int (*pull_image)(void *ctx, const char *ref, struct strata_error **err);
+	int (*cache_lookup)(void *ctx, const char *key, json_t **desc, char diff_id[72]);
+	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
+	void (*cache_add)(void *ctx, const struct build_step_record *r);
+	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
+	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
+};
+
 struct build_options {
 	const char *root;                 /* the store root (required) */
 	const char *context_dir;          /* required */
@@ -173,13 +219,7 @@ struct build_options {
 	size_t nsecrets;
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
-	/*
-	 * Called when an image a build needs (FROM, COPY --from) is not in the
-	 * store, to fetch it into the store at root (the registry client);
-	 * NULL: a missing image is an error. @return 0 when it is now there.
-	 */
-	int (*pull)(void *ctx, const char *root, const char *ref, struct strata_error **err);
-	void *pull_ctx;
+	const struct build_hooks *hooks;  /* NULL: none */
 };
 
 struct build_result {

@@ -120,13 +120,17 @@ struct engine {
 	size_t ntrees;
 	struct build_image **images;  /* bases and --from images looked up */
 	size_t nimages;
+	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
+	char **pulled;                /* references pulled by this build (hooks->pull_image) */
+	size_t npulled;
 };
 
 /* engine.c helpers used by the step files (and imagerun.c) */
 void engine_clean_stale_tmp(const char *tmproot);
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err);
 char *engine_snapshot_path(struct engine *e, const char *id);
-/* look up an image (pulling it through o->pull when missing); kept until teardown */
+/* an image of the store (pulled through the hooks when missing; --pull
+ * refreshes it once per build), kept in e->images until teardown; thread-safe */
 struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err);

@@ -58,6 +58,49 @@ void engine_umount(struct engine *e, const char *target)
 }
 
 /*
+ * A remote cache hit is extracted only when a step runs on top of it (or a
+ * stage is read): fetch its blob through the hooks, then extract it.
+ */
+static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata_error **err)
+{
+	json_t *r = id ? json_object_get(e->remote, id) : NULL;
+	if (!r)
+		return 0;
+	const struct build_hooks *h = e->o->hooks;
+	json_t *desc = json_object_get(r, "desc");
+	const char *digest = json_string_value(json_object_get(desc, "digest"));
+	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
+	struct oci_digest d;
+	if (!digest || !mt || oci_digest_parse(digest, &d, err) < 0)
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "remote layer %s: bad descriptor", id);
+	if (!store_blob_exists(e->store, &d)) {
+		if (!h || !h->fetch_layer)
+			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "layer %s is not in the store", digest);
+		int v = progress_start(&e->pr, "[internal] fetch cached layer %.19s", digest);
+		if (h->fetch_layer(h->ctx, json_string_value(json_object_get(r, "key")), desc, err) < 0) {
+			cleanup_free char *m = strata_error_string(*err);
+			progress_error(&e->pr, v, m);
+			return strata_error_wrap(err, "fetch cached layer %s", digest);
+		}
+		progress_done(&e->pr, v);
+	}
+	cleanup_free char *diff = xasprintf("sha256:%s", id);
+	if (snapshot_ensure(e->store, e->root, diff, mt, digest, err) < 0)
+		return -1;
+	json_object_del(e->remote, id);
+	return 0;
+}
+
+/* e->remote is shared by parallel stages: fetches are serialised (e->lock is recursive) */
+static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
+{
+	pthread_mutex_lock(&e->lock);
+	int r = snapshot_fetch_locked(e, id, err);
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+/*
  * Mount an overlay of the snapshot chain (top first) at target: writable
  * with upper/work, read-only without. An empty dir is always the bottom
  * lower, so there are at least two lowers and whiteouts are honoured.
@@ -68,6 +111,11 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 	struct strata_buf o = STRATA_BUF_INIT;
 	strata_buf_adds(&o, "lowerdir=");
 	size_t n = json_array_size(snapshots), nl = 0;
+	for (size_t i = 0; i < n; i++)
+		if (engine_snapshot_fetch(e, json_string_value(json_array_get(snapshots, i)), err) < 0) {
+			strata_buf_release(&o);
+			return -1;
+		}
 	char **chain = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
@@ -382,6 +430,29 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		json_decref(entry);
 		entry = NULL;
 	}
+	const struct build_hooks *h = e->o->hooks;
+	bool remote_hit = false;
+	if (!entry && !e->o->no_cache && h && h->cache_lookup) {
+		json_t *rdesc = NULL;
+		char rdiff[72];
+		if (h->cache_lookup(h->ctx, key, &rdesc, rdiff) == 1 && rdesc) {
+			entry = json_pack("{s:o,s:s}", "layer", rdesc, "diff_id", rdiff);
+			diff_id = json_string_value(json_object_get(entry, "diff_id"));
+			desc = json_object_get(entry, "layer");
+			remote_hit = true;
+			/* the local index learns it (a hit once the blob is fetched) */
+			if (cache_put(e->root, key, entry, inputs, err) < 0) {
+				rc = -1;
+				goto fail;
+			}
+			cleanup_free char *snap = snapshot_dir(e->root, diff_id);
+			if (!strata_path_exists(snap)) {
+				if (!e->remote)
+					e->remote = json_object();
+				json_object_set_new(e->remote, diff_id + 7, json_pack("{s:s,s:O}", "key", key, "desc", desc));
+			}
+		}
+	}
 	pthread_mutex_unlock(&e->lock);
 	locked = false;
 	if (entry) {
@@ -395,7 +466,11 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
 			bool parent_missed = s->missed && (!prev || !json_equal(json_object_get(prev, "parent"),
 										 json_object_get(inputs, "parent")));
-			cleanup_free char *why = build_cache_explain(prev, inputs, parent_missed);
+			cleanup_free char *why = NULL;
+			if (!prev && h && h->cache_explain)
+				why = h->cache_explain(h->ctx, (int)si, (int)st->insn_index, inputs, s->missed);
+			if (!why)
+				why = build_cache_explain(prev, inputs, parent_missed);
 			progress_line(&e->pr, v, "MISS: %s", why);
 		}
 		cleanup_free char *d = engine_tmpdir(e, "step-", err);
@@ -438,6 +513,21 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		rc = -1;
 		goto fail;
 	}
+	if (h && h->cache_add) {
+		struct build_step_record r = {
+			.key = key,
+			.layer = (int)json_array_size(s->layers),
+			.stage = (int)si,
+			.pos = (int)st->insn_index,
+			.line = st->line,
+			.insn = st->original,
+			.inputs = inputs,
+			.desc = desc,
+			.diff_id = diff_id,
+			.remote_hit = remote_hit,
+		};
+		h->cache_add(h->ctx, &r);
+	}
 	json_array_append_new(s->snapshots, json_string(diff_id + 7));
 	json_array_append(s->layers, desc);
 	json_array_append_new(json_object_get(json_object_get(s->image, "rootfs"), "diff_ids"), json_string(diff_id));
@@ -456,21 +546,50 @@ fail:
 	return -1;
 }
 
+static bool was_pulled(struct engine *e, const char *ref)
+{
+	for (size_t i = 0; i < e->npulled; i++)
+		if (!strcmp(e->pulled[i], ref))
+			return true;
+	return false;
+}
+
+static int pull(struct engine *e, const char *ref, struct strata_error **err)
+{
+	const struct build_hooks *h = e->o->hooks;
+	int v = progress_start(&e->pr, "[internal] pull %s", ref);
+	if (h->pull_image(h->ctx, ref, err) < 0) {
+		cleanup_free char *m = strata_error_string(*err);
+		progress_error(&e->pr, v, m);
+		return -1;
+	}
+	progress_done(&e->pr, v);
+	e->pulled = xreallocarray(e->pulled, e->npulled + 1, sizeof(*e->pulled));
+	e->pulled[e->npulled++] = xstrdup(ref);
+	return 0;
+}
+
+/* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
 static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
+	const struct build_hooks *h = e->o->hooks;
+	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
+	if (can_pull && h->pull_always) {
+		if (pull(e, ref, err) < 0)
+			return NULL;
+		can_pull = false;
+	}
 	struct build_image *img = NULL;
 	if (build_image_lookup(e->root, ref, &img, err) < 0) {
-		if (!e->o->pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
+		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		int v = progress_start(&e->pr, "[internal] pull %s", ref);
-		if (e->o->pull(e->o->pull_ctx, e->root, ref, err) < 0 ||
-		    build_image_lookup(e->root, ref, &img, err) < 0) {
-			cleanup_free char *m = strata_error_string(*err);
-			progress_error(&e->pr, v, m);
+		if (pull(e, ref, err) < 0) {
+			strata_error_wrap(err, "image '%s' not found in the local store", ref);
 			return NULL;
 		}
-		progress_done(&e->pr, v);
+		if (build_image_lookup(e->root, ref, &img, err) < 0)
+			return NULL;
 	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;
@@ -564,12 +683,8 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	cleanup_free char *triggers = NULL;
 	if (sg->base_type == DF_BASE_IMAGE) {
 		img = engine_find_image(e, sg->base, err);
-		if (!img) {
-			strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
-			if (strata_error_code(*err) == STRATA_E_NOTFOUND && !e->o->pull)
-				strata_error_wrap(err, "pulling from a registry is not available yet");
-			return -1;
-		}
+		if (!img)
+			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
 		json_t *ob = json_object_get(json_object_get(img->config, "config"), "OnBuild");
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
@@ -665,6 +780,9 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 		cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
 		json_object_set_new(obj_member(cfg, "Labels"), k, json_string(eq ? eq + 1 : ""));
 	}
+	const struct build_hooks *h = e->o->hooks;
+	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
+		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
 	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
 		return -1;
@@ -810,6 +928,10 @@ static void teardown(struct engine *e)
 		close(e->lockfd);
 	for (size_t i = 0; i < e->nimages; i++)
 		build_image_free(e->images[i]);
+	json_decref(e->remote);
+	for (size_t i = 0; i < e->npulled; i++)
+		free(e->pulled[i]);
+	free(e->pulled);
 	free(e->images);
 	if (e->ctx) {
 		build_context_save(e->ctx, NULL);

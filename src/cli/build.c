@@ -3,6 +3,9 @@
  */
 #include "cli/cli.h"
 #include "build/build.h"
+#include "ci/ci.h"
+#include "cli/buildremote.h"
+#include "cli/regopts.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -26,6 +29,11 @@ static void usage(FILE *out)
 		"      --network MODE       RUN network: host (default) or none\n"
 		"      --secret id=ID,src=FILE  expose FILE to RUN --mount=type=secret,id=ID\n"
 		"      --progress MODE      auto (default), plain or tty\n"
+		"      --pull               always pull base images (default: only when missing)\n"
+		"      --platform OS/ARCH   platform of pulled base images and cache sources\n"
+		"      --push               push every -t tag after the build\n"
+		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
+		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"  -h, --help               show this help\n");
@@ -52,20 +60,29 @@ static int cmd_build(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE };
+	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
+	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },      { "label", required_argument, NULL, O_LABEL },
 		{ "network", required_argument, NULL, O_NETWORK }, { "secret", required_argument, NULL, O_SECRET },
 		{ "progress", required_argument, NULL, O_PROGRESS }, { "quiet", no_argument, NULL, 'q' },
-		{ "iidfile", required_argument, NULL, O_IIDFILE }, { NULL, 0, NULL, 0 },
+		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", no_argument, NULL, O_PULL },
+		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
+		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
+		{ "cache-to", required_argument, NULL, O_CACHE_TO }, CLI_REGOPTS_LONG,
+		{ NULL, 0, NULL, 0 },
 	};
 	struct build_options o = { .out = stderr };
 	struct dockerfile_buildargs ba = { 0 };
 	const char **tags = xcalloc((size_t)argc + 1, sizeof(char *));
 	const char **labels = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct build_secret *secrets = xcalloc((size_t)argc + 1, sizeof(*secrets));
+	const char **cache_from = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct regclient_opts ro = { 0 };
+	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
+	struct cli_build_remote *remote = NULL;
 	size_t nt = 0, nl = 0, ns = 0;
 	const char *iidfile = NULL;
 	bool quiet = false;
@@ -75,7 +92,20 @@ static int cmd_build(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "t:f:q", opts, NULL)) != -1) {
+		if (cli_regopts_handle(&ro, c, optarg))
+			continue;
 		switch (c) {
+		case O_PULL: rop.pull_always = true; break;
+		case O_PUSH: rop.push = true; break;
+		case O_PLATFORM:
+			if (!strchr(optarg, '/')) {
+				rc = cli_usage_error("build", "invalid --platform '%s': expected os/arch[/variant]", optarg);
+				goto out;
+			}
+			rop.platform = optarg;
+			break;
+		case O_CACHE_FROM: cache_from[rop.ncache_from++] = optarg; break;
+		case O_CACHE_TO: rop.cache_to = optarg; break;
 		case 't': tags[nt++] = optarg; break;
 		case 'f': o.dockerfile = optarg; break;
 		case O_BUILDARG:
@@ -151,10 +181,32 @@ static int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (rop.push && nt == 0) {
+		rc = cli_usage_error("build", "--push needs at least one -t tag");
+		goto out;
+	}
+	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
+		bool usage = strata_error_code(err) == STRATA_E_USAGE;
+		if (usage) {
+			cleanup_free char *m = strata_error_string(err);
+			strata_error_free(err);
+			rc = cli_usage_error("build", "%s", m);
+		} else {
+			rc = cli_fail(err);
+		}
+		goto out;
+	}
+	o.hooks = cli_build_remote_hooks(remote);
 	struct build_result res;
-	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0) {
+	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0 ||
+	    cli_build_remote_finish(remote, tags, nt, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
+		/* a child of `strata ci --compose` reports the failure's category (ci.h) */
+		const char *codes = getenv("STRATA_EXIT_CODES");
+		int ci_code = ci_exit_code(err);
 		rc = cli_fail(err);
+		if (codes && !strcmp(codes, "ci"))
+			rc = ci_code;
 		if (interrupted)
 			rc = 130;
 		goto out;
@@ -171,6 +223,12 @@ static int cmd_build(int argc, char **argv)
 		for (size_t i = 0; i < nt; i++)
 			fprintf(stderr, "%s%s", i ? ", " : " tagged ", tags[i]);
 		fputc('\n', stderr);
+		struct cli_build_moved m;
+		cli_build_remote_moved(remote, &m);
+		if (m.requests)
+			fprintf(stderr, "strata: registry traffic: %llu bytes down, %llu bytes up, %llu requests\n",
+				(unsigned long long)m.bytes_down, (unsigned long long)m.bytes_up,
+				(unsigned long long)m.requests);
 	}
 	rc = EXIT_OK;
 out:
@@ -180,6 +238,9 @@ out:
 		free((char *)secrets[i].path);
 	}
 	free(secrets);
+	free(cache_from);
+	cli_build_remote_free(remote);
+	regclient_opts_release(&ro);
 	free(tags);
 	free(labels);
 	free(root);

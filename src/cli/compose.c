@@ -3,10 +3,11 @@
  * `build` and `push` turn it into build jobs and run them.
  *
  * The build engine is wired in through compose_run_job() below (one place):
- * until it lands, `build` and `push` print their jobs with --dry-run and
- * otherwise fail with "strata build is not available in this build".
+ * each job is a child `strata build` (or `strata push`) process
+ * (cli/ci_compose.h), its output prefixed with the service name.
  */
 #include "cli/cli.h"
+#include "cli/ci_compose.h"
 #include "compose/compose.h"
 
 #include <getopt.h>
@@ -16,8 +17,7 @@
 
 extern char **environ;
 
-/* Set to true, and fill in compose_run_job, when the build engine is linked. */
-static const bool build_engine_available = false;
+static const bool build_engine_available = true;
 
 /*
  * Run one job: build job->build (context, dockerfile or inline text, args,
@@ -33,10 +33,8 @@ struct compose_cli {
 static int compose_run_job(void *ctx, const struct compose_job *job, struct strata_error **err)
 {
 	struct compose_cli *c = ctx;
-	(void)job;
-	return strata_error_makec(err, STRATA_E_BUILD, 0, "%s",
-				  c->push_only ? "strata push is not available in this build"
-					       : "strata build is not available in this build");
+	struct cli_compose_job_opts o = { .push_only = c->push_only };
+	return cli_compose_job_run(&o, job, err);
 }
 
 static void usage(void)

@@ -1,0 +1,200 @@
+/*
+ * buildremote.c — the build engine's hooks over the registry client, the
+ * store and the remote cache (buildremote.h).
+ */
+#include "cli/buildremote.h"
+#include "cli/cli.h"
+#include "cli/cli_store.h"
+#include "cli/regopts.h"
+#include "cache/cache.h"
+#include "registry/storexfer.h"
+#include "registry/transfer.h"
+
+#include <string.h>
+
+struct cli_build_remote {
+	struct cli_build_remote_opts o;
+	FILE *out;
+	struct regclient *c;
+	struct store *s;
+	struct rcache_session *cache;
+	struct build_hooks hooks;
+	json_t *layers;          /* the final image's layers (image_config) */
+	struct regclient_opts defaults;
+};
+
+static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
+{
+	struct cli_build_remote *r = ctx;
+	struct regseen *seen = NULL;
+	struct regxfer_local l = { 0 };
+	struct regxfer_result res = { 0 };
+	cleanup_free char *sp = regxfer_store_seen_path(r->s);
+	if (regseen_open(sp, &seen, NULL) < 0)
+		seen = NULL;
+	regxfer_store_local(r->s, seen, &l);
+	int rc = regclient_pull_image(r->c, ref, r->o.platform, &l, NULL, &res, err);
+	if (rc == 0 && seen)
+		regseen_save(seen, NULL);
+	if (rc == 0)
+		fprintf(r->out, "pulled %s: %zu blobs (%.1f MB), %zu already present\n", ref, res.blobs_moved,
+			(double)res.bytes / 1e6, res.blobs_skipped);
+	regxfer_result_release(&res);
+	regxfer_store_local_release(&l);
+	regseen_free(seen);
+	return rc;
+}
+
+static int hook_lookup(void *ctx, const char *key, json_t **desc, char diff_id[72])
+{
+	struct cli_build_remote *r = ctx;
+	const struct rcache_entry *e = rcache_session_lookup(r->cache, key);
+	if (!e || !e->desc || !e->diff_id)
+		return 0;
+	*desc = json_deep_copy(e->desc);
+	snprintf(diff_id, 72, "%s", e->diff_id);
+	return 1;
+}
+
+static char *hook_explain(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed)
+{
+	struct cli_build_remote *r = ctx;
+	if (!r->cache || !rcache_table_sources(rcache_session_table(r->cache)))
+		return NULL;
+	return rcache_session_explain(r->cache, stage, pos, inputs, parent_missed);
+}
+
+static void hook_add(void *ctx, const struct build_step_record *b)
+{
+	struct cli_build_remote *r = ctx;
+	if (!r->cache)
+		return;
+	const struct rcache_entry *hit = b->remote_hit ? rcache_session_lookup(r->cache, b->key) : NULL;
+	struct rcache_entry e = {
+		.key = (char *)b->key,
+		.layer = b->layer,
+		.stage = b->stage,
+		.pos = b->pos,
+		.line = b->line,
+		.insn = (char *)b->insn,
+		.inputs = (json_t *)b->inputs,
+		.desc = (json_t *)b->desc,
+		.diff_id = (char *)b->diff_id,
+		.source = hit ? hit->source : NULL,
+		.host = hit ? hit->host : NULL,
+		.repo = hit ? hit->repo : NULL,
+	};
+	rcache_session_add(r->cache, &e);
+}
+
+static int hook_fetch(void *ctx, const char *key, const json_t *desc, struct strata_error **err)
+{
+	struct cli_build_remote *r = ctx;
+	const struct rcache_entry *e = key ? rcache_session_lookup(r->cache, key) : NULL;
+	const char *digest = json_string_value(json_object_get(desc, "digest"));
+	int64_t size = (int64_t)json_integer_value(json_object_get(desc, "size"));
+	return rcache_fetch_blob(r->c, r->s, digest, size, e ? e->host : NULL, e ? e->repo : NULL, err);
+}
+
+static int hook_config(void *ctx, json_t *config, const json_t *layers, struct strata_error **err)
+{
+	struct cli_build_remote *r = ctx;
+	json_decref(r->layers);
+	r->layers = json_deep_copy(layers);
+	return r->cache ? rcache_session_inline(r->cache, config, layers, err) : 0;
+}
+
+int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, struct cli_build_remote **rp,
+			  struct strata_error **err)
+{
+	struct cli_build_remote *r = xcalloc(1, sizeof(*r));
+	r->o = *o;
+	r->out = out;
+	if (o->cache_to) {
+		cleanup_free char *ref = NULL;
+		bool max;
+		if (rcache_parse_cache_to(o->cache_to, &ref, &max, err) < 0)
+			goto fail;
+	}
+	if (cli_regclient_new(o->reg ? o->reg : &r->defaults, &r->c, err) < 0 || cli_store_open(&r->s, err) < 0)
+		goto fail;
+	if (rcache_session_open(r->c, r->s, o->cache_from, o->ncache_from, o->platform, &r->cache, err) < 0)
+		goto fail;
+	size_t n = 0;
+	const char *const *lines = rcache_session_lines(r->cache, &n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", lines[i]);
+	r->hooks = (struct build_hooks){
+		.ctx = r,
+		.pull_always = o->pull_always,
+		.pull_image = hook_pull,
+		.cache_lookup = hook_lookup,
+		.cache_explain = hook_explain,
+		.cache_add = hook_add,
+		.fetch_layer = hook_fetch,
+		.image_config = hook_config,
+	};
+	*rp = r;
+	return 0;
+fail:
+	cli_build_remote_free(r);
+	return -1;
+}
+
+const struct build_hooks *cli_build_remote_hooks(struct cli_build_remote *r)
+{
+	return &r->hooks;
+}
+
+int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags, size_t ntags,
+			    struct strata_error **err)
+{
+	if (r->cache && rcache_session_note_remote(r->cache, err) < 0)
+		return strata_error_wrap(err, "record cached layers");
+	for (size_t i = 0; r->o.push && i < ntags; i++) {
+		struct rcache_push_result pr = { 0 };
+		if (rcache_push_image(r->c, r->s, tags[i], tags[i], &pr, err) < 0)
+			return -1;
+		fprintf(r->out,
+			"pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n",
+			tags[i], pr.blobs_uploaded, (unsigned long long)pr.bytes_uploaded, pr.blobs_mounted,
+			pr.blobs_present, pr.digest ? pr.digest : "?");
+		rcache_push_result_release(&pr);
+	}
+	if (r->o.cache_to) {
+		struct rcache_push_result pr = { 0 };
+		struct strata_error *e = NULL;
+		if (rcache_session_export(r->cache, r->o.cache_to, r->layers, &pr, &e) < 0) {
+			cleanup_free char *m = strata_error_string(e);
+			strata_error_free(e);
+			fprintf(r->out, "warning: --cache-to %s: %s\n", r->o.cache_to, m);
+		} else {
+			fprintf(r->out, "exported cache to %s: %zu blobs uploaded, %zu mounted, %zu already there\n",
+				r->o.cache_to, pr.blobs_uploaded, pr.blobs_mounted, pr.blobs_present);
+		}
+		rcache_push_result_release(&pr);
+	}
+	return 0;
+}
+
+void cli_build_remote_moved(struct cli_build_remote *r, struct cli_build_moved *m)
+{
+	struct regclient_stats st = { 0 };
+	if (r->c)
+		regclient_stats_get(r->c, &st);
+	m->bytes_down = st.bytes_down;
+	m->bytes_up = st.bytes_up;
+	m->requests = st.requests;
+}
+
+void cli_build_remote_free(struct cli_build_remote *r)
+{
+	if (!r)
+		return;
+	rcache_session_free(r->cache);
+	json_decref(r->layers);
+	store_close(r->s);
+	regclient_free(r->c);
+	regclient_opts_release(&r->defaults);
+	free(r);
+}

@@ -58,8 +58,9 @@ void engine_umount(struct engine *e, const char *target)
 }
 
 /*
- * A remote cache hit is extracted only when a step runs on top of it (or a
- * stage is read): fetch its blob through the hooks, then extract it.
+ * A layer that lives only in a registry (a remote cache hit, or a layer of a
+ * base image pulled lazily) is extracted only when a step runs on top of it
+ * (or a stage is read): fetch its blob through the hooks, then extract it.
  */
 static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata_error **err)
 {
@@ -76,7 +77,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 	if (!store_blob_exists(e->store, &d)) {
 		if (!h || !h->fetch_layer)
 			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "layer %s is not in the store", digest);
-		int v = progress_start(&e->pr, "[internal] fetch cached layer %.19s", digest);
+		int v = progress_start(&e->pr, "[internal] fetch layer %.19s", digest);
 		if (h->fetch_layer(h->ctx, json_string_value(json_object_get(r, "key")), desc, err) < 0) {
 			cleanup_free char *m = strata_error_string(*err);
 			progress_error(&e->pr, v, m);
@@ -590,6 +591,17 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		}
 		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
+	}
+	/* layers not extracted yet (only in a registry) are fetched when a step
+	 * mounts them (engine_snapshot_fetch), never just because of FROM */
+	for (size_t i = 0; i < img->nsnapshots; i++) {
+		if (strata_path_exists(img->snapshots[i]))
+			continue;
+		const char *id = strrchr(img->snapshots[i], '/') + 1;
+		if (!e->remote)
+			e->remote = json_object();
+		if (!json_object_get(e->remote, id))
+			json_object_set_new(e->remote, id, json_pack("{s:O}", "desc", json_array_get(img->layers, i)));
 	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;

@@ -89,7 +89,10 @@ int build_image_lookup(const char *root, const char *ref, struct build_image **o
 	for (size_t i = 0; i < si.manifest.n_layers; i++) {
 		const struct oci_descriptor *l = &si.manifest.layers[i];
 		const char *diff = si.config.diff_ids[i].str;
-		if (snapshot_ensure(s, root, diff, l->media_type, l->digest.str, err) < 0)
+		/* a layer only in a registry (a lazily pulled base, a remote cache
+		 * hit) is extracted when something needs its content */
+		if (store_blob_exists(s, &l->digest) &&
+		    snapshot_ensure(s, root, diff, l->media_type, l->digest.str, err) < 0)
 			goto out;
 		json_array_append_new(img->layers, json_pack("{s:s,s:s,s:I}", "mediaType", l->media_type, "digest",
 							     l->digest.str, "size", (json_int_t)l->size));

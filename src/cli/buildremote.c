@@ -23,9 +23,22 @@ struct cli_build_remote {
 	struct regclient_opts defaults;
 };
 
+/*
+ * A base image (FROM, COPY --from=image) missing from the store. Without
+ * --platform it is adopted lazily: manifest and config only, its layers noted
+ * as remote blobs and fetched only when a step must run on top of them, so a
+ * fully cached build on a fresh runner never downloads its base. With
+ * --platform the image is pulled whole.
+ */
 static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
+	if (!r->o.platform) {
+		if (rcache_image_adopt(r->c, r->s, ref, NULL, err) < 0)
+			return -1;
+		fprintf(r->out, "resolved %s (manifest and config; layers fetched when needed)\n", ref);
+		return 0;
+	}
 	struct regseen *seen = NULL;
 	struct regxfer_local l = { 0 };
 	struct regxfer_result res = { 0 };
@@ -197,4 +210,47 @@ void cli_build_remote_free(struct cli_build_remote *r)
 	regclient_free(r->c);
 	regclient_opts_release(&r->defaults);
 	free(r);
+}
+
+int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err)
+{
+	struct store *s = NULL;
+	if (store_open(root, &s, err) < 0)
+		return -1;
+	struct store_entry ent = { 0 };
+	struct store_image img;
+	memset(&img, 0, sizeof(img));
+	struct regclient *c = NULL;
+	struct regclient_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	int fetched = 0;
+	if (store_resolve(s, ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0) {
+		fetched = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < img.manifest.n_layers; i++) {
+		const struct oci_descriptor *l = &img.manifest.layers[i];
+		if (store_blob_exists(s, &l->digest))
+			continue;
+		if (!c && cli_regclient_new(&ro, &c, err) < 0) {
+			fetched = -1;
+			goto out;
+		}
+		if (rcache_fetch_blob(c, s, l->digest.str, l->size, NULL, NULL, err) < 0) {
+			strata_error_wrap(err, "image '%s': fetch layer %s", ref, l->digest.str);
+			fetched = -1;
+			goto out;
+		}
+		if (out)
+			fprintf(out, "fetched layer %.19s (%.1f MB)\n", l->digest.str, (double)l->size / 1e6);
+		fetched++;
+	}
+out:
+	regclient_free(c);
+	regclient_opts_release(&ro);
+	store_image_release(&img);
+	free(ent.name);
+	free(ent.media_type);
+	store_close(s);
+	return fetched;
 }

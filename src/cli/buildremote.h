@@ -48,4 +48,13 @@ int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags,
 void cli_build_remote_moved(struct cli_build_remote *r, struct cli_build_moved *m);
 void cli_build_remote_free(struct cli_build_remote *r);
 
+/*
+ * Make every layer of the image `ref` (in the store at root) local: layers a
+ * cached build or a lazy base left in a registry are downloaded (verified)
+ * now, because running or exporting the image needs their content. Prints
+ * one line per fetched layer to out (may be NULL). No-op when all are local.
+ * @return the number of layers fetched, or -1.
+ */
+int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err);
+
 #endif

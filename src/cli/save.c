@@ -1,3 +1,4 @@
+#include "cli/buildremote.h"
 #include "cli/cli_store.h"
 
 #include <archive.h>
@@ -234,6 +235,11 @@ static int save_oci(struct out *o, struct store *s, struct img *imgs, size_t n, 
 
 static int save(const char *file, bool oci, char **refs, size_t n, struct strata_error **err)
 {
+	/* layers a cached build left in a registry are needed in the archive */
+	cleanup_free char *root = cli_store_root();
+	for (size_t i = 0; i < n; i++)
+		if (cli_fetch_remote_layers(root, refs[i], stderr, NULL) < 0)
+			break; /* resolve errors are reported below, with the save context */
 	struct store *s = NULL;
 	if (cli_store_open(&s, err) < 0)
 		return -1;

@@ -18,7 +18,9 @@ test_expect_success 'runner A: push a busybox base, build and push the app' '
     printf "FROM %s/base:1\nRUN mkdir -p /app && echo built >/app/built\nCOPY hello.txt /app/\nCMD [\"cat\", \"/app/hello.txt\"]\n" "$SREG" >ctx/Dockerfile &&
     echo hello >ctx/hello.txt &&
     STRATA_ROOT=$A strata build -t "$SREG/app:1" -t "$SREG/app:latest" --push ctx >a.out 2>&1 &&
-    grep "2 run" a.out
+    grep "2 run" a.out &&
+    # the base layer is in the registry already (repository base): mounted, not uploaded
+    grep "pushed $SREG/app:1: 3 blobs uploaded .*, 1 mounted" a.out
 '
 
 base_layer() {

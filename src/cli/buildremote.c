@@ -224,7 +224,14 @@ int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct
 	struct regclient_opts ro;
 	memset(&ro, 0, sizeof(ro));
 	int fetched = 0;
-	if (store_resolve(s, ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0) {
+	if (store_resolve(s, ref, &ent, err) < 0) {
+		/* not in the store: the caller's own lookup reports it */
+		fetched = strata_error_code(*err) == STRATA_E_NOTFOUND ? 0 : -1;
+		if (fetched == 0)
+			strata_error_clear(err);
+		goto out;
+	}
+	if (store_image_load(s, &ent.digest, &img, err) < 0) {
 		fetched = -1;
 		goto out;
 	}

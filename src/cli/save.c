@@ -237,9 +237,10 @@ static int save(const char *file, bool oci, char **refs, size_t n, struct strata
 {
 	/* layers a cached build left in a registry are needed in the archive */
 	cleanup_free char *root = cli_store_root();
-	for (size_t i = 0; i < n; i++)
-		if (cli_fetch_remote_layers(root, refs[i], stderr, NULL) < 0)
-			break; /* resolve errors are reported below, with the save context */
+	for (size_t i = 0; i < n; i++) {
+		if (cli_fetch_remote_layers(root, refs[i], stderr, err) < 0)
+			return strata_error_wrap(err, "save '%s'", refs[i]);
+	}
 	struct store *s = NULL;
 	if (cli_store_open(&s, err) < 0)
 		return -1;

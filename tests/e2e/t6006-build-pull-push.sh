@@ -19,21 +19,21 @@ test_expect_success 'a base image pushed from another store' '
 test_expect_success 'FROM a base missing locally is pulled, then the build runs' '
     strata build --progress plain -t app:1 ctx 2>err &&
     grep "pull $SREG/base:1" err &&
-    grep "pulled $SREG/base:1" err &&
+    grep "resolved $SREG/base:1 (manifest and config" err &&
     strata images >out && grep "base" out &&
     strata run app:1 cat /copied >got && echo hello >want && cmp got want
 '
 
 test_expect_success 'a second build does not pull again; --pull does' '
     strata build --progress plain -t app:1 ctx 2>err &&
-    ! grep "pulled " err &&
+    ! grep "resolved \|pulled " err &&
     strata build --pull --progress plain -t app:1 ctx 2>err &&
-    grep "pulled $SREG/base:1: 0 blobs" err
+    grep "resolved $SREG/base:1" err
 '
 
 test_expect_success 'COPY --from=<image> pulls too' '
     STRATA_ROOT=$TRASH/r2 strata build --progress plain -f ctx/Dockerfile.from -t cf:1 ctx 2>err &&
-    grep "pulled $SREG/base:1" err
+    grep "resolved $SREG/base:1" err
 '
 
 test_expect_success 'a missing base is one clear error line' '

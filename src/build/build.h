@@ -164,7 +164,10 @@ struct build_secret {
  * pull_image      a base image (FROM, COPY --from=<image>) is not in the
  *                 local store, or pull_always is set: put ref into the store
  *                 (under that name) or fail with one line. Called once per
- *                 reference and build.
+ *                 reference and build. With fetch_layer set, the hook may
+ *                 store the manifest and config only: the engine extracts a
+ *                 base layer only when a step runs on it, asking fetch_layer
+ *                 (key NULL) for its blob first.
  * cache_lookup    the local index missed key: 1 with *desc (new reference:
  *                 mediaType, digest, size) and diff_id filled when a remote
  *                 cache source has the layer, 0 otherwise. The layer blob
@@ -174,7 +177,8 @@ struct build_secret {
  *                 to compare with (newly allocated, or NULL: "no cache entry").
  * cache_add       every layer step of the build (hit or miss), for the
  *                 inline cache and --cache-to (the fields are borrowed).
- * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
+ * fetch_layer     bring the blob of a remote hit (key, desc) or of a lazily
+ *                 pulled base layer (key NULL) into the store.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
  */

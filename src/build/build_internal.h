@@ -42,6 +42,9 @@ int cache_last_set(const char *root, const char *stepid, const char *key, struct
 int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
 		struct strata_error **err);
 
+/* build_image_lookup; lazy: layers absent from the store are left unextracted */
+int image_lookup(const char *root, const char *ref, bool lazy, struct build_image **out, struct strata_error **err);
+
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
 /* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */

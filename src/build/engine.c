@@ -547,7 +547,8 @@ struct build_image *engine_image_lookup(struct engine *e, const char *ref, struc
 		can_pull = false;
 	}
 	struct build_image *img = NULL;
-	if (build_image_lookup(e->root, ref, &img, err) < 0) {
+	bool lazy = h && h->fetch_layer;
+	if (image_lookup(e->root, ref, lazy, &img, err) < 0) {
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
@@ -555,8 +556,17 @@ struct build_image *engine_image_lookup(struct engine *e, const char *ref, struc
 			strata_error_wrap(err, "image '%s' not found in the local store", ref);
 			return NULL;
 		}
-		if (build_image_lookup(e->root, ref, &img, err) < 0)
+		if (image_lookup(e->root, ref, lazy, &img, err) < 0)
 			return NULL;
+	}
+	/* layers left in the registry: fetched when a step runs on them */
+	for (size_t i = 0; i < img->nsnapshots; i++) {
+		const char *id = strrchr(img->snapshots[i], '/') + 1;
+		if (strata_path_exists(img->snapshots[i]))
+			continue;
+		if (!e->remote)
+			e->remote = json_object();
+		json_object_set_new(e->remote, id, json_pack("{s:O}", "desc", json_array_get(img->layers, i)));
 	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;

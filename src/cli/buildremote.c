@@ -7,8 +7,6 @@
 #include "cli/cli_store.h"
 #include "cli/regopts.h"
 #include "cache/cache.h"
-#include "registry/storexfer.h"
-#include "registry/transfer.h"
 
 #include <string.h>
 
@@ -23,26 +21,18 @@ struct cli_build_remote {
 	struct regclient_opts defaults;
 };
 
+/*
+ * A base image: its manifest and config only (rcache_image_adopt), the
+ * layers recorded as remote; the engine fetches one only when a step runs
+ * on it, so a fully cached build FROM a registry image moves kilobytes.
+ */
 static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
-	struct regseen *seen = NULL;
-	struct regxfer_local l = { 0 };
-	struct regxfer_result res = { 0 };
-	cleanup_free char *sp = regxfer_store_seen_path(r->s);
-	if (regseen_open(sp, &seen, NULL) < 0)
-		seen = NULL;
-	regxfer_store_local(r->s, seen, &l);
-	int rc = regclient_pull_image(r->c, ref, r->o.platform, &l, NULL, &res, err);
-	if (rc == 0 && seen)
-		regseen_save(seen, NULL);
-	if (rc == 0)
-		fprintf(r->out, "pulled %s: %zu blobs (%.1f MB), %zu already present\n", ref, res.blobs_moved,
-			(double)res.bytes / 1e6, res.blobs_skipped);
-	regxfer_result_release(&res);
-	regxfer_store_local_release(&l);
-	regseen_free(seen);
-	return rc;
+	if (rcache_image_adopt(r->c, r->s, ref, NULL, err) < 0)
+		return -1;
+	fprintf(r->out, "pulled %s: manifest and config (layers fetched when a step needs them)\n", ref);
+	return 0;
 }
 
 static int hook_lookup(void *ctx, const char *key, json_t **desc, char diff_id[72])

@@ -7,6 +7,8 @@
 #include "cli/cli_store.h"
 #include "cli/regopts.h"
 #include "cache/cache.h"
+#include "registry/storexfer.h"
+#include "registry/transfer.h"
 
 #include <string.h>
 
@@ -136,21 +138,71 @@ const struct build_hooks *cli_build_remote_hooks(struct cli_build_remote *r)
 	return &r->hooks;
 }
 
+/* every layer blob of the image tagged ref is in the store */
+static bool all_local(struct store *s, const char *ref)
+{
+	struct store_entry ent = { 0 };
+	struct store_image si;
+	memset(&si, 0, sizeof(si));
+	bool ok = false;
+	if (store_resolve(s, ref, &ent, NULL) == 0 && store_image_load(s, &ent.digest, &si, NULL) == 0) {
+		ok = true;
+		for (size_t i = 0; ok && i < si.manifest.n_layers; i++)
+			ok = store_blob_exists(s, &si.manifest.layers[i].digest);
+	}
+	store_image_release(&si);
+	free(ent.name);
+	free(ent.media_type);
+	return ok;
+}
+
+/*
+ * Push one tag. Layers all local: the registry client's parallel push (HEAD,
+ * cross-repo mount of blobs it saw in another repository, upload). Layers
+ * left in a registry (cache hits, lazy bases): rcache_push_image finds or
+ * mounts them there, never downloading what the target already has.
+ */
+static int push_tag(struct cli_build_remote *r, const char *tag, struct strata_error **err)
+{
+	if (all_local(r->s, tag)) {
+		struct regseen *seen = NULL;
+		struct regxfer_local l = { 0 };
+		struct regxfer_result res = { 0 };
+		cleanup_free char *sp = regxfer_store_seen_path(r->s);
+		if (regseen_open(sp, &seen, NULL) < 0)
+			seen = NULL;
+		regxfer_store_local(r->s, seen, &l);
+		int rc = regclient_push_image(r->c, tag, tag, &l, NULL, &res, err);
+		if (rc == 0) {
+			if (seen)
+				regseen_save(seen, NULL);
+			fprintf(r->out, "pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n",
+				tag, res.blobs_moved, (unsigned long long)res.bytes, res.blobs_mounted, res.blobs_skipped,
+				res.digest ? res.digest : "?");
+		}
+		regxfer_result_release(&res);
+		regxfer_store_local_release(&l);
+		regseen_free(seen);
+		return rc;
+	}
+	struct rcache_push_result pr = { 0 };
+	if (rcache_push_image(r->c, r->s, tag, tag, &pr, err) < 0)
+		return -1;
+	fprintf(r->out, "pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n", tag,
+		pr.blobs_uploaded, (unsigned long long)pr.bytes_uploaded, pr.blobs_mounted, pr.blobs_present,
+		pr.digest ? pr.digest : "?");
+	rcache_push_result_release(&pr);
+	return 0;
+}
+
 int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags, size_t ntags,
 			    struct strata_error **err)
 {
 	if (r->cache && rcache_session_note_remote(r->cache, err) < 0)
 		return strata_error_wrap(err, "record cached layers");
-	for (size_t i = 0; r->o.push && i < ntags; i++) {
-		struct rcache_push_result pr = { 0 };
-		if (rcache_push_image(r->c, r->s, tags[i], tags[i], &pr, err) < 0)
+	for (size_t i = 0; r->o.push && i < ntags; i++)
+		if (push_tag(r, tags[i], err) < 0)
 			return -1;
-		fprintf(r->out,
-			"pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n",
-			tags[i], pr.blobs_uploaded, (unsigned long long)pr.bytes_uploaded, pr.blobs_mounted,
-			pr.blobs_present, pr.digest ? pr.digest : "?");
-		rcache_push_result_release(&pr);
-	}
 	if (r->o.cache_to) {
 		struct rcache_push_result pr = { 0 };
 		struct strata_error *e = NULL;

@@ -240,3 +240,52 @@ void cli_build_remote_free(struct cli_build_remote *r)
 	regclient_opts_release(&r->defaults);
 	free(r);
 }
+
+bool cli_image_all_local(const char *ref)
+{
+	struct store *s = NULL;
+	if (cli_store_open(&s, NULL) < 0)
+		return true;
+	struct store_entry ent = { 0 };
+	bool known = store_resolve(s, ref, &ent, NULL) == 0;
+	free(ent.name);
+	free(ent.media_type);
+	bool ok = !known || all_local(s, ref);
+	store_close(s);
+	return ok;
+}
+
+int cli_image_fetch_remote(const char *ref, struct regclient_opts *reg, struct strata_error **err)
+{
+	if (cli_image_all_local(ref))
+		return 0;
+	struct regclient_opts defaults = { 0 };
+	struct regclient *c = NULL;
+	struct store *s = NULL;
+	struct store_entry ent = { 0 };
+	struct store_image si;
+	memset(&si, 0, sizeof(si));
+	int rc = -1;
+	if (cli_regclient_new(reg ? reg : &defaults, &c, err) < 0 || cli_store_open(&s, err) < 0 ||
+	    store_resolve(s, ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &si, err) < 0)
+		goto out;
+	for (size_t i = 0; i < si.manifest.n_layers; i++) {
+		const struct oci_descriptor *l = &si.manifest.layers[i];
+		if (store_blob_exists(s, &l->digest))
+			continue;
+		fprintf(stderr, "fetching layer %.19s (%lld bytes) of %s\n", l->digest.str, (long long)l->size, ref);
+		if (rcache_fetch_blob(c, s, l->digest.str, l->size, NULL, NULL, err) < 0) {
+			strata_error_wrap(err, "%s: layer %s", ref, l->digest.str);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	store_image_release(&si);
+	free(ent.name);
+	free(ent.media_type);
+	store_close(s);
+	regclient_free(c);
+	regclient_opts_release(&defaults);
+	return rc;
+}

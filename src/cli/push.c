@@ -6,6 +6,8 @@
 #include "cli/progress.h"
 #include "cli/regopts.h"
 #include "registry/storexfer.h"
+#include "cli/buildremote.h"
+#include "cache/cache.h"
 
 static void usage(void)
 {
@@ -33,6 +35,20 @@ static int push(const char *src, const char *dest, struct regclient_opts *o, boo
 	cleanup_free char *sp = NULL;
 	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
 		goto out;
+	if (!cli_image_all_local(src)) {
+		/* layers left in a registry (a cache hit build): found or mounted there */
+		struct rcache_push_result pr = { 0 };
+		r = rcache_push_image(c, s, src, dest ? dest : src, &pr, err);
+		if (r == 0) {
+			if (!quiet)
+				fprintf(stderr, "pushed %zu blobs (%.1f MB), %zu already there, %zu mounted, %zu fetched first\n",
+					pr.blobs_uploaded, (double)pr.bytes_uploaded / 1e6, pr.blobs_present,
+					pr.blobs_mounted, pr.blobs_fetched);
+			printf("%s\n", pr.digest);
+		}
+		rcache_push_result_release(&pr);
+		goto out;
+	}
 	sp = regxfer_store_seen_path(s);
 	if (regseen_open(sp, &seen, NULL) < 0)
 		seen = NULL;

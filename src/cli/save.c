@@ -1,4 +1,5 @@
 #include "cli/cli_store.h"
+#include "cli/buildremote.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -235,6 +236,9 @@ static int save_oci(struct out *o, struct store *s, struct img *imgs, size_t n, 
 static int save(const char *file, bool oci, char **refs, size_t n, struct strata_error **err)
 {
 	struct store *s = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (cli_image_fetch_remote(refs[i], NULL, err) < 0)
+			return strata_error_wrap(err, "save '%s'", refs[i]);
 	if (cli_store_open(&s, err) < 0)
 		return -1;
 	struct img *imgs = xcalloc(n, sizeof(*imgs));

@@ -10,18 +10,19 @@
  * included); metadata steps change the image config. A hit reuses the
  * snapshot and runs nothing; a miss says why in one line.
  *
- * Storage, under the store root (`root`):
- *   build/snapshots/<id>/      one layer, extracted (overlay upper format)
- *   build/cache/keys/<key>     cache entry: {"snapshot": id} (JSON)
+ * Storage, under the store root (`root`, an OCI image layout: store/store.h):
+ *   blobs/sha256/...           layers (gzip), configs and manifests; tags in index.json
+ *   build/snapshots/<hex>/     one layer extracted (overlay upper format), named
+ *                              by its diff_id
+ *   build/cache/keys/<key>     cache entry: {"layer": descriptor, "diff_id"}
  *   build/cache/inputs/<key>   what made it (for explained misses)
  *   build/cache/last/<stepid>  the key the previous build of a step made
- *   build/images/<id>.json     image records: config + snapshot chain
- *   build/tags.json            tag -> image id (updated under build/lock)
- *   build/tmp/                 work dirs of running steps
+ *   build/statcache/<hex>      the context's stat cache (per context path)
+ *   build/downloads/<sha256>   ADD <url> downloads, named by content
+ *   build/tmp/                 work dirs of running builds and runs (flock'ed)
  * Every file is written atomically; snapshots are renamed into place, so two
  * builds sharing a root at once are safe (the loser of a race discards its
- * copy). Until the store and layer modules land, images live in these
- * records (no layer tarballs or OCI manifests yet).
+ * copy). The image id is the config digest, as docker's.
  *
  * Mounts: build_run and build_image_run mount overlays (COPY targets, stage
  * roots for COPY --from) in the CALLER's mount namespace and unmount them
@@ -164,10 +165,7 @@ struct build_secret {
  * pull_image      a base image (FROM, COPY --from=<image>) is not in the
  *                 local store, or pull_always is set: put ref into the store
  *                 (under that name) or fail with one line. Called once per
- *                 reference and build. With fetch_layer set, the hook may
- *                 store the manifest and config only: the engine extracts a
- *                 base layer only when a step runs on it, asking fetch_layer
- *                 (key NULL) for its blob first.
+ *                 reference and build.
  * cache_lookup    the local index missed key: 1 with *desc (new reference:
  *                 mediaType, digest, size) and diff_id filled when a remote
  *                 cache source has the layer, 0 otherwise. The layer blob
@@ -177,8 +175,7 @@ struct build_secret {
  *                 to compare with (newly allocated, or NULL: "no cache entry").
  * cache_add       every layer step of the build (hit or miss), for the
  *                 inline cache and --cache-to (the fields are borrowed).
- * fetch_layer     bring the blob of a remote hit (key, desc) or of a lazily
- *                 pulled base layer (key NULL) into the store.
+ * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
  */

@@ -5,6 +5,8 @@
 #define STRATA_BUILD_INTERNAL_H
 
 #include "build/build.h"
+
+#include <pthread.h>
 #include "store/store.h"
 
 /* copy_apply.c: ownership and mode for copied files */
@@ -42,9 +44,6 @@ int cache_last_set(const char *root, const char *stepid, const char *key, struct
 int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
 		struct strata_error **err);
 
-/* build_image_lookup; lazy: layers absent from the store are left unextracted */
-int image_lookup(const char *root, const char *ref, bool lazy, struct build_image **out, struct strata_error **err);
-
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
 /* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */
@@ -63,11 +62,14 @@ struct progress {
 	FILE *out;
 	enum build_progress_mode mode;   /* resolved: PLAIN, TTY or QUIET */
 	int next;
-	double step_t0;
+	double *t0;                      /* start time of vertex n at [n - 1] */
+	size_t nt0;
 	bool tty_pending;                /* a live line is on screen (tty) */
+	pthread_mutex_t lock;            /* stages may print from several threads */
 };
 double progress_now(void);
 void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode);
+void progress_release(struct progress *pr);
 int progress_start(struct progress *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void progress_line(struct progress *pr, int n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void progress_output(struct progress *pr, int n, const char *line, size_t len);
@@ -110,6 +112,10 @@ struct engine {
 	size_t nmounted;
 	struct progress pr;
 	size_t cached, run, tmpseq;
+	/* stages without a dependency between them run in parallel threads:
+	 * lock guards the engine's shared lists and counters, the context's
+	 * digests (build_context is not thread-safe) and lazy stage views */
+	pthread_mutex_t lock;
 	struct build_context **trees; /* scanned image roots (COPY --from=<image>) */
 	size_t ntrees;
 	struct build_image **images;  /* bases and --from images looked up */
@@ -123,12 +129,13 @@ struct engine {
 void engine_clean_stale_tmp(const char *tmproot);
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err);
 char *engine_snapshot_path(struct engine *e, const char *id);
+/* an image of the store (pulled through the hooks when missing; --pull
+ * refreshes it once per build), kept in e->images until teardown; thread-safe */
+struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err);
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
 		      struct strata_error **err);
-/* an image of the store (pulled through the hooks when missing), kept in e->images */
-struct build_image *engine_image_lookup(struct engine *e, const char *ref, struct strata_error **err);
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
 void engine_umount(struct engine *e, const char *target);
 

@@ -67,8 +67,15 @@ static int scan_dir(struct build_context *c, int dfd, const char *rel, bool pare
 	}
 	struct dirent *de;
 	int r = 0;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
+	/* errno is reset before each readdir: only readdir's own failure may count */
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				r = strata_error_make(err, errno, "read context directory '%s'", *rel ? rel : ".");
+			break;
+		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		cleanup_free char *path = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
@@ -114,10 +121,7 @@ static int scan_dir(struct build_context *c, int dfd, const char *rel, bool pare
 				break;
 			}
 		}
-		errno = 0;
 	}
-	if (r == 0 && errno != 0 && !de)
-		r = strata_error_make(err, errno, "read context directory '%s'", *rel ? rel : ".");
 	closedir(d);
 	return r;
 }
@@ -349,6 +353,16 @@ void build_context_stats(const struct build_context *c, struct build_context_sta
 	*st = c->st;
 }
 
+/* One line of the cache file: "digest size mtime ctime ino dev path". */
+static void add_record(struct strata_buf *b, const struct cache_rec *r, const char *digest)
+{
+	strata_buf_addf(b, "%s %lld %lld.%09ld %lld.%09ld %llu %llu ", digest, (long long)r->size,
+			(long long)r->mtime.tv_sec, r->mtime.tv_nsec, (long long)r->ctime.tv_sec, r->ctime.tv_nsec,
+			(unsigned long long)r->ino, (unsigned long long)r->dev);
+	escape_path(b, r->path);
+	strata_buf_addch(b, '\n');
+}
+
 int build_context_save(struct build_context *c, struct strata_error **err)
 {
 	if (!c->statcache || !c->dirty)
@@ -363,19 +377,12 @@ int build_context_save(struct build_context *c, struct strata_error **err)
 		int cmp = !e ? 1 : !r ? -1 : strcmp(e->path, r->path);
 		if (cmp <= 0) {
 			if (e->digest[0]) {
-				strata_buf_addf(&b, "%s %lld %lld.%09ld %lld.%09ld %llu %llu ", e->digest,
-						(long long)e->size, (long long)e->mtime.tv_sec, e->mtime.tv_nsec,
-						(long long)e->ctime.tv_sec, e->ctime.tv_nsec, (unsigned long long)e->ino,
-						(unsigned long long)e->dev);
-				escape_path(&b, e->path);
-				strata_buf_addch(&b, '\n');
+				add_record(&b, &(struct cache_rec){ .path = e->path, .size = e->size,
+								    .mtime = e->mtime, .ctime = e->ctime,
+								    .ino = e->ino, .dev = e->dev },
+					   e->digest);
 			} else if (cmp == 0 && r && same_stat(r, e)) {
-				strata_buf_addf(&b, "%s %lld %lld.%09ld %lld.%09ld %llu %llu ", r->digest,
-						(long long)r->size, (long long)r->mtime.tv_sec, r->mtime.tv_nsec,
-						(long long)r->ctime.tv_sec, r->ctime.tv_nsec, (unsigned long long)r->ino,
-						(unsigned long long)r->dev);
-				escape_path(&b, r->path);
-				strata_buf_addch(&b, '\n');
+				add_record(&b, r, r->digest);
 			}
 			i++;
 			if (cmp == 0)

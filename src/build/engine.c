@@ -5,7 +5,9 @@
 #include "build/build_internal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <string.h>
 #include <strings.h>
@@ -30,7 +32,10 @@ char *engine_snapshot_path(struct engine *e, const char *id)
 
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err)
 {
-	char *p = xasprintf("%s/%s%zu", e->tmp, prefix, e->tmpseq++);
+	pthread_mutex_lock(&e->lock);
+	size_t seq = e->tmpseq++;
+	pthread_mutex_unlock(&e->lock);
+	char *p = xasprintf("%s/%s%zu", e->tmp, prefix, seq);
 	if (mkdir(p, 0700) < 0) {
 		strata_error_make(err, errno, "mkdir '%s'", p);
 		free(p);
@@ -41,6 +46,7 @@ char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **
 
 void engine_umount(struct engine *e, const char *target)
 {
+	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i] && !strcmp(e->mounted[i], target)) {
 			umount2(target, MNT_DETACH);
@@ -48,13 +54,15 @@ void engine_umount(struct engine *e, const char *target)
 			e->mounted[i] = NULL;
 		}
 	}
+	pthread_mutex_unlock(&e->lock);
 }
 
 /*
- * A remote cache hit is extracted only when a step runs on top of it (or a
- * stage is read): fetch its blob through the hooks, then extract it.
+ * A layer that lives only in a registry (a remote cache hit, or a layer of a
+ * base image pulled lazily) is extracted only when a step runs on top of it
+ * (or a stage is read): fetch its blob through the hooks, then extract it.
  */
-static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
+static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata_error **err)
 {
 	json_t *r = id ? json_object_get(e->remote, id) : NULL;
 	if (!r)
@@ -69,7 +77,7 @@ static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata
 	if (!store_blob_exists(e->store, &d)) {
 		if (!h || !h->fetch_layer)
 			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "layer %s is not in the store", digest);
-		int v = progress_start(&e->pr, "[internal] fetch cached layer %.19s", digest);
+		int v = progress_start(&e->pr, "[internal] fetch layer %.19s", digest);
 		if (h->fetch_layer(h->ctx, json_string_value(json_object_get(r, "key")), desc, err) < 0) {
 			cleanup_free char *m = strata_error_string(*err);
 			progress_error(&e->pr, v, m);
@@ -82,6 +90,15 @@ static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata
 		return -1;
 	json_object_del(e->remote, id);
 	return 0;
+}
+
+/* e->remote is shared by parallel stages: fetches are serialised (e->lock is recursive) */
+static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
+{
+	pthread_mutex_lock(&e->lock);
+	int r = snapshot_fetch_locked(e, id, err);
+	pthread_mutex_unlock(&e->lock);
+	return r;
 }
 
 /*
@@ -124,8 +141,10 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 	strata_buf_release(&o);
 	if (rc < 0)
 		return -1;
+	pthread_mutex_lock(&e->lock);
 	e->mounted = xreallocarray(e->mounted, e->nmounted + 1, sizeof(*e->mounted));
 	e->mounted[e->nmounted++] = xstrdup(target);
+	pthread_mutex_unlock(&e->lock);
 	return 0;
 }
 
@@ -134,17 +153,20 @@ int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tre
 		      struct strata_error **err)
 {
 	struct stage_state *s = &e->st[stage];
+	int rc = 0;
+	pthread_mutex_lock(&e->lock);
 	if (!s->tree) {
 		cleanup_free char *d = engine_tmpdir(e, "stage-", err);
-		if (!d || engine_mount_overlay(e, s->snapshots, NULL, NULL, d, err) < 0)
-			return -1;
-		if (build_context_open(d, NULL, NULL, &s->tree, err) < 0)
-			return -1;
-		s->rootfs = STRATA_STEAL(d);
+		if (!d || engine_mount_overlay(e, s->snapshots, NULL, NULL, d, err) < 0 ||
+		    build_context_open(d, NULL, NULL, &s->tree, err) < 0)
+			rc = -1;
+		else
+			s->rootfs = STRATA_STEAL(d);
 	}
 	*tree = s->tree;
 	*rootfs = s->rootfs;
-	return 0;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 static json_t *new_image(const struct dockerfile_build *b)
@@ -381,6 +403,9 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	cleanup_free char *stepid_src = NULL;
 	cleanup_json json_t *entry = NULL;
 	int rc;
+	/* inputs read the shared context (digests are filled in place) */
+	pthread_mutex_lock(&e->lock);
+	bool locked = true;
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
 	else
@@ -429,9 +454,13 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			}
 		}
 	}
+	pthread_mutex_unlock(&e->lock);
+	locked = false;
 	if (entry) {
 		progress_cached(&e->pr, v);
+		pthread_mutex_lock(&e->lock);
 		e->cached++;
+		pthread_mutex_unlock(&e->lock);
 	} else {
 		if (!e->o->no_cache) {
 			cleanup_free char *last = cache_last_get(e->root, stepid);
@@ -476,7 +505,9 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		diff_id = json_string_value(json_object_get(entry, "diff_id"));
 		desc = json_object_get(entry, "layer");
 		s->missed = true;
+		pthread_mutex_lock(&e->lock);
 		e->run++;
+		pthread_mutex_unlock(&e->lock);
 		progress_done(&e->pr, v);
 	}
 	if (cache_last_set(e->root, stepid, key, err) < 0) {
@@ -506,6 +537,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	build_copy_plan_free(plan);
 	return 0;
 fail:
+	if (locked)
+		pthread_mutex_unlock(&e->lock);
 	build_copy_plan_free(plan);
 	{
 		cleanup_free char *m = strata_error_string(*err);
@@ -537,7 +570,8 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 	return 0;
 }
 
-struct build_image *engine_image_lookup(struct engine *e, const char *ref, struct strata_error **err)
+/* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
+static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
 	const struct build_hooks *h = e->o->hooks;
 	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
@@ -547,8 +581,7 @@ struct build_image *engine_image_lookup(struct engine *e, const char *ref, struc
 		can_pull = false;
 	}
 	struct build_image *img = NULL;
-	bool lazy = h && h->fetch_layer;
-	if (image_lookup(e->root, ref, lazy, &img, err) < 0) {
+	if (build_image_lookup(e->root, ref, &img, err) < 0) {
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
@@ -556,20 +589,30 @@ struct build_image *engine_image_lookup(struct engine *e, const char *ref, struc
 			strata_error_wrap(err, "image '%s' not found in the local store", ref);
 			return NULL;
 		}
-		if (image_lookup(e->root, ref, lazy, &img, err) < 0)
+		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
 	}
-	/* layers left in the registry: fetched when a step runs on them */
+	/* layers not extracted yet (only in a registry) are fetched when a step
+	 * mounts them (engine_snapshot_fetch), never just because of FROM */
 	for (size_t i = 0; i < img->nsnapshots; i++) {
-		const char *id = strrchr(img->snapshots[i], '/') + 1;
 		if (strata_path_exists(img->snapshots[i]))
 			continue;
+		const char *id = strrchr(img->snapshots[i], '/') + 1;
 		if (!e->remote)
 			e->remote = json_object();
-		json_object_set_new(e->remote, id, json_pack("{s:O}", "desc", json_array_get(img->layers, i)));
+		if (!json_object_get(e->remote, id))
+			json_object_set_new(e->remote, id, json_pack("{s:O}", "desc", json_array_get(img->layers, i)));
 	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;
+	return img;
+}
+
+struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err)
+{
+	pthread_mutex_lock(&e->lock);
+	struct build_image *img = find_image_locked(e, ref, err);
+	pthread_mutex_unlock(&e->lock);
 	return img;
 }
 
@@ -651,7 +694,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	struct build_image *img = NULL;
 	cleanup_free char *triggers = NULL;
 	if (sg->base_type == DF_BASE_IMAGE) {
-		img = engine_image_lookup(e, sg->base, err);
+		img = engine_find_image(e, sg->base, err);
 		if (!img)
 			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
 		json_t *ob = json_object_get(json_object_get(img->config, "config"), "OnBuild");
@@ -920,18 +963,114 @@ static void teardown(struct engine *e)
 	free(e->snapdir);
 }
 
+struct stage_job {
+	struct engine *e;
+	size_t si;
+	int rc;
+	struct strata_error *err;
+};
+
+static void *stage_thread(void *arg)
+{
+	struct stage_job *j = arg;
+	j->rc = run_stage(j->e, j->si, &j->err);
+	return NULL;
+}
+
+/* how many stages may build at once (STRATA_BUILD_JOBS=N overrides, 1 serialises) */
+#define BUILD_PARALLEL_MAX 2
+
+/*
+ * Build the needed stages in waves: every stage whose dependencies are built
+ * is ready; up to BUILD_PARALLEL_MAX ready stages run at once, each in its
+ * own thread (SIGINT/SIGTERM/SIGHUP blocked in all of them: the executor
+ * reads them through a signalfd).
+ */
+static int run_stages(struct engine *e, struct strata_error **err)
+{
+	size_t n = e->b->nstages;
+	bool *done = xcalloc(n, sizeof(*done));
+	size_t left = e->b->nneeded;
+	size_t par = BUILD_PARALLEL_MAX;
+	const char *jobs = getenv("STRATA_BUILD_JOBS");
+	if (jobs && atoi(jobs) >= 1 && atoi(jobs) <= 16)
+		par = (size_t)atoi(jobs);
+	int rc = 0;
+	while (left > 0 && rc == 0) {
+		size_t ready[16], nready = 0;
+		for (size_t k = 0; k < e->b->nneeded && nready < par; k++) {
+			size_t si = e->b->needed[k];
+			if (done[si])
+				continue;
+			bool ok = true;
+			for (size_t d = 0; d < e->b->stages[si].ndeps && ok; d++)
+				ok = done[e->b->stages[si].deps[d]] || e->b->stages[si].deps[d] == si;
+			if (ok)
+				ready[nready++] = si;
+		}
+		if (nready == 0) {
+			rc = strata_error_make(err, 0, "stage dependencies form a cycle");
+			break;
+		}
+		if (nready == 1) {
+			rc = run_stage(e, ready[0], err);
+		} else {
+			struct stage_job jobsv[16];
+			pthread_t th[16];
+			sigset_t block, old;
+			sigemptyset(&block);
+			sigaddset(&block, SIGINT);
+			sigaddset(&block, SIGTERM);
+			sigaddset(&block, SIGHUP);
+			pthread_sigmask(SIG_BLOCK, &block, &old);
+			bool started[16];
+			for (size_t i = 0; i < nready; i++)
+				jobsv[i] = (struct stage_job){ .e = e, .si = ready[i], .rc = 0, .err = NULL };
+			for (size_t i = 0; i < nready; i++) {
+				started[i] = pthread_create(&th[i], NULL, stage_thread, &jobsv[i]) == 0;
+				if (!started[i])
+					stage_thread(&jobsv[i]);
+			}
+			for (size_t i = 0; i < nready; i++)
+				if (started[i])
+					pthread_join(th[i], NULL);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			for (size_t i = 0; i < nready; i++) {
+				if (jobsv[i].rc < 0 && rc == 0) {
+					rc = -1;
+					*err = jobsv[i].err;
+					jobsv[i].err = NULL;
+				}
+				strata_error_free(jobsv[i].err);
+			}
+		}
+		for (size_t i = 0; i < nready; i++)
+			done[ready[i]] = true;
+		left -= nready;
+	}
+	free(done);
+	return rc;
+}
+
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err)
 {
 	struct engine e = { .o = o, .root = o->root, .lockfd = -1 };
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&e.lock, &ma);
+	pthread_mutexattr_destroy(&ma);
 	memset(res, 0, sizeof(*res));
 	progress_init(&e.pr, o->out, o->progress);
 	int rc = setup(&e, err);
-	for (size_t i = 0; rc == 0 && i < e.b->nneeded; i++)
-		rc = run_stage(&e, e.b->needed[i], err);
+	if (rc == 0)
+		rc = run_stages(&e, err);
 	if (rc == 0)
 		rc = finish_image(&e, res, err);
 	res->steps_cached = e.cached;
 	res->steps_run = e.run;
 	teardown(&e);
+	progress_release(&e.pr);
+	pthread_mutex_destroy(&e.lock);
 	return rc;
 }

@@ -419,9 +419,20 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 
 	int in = ctx->in_fd >= 0 ? ctx->in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	int o = ctx->out_w[0] >= 0 ? ctx->out_w[0] : devnull;
-	int e = ctx->out_w[1] >= 0 ? ctx->out_w[1] : devnull;
-	if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) {
+	int std[3] = { in, ctx->out_w[0] >= 0 ? ctx->out_w[0] : devnull,
+		       ctx->out_w[1] >= 0 ? ctx->out_w[1] : devnull };
+	/*
+	 * Sources among 0..2 are moved up first: dup2 in order would clobber
+	 * one still to be used (stdout and stderr swapped), and dup2(fd, fd)
+	 * would keep a close-on-exec flag.
+	 */
+	bool ok = true;
+	for (int i = 0; i < 3; i++)
+		if (std[i] >= 0 && std[i] < 3 && (std[i] = fcntl(std[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			ok = false;
+	for (int i = 0; ok && i < 3; i++)
+		ok = std[i] >= 0 && dup2(std[i], i) >= 0;
+	if (!ok) {
 		exec_child_report(ctx, "set up stdio: %s", strerror(errno));
 		_exit(127);
 	}

@@ -58,11 +58,6 @@ void build_image_free(struct build_image *img)
 
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err)
 {
-	return image_lookup(root, ref, false, out, err);
-}
-
-int image_lookup(const char *root, const char *ref, bool lazy, struct build_image **out, struct strata_error **err)
-{
 	struct store *s = NULL;
 	struct store_entry ent = { 0 };
 	struct store_image si;
@@ -94,9 +89,9 @@ int image_lookup(const char *root, const char *ref, bool lazy, struct build_imag
 	for (size_t i = 0; i < si.manifest.n_layers; i++) {
 		const struct oci_descriptor *l = &si.manifest.layers[i];
 		const char *diff = si.config.diff_ids[i].str;
-		/* lazy: a layer whose blob is not here yet (a registry image adopted
-		 * as manifest + config) is extracted when a step needs it */
-		if ((!lazy || store_blob_exists(s, &l->digest)) &&
+		/* a layer only in a registry (a lazily pulled base, a remote cache
+		 * hit) is extracted when something needs its content */
+		if (store_blob_exists(s, &l->digest) &&
 		    snapshot_ensure(s, root, diff, l->media_type, l->digest.str, err) < 0)
 			goto out;
 		json_array_append_new(img->layers, json_pack("{s:s,s:s,s:I}", "mediaType", l->media_type, "digest",

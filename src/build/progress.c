@@ -12,6 +12,7 @@
  */
 #include "build/build_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -26,11 +27,24 @@ double progress_now(void)
 void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode)
 {
 	memset(pr, 0, sizeof(*pr));
+	pthread_mutex_init(&pr->lock, NULL);
 	pr->out = out;
 	pr->next = 1;
 	if (mode == BUILD_PROGRESS_AUTO)
 		mode = isatty(fileno(out)) ? BUILD_PROGRESS_TTY : BUILD_PROGRESS_PLAIN;
 	pr->mode = mode;
+}
+
+void progress_release(struct progress *pr)
+{
+	free(pr->t0);
+	pthread_mutex_destroy(&pr->lock);
+}
+
+/* when vertex n started (stages may run in parallel: one clock per vertex) */
+static double t0_of(const struct progress *pr, int n)
+{
+	return n >= 1 && (size_t)n <= pr->nt0 ? pr->t0[n - 1] : progress_now();
 }
 
 static bool quiet(const struct progress *pr)
@@ -48,18 +62,22 @@ static void clear_live(struct progress *pr)
 
 int progress_start(struct progress *pr, const char *fmt, ...)
 {
+	pthread_mutex_lock(&pr->lock);
 	int n = pr->next++;
-	pr->step_t0 = progress_now();
-	if (quiet(pr))
-		return n;
-	clear_live(pr);
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(pr->out, "#%d ", n);
-	vfprintf(pr->out, fmt, ap);
-	fputc('\n', pr->out);
-	va_end(ap);
-	fflush(pr->out);
+	pr->t0 = xreallocarray(pr->t0, (size_t)n, sizeof(*pr->t0));
+	pr->nt0 = (size_t)n;
+	pr->t0[n - 1] = progress_now();
+	if (!quiet(pr)) {
+		clear_live(pr);
+		va_list ap;
+		va_start(ap, fmt);
+		fprintf(pr->out, "#%d ", n);
+		vfprintf(pr->out, fmt, ap);
+		fputc('\n', pr->out);
+		va_end(ap);
+		fflush(pr->out);
+	}
+	pthread_mutex_unlock(&pr->lock);
 	return n;
 }
 
@@ -67,6 +85,7 @@ void progress_line(struct progress *pr, int n, const char *fmt, ...)
 {
 	if (quiet(pr))
 		return;
+	pthread_mutex_lock(&pr->lock);
 	clear_live(pr);
 	va_list ap;
 	va_start(ap, fmt);
@@ -75,13 +94,15 @@ void progress_line(struct progress *pr, int n, const char *fmt, ...)
 	fputc('\n', pr->out);
 	va_end(ap);
 	fflush(pr->out);
+	pthread_mutex_unlock(&pr->lock);
 }
 
 void progress_output(struct progress *pr, int n, const char *line, size_t len)
 {
 	if (quiet(pr))
 		return;
-	double t = progress_now() - pr->step_t0;
+	pthread_mutex_lock(&pr->lock);
+	double t = progress_now() - t0_of(pr, n);
 	if (pr->mode == BUILD_PROGRESS_TTY) {
 		/* one live line, cut to a terminal's width */
 		clear_live(pr);
@@ -91,11 +112,15 @@ void progress_output(struct progress *pr, int n, const char *line, size_t len)
 		fprintf(pr->out, "#%d %.3f %.*s\n", n, t, (int)len, line);
 	}
 	fflush(pr->out);
+	pthread_mutex_unlock(&pr->lock);
 }
 
 void progress_done(struct progress *pr, int n)
 {
-	progress_line(pr, n, "DONE %.1fs", progress_now() - pr->step_t0);
+	pthread_mutex_lock(&pr->lock);
+	double t = progress_now() - t0_of(pr, n);
+	pthread_mutex_unlock(&pr->lock);
+	progress_line(pr, n, "DONE %.1fs", t);
 }
 
 void progress_cached(struct progress *pr, int n)

@@ -21,7 +21,7 @@ static json_t *strs(char **v, size_t n)
 static int image_tree(struct engine *e, const char *ref, struct build_context **tree, const char **root,
 		      struct strata_error **err)
 {
-	struct build_image *img = engine_image_lookup(e, ref, err);
+	struct build_image *img = engine_find_image(e, ref, err);
 	if (!img)
 		return -1;
 	cleanup_json json_t *snaps = json_array();

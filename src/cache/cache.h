@@ -258,7 +258,8 @@ void rcache_push_result_release(struct rcache_push_result *r);
  * possibly absent locally (remote record). Per blob: HEAD on the target;
  * else a cross-repo mount when the blob's remote source is another
  * repository of the same registry; else upload it, fetching it first when
- * absent. Then the manifest. Errors read "push REF: ...".
+ * absent. Then the manifest (for a local index, the host platform's
+ * manifest is pushed under the tag). Errors read "push REF: ...".
  */
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 		      struct rcache_push_result *out, struct strata_error **err);
@@ -282,8 +283,10 @@ int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct s
 
 /*
  * A build's remote cache: the imported table, the entries the build
- * produced, and the lines to print. The engine keeps one pointer; every
- * call below accepts x == NULL where noted (no --cache-from given).
+ * produced, and the lines to print. The engine keeps one pointer and opens
+ * it for every build, with or without --cache-from (n = 0 costs nothing),
+ * because every image carries the inline cache. For robustness every call
+ * but open and export accepts x == NULL as "no remote cache, no metadata".
  */
 struct rcache_session;
 

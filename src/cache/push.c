@@ -2,6 +2,8 @@
  * push.c — pushing images whose layers may live only in a registry, and the
  * cache export (--cache-to). See cache.h.
  */
+#include "registry/seen.h"
+#include "registry/storexfer.h"
 #include "cache/cache.h"
 
 #include <pthread.h>
@@ -26,6 +28,7 @@ struct pctx {
 	struct pblob *b;
 	size_t n;
 	struct rcache_push_result *res;
+	struct regseen *seen; /* where blobs were pushed/pulled before (may be NULL) */
 	pthread_mutex_t lock;
 };
 
@@ -67,6 +70,17 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 			return -1;
 		host = rh;
 		repo = rr;
+	}
+	if ((!host || !repo || strcmp(host, p->host) != 0) && p->seen) {
+		/* a blob pushed or pulled by `strata push/pull` before: the
+		 * registry-blobs record knows another repository that holds it */
+		char *sr = NULL;
+		if (regseen_where(p->seen, p->host, b->digest, p->repo, &sr) == 1) {
+			free(rr);
+			rr = sr;
+			host = p->host;
+			repo = rr;
+		}
 	}
 	if (host && repo && !strcmp(host, p->host) && strcmp(repo, p->repo)) {
 		int m = regclient_blob_mount(p->c, p->host, p->repo, b->digest, repo, err);
@@ -124,8 +138,18 @@ int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref,
 	add_blob(&p, img.manifest.config.digest.str, img.manifest.config.size, NULL, NULL);
 	for (size_t i = 0; i < img.manifest.n_layers; i++)
 		add_blob(&p, img.manifest.layers[i].digest.str, img.manifest.layers[i].size, NULL, NULL);
+	{
+		cleanup_free char *sp = regxfer_store_seen_path(s);
+		if (regseen_open(sp, &p.seen, NULL) < 0)
+			p.seen = NULL;
+	}
 	if (push_blobs(&p, err) < 0)
 		goto out;
+	if (p.seen) {
+		for (size_t i = 0; i < p.n; i++)
+			regseen_add(p.seen, p.host, p.repo, p.b[i].digest);
+		regseen_save(p.seen, NULL);
+	}
 	const char *mt = img.manifest.media_type ? img.manifest.media_type
 			 : img.manifest.docker	  ? DOCKER_MT_MANIFEST
 						  : OCI_MT_MANIFEST;
@@ -137,6 +161,7 @@ out:
 	if (ret < 0)
 		strata_error_wrap(err, "push %s", dest_ref);
 	pctx_release(&p);
+	regseen_free(p.seen);
 	store_image_release(&img);
 	free(ent.name);
 	free(ent.media_type);

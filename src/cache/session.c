@@ -59,8 +59,8 @@ void rcache_session_free(struct rcache_session *x)
 
 const char *const *rcache_session_lines(const struct rcache_session *x, size_t *n)
 {
-	*n = x->n_lines;
-	return (const char *const *)x->lines;
+	*n = x ? x->n_lines : 0;
+	return x ? (const char *const *)x->lines : NULL;
 }
 
 void rcache_session_moved(const struct rcache_session *x, struct regclient_stats *out)
@@ -86,7 +86,8 @@ char *rcache_session_explain(const struct rcache_session *x, int stage, int pos,
 
 void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e)
 {
-	rcache_record_add(&x->built, e);
+	if (x)
+		rcache_record_add(&x->built, e);
 }
 
 /* The built entries whose layer is the final image's layer at the same index. */
@@ -111,6 +112,8 @@ static void in_image(const struct rcache_session *x, const json_t *layers, struc
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,
 			  struct strata_error **err)
 {
+	if (!x)
+		return 0;
 	struct rcache_record r = { 0 };
 	in_image(x, layers, &r);
 	int ret = rcache_config_set(config, &r, err);
@@ -120,6 +123,8 @@ int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t
 
 int rcache_session_note_remote(struct rcache_session *x, struct strata_error **err)
 {
+	if (!x)
+		return 0;
 	struct rcache_record r = { 0 };
 	for (size_t i = 0; i < x->built.n; i++) {
 		const struct rcache_entry *e = &x->built.v[i];

@@ -24,17 +24,38 @@ struct cli_build_remote {
 };
 
 /*
- * A base image: its manifest and config only (rcache_image_adopt), the
- * layers recorded as remote; the engine fetches one only when a step runs
- * on it, so a fully cached build FROM a registry image moves kilobytes.
+ * A base image (FROM, COPY --from=image) missing from the store. Without
+ * --platform it is adopted lazily: manifest and config only, its layers noted
+ * as remote blobs and fetched only when a step must run on top of them, so a
+ * fully cached build on a fresh runner never downloads its base. With
+ * --platform the image is pulled whole.
  */
 static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
-	if (rcache_image_adopt(r->c, r->s, ref, NULL, err) < 0)
-		return -1;
-	fprintf(r->out, "pulled %s: manifest and config (layers fetched when a step needs them)\n", ref);
-	return 0;
+	if (!r->o.platform) {
+		if (rcache_image_adopt(r->c, r->s, ref, NULL, err) < 0)
+			return -1;
+		fprintf(r->out, "resolved %s (manifest and config; layers fetched when needed)\n", ref);
+		return 0;
+	}
+	struct regseen *seen = NULL;
+	struct regxfer_local l = { 0 };
+	struct regxfer_result res = { 0 };
+	cleanup_free char *sp = regxfer_store_seen_path(r->s);
+	if (regseen_open(sp, &seen, NULL) < 0)
+		seen = NULL;
+	regxfer_store_local(r->s, seen, &l);
+	int rc = regclient_pull_image(r->c, ref, r->o.platform, &l, NULL, &res, err);
+	if (rc == 0 && seen)
+		regseen_save(seen, NULL);
+	if (rc == 0)
+		fprintf(r->out, "pulled %s: %zu blobs (%.1f MB), %zu already present\n", ref, res.blobs_moved,
+			(double)res.bytes / 1e6, res.blobs_skipped);
+	regxfer_result_release(&res);
+	regxfer_store_local_release(&l);
+	regseen_free(seen);
+	return rc;
 }
 
 static int hook_lookup(void *ctx, const char *key, json_t **desc, char diff_id[72])
@@ -138,71 +159,21 @@ const struct build_hooks *cli_build_remote_hooks(struct cli_build_remote *r)
 	return &r->hooks;
 }
 
-/* every layer blob of the image tagged ref is in the store */
-static bool all_local(struct store *s, const char *ref)
-{
-	struct store_entry ent = { 0 };
-	struct store_image si;
-	memset(&si, 0, sizeof(si));
-	bool ok = false;
-	if (store_resolve(s, ref, &ent, NULL) == 0 && store_image_load(s, &ent.digest, &si, NULL) == 0) {
-		ok = true;
-		for (size_t i = 0; ok && i < si.manifest.n_layers; i++)
-			ok = store_blob_exists(s, &si.manifest.layers[i].digest);
-	}
-	store_image_release(&si);
-	free(ent.name);
-	free(ent.media_type);
-	return ok;
-}
-
-/*
- * Push one tag. Layers all local: the registry client's parallel push (HEAD,
- * cross-repo mount of blobs it saw in another repository, upload). Layers
- * left in a registry (cache hits, lazy bases): rcache_push_image finds or
- * mounts them there, never downloading what the target already has.
- */
-static int push_tag(struct cli_build_remote *r, const char *tag, struct strata_error **err)
-{
-	if (all_local(r->s, tag)) {
-		struct regseen *seen = NULL;
-		struct regxfer_local l = { 0 };
-		struct regxfer_result res = { 0 };
-		cleanup_free char *sp = regxfer_store_seen_path(r->s);
-		if (regseen_open(sp, &seen, NULL) < 0)
-			seen = NULL;
-		regxfer_store_local(r->s, seen, &l);
-		int rc = regclient_push_image(r->c, tag, tag, &l, NULL, &res, err);
-		if (rc == 0) {
-			if (seen)
-				regseen_save(seen, NULL);
-			fprintf(r->out, "pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n",
-				tag, res.blobs_moved, (unsigned long long)res.bytes, res.blobs_mounted, res.blobs_skipped,
-				res.digest ? res.digest : "?");
-		}
-		regxfer_result_release(&res);
-		regxfer_store_local_release(&l);
-		regseen_free(seen);
-		return rc;
-	}
-	struct rcache_push_result pr = { 0 };
-	if (rcache_push_image(r->c, r->s, tag, tag, &pr, err) < 0)
-		return -1;
-	fprintf(r->out, "pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n", tag,
-		pr.blobs_uploaded, (unsigned long long)pr.bytes_uploaded, pr.blobs_mounted, pr.blobs_present,
-		pr.digest ? pr.digest : "?");
-	rcache_push_result_release(&pr);
-	return 0;
-}
-
 int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags, size_t ntags,
 			    struct strata_error **err)
 {
 	if (r->cache && rcache_session_note_remote(r->cache, err) < 0)
 		return strata_error_wrap(err, "record cached layers");
-	for (size_t i = 0; r->o.push && i < ntags; i++)
-		if (push_tag(r, tags[i], err) < 0)
+	for (size_t i = 0; r->o.push && i < ntags; i++) {
+		struct rcache_push_result pr = { 0 };
+		if (rcache_push_image(r->c, r->s, tags[i], tags[i], &pr, err) < 0)
 			return -1;
+		fprintf(r->out,
+			"pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n",
+			tags[i], pr.blobs_uploaded, (unsigned long long)pr.bytes_uploaded, pr.blobs_mounted,
+			pr.blobs_present, pr.digest ? pr.digest : "?");
+		rcache_push_result_release(&pr);
+	}
 	if (r->o.cache_to) {
 		struct rcache_push_result pr = { 0 };
 		struct strata_error *e = NULL;
@@ -241,51 +212,52 @@ void cli_build_remote_free(struct cli_build_remote *r)
 	free(r);
 }
 
-bool cli_image_all_local(const char *ref)
+int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err)
 {
 	struct store *s = NULL;
-	if (cli_store_open(&s, NULL) < 0)
-		return true;
+	if (store_open(root, &s, err) < 0)
+		return -1;
 	struct store_entry ent = { 0 };
-	bool known = store_resolve(s, ref, &ent, NULL) == 0;
-	free(ent.name);
-	free(ent.media_type);
-	bool ok = !known || all_local(s, ref);
-	store_close(s);
-	return ok;
-}
-
-int cli_image_fetch_remote(const char *ref, struct regclient_opts *reg, struct strata_error **err)
-{
-	if (cli_image_all_local(ref))
-		return 0;
-	struct regclient_opts defaults = { 0 };
+	struct store_image img;
+	memset(&img, 0, sizeof(img));
 	struct regclient *c = NULL;
-	struct store *s = NULL;
-	struct store_entry ent = { 0 };
-	struct store_image si;
-	memset(&si, 0, sizeof(si));
-	int rc = -1;
-	if (cli_regclient_new(reg ? reg : &defaults, &c, err) < 0 || cli_store_open(&s, err) < 0 ||
-	    store_resolve(s, ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &si, err) < 0)
+	struct regclient_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	int fetched = 0;
+	if (store_resolve(s, ref, &ent, err) < 0) {
+		/* not in the store: the caller's own lookup reports it */
+		fetched = strata_error_code(*err) == STRATA_E_NOTFOUND ? 0 : -1;
+		if (fetched == 0)
+			strata_error_clear(err);
 		goto out;
-	for (size_t i = 0; i < si.manifest.n_layers; i++) {
-		const struct oci_descriptor *l = &si.manifest.layers[i];
+	}
+	if (store_image_load(s, &ent.digest, &img, err) < 0) {
+		fetched = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < img.manifest.n_layers; i++) {
+		const struct oci_descriptor *l = &img.manifest.layers[i];
 		if (store_blob_exists(s, &l->digest))
 			continue;
-		fprintf(stderr, "fetching layer %.19s (%lld bytes) of %s\n", l->digest.str, (long long)l->size, ref);
-		if (rcache_fetch_blob(c, s, l->digest.str, l->size, NULL, NULL, err) < 0) {
-			strata_error_wrap(err, "%s: layer %s", ref, l->digest.str);
+		if (!c && cli_regclient_new(&ro, &c, err) < 0) {
+			fetched = -1;
 			goto out;
 		}
+		if (rcache_fetch_blob(c, s, l->digest.str, l->size, NULL, NULL, err) < 0) {
+			strata_error_wrap(err, "image '%s': fetch layer %s", ref, l->digest.str);
+			fetched = -1;
+			goto out;
+		}
+		if (out)
+			fprintf(out, "fetched layer %.19s (%.1f MB)\n", l->digest.str, (double)l->size / 1e6);
+		fetched++;
 	}
-	rc = 0;
 out:
-	store_image_release(&si);
+	regclient_free(c);
+	regclient_opts_release(&ro);
+	store_image_release(&img);
 	free(ent.name);
 	free(ent.media_type);
 	store_close(s);
-	regclient_free(c);
-	regclient_opts_release(&defaults);
-	return rc;
+	return fetched;
 }

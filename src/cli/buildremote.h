@@ -49,14 +49,12 @@ void cli_build_remote_moved(struct cli_build_remote *r, struct cli_build_moved *
 void cli_build_remote_free(struct cli_build_remote *r);
 
 /*
- * An image of the store whose layers were left in a registry (cache hits,
- * lazily pulled bases) is exported (`strata run`, `save`): fetch the absent
- * layer blobs from where the remote record says they are. Nothing happens
- * (no client is created) when every layer is local or ref is unknown.
- * @return 0, or -1.
+ * Make every layer of the image `ref` (in the store at root) local: layers a
+ * cached build or a lazy base left in a registry are downloaded (verified)
+ * now, because running or exporting the image needs their content. Prints
+ * one line per fetched layer to out (may be NULL). No-op when all are local.
+ * @return the number of layers fetched, or -1.
  */
-int cli_image_fetch_remote(const char *ref, struct regclient_opts *reg, struct strata_error **err);
-/* true when every layer blob of the store image ref is in the store (or ref is unknown). */
-bool cli_image_all_local(const char *ref);
+int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err);
 
 #endif

@@ -1,9 +1,9 @@
+#include "cli/buildremote.h"
 /*
  * run.c — `strata run`: run a command in a built image.
  */
 #include "cli/cli.h"
 #include "build/build.h"
-#include "cli/buildremote.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -86,7 +86,7 @@ static int cmd_run(int argc, char **argv)
 	o.cmd = (const char *const *)argv + optind + 1;
 	root = cli_store_root();
 	int status = 0;
-	if (cli_image_fetch_remote(argv[optind], NULL, &err) < 0 ||
+	if (cli_fetch_remote_layers(root, argv[optind], stderr, &err) < 0 ||
 	    build_image_lookup(root, argv[optind], &img, &err) < 0 || build_image_run(root, img, &o, &status, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
 		rc = cli_fail(err);

@@ -1,5 +1,5 @@
-#include "cli/cli_store.h"
 #include "cli/buildremote.h"
+#include "cli/cli_store.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -235,10 +235,13 @@ static int save_oci(struct out *o, struct store *s, struct img *imgs, size_t n, 
 
 static int save(const char *file, bool oci, char **refs, size_t n, struct strata_error **err)
 {
-	struct store *s = NULL;
-	for (size_t i = 0; i < n; i++)
-		if (cli_image_fetch_remote(refs[i], NULL, err) < 0)
+	/* layers a cached build left in a registry are needed in the archive */
+	cleanup_free char *root = cli_store_root();
+	for (size_t i = 0; i < n; i++) {
+		if (cli_fetch_remote_layers(root, refs[i], stderr, err) < 0)
 			return strata_error_wrap(err, "save '%s'", refs[i]);
+	}
+	struct store *s = NULL;
 	if (cli_store_open(&s, err) < 0)
 		return -1;
 	struct img *imgs = xcalloc(n, sizeof(*imgs));

@@ -229,16 +229,45 @@ test_expect_success 'multi-stage: COPY --from by name and index, --target builds
 	FROM scratch
 	COPY --from=builder /artifact /artifact
 	COPY --from=0 /base /bin/busybox /
-	ENTRYPOINT ["/busybox", "cat", "/artifact", "/base"]
+	RUN --mount=type=bind,from=builder,target=/b ["/busybox", "cp", "/b/artifact", "/mounted"]
+	ENTRYPOINT ["/busybox", "cat", "/artifact", "/base", "/mounted"]
 	EOF
     strata build -f ctx/Dockerfile.ms -t ms --progress plain ctx 2>log &&
     ! grep should-not-run-unused log &&
     grep "\[builder 2/2\] RUN echo built" log &&
     strata run ms >out &&
-    printf "built\nbase\n" >want && diff want out &&
+    printf "built\nbase\nbuilt\n" >want && diff want out &&
     strata build -f ctx/Dockerfile.ms --target base -t msbase --progress plain ctx 2>log &&
     ! grep builder log &&
     strata run msbase cat /base
+'
+
+test_expect_success 'independent stages build in parallel; STRATA_BUILD_JOBS=1 serialises' '
+    cat >ctx/Dockerfile.par <<-\EOF &&
+	FROM demo AS a
+	USER root
+	RUN echo a-start; sleep 1; echo a-end >/a
+
+	FROM demo AS b
+	USER root
+	RUN echo b-start; sleep 1; echo b-end >/b
+
+	FROM demo
+	USER root
+	COPY --from=a /a /a
+	COPY --from=b /b /b
+	RUN cat /a /b
+	EOF
+    strata build -f ctx/Dockerfile.par -t par --no-cache --progress plain ctx 2>log &&
+    a_done=$(grep -n "^#[0-9]* DONE 1\.[0-9]s" log | head -1 | cut -d: -f1) &&
+    b_start=$(grep -n "b-start$" log | cut -d: -f1) &&
+    a_start=$(grep -n "a-start$" log | cut -d: -f1) &&
+    test "$b_start" -lt "$a_done" && test "$a_start" -lt "$a_done" &&
+    strata run par cat /a /b >out && printf "a-end\nb-end\n" >want && diff want out &&
+    STRATA_BUILD_JOBS=1 strata build -f ctx/Dockerfile.par --no-cache --progress plain ctx 2>log &&
+    a_done=$(grep -n "^#[0-9]* DONE 1\.[0-9]s" log | head -1 | cut -d: -f1) &&
+    b_start=$(grep -n "b-start$" log | cut -d: -f1) &&
+    test "$b_start" -gt "$a_done"
 '
 
 test_expect_success '--build-arg, ARG defaults and the unused build-arg warning' '
@@ -342,6 +371,19 @@ test_expect_success '--progress tty: a compact view; auto is plain when not a te
     grep -q "$(printf "\r\033\\[K")" log &&
     strata build -f ctx/Dockerfile.tty --no-cache ctx 2>log &&
     ! grep -q "$(printf "\033")" log && grep "tty-out-2" log
+'
+
+test_expect_success 'Ctrl-C during a RUN: exit 130, the step named, nothing left behind' '
+    printf "FROM demo\nRUN sleep 5\n" >ctx/Dockerfile.int &&
+    { "$STRATA_BIN" build -f ctx/Dockerfile.int --progress plain ctx >/dev/null 2>ilog & } &&
+    pid=$! &&
+    for i in $(seq 50); do grep -q "RUN sleep 5" ilog && break; sleep 0.1; done &&
+    sleep 0.5 && kill -INT $pid;
+    wait $pid; rc=$? &&
+    test $rc = 130 &&
+    grep "Dockerfile.int:2: RUN sleep 5: interrupted" ilog &&
+    test -z "$(ls root/build/tmp)" &&
+    ! grep " $TRASH" /proc/self/mountinfo
 '
 
 test_expect_success 'a killed build leaves a stale work dir that the next build removes' '

@@ -54,6 +54,15 @@ test_expect_success 'strata pull and push with the store, authenticated' '
     test "$(cat d2)" = "$(cat digest)"
 '
 
+probes() { grep -c "Request malformed" "$TRASH/strata-registry.log"; }
+test_expect_success 'parallel transfers share one https probe of a plain-http registry' '
+    sleep 0.5 && n=$(probes) &&
+    strata push -q -j 4 "$REG/app:v1" "$REG/third/app:v1" >/dev/null &&
+    # the server logs a probe after answering it: let the log settle
+    sleep 0.5 &&
+    test "$(probes)" = $((n + 1))
+'
+
 test_expect_success 'logout, then pulls are refused' '
     strata logout "$REG" &&
     test_must_fail "$DRV" pull-layout "$REG/app:v1" y 2>err &&

@@ -53,6 +53,11 @@ EOT
     done <table
 '
 
+test_expect_success 'a malformed blob digest is reported as such, not as a mismatch' '
+    check 400 DIGEST_INVALID "$R/v2/a/blobs/sha256:abc" &&
+    jq -e ".errors[0].message == \"invalid digest '"'"'sha256:abc'"'"'\"" body
+'
+
 test_expect_success 'a repository name of 256 characters is NAME_INVALID, 255 is fine' '
     n255=$(printf "a%.0s" $(seq 255)) && n256=${n255}b &&
     check 400 NAME_INVALID "$R/v2/$n256/tags/list" &&
@@ -205,6 +210,15 @@ test_expect_success 'index with existing children is accepted and served as an i
     jq -nc --arg d "$MD" --argjson s "$MS" "{schemaVersion:2,mediaType:\"$OCII\",manifests:[{mediaType:\"$OCIM\",digest:\$d,size:\$s}]}" >idx &&
     check 201 - -X PUT -H "Content-Type: $OCII" --data-binary @idx "$R/v2/m/manifests/multi" &&
     curl -si -H "Accept: $OCII" "$R/v2/m/manifests/multi" | tr -d "\r" | grep -i "^Content-Type: $OCII"
+'
+
+test_expect_success 'a bodiless POST keeps the connection open; an empty monolithic upload still works' '
+    curl -sv -X POST -o /dev/null "$R/v2/k/blobs/uploads/" -o /dev/null "$R/v2/k/blobs/uploads/" 2>err &&
+    grep -i "re-using existing connection" err &&
+    ! grep -i "^< connection: close" err &&
+    E=sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 &&
+    check 201 - -X POST "$R/v2/k/blobs/uploads/?digest=$E" &&
+    check 200 - "$R/v2/k/blobs/$E"
 '
 
 test_expect_success 'SIGTERM stops the server cleanly' '

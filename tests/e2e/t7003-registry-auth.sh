@@ -83,6 +83,15 @@ test_expect_success 'the JSON access log names the user and the status' '
     grep "\"method\":\"PUT\"" "$TRASH/strata-registry.log" | jq -e "has(\"duration_ms\") and has(\"bytes_in\")" | head -1 | grep true
 '
 
+test_expect_success 'a missing htpasswd or auth config file is named as such' '
+    test_must_fail "$STRATA_BIN" registry serve --root "$TRASH/r2" --addr 127.0.0.1:1 \
+        --htpasswd "$TRASH/nope" 2>err &&
+    grep "htpasswd file: open .*nope" err &&
+    test_must_fail "$STRATA_BIN" registry serve --root "$TRASH/r2" --addr 127.0.0.1:1 \
+        --htpasswd "$TRASH/htpasswd" --auth-config "$TRASH/nope" 2>err &&
+    grep "auth config: open .*nope" err
+'
+
 test_expect_success 'SIGTERM stops the server cleanly' '
     stop_strata_registry
 '

@@ -78,10 +78,10 @@ for which in strata docker; do
 
     test_expect_success "$which registry: runner B's image runs and saves (its layers fetched then)" '
         STRATA_ROOT=$TRASH/B-$which strata push $R/app:rev2_2 $R/copy:1 >/dev/null 2>perr &&
-        cat perr && grep "^pushed 1 blobs (0.0 MB), 0 already there, 4 mounted, 0 fetched first" perr &&
+        cat perr && grep -E "^pushed [01] blobs \(0.0 MB\), [0-9]+ already there, [45] mounted, 0 fetched first" perr &&
         STRATA_ROOT=$TRASH/B-$which strata run $R/app:rev2_2 >out 2>err &&
         printf "v1\nlib\n" >want && cmp out want &&
-        grep "fetching layer" err &&
+        grep "fetched layer" err &&
         STRATA_ROOT=$TRASH/B-$which strata save -o saved.tar $R/app:rev2_2 &&
         tar -tf saved.tar >list && test $(grep -c "blobs/sha256/\|\.tar" list) -ge 4
     '

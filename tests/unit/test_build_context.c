@@ -33,6 +33,19 @@ static bool ign_reinclude(void *ctx, const char *dir)
 	return false;
 }
 
+/* Deletes the other file of v/ when it sees one: that one then vanishes mid-scan. */
+static bool ign_vanish(void *ctx, const char *path, bool is_dir)
+{
+	(void)is_dir;
+	const char *other = !strcmp(path, "v/a") ? "v/b" : !strcmp(path, "v/b") ? "v/a" : NULL;
+	if (other) {
+		char *p = strata_path_join(ctx, other);
+		unlink(p);
+		free(p);
+	}
+	return false;
+}
+
 static const char *digest_of(struct build_context *c, const char *path)
 {
 	ssize_t i = build_context_find(c, path);
@@ -135,6 +148,23 @@ int main(void)
 	ok(build_context_open(root, NULL, NULL, &c, &err) == 0, "scan without rules");
 	ok(build_context_find(c, "node_modules/x/index.js") >= 0, "everything present without rules");
 	build_context_free(c);
+
+	/* a file removed while the scan runs is skipped, not an error */
+	put("v/a", "a");
+	put("v/b", "b");
+	struct build_ignore vanish = { ign_vanish, NULL, root };
+	c = NULL;
+	ok(build_context_open(root, &vanish, NULL, &c, &err) == 0, "a file vanishing mid-scan is skipped");
+	if (err) {
+		char *vm = strata_error_string(err);
+		diag("%s", vm);
+		free(vm);
+		strata_error_clear(&err);
+	}
+	ok(c && (build_context_find(c, "v/a") >= 0) != (build_context_find(c, "v/b") >= 0),
+	   "the survivor is listed, the vanished one is not");
+	build_context_free(c);
+	c = NULL;
 
 	ok(build_context_open("/nonexistent/ctx", NULL, NULL, &c, &err) == -1, "missing context fails");
 	char *m = strata_error_string(err);

@@ -231,6 +231,42 @@ static void test_echo(void)
 	layer_free(&l);
 }
 
+/* The caller's stdout and stderr given crossed (stdout_fd 2, stderr_fd 1). */
+static void test_stdio_crossed(void)
+{
+	struct layer l = new_layer();
+	cleanup_free char *pa = xasprintf("%s/stdio-a", base), *pb = xasprintf("%s/stdio-b", base);
+	int a = open(pa, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int b = open(pb, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fflush(stdout);
+	fflush(stderr);
+	int save1 = fcntl(1, F_DUPFD_CLOEXEC, 3), save2 = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	dup2(a, 1);
+	dup2(b, 2);
+	struct exec_spec s;
+	spec_for(&s, &l, NULL);
+	s.cmdline = "echo out; echo err >&2";
+	s.stdout_fd = 2;
+	s.stderr_fd = 1;
+	struct exec_result res;
+	struct strata_error *err = NULL;
+	int r = executor_run(&s, &res, &err);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	close(save1);
+	close(save2);
+	close(a);
+	close(b);
+	strata_error_free(err);
+	cleanup_buf struct strata_buf ba = STRATA_BUF_INIT, bb = STRATA_BUF_INIT;
+	strata_read_file(pa, &ba, 4096, NULL);
+	strata_read_file(pb, &bb, 4096, NULL);
+	is_int(r, 0, "a run with crossed stdout/stderr fds");
+	is_str(bb.data, "out\n", "stdout goes to the caller's fd 2 as asked");
+	is_str(ba.data, "err\n", "stderr goes to the caller's fd 1 as asked");
+	layer_free(&l);
+}
+
 static void test_status(void)
 {
 	struct layer l = new_layer();
@@ -968,6 +1004,7 @@ int main(void)
 	build_rootfs();
 
 	test_echo();
+	test_stdio_crossed();
 	test_status();
 	test_changes();
 	test_env_user_workdir();

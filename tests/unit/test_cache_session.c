@@ -31,6 +31,9 @@ int main(void)
 	cleanup_free char *why = rcache_session_explain(NULL, 0, 0, NULL, false);
 	is_str(why, "no cache entry", "NULL session: no cache entry");
 
+	rcache_session_add(NULL, NULL);
+	ok(rcache_session_inline(NULL, NULL, NULL, &err) == 0 && rcache_session_note_remote(NULL, &err) == 0,
+	   "NULL session: inline and notes are no-ops");
 	struct rcache_session *x = NULL;
 	ok(rcache_session_open(c, s, NULL, 0, NULL, &x, &err) == 0, "open with no source");
 	size_t n = 9;

@@ -66,6 +66,7 @@ int regclient_new(const struct regclient_opts *opts, struct regclient **out, str
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->probe_lock, NULL);
 	pthread_mutex_init(&c->token_lock, NULL);
 	c->share = curl_share_init();
 	if (!c->share) {
@@ -105,6 +106,7 @@ void regclient_free(struct regclient *c)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->probe_lock);
 	pthread_mutex_destroy(&c->token_lock);
 	free(c);
 }
@@ -269,7 +271,16 @@ int rc_host_base(struct regclient *c, struct rc_host *h, struct strata_error **e
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
-	/* insecure host: https first, http when https does not answer */
+	/* insecure host: https first, http when https does not answer; parallel
+	 * transfers wait for one probe instead of each sending their own */
+	pthread_mutex_lock(&c->probe_lock);
+	pthread_mutex_lock(&c->lock);
+	known = h->base != NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (known) {
+		pthread_mutex_unlock(&c->probe_lock);
+		return 0;
+	}
 	cleanup_free char *url = xasprintf("%s/v2/", https);
 	struct rc_req req = { .method = "GET", .url = url, .body_fd = -1, .no_retry = true };
 	struct rc_resp resp;
@@ -291,6 +302,7 @@ int rc_host_base(struct regclient *c, struct rc_host *h, struct strata_error **e
 	else
 		free(chosen);
 	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->probe_lock);
 	(void)err;
 	return 0;
 }

@@ -72,6 +72,7 @@ struct regclient {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t lock; /* hosts, tokens, credentials */
+	pthread_mutex_t probe_lock; /* one https-or-http probe per host, not one per thread */
 	pthread_mutex_t token_lock; /* serialises token fetches */
 	struct rc_host *hosts;
 	struct regclient_stats stats; /* atomics */

@@ -79,7 +79,7 @@ static int load_htpasswd(struct reg_auth *a, const char *path, struct strata_err
 {
 	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
 	if (strata_read_file(path, &b, 16 << 20, err) < 0)
-		return -1;
+		return strata_error_wrap(err, "htpasswd file");
 	char *save = NULL;
 	int lineno = 0;
 	for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -113,7 +113,7 @@ static int load_rules(struct reg_auth *a, const char *path, struct strata_error 
 {
 	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
 	if (strata_read_file(path, &b, 1 << 20, err) < 0)
-		return -1;
+		return strata_error_wrap(err, "auth config");
 	a->have_rules = true;
 	char *save = NULL;
 	int lineno = 0;

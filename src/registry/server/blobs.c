@@ -76,8 +76,8 @@ enum MHD_Result reg_blob_handle(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
 	if (!oci_digest_valid(q->ref))
-		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
-				       "provided digest did not match uploaded content");
+		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest '%s'",
+				       q->ref);
 	sqlite3 *db = reg_db(q->r, &err);
 	if (!db)
 		return reg_reply_internal(q, err);
@@ -112,6 +112,7 @@ enum MHD_Result reg_blob_handle(struct reg_req *q)
 	unsigned status = MHD_HTTP_OK;
 	if (!strcmp(q->method, "HEAD")) {
 		close(fd);
+		fd = -1;
 		resp = reg_response_head(rg ? b - a + 1 : fsize);
 	} else if (rg) {
 		resp = MHD_create_response_from_fd_at_offset64(b - a + 1, fd, a);
@@ -121,7 +122,8 @@ enum MHD_Result reg_blob_handle(struct reg_req *q)
 		q->bytes_out = fsize;
 	}
 	if (!resp) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return reg_reply_internal(q, NULL);
 	}
 	if (rg) {

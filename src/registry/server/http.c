@@ -216,6 +216,13 @@ static enum MHD_Result final_call(struct reg_req *q)
 	}
 }
 
+/* Does the request announce a body (POST of a session start has none)? */
+static bool has_body(struct reg_req *q)
+{
+	const char *cl = reg_header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return reg_header(q, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (cl && strcmp(cl, "0"));
+}
+
 /* Once answered, an upload's session is free for the client's next request. */
 static enum MHD_Result after(struct reg_req *q, enum MHD_Result ret)
 {
@@ -249,10 +256,12 @@ enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url
 		/*
 		 * A response queued on this first call makes libmicrohttpd close
 		 * the connection, so requests without a body are answered on the
-		 * final call (keep-alive); requests with one are checked now, so
-		 * that a refused upload is not read at all.
+		 * final call (keep-alive), and so are POST/PUT/PATCH that come
+		 * without one; requests with one are checked now, so that a
+		 * refused upload is not read at all.
 		 */
-		if (!strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "DELETE"))
+		if (!strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "DELETE") ||
+		    !has_body(q))
 			return MHD_YES;
 		q->checked = true;
 		return after(q, first_call(q, url));
@@ -268,7 +277,11 @@ enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url
 	}
 	if (!q->checked) {
 		q->checked = true;
-		return after(q, first_call(q, q->url));
+		enum MHD_Result ret = first_call(q, q->url);
+		/* a request that takes a body but came without one is complete now */
+		if (ret == MHD_YES && !q->responded)
+			ret = final_call(q);
+		return after(q, ret);
 	}
 	return after(q, final_call(q));
 }

@@ -69,7 +69,7 @@ int reg_meta_open(const char *path, sqlite3 **out, struct strata_error **err)
 		return r;
 	}
 	sqlite3_busy_timeout(db, 30000);
-	if (reg_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) < 0 ||
+	if (reg_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) < 0 ||
 	    reg_begin(db, true, err) < 0) {
 		sqlite3_close(db);
 		return strata_error_wrap(err, "database '%s'", path);

@@ -6,6 +6,7 @@
 #include "cli/progress.h"
 #include "cli/regopts.h"
 #include "registry/storexfer.h"
+#include "cache/cache.h"
 
 static void usage(void)
 {
@@ -21,6 +22,22 @@ static void usage(void)
 	       "  -h, --help                show this help\n");
 }
 
+/* every layer blob of the store image ref is here (an unknown ref: true, the push reports it) */
+static bool all_local(struct store *s, const char *ref)
+{
+	struct store_entry ent = { 0 };
+	struct store_image si;
+	memset(&si, 0, sizeof(si));
+	bool ok = true;
+	if (store_resolve(s, ref, &ent, NULL) == 0 && store_image_load(s, &ent.digest, &si, NULL) == 0)
+		for (size_t i = 0; ok && i < si.manifest.n_layers; i++)
+			ok = store_blob_exists(s, &si.manifest.layers[i].digest);
+	store_image_release(&si);
+	free(ent.name);
+	free(ent.media_type);
+	return ok;
+}
+
 static int push(const char *src, const char *dest, struct regclient_opts *o, bool quiet, struct strata_error **err)
 {
 	struct regclient *c = NULL;
@@ -33,6 +50,20 @@ static int push(const char *src, const char *dest, struct regclient_opts *o, boo
 	cleanup_free char *sp = NULL;
 	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
 		goto out;
+	if (!all_local(s, src)) {
+		/* layers left in a registry (a cache hit build): found or mounted there */
+		struct rcache_push_result pr = { 0 };
+		r = rcache_push_image(c, s, src, dest ? dest : src, &pr, err);
+		if (r == 0) {
+			if (!quiet)
+				fprintf(stderr, "pushed %zu blobs (%.1f MB), %zu already there, %zu mounted, %zu fetched first\n",
+					pr.blobs_uploaded, (double)pr.bytes_uploaded / 1e6, pr.blobs_present,
+					pr.blobs_mounted, pr.blobs_fetched);
+			printf("%s\n", pr.digest);
+		}
+		rcache_push_result_release(&pr);
+		goto out;
+	}
 	sp = regxfer_store_seen_path(s);
 	if (regseen_open(sp, &seen, NULL) < 0)
 		seen = NULL;

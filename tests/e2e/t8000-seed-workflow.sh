@@ -76,6 +76,16 @@ for which in strata docker; do
         test "$(jq -c .Layers i1)" = "$(jq -c .Layers i2)"
     '
 
+    test_expect_success "$which registry: runner B's image runs and saves (its layers fetched then)" '
+        STRATA_ROOT=$TRASH/B-$which strata push $R/app:rev2_2 $R/copy:1 >/dev/null 2>perr &&
+        cat perr && grep -E "^pushed [01] blobs \(0.0 MB\), [0-9]+ already there, [45] mounted, 0 fetched first" perr &&
+        STRATA_ROOT=$TRASH/B-$which strata run $R/app:rev2_2 >out 2>err &&
+        printf "v1\nlib\n" >want && cmp out want &&
+        grep "fetched layer" err &&
+        STRATA_ROOT=$TRASH/B-$which strata save -o saved.tar $R/app:rev2_2 &&
+        tar -tf saved.tar >list && test $(grep -c "blobs/sha256/\|\.tar" list) -ge 4
+    '
+
     test_expect_success "$which registry: a late file changes: only that COPY and later steps run" '
         STRATA_ROOT=$TRASH/C-$which strata build --progress plain --cache-from $R/app:latest \
             -t $R/app:rev3_3 --push ctx2 2>errC &&

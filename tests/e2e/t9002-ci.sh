@@ -52,4 +52,15 @@ test_expect_success 'exit codes: configuration 6, build 3, registry 4, usage 2' 
     test_exit_code 2 strata ci --bogus
 '
 
+if command -v htpasswd >/dev/null; then
+    htpasswd -B -b -c "$TRASH/htpasswd" alice secret1 2>/dev/null
+    OPEN=$SREG
+    SREG_ROOT=$TRASH/registry-auth start_strata_registry --htpasswd "$TRASH/htpasswd"
+    test_expect_success 'exit code 5: the registry refuses our credentials' '
+        test $SREG != $OPEN &&
+        test_exit_code 5 strata ci --image app --registry $SREG --build-number 1 proj 2>err &&
+        cat err && grep -i "unauthorized\|authentication" err
+    '
+fi
+
 test_done

@@ -36,7 +36,7 @@ test_expect_success 'a two-service project' '
 '
 
 test_expect_success 'compose build --push builds both (in parallel) and pushes them' '
-    (cd proj && STRATA_ROOT=$TRASH/A strata compose build --push --parallel 2 2>../err) &&
+    (cd proj && STRATA_ROOT=$TRASH/A strata compose build --push --parallel 2 2>../err) || { cat err; false; } &&
     cat err &&
     grep "^web | pushed $SREG/web:dev" err &&
     grep "^api | pushed $SREG/api:dev" err &&
@@ -45,7 +45,7 @@ test_expect_success 'compose build --push builds both (in parallel) and pushes t
 '
 
 test_expect_success 'a fresh runner: cache_from gives every step CACHED' '
-    (cd proj && STRATA_ROOT=$TRASH/B strata compose build 2>../err) &&
+    (cd proj && STRATA_ROOT=$TRASH/B strata compose build 2>../err) || { cat err; false; } &&
     grep "^web | strata: 2 steps cached, 0 run" err &&
     grep "^api | strata: 2 steps cached, 0 run" err
 '
@@ -55,7 +55,7 @@ test_expect_success 'compose push pushes the built tags' '
 '
 
 test_expect_success 'strata ci --compose: every service tagged REV_BUILD and latest, pushed' '
-    (cd proj && STRATA_ROOT=$TRASH/C strata ci --compose --revision r1 --build-number 5 2>../err) &&
+    (cd proj && STRATA_ROOT=$TRASH/C strata ci --compose --revision r1 --build-number 5 2>../err) || { cat err; false; } &&
     cat err &&
     grep "^web | pushed $SREG/web:r1_5" err && grep "^web | pushed $SREG/web:latest" err &&
     grep "^api | pushed $SREG/api:r1_5" err &&

@@ -98,7 +98,7 @@ static int cmd_login(int argc, char **argv)
 		ret = cli_usage_error("login", "--password and --password-stdin are exclusive");
 		goto out;
 	}
-	host = cli_registry_host(argv[optind]);
+	host = regclient_host_from_key(argv[optind]);
 	if (!*host) {
 		ret = cli_usage_error("login", "empty registry host");
 		goto out;

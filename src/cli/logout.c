@@ -17,7 +17,7 @@ static int cmd_logout(int argc, char **argv)
 	}
 	if (argc != 2 || argv[1][0] == '-')
 		return cli_usage_error("logout", "expected one registry HOST");
-	cleanup_free char *host = cli_registry_host(argv[1]);
+	cleanup_free char *host = regclient_host_from_key(argv[1]);
 	struct strata_error *err = NULL;
 	int r = regclient_creds_erase(NULL, host, &err);
 	if (r < 0) {

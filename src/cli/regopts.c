@@ -27,18 +27,3 @@ int cli_regclient_new(struct regclient_opts *o, struct regclient **out, struct s
 	return regclient_new(o, out, err);
 }
 
-char *cli_registry_host(const char *arg)
-{
-	const char *p = arg;
-	if (!strncmp(p, "https://", 8))
-		p += 8;
-	else if (!strncmp(p, "http://", 7))
-		p += 7;
-	size_t n = strcspn(p, "/");
-	char *h = xstrndup(p, n);
-	if (!strcmp(h, "index.docker.io") || !strcmp(h, "registry-1.docker.io")) {
-		free(h);
-		h = xstrdup("docker.io");
-	}
-	return h;
-}

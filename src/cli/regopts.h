@@ -24,7 +24,5 @@ enum { CLI_OPT_INSECURE = 1000, CLI_OPT_TLS_CA };
 int cli_regopts_handle(struct regclient_opts *o, int opt, const char *arg);
 /* Load the environment / config file, then create the client. @return 0 or -1. */
 int cli_regclient_new(struct regclient_opts *o, struct regclient **out, struct strata_error **err);
-/* "https://index.docker.io/v1/" -> "docker.io", "host:5000/" -> "host:5000" (newly allocated). */
-char *cli_registry_host(const char *arg);
 
 #endif

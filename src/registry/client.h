@@ -62,6 +62,13 @@ void regclient_opts_add_insecure(struct regclient_opts *o, const char *host);
 /* Free what the opts own (insecure list, ca_file, docker_config). */
 void regclient_opts_release(struct regclient_opts *o);
 
+/*
+ * The registry host a user or a docker config.json key names:
+ * "https://index.docker.io/v1/" -> "docker.io", "http://host:5000/x" ->
+ * "host:5000". Newly allocated.
+ */
+char *regclient_host_from_key(const char *key);
+
 struct regclient;
 
 /* Create a client (copies opts). @return 0 or -1. */

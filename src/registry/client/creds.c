@@ -35,7 +35,7 @@ const char *rc_config_key(const char *host)
 	return host;
 }
 
-char *rc_config_key_host(const char *key)
+char *regclient_host_from_key(const char *key)
 {
 	const char *p = key;
 	if (!strncmp(p, "https://", 8))
@@ -89,7 +89,7 @@ static const char *helper_for(const json_t *cfg, const char *host)
 	json_t *v;
 	json_object_foreach(helpers, key, v)
 	{
-		cleanup_free char *kh = rc_config_key_host(key);
+		cleanup_free char *kh = regclient_host_from_key(key);
 		if (!strcmp(kh, host) && json_string_value(v) && *json_string_value(v))
 			return json_string_value(v);
 	}
@@ -200,7 +200,7 @@ int regclient_creds_lookup(const char *dir, const char *host, struct regclient_c
 	json_t *v;
 	json_object_foreach(auths, key, v)
 	{
-		cleanup_free char *kh = rc_config_key_host(key);
+		cleanup_free char *kh = regclient_host_from_key(key);
 		if (strcmp(kh, host) && !(!strcmp(host, "docker.io") && !strcmp(kh, "docker.io")))
 			continue;
 		const char *a = json_string_value(json_object_get(v, "auth"));
@@ -322,7 +322,7 @@ int regclient_creds_erase(const char *dir, const char *host, struct strata_error
 	void *tmp;
 	json_object_foreach_safe(auths, tmp, key, v)
 	{
-		cleanup_free char *kh = rc_config_key_host(key);
+		cleanup_free char *kh = regclient_host_from_key(key);
 		if (!strcmp(kh, host)) {
 			json_object_del(auths, key);
 			removed = 1;

@@ -41,7 +41,6 @@ int rc_error_from_response(long status, const char *body, size_t len, const char
 /* The key docker uses in auths for host ("https://index.docker.io/v1/" for docker.io). */
 const char *rc_config_key(const char *host);
 /* Normalise an auths key ("https://host/v1/" -> "host"). Newly allocated. */
-char *rc_config_key_host(const char *key);
 char *rc_docker_config_dir(const char *dir);
 
 /* base64 of n bytes (newly allocated) / decode (newly allocated, NUL-terminated). */

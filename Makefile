@@ -66,7 +66,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libstrata.a tests/unit/tap.h
 # The test command: every unit test binary and every end-to-end script, as TAP.
 test: all
 	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) \
-	  prove -j2 --timer $(UNIT_BIN) $(E2E)
+	  prove -j2 --timer --failures --comments $(UNIT_BIN) $(E2E)
 
 # What CI runs: the suite, then the suite again under ASan+UBSan.
 check:

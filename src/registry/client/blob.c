@@ -203,7 +203,18 @@ static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 			       ? TRANSIENT
 			       : -1;
 	rc_error_from_response(resp->status, resp->body.data, resp->body.len, NULL, err);
-	return status_transient(resp->status) ? TRANSIENT : -1;
+	if (status_transient(resp->status))
+		return TRANSIENT;
+	/*
+	 * The session went bad, e.g. libcurl re-sent a PUT on a fresh connection
+	 * after the first one died mid-body, and the registry now holds part of
+	 * it ("upload resumed at wrong offset"): a new session starts clean.
+	 */
+	if (resp->status == 416 ||
+	    (resp->body.len && (strstr(resp->body.data, "BLOB_UPLOAD_INVALID") ||
+				strstr(resp->body.data, "BLOB_UPLOAD_UNKNOWN"))))
+		return TRANSIENT;
+	return -1;
 }
 
 static char *with_digest(const char *loc, const char *digest)

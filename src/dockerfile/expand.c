@@ -72,6 +72,8 @@ struct lex {
 	bool raw_escapes;       /* keep escape characters */
 	bool skip_quotes;       /* quotes are plain characters (heredoc content) */
 	int depth;
+	int alt_stop;           /* a second stop character for the next process_stop_on only */
+	int stopped_by;         /* the stop character process_stop_on last ended on */
 };
 
 #define EOFCH (-1)
@@ -106,6 +108,55 @@ static int process_single_quote(struct lex *lx, struct strata_buf *out, struct s
 		}
 		strata_buf_addch(out, (char)c);
 	}
+}
+
+/* Longest match of the shell pattern @pat in @value starting at @from: the
+ * match's start in *mb and end in *me; false when nothing matches. */
+static bool find_pattern(const char *value, size_t n, size_t from, const char *pat, char *tmp,
+			 size_t *mb, size_t *me)
+{
+	for (size_t b = from; b <= n; b++) {
+		for (size_t e = n + 1; e-- > b;) {
+			memcpy(tmp, value + b, e - b);
+			tmp[e - b] = 0;
+			if (fnmatch(pat, tmp, 0) == 0) {
+				*mb = b;
+				*me = e;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* ${v/p/r} ${v//p/r}: the first (or every) longest match of the shell pattern
+ * replaced with r, as bash and BuildKit (dockerfile 1.7+) do; an empty
+ * pattern leaves the value unchanged. */
+static void replace_pattern(struct strata_buf *out, const char *value, const char *pat,
+			    const char *repl, bool all)
+{
+	size_t n = strlen(value);
+	if (!*pat) {
+		strata_buf_adds(out, value);
+		return;
+	}
+	char *tmp = xmalloc(n + 1);
+	size_t pos = 0, mb, me;
+	while (pos <= n && find_pattern(value, n, pos, pat, tmp, &mb, &me)) {
+		strata_buf_add(out, value + pos, mb - pos);
+		strata_buf_adds(out, repl);
+		if (me == mb) { /* an empty match: keep one character and go on */
+			if (mb < n)
+				strata_buf_addch(out, value[mb]);
+			me = mb + 1;
+		}
+		pos = me;
+		if (!all)
+			break;
+	}
+	if (pos < n)
+		strata_buf_adds(out, value + pos);
+	free(tmp);
 }
 
 static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_error **err);
@@ -260,14 +311,24 @@ static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_
 		next(lx);
 		doubled = true;
 	}
-	if (c != '-' && c != '+' && c != '?' && ((c != '#' && c != '%') || null_unset))
+	if (c == '/' && !null_unset && peek(lx) == '/') {
+		next(lx);
+		doubled = true;
+	}
+	if (c != '-' && c != '+' && c != '?' && ((c != '#' && c != '%' && c != '/') || null_unset))
 		return strata_error_make(err, 0, "unsupported modifier (%s) in substitution", mod);
 	if (++lx->depth > 64)
 		return strata_error_make(err, 0, "substitution nested too deeply");
 	cleanup_buf struct strata_buf word = STRATA_BUF_INIT;
+	cleanup_buf struct strata_buf repl = STRATA_BUF_INIT;
 	struct words nw = { STRATA_BUF_INIT, false, NULL, 0, 0, false };
-	bool raw = c == '#' || c == '%';
-	if (process_stop_on(lx, '}', raw, &word, &nw, err) < 0) {
+	bool raw = c == '#' || c == '%' || c == '/';
+	if (c == '/')
+		lx->alt_stop = '}'; /* ${v/p} deletes the match */
+	int r = process_stop_on(lx, c == '/' ? '/' : '}', raw, &word, &nw, err);
+	if (r == 0 && c == '/' && lx->stopped_by == '/')
+		r = process_stop_on(lx, '}', raw, &repl, &nw, err);
+	if (r < 0) {
 		lx->depth--;
 		if (peek(lx) == EOFCH)
 			return strata_error_wrap(err, "syntax error: missing '}'");
@@ -292,6 +353,11 @@ static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_
 						 word.len ? word.data : "is not allowed to be empty");
 		strata_buf_adds(out, v);
 		return 0;
+	case '/':
+		if (set)
+			replace_pattern(out, v, word.data ? word.data : "", repl.data ? repl.data : "",
+					doubled);
+		return 0;
 	default: { /* # % */
 		if (!set)
 			return 0;
@@ -307,6 +373,8 @@ static int process_stop_on(struct lex *lx, int stop, bool raw_escapes, struct st
 			   struct words *w, struct strata_error **err)
 {
 	bool saved = lx->raw_escapes;
+	int alt = lx->alt_stop;
+	lx->alt_stop = 0;
 	if (raw_escapes)
 		lx->raw_escapes = true;
 	int r = 0;
@@ -314,9 +382,10 @@ static int process_stop_on(struct lex *lx, int stop, bool raw_escapes, struct st
 		int c = peek(lx);
 		if (c == EOFCH)
 			break;
-		if (stop != EOFCH && c == stop) {
+		if (stop != EOFCH && (c == stop || (alt && c == alt))) {
 			next(lx);
 			lx->raw_escapes = saved;
+			lx->stopped_by = c;
 			return 0;
 		}
 		if (c == '$' || (!lx->skip_quotes && (c == '\'' || c == '"'))) {

@@ -82,7 +82,18 @@ static const struct row rows[] = {
 	{ "${A", NULL, "syntax error: missing '}'" },
 	{ "${A:-x", NULL, "syntax error: missing '}': unexpected end of statement while looking for matching }" },
 	{ "${A:x}", NULL, "unsupported modifier (:x) in substitution" },
-	{ "${A/x/y}", NULL, "unsupported modifier (/) in substitution" },
+	{ "${P/local/opt}", "/usr/opt/bin.tar.gz", NULL },   /* first match */
+	{ "${P//[.l]/_}", "/usr/_oca_/bin_tar_gz", NULL },     /* every match */
+	{ "${P/.*/}", "/usr/local/bin", NULL },            /* longest match */
+	{ "${P/local}", "/usr//bin.tar.gz", NULL },          /* no replacement: deleted */
+	{ "${P/nomatch/x}", "/usr/local/bin.tar.gz", NULL },
+	{ "${P//}", "/usr/local/bin.tar.gz", NULL },         /* empty pattern */
+	{ "${X/a/b}", "", NULL },                            /* unset */
+	{ "${P/bin/$A}", "/usr/local/a.tar.gz", NULL },      /* replacement expanded */
+	{ "${P/$A/x}", "/usr/locxl/bin.tar.gz", NULL },        /* pattern expanded */
+	{ "${B// /-}", "b-c", NULL },
+	{ "${A:/x/y}", NULL, "unsupported modifier (:/) in substitution" },
+	{ "${A/x/y", NULL, "syntax error: missing '}': unexpected end of statement while looking for matching }" },
 	{ "'open", NULL, "unexpected end of statement while looking for matching single-quote" },
 	{ "\"open", NULL, "unexpected end of statement while looking for matching double-quote" },
 };

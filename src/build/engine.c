@@ -93,7 +93,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 }
 
 /* e->remote is shared by parallel stages: fetches are serialised (e->lock is recursive) */
-static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
+int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
 {
 	pthread_mutex_lock(&e->lock);
 	int r = snapshot_fetch_locked(e, id, err);

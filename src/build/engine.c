@@ -235,6 +235,22 @@ static json_t *obj_member(json_t *cfg, const char *k)
 	return o;
 }
 
+/* "8000-8002/tcp" (the frontend keeps ranges) -> 8000/tcp, 8001/tcp, 8002/tcp, as docker */
+static void expose_port(json_t *ports, const char *word)
+{
+	unsigned long lo, hi;
+	char proto[16];
+	if (sscanf(word, "%lu-%lu/%15s", &lo, &hi, proto) != 3 || hi < lo || hi > 65535) {
+		json_object_set_new(ports, word, json_object());
+		return;
+	}
+	for (unsigned long p = lo; p <= hi; p++) {
+		char k[32];
+		snprintf(k, sizeof(k), "%lu/%s", p, proto);
+		json_object_set_new(ports, k, json_object());
+	}
+}
+
 /* metadata instructions: the config changes, no layer */
 static int apply_metadata(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
 			  bool *cmd_set, struct strata_error **err)
@@ -260,7 +276,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_EXPOSE:
 		for (size_t i = 0; i < st->nwords; i++)
-			json_object_set_new(obj_member(cfg, "ExposedPorts"), st->words[i], json_object());
+			expose_port(obj_member(cfg, "ExposedPorts"), st->words[i]);
 		break;
 	case DF_VOLUME:
 		for (size_t i = 0; i < st->nwords; i++)

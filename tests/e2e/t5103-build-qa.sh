@@ -18,4 +18,11 @@ test_expect_success 'an invalid -t is a usage error before anything is built' '
     strata images >out && ! grep "ok " out
 '
 
+test_expect_success 'EXPOSE of a port range lists every port in ExposedPorts, as docker' '
+    printf "FROM scratch\nCOPY rootfs/ /\nEXPOSE 8080 9000-9002/udp\n" >ctx/Dockerfile &&
+    strata build -q -t expose:1 ctx >id &&
+    strata inspect expose:1 | jq -c ".[0].Config.config.ExposedPorts" >ports &&
+    test "$(cat ports)" = "{\"8080/tcp\":{},\"9000/udp\":{},\"9001/udp\":{},\"9002/udp\":{}}"
+'
+
 test_done

@@ -864,7 +864,7 @@ static int setup(struct engine *e, struct strata_error **err)
 	const struct build_options *o = e->o;
 	e->context_dir = realpath(o->context_dir, NULL);
 	if (!e->context_dir)
-		return strata_error_makec(err, STRATA_E_NOTFOUND, errno, "context '%s'", o->context_dir);
+		return strata_error_makec(err, STRATA_E_CONFIG, errno, "context '%s'", o->context_dir);
 	cleanup_free char *dfpath = NULL;
 	if (o->dockerfile && !strcmp(o->dockerfile, "-")) {
 		dfpath = xstrdup("-");
@@ -879,8 +879,11 @@ static int setup(struct engine *e, struct strata_error **err)
 		free(rp);
 	}
 	int v = progress_start(&e->pr, "[internal] load build definition from %s", e->dfname);
-	if (dockerfile_parse_file(dfpath, e->dfname, &e->df, err) < 0)
+	if (dockerfile_parse_file(dfpath, e->dfname, &e->df, err) < 0) {
+		/* a missing Dockerfile is bad configuration, like one that does not parse */
+		strata_error_set_code(err, STRATA_E_CONFIG);
 		return -1;
+	}
 	struct dockerfile_options dopts = { .buildargs = o->buildargs, .target = o->target };
 	if (dockerfile_resolve(e->df, &dopts, &e->b, err) < 0)
 		return -1;

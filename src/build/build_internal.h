@@ -129,6 +129,9 @@ struct engine {
 void engine_clean_stale_tmp(const char *tmproot);
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err);
 char *engine_snapshot_path(struct engine *e, const char *id);
+/* extract the snapshot id when it is still only in a registry (a lazy base
+ * layer, a remote cache hit): fetched through the hooks; 0 when it is local */
+int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err);
 /* an image of the store (pulled through the hooks when missing; --pull
  * refreshes it once per build), kept in e->images until teardown; thread-safe */
 struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);

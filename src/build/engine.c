@@ -93,7 +93,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 }
 
 /* e->remote is shared by parallel stages: fetches are serialised (e->lock is recursive) */
-static int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
+int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
 {
 	pthread_mutex_lock(&e->lock);
 	int r = snapshot_fetch_locked(e, id, err);
@@ -235,6 +235,22 @@ static json_t *obj_member(json_t *cfg, const char *k)
 	return o;
 }
 
+/* "8000-8002/tcp" (the frontend keeps ranges) -> 8000/tcp, 8001/tcp, 8002/tcp, as docker */
+static void expose_port(json_t *ports, const char *word)
+{
+	unsigned long lo, hi;
+	char proto[16];
+	if (sscanf(word, "%lu-%lu/%15s", &lo, &hi, proto) != 3 || hi < lo || hi > 65535) {
+		json_object_set_new(ports, word, json_object());
+		return;
+	}
+	for (unsigned long p = lo; p <= hi; p++) {
+		char k[32];
+		snprintf(k, sizeof(k), "%lu/%s", p, proto);
+		json_object_set_new(ports, k, json_object());
+	}
+}
+
 /* metadata instructions: the config changes, no layer */
 static int apply_metadata(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
 			  bool *cmd_set, struct strata_error **err)
@@ -260,7 +276,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_EXPOSE:
 		for (size_t i = 0; i < st->nwords; i++)
-			json_object_set_new(obj_member(cfg, "ExposedPorts"), st->words[i], json_object());
+			expose_port(obj_member(cfg, "ExposedPorts"), st->words[i]);
 		break;
 	case DF_VOLUME:
 		for (size_t i = 0; i < st->nwords; i++)
@@ -848,7 +864,7 @@ static int setup(struct engine *e, struct strata_error **err)
 	const struct build_options *o = e->o;
 	e->context_dir = realpath(o->context_dir, NULL);
 	if (!e->context_dir)
-		return strata_error_makec(err, STRATA_E_NOTFOUND, errno, "context '%s'", o->context_dir);
+		return strata_error_makec(err, STRATA_E_CONFIG, errno, "context '%s'", o->context_dir);
 	cleanup_free char *dfpath = NULL;
 	if (o->dockerfile && !strcmp(o->dockerfile, "-")) {
 		dfpath = xstrdup("-");
@@ -863,8 +879,11 @@ static int setup(struct engine *e, struct strata_error **err)
 		free(rp);
 	}
 	int v = progress_start(&e->pr, "[internal] load build definition from %s", e->dfname);
-	if (dockerfile_parse_file(dfpath, e->dfname, &e->df, err) < 0)
+	if (dockerfile_parse_file(dfpath, e->dfname, &e->df, err) < 0) {
+		/* a missing Dockerfile is bad configuration, like one that does not parse */
+		strata_error_set_code(err, STRATA_E_CONFIG);
 		return -1;
+	}
 	struct dockerfile_options dopts = { .buildargs = o->buildargs, .target = o->target };
 	if (dockerfile_resolve(e->df, &dopts, &e->b, err) < 0)
 		return -1;

@@ -45,6 +45,21 @@ static int image_tree(struct engine *e, const char *ref, struct build_context **
 	return 0;
 }
 
+/*
+ * A COPY/ADD that fails (a missing source, a failed download, a write
+ * error) is a failed build step (`strata ci` exits 3), unless the cause has
+ * its own category: a registry, authentication or configuration problem.
+ */
+static int copy_fail(struct engine *e, const struct dockerfile_step *st, struct strata_error **err)
+{
+	int code = strata_error_code(*err);
+	strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+	if (code != STRATA_E_REGISTRY && code != STRATA_E_AUTH && code != STRATA_E_CONFIG &&
+	    code != STRATA_E_INTERRUPTED)
+		strata_error_set_code(err, STRATA_E_BUILD);
+	return -1;
+}
+
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
 		      struct strata_error **err)
@@ -52,27 +67,27 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	const struct dockerfile_copy *c = &st->copy;
 	if (c->from_stage >= 0) {
 		if (engine_stage_tree(e, (size_t)c->from_stage, tree, tree_root, err) < 0)
-			return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+			return copy_fail(e, st, err);
 	} else if (c->from) {
 		if (image_tree(e, c->from, tree, tree_root, err) < 0)
-			return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+			return copy_fail(e, st, err);
 	} else {
 		*tree = e->ctx;
 		*tree_root = e->context_dir;
 	}
 	const char *wd = json_string_value(json_object_get(json_object_get(s->image, "config"), "WorkingDir"));
 	if (build_copy_resolve(*tree, st, wd && *wd ? wd : "/", st->kind == DF_ADD, plan, err) < 0)
-		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+		return copy_fail(e, st, err);
 	for (size_t i = 0; i < (*plan)->nitems; i++) {
 		struct build_copy_item *it = &(*plan)->items[i];
 		if (it->url && fetch_url(e->root, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
-			return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+			return copy_fail(e, st, err);
 	}
 	json_t *files = json_object();
 	char hex[65];
 	if (build_copy_digest(*tree, *plan, hex, files, err) < 0) {
 		json_decref(files);
-		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+		return copy_fail(e, st, err);
 	}
 	json_t *insn = json_pack("{s:s,s:o,s:s,s:s?,s:s?,s:s?,s:b,s:b,s:o,s:s?}", "kind",
 				 st->kind == DF_ADD ? "ADD" : "COPY", "sources", strs(c->sources, c->nsources), "dest",
@@ -131,6 +146,6 @@ out:
 		close(rootfd);
 	engine_umount(e, merged);
 	if (rc < 0)
-		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+		return copy_fail(e, st, err);
 	return 0;
 }

@@ -203,6 +203,11 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	struct exec_spec spec;
 	exec_spec_init(&spec);
 	size_t nl = json_array_size(s->snapshots);
+	/* RUN right after FROM a lazily pulled base (or after a remote cache
+	 * hit) runs on layers that are only in a registry so far */
+	for (size_t i = 0; i < nl; i++)
+		if (engine_snapshot_fetch(e, json_string_value(json_array_get(s->snapshots, i)), err) < 0)
+			return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	char **chain = xcalloc(nl + 1, sizeof(char *));
 	for (size_t i = 0; i < nl; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(s->snapshots, i)));

@@ -6,6 +6,7 @@
 #include "ci/ci.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
+#include "oci/reference.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -178,6 +179,16 @@ static int cmd_build(int argc, char **argv)
 		if (!strata_path_exists(secrets[i].path)) {
 			rc = cli_usage_error("build", "--secret id=%s: '%s' does not exist", secrets[i].id,
 					     secrets[i].path);
+			goto out;
+		}
+	}
+	/* a bad -t fails before the build, not after it (docker checks it first too) */
+	for (size_t i = 0; i < nt; i++) {
+		cleanup_ref struct oci_ref ref = OCI_REF_INIT;
+		if (oci_ref_parse(tags[i], &ref, &err) < 0) {
+			cleanup_free char *m = strata_error_string(err);
+			strata_error_free(err);
+			rc = cli_usage_error("build", "-t: %s", m);
 			goto out;
 		}
 	}

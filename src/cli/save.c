@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -14,7 +15,7 @@ static void usage(FILE *f)
 		   "Write images to a tar archive (written atomically; every blob is verified).\n"
 		   "\n"
 		   "Options:\n"
-		   "  -o, --output FILE     the archive to write (required)\n"
+		   "  -o, --output FILE     the archive to write (required; '-' writes standard output)\n"
 		   "      --format FORMAT   docker-archive (default, as 'docker save' writes it)\n"
 		   "                        or oci (a tar of an OCI image layout, refs annotated)\n"
 		   "  -h, --help            show this help\n");
@@ -256,20 +257,21 @@ static int save(const char *file, bool oci, char **refs, size_t n, struct strata
 			strata_error_wrap(err, "save '%s'", refs[i]);
 	}
 	struct strata_atomic at = STRATA_ATOMIC_INIT;
-	struct out o = { NULL, file, json_object() };
-	if (r == 0)
+	bool to_stdout = !strcmp(file, "-");
+	struct out o = { NULL, to_stdout ? "standard output" : file, json_object() };
+	if (r == 0 && !to_stdout)
 		r = strata_atomic_open(&at, file, 0644, err);
 	if (r == 0) {
 		o.a = archive_write_new();
 		archive_write_set_format_pax_restricted(o.a);
-		if (archive_write_open_fd(o.a, at.fd) != ARCHIVE_OK)
+		if (archive_write_open_fd(o.a, to_stdout ? STDOUT_FILENO : at.fd) != ARCHIVE_OK)
 			r = arc_err(&o, err);
 		if (r == 0)
 			r = oci ? save_oci(&o, s, imgs, n, err) : save_docker(&o, s, imgs, n, err);
 		if (r == 0 && archive_write_close(o.a) != ARCHIVE_OK)
 			r = arc_err(&o, err);
 		archive_write_free(o.a);
-		if (r == 0)
+		if (r == 0 && !to_stdout)
 			r = strata_atomic_commit(&at, err);
 	}
 	strata_atomic_abort(&at);
@@ -309,6 +311,8 @@ static int cmd_save(int argc, char **argv)
 		return cli_usage_error("save", "--format must be docker-archive or oci, not '%s'", format);
 	if (!file)
 		return cli_usage_error("save", "needs -o FILE");
+	if (!strcmp(file, "-") && isatty(STDOUT_FILENO))
+		return cli_usage_error("save", "refusing to write an archive to a terminal: redirect standard output");
 	if (optind >= argc)
 		return cli_usage_error("save", "needs at least one REF");
 	struct strata_error *err = NULL;

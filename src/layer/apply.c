@@ -594,6 +594,25 @@ static ssize_t fd_source(void *ctx, void *buf, size_t cap, struct strata_error *
 	}
 }
 
+/* the sha256 of fd's content from offset start ("sha256:<hex>") */
+static int hash_fd_from(int fd, off_t start, char got[LAYER_DIGEST_MAX], struct strata_error **err)
+{
+	if (lseek(fd, start, SEEK_SET) < 0)
+		return strata_error_make(err, errno, "rewind layer blob");
+	struct strata_hash h;
+	strata_hash_init(&h, STRATA_HASH_SHA256);
+	cleanup_free char *buf = xmalloc(1 << 20);
+	ssize_t n;
+	while ((n = strata_read_full(fd, buf, 1 << 20, "layer blob", err)) > 0)
+		strata_hash_update(&h, buf, (size_t)n);
+	char hex[STRATA_HASH_HEX_MAX];
+	strata_hash_final(&h, hex);
+	if (n < 0)
+		return -1;
+	snprintf(got, LAYER_DIGEST_MAX, "sha256:%.64s", hex);
+	return 0;
+}
+
 static int apply_common(layer_source_fn fn, void *ctx, int prefd, const char *target,
 			const struct layer_apply_opts *opts, struct layer_result *res, struct strata_error **err)
 {
@@ -606,27 +625,17 @@ static int apply_common(layer_source_fn fn, void *ctx, int prefd, const char *ta
 		return strata_error_make(err, ENOTDIR, "apply layer to '%s'", target);
 
 	/* in place: verify the blob's digest before touching anything, when the fd can rewind */
-	if (in_place && prefd >= 0 && opts->digest) {
-		off_t start = lseek(prefd, 0, SEEK_CUR);
-		if (start >= 0) {
-			struct strata_hash h;
-			strata_hash_init(&h, STRATA_HASH_SHA256);
-			cleanup_free char *buf = xmalloc(1 << 20);
-			ssize_t n;
-			while ((n = strata_read_full(prefd, buf, 1 << 20, "layer blob", err)) > 0)
-				strata_hash_update(&h, buf, (size_t)n);
-			char hex[STRATA_HASH_HEX_MAX], got[LAYER_DIGEST_MAX];
-			strata_hash_final(&h, hex);
-			if (n < 0)
-				return strata_error_wrap(err, "apply layer to '%s'", target);
-			snprintf(got, sizeof(got), "sha256:%.64s", hex);
-			if (!digest_eq(opts->digest, got))
-				return strata_error_makec(err, STRATA_E_INVALID, 0,
-							  "apply layer to '%s': layer digest mismatch: expected %s, got %s",
-							  target, opts->digest, got);
-			if (lseek(prefd, start, SEEK_SET) < 0)
-				return strata_error_make(err, errno, "rewind layer blob");
-		}
+	off_t start = prefd >= 0 && opts->digest ? lseek(prefd, 0, SEEK_CUR) : -1;
+	if (in_place && start >= 0) {
+		char got[LAYER_DIGEST_MAX];
+		if (hash_fd_from(prefd, start, got, err) < 0)
+			return strata_error_wrap(err, "apply layer to '%s'", target);
+		if (!digest_eq(opts->digest, got))
+			return strata_error_makec(err, STRATA_E_INVALID, 0,
+						  "apply layer to '%s': layer digest mismatch: expected %s, got %s",
+						  target, opts->digest, got);
+		if (lseek(prefd, start, SEEK_SET) < 0)
+			return strata_error_make(err, errno, "rewind layer blob");
 	}
 
 	cleanup_free char *staging = NULL;
@@ -659,6 +668,17 @@ static int apply_common(layer_source_fn fn, void *ctx, int prefd, const char *ta
 	ctx_release(&c);
 	if (rc == 0 && staging && rename(staging, target) < 0)
 		rc = strata_error_make(err, errno, "rename '%s' to '%s'", staging, target);
+	if (rc < 0 && start >= 0 && !in_place) {
+		/* a corrupt blob usually fails as a bad tar or gzip stream first:
+		 * name the cause, not the symptom */
+		char got[LAYER_DIGEST_MAX];
+		if (hash_fd_from(prefd, start, got, NULL) == 0 && !digest_eq(opts->digest, got)) {
+			strata_error_free(*err);
+			*err = NULL;
+			strata_error_makec(err, STRATA_E_INVALID, 0, "layer digest mismatch: expected %s, got %s",
+					   opts->digest, got);
+		}
+	}
 	if (rc < 0) {
 		if (staging)
 			strata_rm_rf(staging, NULL);

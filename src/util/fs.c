@@ -251,6 +251,9 @@ char *strata_path_join(const char *a, const char *b)
 int strata_lock_file(const char *path, bool exclusive, struct strata_error **err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* readers of a read-only store (a mounted cache) still take their shared lock */
+	if (fd < 0 && !exclusive && (errno == EROFS || errno == EACCES))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return strata_error_make(err, errno, "open lock '%s'", path);
 	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {

@@ -63,7 +63,8 @@ bool strata_path_exists(const char *path);
 char *strata_path_join(const char *a, const char *b);
 
 /*
- * Advisory whole-file lock (flock) on path, created if missing.
+ * Advisory whole-file lock (flock) on path, created if missing. A shared
+ * lock on a read-only file system (EROFS/EACCES) uses the existing file.
  * @return an fd >= 0 holding the lock (close it to release), or -1.
  */
 int strata_lock_file(const char *path, bool exclusive, struct strata_error **err);

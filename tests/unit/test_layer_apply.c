@@ -142,6 +142,26 @@ int main(void)
 	strata_error_clear(&err);
 	ok(!strata_path_exists(out2), "nothing left behind");
 
+	/* a corrupt blob in a file: the tar or zstd error it causes is reported
+	 * as what it is, a digest mismatch (it used to read "invalid tar: ...") */
+	char *bad = strata_path_join(tmp, "bad.blob");
+	struct strata_buf cb = STRATA_BUF_INIT;
+	strata_buf_add(&cb, blob.data, blob.len);
+	for (size_t i = 20; i < cb.len && i < 60; i++)
+		cb.data[i] ^= 0x5a;
+	ok(strata_atomic_write(bad, cb.data, cb.len, 0644, NULL) == 0, "write a corrupted copy of the blob");
+	int bfd = open(bad, O_RDONLY | O_CLOEXEC);
+	ao.digest = made.digest;
+	ok(layer_apply_fd(bfd, out2, &ao, NULL, &err) < 0, "a corrupt blob fails");
+	s = strata_error_string(err);
+	ok(strstr(s, "layer digest mismatch: expected ") != NULL, "the error names the digest mismatch: %s", s);
+	free(s);
+	strata_error_clear(&err);
+	ok(!strata_path_exists(out2), "nothing left behind");
+	close(bfd);
+	strata_buf_release(&cb);
+	free(bad);
+
 	/* size limit */
 	ms.pos = 0;
 	ao.digest = NULL;

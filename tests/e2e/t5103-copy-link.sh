@@ -119,6 +119,28 @@ test_expect_success '--chown/--chmod with --link: ids by number or by the name i
     grep "Dockerfile.own2:2: COPY --link --chown=app src/b.txt /opt/y/: --chown=app: .*app" err
 '
 
+test_expect_success 'ADD --link of a local archive, COPY --link --from a stage, a heredoc' '
+    mkdir -p arch && echo inner >arch/inner.txt && tar -C arch -czf ctx/files.tar.gz inner.txt &&
+    cat >ctx/Dockerfile.add <<-\EOF &&
+	FROM base:1 AS src
+	RUN mkdir -p /out && echo staged >/out/s
+	FROM base:2
+	ADD --link files.tar.gz /opt/arch/
+	COPY --link --from=src /out/s /opt/s
+	COPY --link <<EOT /opt/doc
+	from a heredoc
+	EOT
+	EOF
+    strata build -f ctx/Dockerfile.add -t added ctx 2>log &&
+    strata run --rm added cat /opt/arch/inner.txt /opt/s /opt/doc /marker >out &&
+    printf "inner\nstaged\nfrom a heredoc\ntwo\n" >want &&
+    diff want out &&
+    n=$(strata inspect --format manifest added | jq ".layers | length") &&
+    test "$n" = 4 &&
+    d=$(strata inspect --format manifest added | jq -r ".layers[1].digest") &&
+    tar -tzf "$(blob "$d")" >list && printf "opt/\nopt/arch/\nopt/arch/inner.txt\n" >want && diff want list
+'
+
 # ---- RUN --mount from an image ----
 mkdir -p "$TRASH/tools/x" "$TRASH/tools/etc"
 echo "from image" >"$TRASH/tools/x/file"
@@ -184,7 +206,8 @@ test_expect_success 'runner A: bases and tools pushed; the app built on base:1 a
     STRATA_ROOT=$A strata import tools.tar "$SREG/tools:1" >/dev/null &&
     STRATA_ROOT=$A strata push -q "$SREG/tools:1" >/dev/null &&
     sed -i "s/echo ONE/echo one/" ctx/Dockerfile &&
-    STRATA_ROOT=$A strata build --progress plain --build-arg BASE="$SREG/base:1" -t "$SREG/app:a" --push ctx >a.out 2>&1 &&
+    STRATA_ROOT=$A strata build --progress plain --build-arg BASE="$SREG/base:1" -t "$SREG/app:a" --push \
+        --cache-to "$SREG/cache:link,mode=max" ctx >a.out 2>&1 &&
     grep "0 steps cached, 3 run" a.out
 '
 
@@ -199,6 +222,15 @@ test_expect_success 'runner B, base:2, --cache-from the app: the linked layer is
     test "$a" = "$b" &&
     test "$(STRATA_ROOT=$B strata run --rm "$SREG/app:b" sh -c "cat /marker /out")" = "two
 hello
+world"
+'
+
+test_expect_success 'runner C, base:2, --cache-from the exported cache artifact: the linked layer is reused too' '
+    STRATA_ROOT=$TRASH/runner-c strata build --progress plain --build-arg BASE="$SREG/base:2" \
+        --cache-from "$SREG/cache:link" -t app:c ctx >c.out 2>&1 &&
+    grep "1 step cached, 2 run" c.out &&
+    grep -A1 "COPY --link src/ /app/" c.out | grep "CACHED (linked layer reused)" &&
+    test "$(STRATA_ROOT=$TRASH/runner-c strata run --rm app:c cat /out)" = "hello
 world"
 '
 

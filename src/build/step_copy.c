@@ -123,19 +123,24 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	return 0;
 }
 
-/* a linked layer's times do not depend on when it was made: every entry
- * (directories after their content) gets mtime 0, like SOURCE_DATE_EPOCH=0 */
-static int zero_times(int dfd, int depth, struct strata_error **err)
+/*
+ * Finish a linked layer's tree: its times do not depend on when it was made
+ * (every entry, directories after their content, gets mtime 0, like
+ * SOURCE_DATE_EPOCH=0), and no entry may be named ".wh.*": in a layer that
+ * is a whiteout, and a linked layer never deletes anything below it.
+ * path: the directory's path in the layer ("" for the root), for errors.
+ */
+static int link_finish(int dfd, const char *path, int depth, struct strata_error **err)
 {
 	if (depth > 256)
-		return strata_error_make(err, ELOOP, "directory tree too deep");
+		return strata_error_make(err, ELOOP, "'%s': directory tree too deep", path);
 	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	if (dup < 0)
 		return strata_error_make(err, errno, "dup");
 	DIR *d = fdopendir(dup);
 	if (!d) {
 		close(dup);
-		return strata_error_make(err, errno, "opendir");
+		return strata_error_make(err, errno, "open directory '/%s'", path);
 	}
 	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
 	int rc = 0;
@@ -143,19 +148,26 @@ static int zero_times(int dfd, int depth, struct strata_error **err)
 	while (rc == 0 && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		cleanup_free char *sub = *path ? xasprintf("%s/%s", path, de->d_name) : xstrdup(de->d_name);
+		if (!strncmp(de->d_name, ".wh.", 4)) {
+			rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+						"'/%s': a file named .wh.* is a whiteout in a layer, refused with --link",
+						sub);
+			break;
+		}
 		unsigned char type = de->d_type;
 		struct stat sb;
 		if (type == DT_UNKNOWN && fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 			type = S_ISDIR(sb.st_mode) ? DT_DIR : DT_REG;
 		if (type == DT_DIR) {
-			cleanup_close int sub = openat(dfd, de->d_name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				rc = strata_error_make(err, errno, "open '%s'", de->d_name);
+			cleanup_close int fd = openat(dfd, de->d_name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				rc = strata_error_make(err, errno, "open '/%s'", sub);
 			else
-				rc = zero_times(sub, depth + 1, err);
+				rc = link_finish(fd, sub, depth + 1, err);
 		}
 		if (rc == 0 && utimensat(dfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = strata_error_make(err, errno, "set times of '%s'", de->d_name);
+			rc = strata_error_make(err, errno, "set times of '/%s'", sub);
 	}
 	closedir(d);
 	return rc;
@@ -196,7 +208,7 @@ static int link_exec(const struct dockerfile_step *st, const json_t *inputs,
 		return strata_error_make(err, errno, "open '%s'", upper);
 	if (copy_apply(rootfd, tree_root, tree, plan, st, &a, err) < 0)
 		return -1;
-	return zero_times(rootfd, 0, err);
+	return link_finish(rootfd, "", 0, err);
 }
 
 int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,

@@ -141,6 +141,15 @@ test_expect_success 'ADD --link of a local archive, COPY --link --from a stage, 
     tar -tzf "$(blob "$d")" >list && printf "opt/\nopt/arch/\nopt/arch/inner.txt\n" >want && diff want list
 '
 
+test_expect_success 'a source named .wh.* is refused with --link (in a layer it would delete a file below)' '
+    mkdir -p ctx/wh && echo x >ctx/wh/.wh.marker &&
+    printf "FROM base:2\nCOPY --link wh/ /\n" >ctx/Dockerfile.wh &&
+    test_must_fail strata build -f ctx/Dockerfile.wh ctx 2>err &&
+    cat err &&
+    grep "Dockerfile.wh:2: COPY --link wh/ /: ./.wh.marker.: a file named .wh.\* is a whiteout in a layer, refused with --link" err &&
+    rm -r ctx/wh
+'
+
 # ---- RUN --mount from an image ----
 mkdir -p "$TRASH/tools/x" "$TRASH/tools/etc"
 echo "from image" >"$TRASH/tools/x/file"
@@ -220,6 +229,10 @@ test_expect_success 'runner B, base:2, --cache-from the app: the linked layer is
     a=$(STRATA_ROOT=$A strata inspect --format manifest "$SREG/app:a" | jq -r ".layers[2].digest") &&
     b=$(STRATA_ROOT=$B strata inspect --format manifest "$SREG/app:b" | jq -r ".layers[2].digest") &&
     test "$a" = "$b" &&
+    q=".[0].Config[\"strata.cache.v1\"].steps[] | select(.insn == \"COPY --link src/ /app/\") | .key" &&
+    ka=$(STRATA_ROOT=$A strata inspect "$SREG/app:a" | jq -r "$q") &&
+    kb=$(STRATA_ROOT=$B strata inspect "$SREG/app:b" | jq -r "$q") &&
+    echo "linked key: $ka" && test -n "$ka" && test "$ka" = "$kb" &&
     test "$(STRATA_ROOT=$B strata run --rm "$SREG/app:b" sh -c "cat /marker /out")" = "two
 hello
 world"

@@ -151,7 +151,8 @@ int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tre
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
 void engine_umount(struct engine *e, const char *target);
 
-/* step_run.c / step_copy.c: execute a missed layer step into upper */
+/* step_run.c / step_copy.c: execute a missed layer step into upper (COPY/ADD
+ * --link: straight into the empty upper; inputs hold --chown's resolved ids) */
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
 		  const char *upper, const char *work, struct strata_error **err);
 int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
@@ -160,5 +161,5 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
 		      struct strata_error **err);
 int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
-		   const json_t *inputs, const struct build_copy_plan *plan, struct build_context *tree, const char *tree_root,
-		   const char *upper, const char *work, struct strata_error **err);
+		   const json_t *inputs, const struct build_copy_plan *plan, struct build_context *tree,
+		   const char *tree_root, const char *upper, const char *work, struct strata_error **err);

@@ -120,6 +120,7 @@ struct engine {
 	size_t ntrees;
 	struct build_image **images;  /* bases and --from images looked up */
 	size_t nimages;
+	json_t *views;                /* image id -> its mounted read-only view (engine_image_view) */
 	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
 	char **pulled;                /* references pulled by this build (hooks->pull_image) */
 	size_t npulled;
@@ -135,6 +136,17 @@ int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error 
 /* an image of the store (pulled through the hooks when missing; --pull
  * refreshes it once per build), kept in e->images until teardown; thread-safe */
 struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);
+/* a read-only view of an image, mounted once per build (kept until teardown);
+ * *out (optional) and *rootfs stay valid until teardown; thread-safe */
+int engine_image_view(struct engine *e, const char *ref, struct build_image **out, const char **rootfs,
+		      struct strata_error **err);
+/* the host path of rel (a path inside the tree at root, absolute or not)
+ * resolved with the tree's own symlinks kept inside it; *out: a path under
+ * root without symlinks. STRATA_E_NOTFOUND when it does not exist. */
+int engine_path_in_root(const char *root, const char *rel, char **out, struct strata_error **err);
+/* make sure every snapshot of the chain is extracted (fetching the layers
+ * that are only in a registry: remote cache hits, lazily pulled bases) */
+int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_error **err);
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err);
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
@@ -142,7 +154,8 @@ int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tre
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
 void engine_umount(struct engine *e, const char *target);
 
-/* step_run.c / step_copy.c: execute a missed layer step into upper */
+/* step_run.c / step_copy.c: execute a missed layer step into upper (COPY/ADD
+ * --link: straight into the empty upper; inputs hold --chown's resolved ids) */
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
 		  const char *upper, const char *work, struct strata_error **err);
 int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
@@ -151,5 +164,5 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
 		      struct strata_error **err);
 int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
-		   const struct build_copy_plan *plan, struct build_context *tree, const char *tree_root,
-		   const char *upper, const char *work, struct strata_error **err);
+		   const json_t *inputs, const struct build_copy_plan *plan, struct build_context *tree,
+		   const char *tree_root, const char *upper, const char *work, struct strata_error **err);

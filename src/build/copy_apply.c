@@ -46,8 +46,9 @@ static int mkdirs(int rootfd, const char *abs, uid_t uid, gid_t gid, struct stra
 		int next = openat2_fd(rootfd, prefix.data, O_DIRECTORY | O_RDONLY, RESOLVE_IN_ROOT);
 		if (next < 0 && errno == ENOENT) {
 			cleanup_free char *c = xstrndup(p, len);
+			/* 0755 whatever the umask (docker's mode for created parents) */
 			if ((mkdirat(fd, c, 0755) < 0 && errno != EEXIST) ||
-			    fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			    fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(fd, c, 0755, 0) < 0) {
 				int en = errno;
 				close(fd);
 				strata_error_make(err, en, "mkdir '%s'", prefix.data);

@@ -101,6 +101,14 @@ int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error 
 	return r;
 }
 
+int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_error **err)
+{
+	for (size_t i = 0; i < json_array_size(snapshots); i++)
+		if (engine_snapshot_fetch(e, json_string_value(json_array_get(snapshots, i)), err) < 0)
+			return -1;
+	return 0;
+}
+
 /*
  * Mount an overlay of the snapshot chain (top first) at target: writable
  * with upper/work, read-only without. An empty dir is always the bottom
@@ -112,11 +120,10 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 	struct strata_buf o = STRATA_BUF_INIT;
 	strata_buf_adds(&o, "lowerdir=");
 	size_t n = json_array_size(snapshots), nl = 0;
-	for (size_t i = 0; i < n; i++)
-		if (engine_snapshot_fetch(e, json_string_value(json_array_get(snapshots, i)), err) < 0) {
-			strata_buf_release(&o);
-			return -1;
-		}
+	if (engine_snapshots_fetch(e, snapshots, err) < 0) {
+		strata_buf_release(&o);
+		return -1;
+	}
 	char **chain = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
@@ -401,7 +408,11 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	stage_label(e, si, lbl, sizeof(lbl));
 	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
 	cleanup_json json_t *inputs = json_object();
-	json_object_set_new(inputs, "parent", json_string(s->key));
+	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
+	 * parent (the steps after it chain on both, see below) */
+	bool linked = st->kind != DF_RUN && st->copy.link;
+	if (!linked)
+		json_object_set_new(inputs, "parent", json_string(s->key));
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
@@ -473,7 +484,10 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	pthread_mutex_unlock(&e->lock);
 	locked = false;
 	if (entry) {
-		progress_cached(&e->pr, v);
+		if (linked)
+			progress_line(&e->pr, v, "CACHED (linked layer reused)");
+		else
+			progress_cached(&e->pr, v);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
@@ -481,11 +495,14 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		if (!e->o->no_cache) {
 			cleanup_free char *last = cache_last_get(e->root, stepid);
 			cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
-			bool parent_missed = s->missed && (!prev || !json_equal(json_object_get(prev, "parent"),
-										 json_object_get(inputs, "parent")));
+			/* a linked step does not depend on the steps below it */
+			bool parent_missed = !linked && s->missed &&
+					     (!prev || !json_equal(json_object_get(prev, "parent"),
+								   json_object_get(inputs, "parent")));
 			cleanup_free char *why = NULL;
 			if (!prev && h && h->cache_explain)
-				why = h->cache_explain(h->ctx, (int)si, (int)st->insn_index, inputs, s->missed);
+				why = h->cache_explain(h->ctx, (int)si, (int)st->insn_index, inputs,
+						       !linked && s->missed);
 			if (!why)
 				why = build_cache_explain(prev, inputs, parent_missed);
 			progress_line(&e->pr, v, "MISS: %s", why);
@@ -504,7 +521,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		if (st->kind == DF_RUN)
 			rc = step_run_exec(e, s, st, v, upper, work, err);
 		else
-			rc = step_copy_exec(e, s, st, plan, tree, tree_root, upper, work, err);
+			rc = step_copy_exec(e, s, st, inputs, plan, tree, tree_root, upper, work, err);
 		if (rc < 0)
 			goto fail;
 		json_t *ndesc = NULL;
@@ -548,7 +565,15 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	json_array_append_new(s->snapshots, json_string(diff_id + 7));
 	json_array_append(s->layers, desc);
 	json_array_append_new(json_object_get(json_object_get(s->image, "rootfs"), "diff_ids"), json_string(diff_id));
-	snprintf(s->key, sizeof(s->key), "%s", key);
+	if (linked) {
+		/* the next step's parent is the chain (what is below, then this
+		 * layer): it must miss when the layers below change even though
+		 * this step's own key does not */
+		cleanup_json json_t *chain = json_pack("{s:s,s:s}", "parent", s->key, "link", key);
+		build_cache_key(chain, s->key);
+	} else {
+		snprintf(s->key, sizeof(s->key), "%s", key);
+	}
 	history_add(s, st->original, false);
 	build_copy_plan_free(plan);
 	return 0;
@@ -630,6 +655,44 @@ struct build_image *engine_find_image(struct engine *e, const char *ref, struct 
 	struct build_image *img = find_image_locked(e, ref, err);
 	pthread_mutex_unlock(&e->lock);
 	return img;
+}
+
+/*
+ * A read-only view of an image (COPY --from=<image>, RUN --mount from=<image>):
+ * its snapshots (fetched when only in a registry) mounted once per build
+ * under the work dir, unmounted at teardown.
+ */
+int engine_image_view(struct engine *e, const char *ref, struct build_image **out, const char **rootfs,
+		      struct strata_error **err)
+{
+	pthread_mutex_lock(&e->lock);
+	int rc = 0;
+	struct build_image *img = find_image_locked(e, ref, err);
+	if (!img) {
+		rc = -1;
+		goto out;
+	}
+	json_t *v = json_object_get(e->views, img->id);
+	if (!v) {
+		cleanup_json json_t *snaps = json_array();
+		for (size_t i = 0; i < img->nsnapshots; i++)
+			json_array_append_new(snaps, json_string(strrchr(img->snapshots[i], '/') + 1));
+		cleanup_free char *d = engine_tmpdir(e, "image-", err);
+		if (!d || engine_mount_overlay(e, snaps, NULL, NULL, d, err) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (!e->views)
+			e->views = json_object();
+		v = json_string(d);
+		json_object_set_new(e->views, img->id, v);
+	}
+	*rootfs = json_string_value(v);
+	if (out)
+		*out = img;
+out:
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 /* the ONBUILD triggers of a base image, as a Dockerfile after a FROM */
@@ -960,6 +1023,7 @@ static void teardown(struct engine *e)
 	for (size_t i = 0; i < e->nimages; i++)
 		build_image_free(e->images[i]);
 	json_decref(e->remote);
+	json_decref(e->views);
 	for (size_t i = 0; i < e->npulled; i++)
 		free(e->pulled[i]);
 	free(e->pulled);

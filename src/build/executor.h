@@ -76,14 +76,15 @@ enum exec_sharing {
  * required, size=`); the engine adds host_source, the host path it resolved.
  * Every string is borrowed: the executor copies nothing it keeps.
  *
- *  bind:   host_source is the directory or file to bind (the context, or
- *          `from` stage's rootfs joined with `source`); read-only unless
+ *  bind:   host_source is the directory or file to bind (`source` resolved
+ *          inside the context or the `from` stage's or image's rootfs,
+ *          symlinks staying inside it); read-only unless
  *          readonly is false, in which case writes land in a throw-away
  *          tmpfs upper and are discarded after the run.
  *  cache:  a persistent directory cache_root/<sha256(id or target)>/data,
  *          created with mode (default 0755) and uid/gid (default 0) on first
- *          use — as a copy of host_source (the `from` stage's `source`
- *          directory) when that is set; sharing as above.
+ *          use — as a copy of host_source (the `from` stage's or image's
+ *          `source` directory) when that is set; sharing as above.
  *  tmpfs:  a fresh tmpfs of `size` bytes (0: kernel default, half of RAM).
  *  secret: host_source is the secret's file (NULL: not provided; an error
  *          when required, else the mount is skipped); copied into a tmpfs of

@@ -5,9 +5,11 @@
  */
 #include "build/build_internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static json_t *strs(char **v, size_t n)
 {
@@ -17,27 +19,12 @@ static json_t *strs(char **v, size_t n)
 	return a;
 }
 
-/* COPY --from=<image>: the image's snapshots, mounted read-only and scanned */
+/* COPY --from=<image>: the image's read-only view, scanned */
 static int image_tree(struct engine *e, const char *ref, struct build_context **tree, const char **root,
 		      struct strata_error **err)
 {
-	struct build_image *img = engine_find_image(e, ref, err);
-	if (!img)
+	if (engine_image_view(e, ref, NULL, root, err) < 0)
 		return -1;
-	cleanup_json json_t *snaps = json_array();
-	for (size_t i = 0; i < img->nsnapshots; i++)
-		json_array_append_new(snaps, json_string(strrchr(img->snapshots[i], '/') + 1));
-	char *d = engine_tmpdir(e, "image-", err);
-	if (!d)
-		return -1;
-	/* kept in the mount list: unmounted at teardown; the path lives in the
-	 * mount list too, so the tree's root string stays valid */
-	if (engine_mount_overlay(e, snaps, NULL, NULL, d, err) < 0) {
-		free(d);
-		return -1;
-	}
-	free(d);
-	*root = e->mounted[e->nmounted - 1];
 	if (build_context_open(*root, NULL, NULL, tree, err) < 0)
 		return -1;
 	e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
@@ -58,6 +45,35 @@ static int copy_fail(struct engine *e, const struct dockerfile_step *st, struct 
 	    code != STRATA_E_INTERRUPTED)
 		strata_error_set_code(err, STRATA_E_BUILD);
 	return -1;
+}
+
+/*
+ * --link --chown: the owner is resolved before the step runs, because it
+ * enters the key in place of the parent: numeric ids need no rootfs; names
+ * are looked up in the parent's /etc/passwd and /etc/group (a read-only
+ * view of the snapshots below), so only the ids they resolve to matter.
+ */
+static int link_chown(struct engine *e, struct stage_state *s, const char *spec, uid_t *uid, gid_t *gid,
+		      struct strata_error **err)
+{
+	bool numeric = strspn(spec, "0123456789:") == strlen(spec);
+	cleanup_free char *view = NULL;
+	const char *dir = e->empty;
+	if (!numeric && json_array_size(s->snapshots)) {
+		view = engine_tmpdir(e, "owner-", err);
+		if (!view || engine_mount_overlay(e, s->snapshots, NULL, NULL, view, err) < 0)
+			return -1;
+		dir = view;
+	}
+	int rc = 0;
+	cleanup_close int fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		rc = strata_error_make(err, errno, "open '%s'", dir);
+	else
+		rc = copy_chown_resolve(fd, spec, uid, gid, err);
+	if (view)
+		engine_umount(e, view);
+	return rc;
 }
 
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
@@ -106,15 +122,119 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	json_object_set_new(inputs, "files", files);
 	if (c->chown) {
 		const char *user = c->chown;
-		json_object_set_new(inputs, "config", json_pack("{s:s}", "chown", user));
+		json_t *cfg = json_pack("{s:s}", "chown", user);
+		if (c->link) {
+			uid_t uid;
+			gid_t gid;
+			if (link_chown(e, s, c->chown, &uid, &gid, err) < 0) {
+				json_decref(cfg);
+				return copy_fail(e, st, err);
+			}
+			json_object_set_new(cfg, "uid", json_integer(uid));
+			json_object_set_new(cfg, "gid", json_integer(gid));
+		}
+		json_object_set_new(inputs, "config", cfg);
 	}
 	return 0;
 }
 
-int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
-		   const struct build_copy_plan *plan, struct build_context *tree, const char *tree_root,
-		   const char *upper, const char *work, struct strata_error **err)
+/*
+ * Finish a linked layer's tree: its times do not depend on when it was made
+ * (every entry, directories after their content, gets mtime 0, like
+ * SOURCE_DATE_EPOCH=0), and no entry may be named ".wh.*": in a layer that
+ * is a whiteout, and a linked layer never deletes anything below it.
+ * path: the directory's path in the layer ("" for the root), for errors.
+ */
+static int link_finish(int dfd, const char *path, int depth, struct strata_error **err)
 {
+	if (depth > 256)
+		return strata_error_make(err, ELOOP, "'%s': directory tree too deep", path);
+	int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return strata_error_make(err, errno, "dup");
+	DIR *d = fdopendir(dup);
+	if (!d) {
+		close(dup);
+		return strata_error_make(err, errno, "open directory '/%s'", path);
+	}
+	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		cleanup_free char *sub = *path ? xasprintf("%s/%s", path, de->d_name) : xstrdup(de->d_name);
+		if (!strncmp(de->d_name, ".wh.", 4)) {
+			rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+						"'/%s': a file named .wh.* is a whiteout in a layer, refused with --link",
+						sub);
+			break;
+		}
+		unsigned char type = de->d_type;
+		struct stat sb;
+		if (type == DT_UNKNOWN && fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			type = S_ISDIR(sb.st_mode) ? DT_DIR : DT_REG;
+		if (type == DT_DIR) {
+			cleanup_close int fd = openat(dfd, de->d_name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				rc = strata_error_make(err, errno, "open '/%s'", sub);
+			else
+				rc = link_finish(fd, sub, depth + 1, err);
+		}
+		if (rc == 0 && utimensat(dfd, de->d_name, zero, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = strata_error_make(err, errno, "set times of '/%s'", sub);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* --chmod: an octal mode */
+static int parse_chmod(const char *spec, int *mode, struct strata_error **err)
+{
+	char *end = NULL;
+	long m = strtol(spec, &end, 8);
+	if (!*spec || *end || m < 0 || m > 07777)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "--chmod=%s: not an octal mode", spec);
+	*mode = (int)m;
+	return 0;
+}
+
+/*
+ * COPY/ADD --link: the sources go into the empty upper itself, not into an
+ * overlay of the parent: destination directories are created 0755 (owned by
+ * --chown) whatever the parent has there, a symlink of the parent on the
+ * destination path is not followed (it is not there), and nothing below can
+ * be deleted. The upper is the whole layer.
+ */
+static int link_exec(const struct dockerfile_step *st, const json_t *inputs,
+		     const struct build_copy_plan *plan, struct build_context *tree, const char *tree_root,
+		     const char *upper, struct strata_error **err)
+{
+	struct copy_attrs a = { .uid = 0, .gid = 0, .chmod = -1 };
+	json_t *cfg = json_object_get(inputs, "config");
+	if (st->copy.chown) {
+		a.uid = (uid_t)json_integer_value(json_object_get(cfg, "uid"));
+		a.gid = (gid_t)json_integer_value(json_object_get(cfg, "gid"));
+	}
+	if (st->copy.chmod && parse_chmod(st->copy.chmod, &a.chmod, err) < 0)
+		return -1;
+	cleanup_close int rootfd = open(upper, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (rootfd < 0)
+		return strata_error_make(err, errno, "open '%s'", upper);
+	if (copy_apply(rootfd, tree_root, tree, plan, st, &a, err) < 0)
+		return -1;
+	return link_finish(rootfd, "", 0, err);
+}
+
+int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
+		   const json_t *inputs, const struct build_copy_plan *plan, struct build_context *tree,
+		   const char *tree_root, const char *upper, const char *work, struct strata_error **err)
+{
+	if (st->copy.link) {
+		if (link_exec(st, inputs, plan, tree, tree_root, upper, err) < 0)
+			return copy_fail(e, st, err);
+		return 0;
+	}
 	cleanup_free char *merged = xasprintf("%s/../merged", upper);
 	if (mkdir(merged, 0755) < 0)
 		return strata_error_make(err, errno, "mkdir '%s'", merged);
@@ -131,14 +251,9 @@ int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerf
 		rc = -1;
 		goto out;
 	}
-	if (st->copy.chmod) {
-		char *end = NULL;
-		long m = strtol(st->copy.chmod, &end, 8);
-		if (!*st->copy.chmod || *end || m < 0 || m > 07777) {
-			rc = strata_error_makec(err, STRATA_E_CONFIG, 0, "--chmod=%s: not an octal mode", st->copy.chmod);
-			goto out;
-		}
-		a.chmod = (int)m;
+	if (st->copy.chmod && parse_chmod(st->copy.chmod, &a.chmod, err) < 0) {
+		rc = -1;
+		goto out;
 	}
 	rc = copy_apply(rootfd, tree_root, tree, plan, st, &a, err);
 out:

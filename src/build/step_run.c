@@ -111,7 +111,19 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
 				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key));
-			} else if (!m->from) {
+			} else if (m->from) {
+				/* an image (local store, else pulled lazily: manifest and
+				 * config only until the step runs): its config digest */
+				struct build_image *img = engine_find_image(e, m->from, err);
+				if (!img) {
+					json_decref(jm);
+					json_decref(mounts);
+					json_decref(insn);
+					return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
+								 m->from);
+				}
+				json_object_set_new(jm, "image", json_string(img->id));
+			} else {
 				struct dockerfile_step fake;
 				memset(&fake, 0, sizeof(fake));
 				char *srcs[] = { m->source && *m->source ? m->source : (char *)".", NULL };
@@ -200,14 +212,12 @@ static bool heredoc_only(const struct dockerfile_step *st)
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
 		  const char *upper, const char *work, struct strata_error **err)
 {
+	/* layers known only from a registry are fetched now that a step runs on them */
+	if (engine_snapshots_fetch(e, s->snapshots, err) < 0)
+		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	struct exec_spec spec;
 	exec_spec_init(&spec);
 	size_t nl = json_array_size(s->snapshots);
-	/* RUN right after FROM a lazily pulled base (or after a remote cache
-	 * hit) runs on layers that are only in a registry so far */
-	for (size_t i = 0; i < nl; i++)
-		if (engine_snapshot_fetch(e, json_string_value(json_array_get(s->snapshots, i)), err) < 0)
-			return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	char **chain = xcalloc(nl + 1, sizeof(char *));
 	for (size_t i = 0; i < nl; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(s->snapshots, i)));
@@ -271,25 +281,37 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		x->readonly = m->readonly;
 		x->required = m->required;
 		x->size = m->size > 0 ? (uint64_t)m->size : 0;
-		if (m->type == DF_MOUNT_BIND) {
+		if (m->type == DF_MOUNT_BIND || (m->type == DF_MOUNT_CACHE && m->from)) {
+			/* bind: what is mounted; cache: the seed of a new cache dir */
 			const char *base = e->context_dir;
 			if (m->from_stage >= 0) {
 				struct build_context *t;
 				if (engine_stage_tree(e, (size_t)m->from_stage, &t, &base, err) < 0) {
-					rc = -1;
+					rc = strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
+							       m->from);
 					goto out;
 				}
 			} else if (m->from) {
-				rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
-							"%s:%d: RUN --mount from=%s: mounts from images are not supported yet",
-							e->dfname, st->line, m->from);
-				goto out;
+				if (engine_image_view(e, m->from, NULL, &base, err) < 0) {
+					rc = strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
+							       m->from);
+					goto out;
+				}
 			}
-			owned[i] = inside(base, m->source);
-			if (!owned[i]) {
+			cleanup_free char *lexical = inside(base, m->source);
+			if (!lexical) {
 				rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
 							"%s:%d: RUN --mount source '%s' is outside its root", e->dfname,
 							st->line, m->source);
+				goto out;
+			}
+			/* symlinks in the tree resolve inside it, never onto the host */
+			if (engine_path_in_root(base, m->source, &owned[i], err) < 0) {
+				if (m->from)
+					rc = strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
+							       m->from);
+				else
+					rc = strata_error_wrap(err, "%s:%d: RUN --mount", e->dfname, st->line);
 				goto out;
 			}
 			x->host_source = owned[i];

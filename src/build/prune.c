@@ -131,7 +131,8 @@ static int remove_quiet(struct gc *c, int dfd, const char *dir, const char *name
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if (!c->o->dry_run && unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
-		return strata_error_make(err, errno, "remove '%s/%s'", dir, name);
+		return strata_error_make(err, errno, "remove '%s%s%s'", name[0] == '/' ? "" : dir,
+					 name[0] == '/' ? "" : "/", name);
 	report(c, BUILD_PRUNE_OTHER, NULL, file_bytes(&st));
 	return 0;
 }
@@ -480,7 +481,8 @@ static int remove_snapshots(struct gc *c, struct strata_error **err)
 		struct rec *r = ri ? &c->recs[json_integer_value(ri)] : NULL;
 		if (r && (r->has_snapshot || r->n_live))
 			continue;
-		if (remove_quiet(c, AT_FDCWD, dir, hex, err) < 0)
+		cleanup_free char *path = xasprintf("%s/%s", dir, hex);
+		if (remove_quiet(c, AT_FDCWD, dir, path, err) < 0)
 			return -1;
 	}
 	return 0;

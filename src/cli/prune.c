@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 enum { OPT_KEEP_STORAGE = 256, OPT_FILTER };
 
@@ -33,6 +34,16 @@ static void usage(void)
 	       "\n"
 	       "--keep-storage and --filter select from the whole build cache (with or\n"
 	       "without --all); given both, a record goes when either selects it.\n");
+}
+
+/* a bad option value: the parser's message as a usage error (exit 2) */
+static int bad_value(struct strata_error *err)
+{
+	char *m = strata_error_string(err);
+	int rc = cli_usage_error("prune", "%s", m);
+	free(m);
+	strata_error_free(err);
+	return rc;
 }
 
 static void print_result(const struct build_prune_result *r, bool dry)
@@ -91,11 +102,11 @@ static int cmd_prune(int argc, char **argv)
 		case 'n': o.dry_run = true; break;
 		case OPT_KEEP_STORAGE:
 			if (build_prune_parse_size(optarg, &o.keep_storage, &err) < 0)
-				return cli_fail(err);
+				return bad_value(err);
 			break;
 		case OPT_FILTER:
 			if (build_prune_parse_filter(optarg, &o, &err) < 0)
-				return cli_fail(err);
+				return bad_value(err);
 			break;
 		case 'h': usage(); return EXIT_OK;
 		default: return cli_usage_error("prune", "invalid option");

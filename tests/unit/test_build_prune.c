@@ -255,6 +255,12 @@ static void test_prune(void)
 	rel = xasprintf("build/snapshots/%s", dl);
 	ok(exists(rel), "leased snapshot kept");
 	free(rel);
+	rel = xasprintf("build/used/%s", dc);
+	ok(!exists(rel), "the stamp of a removed snapshot is removed");
+	free(rel);
+	rel = xasprintf("build/used/%s", da);
+	ok(exists(rel), "the stamp of a kept one stays");
+	free(rel);
 	rel = xasprintf("build/snapshots/%s", da);
 	ok(exists(rel), "snapshot of a live entry kept");
 	free(rel);

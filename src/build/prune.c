@@ -30,6 +30,7 @@ struct rec {
 	bool image_layer;   /* a layer of an image in index.json */
 	bool leased;        /* used by a running `strata run` */
 	bool remove;        /* selected (all / filters) */
+	size_t n_entries;   /* entries that parse and have their blob */
 	size_t n_live;      /* entries that stay */
 };
 
@@ -246,6 +247,7 @@ static int scan_entries(struct gc *c, struct strata_error **err)
 		e->rec = rec_get(c, diff + 7);
 		struct rec *r = &c->recs[e->rec];
 		r->entry_bytes += e->bytes;
+		r->n_entries++;
 		if (e->mtime > r->used)
 			r->used = e->mtime;
 	}
@@ -377,8 +379,9 @@ static void select_records(struct gc *c)
 		struct rec *r = &c->recs[i];
 		v[i].last_used = r->used;
 		v[i].size = r->snap_bytes + r->entry_bytes + r->blob_bytes;
-		/* nothing left to select: an orphan stamp, or only dangling entries */
-		v[i].remove = !r->has_snapshot && !r->entry_bytes;
+		/* nothing left to select (an orphan stamp, only dangling entries), or
+		 * in use by a run: neither counted nor selected */
+		v[i].remove = (!r->has_snapshot && !r->n_entries) || r->leased;
 	}
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		v[c->n_recs + i].last_used = c->mounts[i].used;
@@ -386,8 +389,10 @@ static void select_records(struct gc *c)
 	}
 	time_t now = o->now ? o->now : time(NULL);
 	build_prune_select(v, n, now, o->until, o->keep_storage);
-	for (size_t i = 0; i < c->n_recs; i++)
-		c->recs[i].remove = v[i].remove && (c->recs[i].has_snapshot || c->recs[i].entry_bytes);
+	for (size_t i = 0; i < c->n_recs; i++) {
+		struct rec *r = &c->recs[i];
+		r->remove = v[i].remove && !r->leased && (r->has_snapshot || r->n_entries);
+	}
 	for (size_t i = 0; i < c->n_mounts; i++)
 		c->mounts[i].remove = v[c->n_recs + i].remove;
 	free(v);

@@ -3,6 +3,7 @@
 # prune, --build-cache empties it, dangling snapshots and entries go,
 # --keep-storage / --filter until select least recently used records,
 # --dry-run changes nothing, a prune during a build waits and breaks nothing,
+# builder stages (layers no tag reaches) keep their cache,
 # snapshots of a running `strata run` are kept, hostile trees are removed
 # without following symlinks.
 . "$(dirname "$0")/lib.sh"
@@ -184,6 +185,17 @@ test_expect_success 'a mount point inside a snapshot is refused; the half-remove
     test_exit_code 1 strata prune 2>err && grep "another file system is mounted" err &&
     test ! -e "$s" && test "$(cat "$g/m/f")" = inside &&
     umount "$g/m" && strata prune >out && test ! -e "$g"
+'
+
+test_expect_success 'a builder stage (layers no tag reaches) survives a plain prune' '
+    mkdir -p multi && cp small/hello.txt multi/ &&
+    printf "FROM scratch AS builder\nCOPY hello.txt /a\nCOPY hello.txt /b\nFROM scratch\nCOPY --from=builder /b /out\n" >multi/Dockerfile &&
+    build -t multi multi && grep "^strata: 0 steps cached, 3 run" log &&
+    strata prune >out && ! grep "^Deleted: sha256" out &&
+    build -t multi multi && grep "^strata: 3 steps cached, 0 run" log &&
+    strata rmi multi >/dev/null && strata prune -a >/dev/null &&
+    build -t multi multi && grep "^strata: 0 steps cached, 3 run" log &&
+    strata rmi multi >/dev/null && strata prune -a >/dev/null
 '
 
 test_done

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -44,6 +45,7 @@
 #include "build/context.h"
 #include "build/executor.h"
 #include "dockerfile/dockerfile.h"
+#include "store/store.h"
 
 /* ------------------------------------------------------------------------- */
 /* .dockerignore as the context scanner's ignore rules                       */
@@ -268,5 +270,92 @@ struct build_run_options {
  * (128+N when killed by signal N). @return 0, or -1 when it could not start. */
 int build_image_run(const char *root, const struct build_image *img, const struct build_run_options *o,
 		    int *status, struct strata_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Garbage collection of build state (prune.c; docs/internals/build.md)      */
+
+/*
+ * Build state under ROOT/build: cache index entries (keys/, inputs/, last/),
+ * snapshots (extracted layers), their last-use stamps (used/), work dirs
+ * (tmp/), ADD downloads and stat caches; and ROOT/cache/run-mounts (RUN
+ * --mount=type=cache). Everything but the blobs of tagged images can be
+ * made again, so it is all reclaimable; the question is only what it costs.
+ *
+ * A "record" is what is used and removed together: one layer (by diff_id)
+ * with its snapshot and every cache entry that produced it, or one cache
+ * mount. Its last use is the newest of its stamp (touched on every cache hit
+ * and extraction) and its files' mtimes.
+ */
+struct build_prune_options {
+	bool dry_run;
+	bool all;             /* remove the whole build cache (--build-cache) */
+	int64_t keep_storage; /* >= 0: remove least recently used records until the rest fits */
+	int64_t until;        /* > 0: remove records unused for at least this many seconds */
+	time_t now;           /* 0: time(NULL) */
+};
+#define BUILD_PRUNE_OPTIONS_INIT { .keep_storage = -1 }
+
+enum build_prune_kind { BUILD_PRUNE_ENTRY, BUILD_PRUNE_SNAPSHOT, BUILD_PRUNE_MOUNT, BUILD_PRUNE_OTHER };
+struct build_prune_removed {
+	enum build_prune_kind kind;
+	char *id;     /* key / diff_id ("sha256:..."), mount id, or a path under ROOT */
+	int64_t size; /* bytes on disk */
+};
+struct build_prune_result {
+	struct store_prune_result blobs;     /* the store's sweep (cache entries kept as roots) */
+	struct build_prune_removed *removed; /* build state removed (or that would be, dry run) */
+	size_t n_removed;
+	int64_t bytes;     /* build state reclaimed (blobs not included) */
+	int64_t remaining; /* build state left (records' bytes, cache-only blobs included) */
+	size_t kept_busy;  /* snapshots / cache mounts kept because a process uses them */
+};
+void build_prune_result_release(struct build_prune_result *r);
+
+/*
+ * Prune the store s (opened on root) and the build state under root, under
+ * the store's exclusive gc lock (store_gc_begin: waits for builds, which
+ * hold the store open for their whole run). Always removes dangling state:
+ * cache entries whose layer blob is gone or that do not parse, inputs/ and
+ * last/ files of removed keys, snapshots no image in index.json and no cache
+ * entry needs, dead work dirs, interrupted extractions. Then, with o->all,
+ * every record; with o->until / o->keep_storage, the records they select
+ * (build_prune_select). Cache entries that stay are GC roots for their layer
+ * blobs. Snapshots leased by a running `strata run` and cache mounts locked
+ * by a running RUN are never removed. Nothing is changed when o->dry_run.
+ * @return 0 with *out filled (release it), or -1.
+ */
+int build_prune(const char *root, struct store *s, const struct build_prune_options *o,
+		struct build_prune_result *out, struct strata_error **err);
+
+/* One record for build_prune_select. */
+struct build_prune_item {
+	time_t last_used;
+	int64_t size;
+	bool remove; /* in: already removed (dangling); out: selected */
+};
+/*
+ * Select records: those unused for at least `until` seconds (until > 0),
+ * then the least recently used until the others' sizes sum to at most
+ * keep_storage (keep_storage >= 0). Items already marked remove stay so and
+ * do not count. Pure; ties broken by position (earlier first).
+ */
+void build_prune_select(struct build_prune_item *v, size_t n, time_t now, int64_t until, int64_t keep_storage);
+
+/*
+ * "500MB", "10GB", "1.5g", "2048", "64KiB": a size in bytes; units are
+ * binary (k = 1024, as docker's --keep-storage) and case-insensitive, with
+ * or without B / iB. @return 0, or -1 (STRATA_E_USAGE naming the value).
+ */
+int build_prune_parse_size(const char *s, int64_t *out, struct strata_error **err);
+/*
+ * "24h", "90m", "1h30m", "3600s", "7d": a duration in seconds (units s, m,
+ * h, d; each number followed by a unit). @return 0, or -1 (STRATA_E_USAGE).
+ */
+int build_prune_parse_duration(const char *s, int64_t *out, struct strata_error **err);
+/*
+ * One --filter value; only "until=DURATION" is known.
+ * @return 0 with o->until set, or -1 (STRATA_E_USAGE naming the filter).
+ */
+int build_prune_parse_filter(const char *s, struct build_prune_options *o, struct strata_error **err);
 
 #endif

@@ -54,6 +54,17 @@ char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
 /* extract a stored layer as its snapshot unless there already */
 int snapshot_ensure(struct store *s, const char *root, const char *diff_id, const char *media_type,
 		    const char *digest, struct strata_error **err);
+/*
+ * Mark the snapshot of diff_id as used now: the mtime of build/used/<hex>
+ * (created when missing). Best effort and cheap: one utimensat, no fsync
+ * (it runs on every cache hit); garbage collection reads it for LRU.
+ */
+void snapshot_touch(const char *root, const char *diff_id);
+
+/* prune_tree.c: a tree's disk usage and its removal, never following symlinks
+ * nor crossing into other file systems (docs/internals/build.md) */
+int prune_tree_usage(const char *path, int64_t *bytes, struct strata_error **err);
+int prune_tree_remove(const char *path, struct strata_error **err);
 
 #endif
 

@@ -887,21 +887,26 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 /*
  * Work dirs of builds and runs that were killed: each live one holds an
  * flock on its "lock" file, so a dir whose lock can be taken is stale. Its
- * mounts died with the killed process's private mount namespace.
+ * mounts died with the killed process's private mount namespace. A dir is
+ * made and locked as ".new-*" and only then renamed to its real name, so a
+ * cleaner never takes the lock of a dir whose owner has not locked it yet;
+ * ".new-*" dirs are removed only when clearly old (the owner died between
+ * mkdir and rename).
  */
 void engine_clean_stale_tmp(const char *tmproot)
 {
 	cleanup_closedir DIR *d = opendir(tmproot);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, "build-", 6) && strncmp(de->d_name, "run-", 4))
+		bool fresh = !strncmp(de->d_name, ".new-", 5);
+		if (!fresh && strncmp(de->d_name, "build-", 6) && strncmp(de->d_name, "run-", 4))
 			continue;
 		cleanup_free char *dir = xasprintf("%s/%s", tmproot, de->d_name);
 		cleanup_free char *lock = xasprintf("%s/lock", dir);
 		cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* alive */
-		if (fd < 0) {
+		if (fd < 0 || fresh) {
 			/* created but not locked yet, or older: only when clearly old */
 			struct stat st;
 			if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
@@ -915,11 +920,32 @@ void engine_clean_stale_tmp(const char *tmproot)
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err)
 {
 	engine_clean_stale_tmp(tmproot);
-	if (strata_mkdtemp(tmproot, prefix, out, err) < 0)
-		return -1;
-	cleanup_free char *lock = xasprintf("%s/lock", *out);
-	*lockfd = strata_lock_file(lock, true, err);
-	return *lockfd < 0 ? -1 : 0;
+	for (int attempt = 0;; attempt++) {
+		cleanup_free char *fresh = NULL;
+		if (strata_mkdtemp(tmproot, ".new-", &fresh, err) < 0)
+			return -1;
+		cleanup_free char *lock = xasprintf("%s/lock", fresh);
+		int fd = strata_lock_file(lock, true, err);
+		if (fd < 0) {
+			strata_rm_rf(fresh, NULL);
+			return -1;
+		}
+		char *name = xasprintf("%s/%s%s", tmproot, prefix, strrchr(fresh, '/') + 6);
+		if (renameat2(AT_FDCWD, fresh, AT_FDCWD, name, RENAME_NOREPLACE) == 0) {
+			*out = name;
+			*lockfd = fd;
+			return 0;
+		}
+		int e = errno;
+		close(fd);
+		strata_rm_rf(fresh, NULL);
+		if (e != EEXIST || attempt > 8) {
+			strata_error_make(err, e, "rename '%s' to '%s'", fresh, name);
+			free(name);
+			return -1;
+		}
+		free(name);
+	}
 }
 
 static int setup(struct engine *e, struct strata_error **err)

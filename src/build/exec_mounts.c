@@ -187,6 +187,8 @@ static int prepare_cache(struct exec_ctx *ctx, const struct exec_mount *m, struc
 		pm->private_tmp = STRATA_STEAL(tmp);
 		return 0;
 	}
+	/* the lock file's mtime is the mount's last use (garbage collection's LRU) */
+	(void)futimens(fd, NULL);
 	cleanup_free char *data = xasprintf("%s/data", dir);
 	if (!strata_path_exists(data)) {
 		/* made complete (mode, owner) under another name, then renamed */

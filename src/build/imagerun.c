@@ -15,6 +15,42 @@ static void push(const char ***v, size_t *n, const char *s)
 	(*v)[*n] = NULL;
 }
 
+/*
+ * Lease the image's snapshots for the run: list them in the work dir, whose
+ * lock the run holds, while holding the store (so no prune runs between the
+ * lookup and the lease). A prune skips leased snapshots instead of waiting
+ * for a container that may run for hours. One removed since the lookup is
+ * extracted again.
+ */
+static int lease_snapshots(const char *root, const struct build_image *img, const char *workdir,
+			   struct strata_error **err)
+{
+	struct store *s = NULL;
+	if (store_open(root, &s, err) < 0)
+		return -1;
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	for (size_t i = 0; i < img->nsnapshots; i++) {
+		const char *base = strrchr(img->snapshots[i], '/');
+		strata_buf_addf(&b, "%s\n", base ? base + 1 : img->snapshots[i]);
+	}
+	cleanup_free char *lease = xasprintf("%s/snapshots", workdir);
+	int rc = strata_atomic_write(lease, b.data, b.len, 0644, err);
+	for (size_t i = 0; rc == 0 && i < img->nsnapshots; i++) {
+		json_t *l = json_array_get(img->layers, i);
+		const char *digest = json_string_value(json_object_get(l, "digest"));
+		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		const char *base = strrchr(img->snapshots[i], '/');
+		struct oci_digest d;
+		if (strata_path_exists(img->snapshots[i]) || !digest || !mt || !base ||
+		    oci_digest_parse(digest, &d, NULL) < 0 || !store_blob_exists(s, &d))
+			continue;
+		cleanup_free char *diff = xasprintf("sha256:%s", base + 1);
+		rc = snapshot_ensure(s, root, diff, mt, digest, err);
+	}
+	store_close(s);
+	return rc;
+}
+
 int build_image_run(const char *root, const struct build_image *img, const struct build_run_options *o,
 		    int *status, struct strata_error **err)
 {
@@ -69,7 +105,8 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 	lowers = snapshot_lowers((const char *const *)img->snapshots, img->nsnapshots, &nlowers);
 
 	if (strata_mkdir_p(tmproot, 0700, err) < 0 || strata_mkdir_p(run_dir, 0700, err) < 0 ||
-	    executor_cleanup_stale(run_dir, err) < 0 || engine_work_dir(tmproot, "run-", &tmp, &lockfd, err) < 0) {
+	    executor_cleanup_stale(run_dir, err) < 0 || engine_work_dir(tmproot, "run-", &tmp, &lockfd, err) < 0 ||
+	    lease_snapshots(root, img, tmp, err) < 0) {
 		rc = -1;
 		goto out;
 	}

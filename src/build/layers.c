@@ -11,13 +11,30 @@
 #include "build/build_internal.h"
 #include "layer/layer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 char *snapshot_dir(const char *root, const char *diff_id)
 {
 	const char *hex = strncmp(diff_id, "sha256:", 7) ? diff_id : diff_id + 7;
 	return xasprintf("%s/build/snapshots/%s", root, hex);
+}
+
+void snapshot_touch(const char *root, const char *diff_id)
+{
+	const char *hex = strncmp(diff_id, "sha256:", 7) ? diff_id : diff_id + 7;
+	cleanup_free char *p = xasprintf("%s/build/used/%s", root, hex);
+	if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return;
+	cleanup_free char *dir = xasprintf("%s/build/used", root);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return;
+	int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
 }
 
 int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
@@ -56,6 +73,7 @@ int layer_commit(struct store *s, const char *root, const char *upper, json_t **
 		}
 		strata_rm_rf(upper, NULL);
 	}
+	snapshot_touch(root, res.diff_id);
 	return 0;
 }
 
@@ -63,8 +81,10 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 		    const char *digest, struct strata_error **err)
 {
 	cleanup_free char *snap = snapshot_dir(root, diff_id);
-	if (strata_path_exists(snap))
+	if (strata_path_exists(snap)) {
+		snapshot_touch(root, diff_id);
 		return 0;
+	}
 	cleanup_free char *dir = xasprintf("%s/build/snapshots", root);
 	if (strata_mkdir_p(dir, 0755, err) < 0)
 		return -1;
@@ -89,6 +109,7 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 		}
 		return strata_error_wrap(err, "extract layer %s", digest);
 	}
+	snapshot_touch(root, diff_id);
 	return 0;
 }
 

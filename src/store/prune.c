@@ -1,4 +1,8 @@
-/* prune.c — mark and sweep of the blob store under the exclusive gc lock. */
+/*
+ * prune.c — mark and sweep of the blob store under the exclusive gc lock.
+ * The mark also records the diff_ids of every marked image config, so the
+ * build's garbage collection knows which snapshots images still need.
+ */
 #include "store/internal.h"
 
 #include <dirent.h>
@@ -18,12 +22,37 @@ void store_prune_result_release(struct store_prune_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int mark(struct store *s, json_t *set, const struct oci_descriptor *d, int depth,
-		struct strata_error **err);
+struct store_gc {
+	struct store *s;
+	json_t *set;      /* digest -> true: marked blobs */
+	json_t *diff_ids; /* diff_id -> true: layers of marked image configs */
+};
 
-static int mark_children(struct store *s, json_t *set, const struct oci_digest *d, const char *mt, int depth,
+static int mark(struct store_gc *g, const struct oci_descriptor *d, int depth, struct strata_error **err);
+
+/* Lenient: a config that is absent, not JSON or without diff_ids adds nothing. */
+static void note_diff_ids(struct store_gc *g, const struct oci_digest *config)
+{
+	if (!store_blob_exists(g->s, config))
+		return;
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (store_blob_read(g->s, config, STORE_JSON_MAX, &b, NULL) < 0)
+		return;
+	cleanup_json json_t *j = json_loadb(b.data, b.len, 0, NULL);
+	json_t *ids = json_object_get(json_object_get(j, "rootfs"), "diff_ids");
+	if (!json_is_array(ids))
+		ids = json_object_get(j, "diff_ids"); /* a cache artifact's config */
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v)
+		if (json_is_string(v))
+			json_object_set_new(g->diff_ids, json_string_value(v), json_true());
+}
+
+static int mark_children(struct store_gc *g, const struct oci_digest *d, const char *mt, int depth,
 			 struct strata_error **err)
 {
+	struct store *s = g->s;
 	if (!oci_mt_is_manifest(mt) && !oci_mt_is_index(mt))
 		return 0;
 	if (depth > 8)
@@ -38,33 +67,34 @@ static int mark_children(struct store *s, json_t *set, const struct oci_digest *
 		if (oci_index_decode(b.data, b.len, what, &x, err) < 0)
 			return -1;
 		for (size_t i = 0; i < x.n_manifests && r == 0; i++)
-			r = mark(s, set, &x.manifests[i], depth + 1, err);
+			r = mark(g, &x.manifests[i], depth + 1, err);
 		if (r == 0 && x.has_subject)
-			r = mark(s, set, &x.subject, depth + 1, err);
+			r = mark(g, &x.subject, depth + 1, err);
 		oci_index_release(&x);
 	} else {
 		struct oci_manifest m;
 		if (oci_manifest_decode(b.data, b.len, what, &m, err) < 0)
 			return -1;
-		r = mark(s, set, &m.config, depth + 1, err);
+		r = mark(g, &m.config, depth + 1, err);
+		if (r == 0)
+			note_diff_ids(g, &m.config.digest);
 		for (size_t i = 0; i < m.n_layers && r == 0; i++)
-			r = mark(s, set, &m.layers[i], depth + 1, err);
+			r = mark(g, &m.layers[i], depth + 1, err);
 		if (r == 0 && m.has_subject)
-			r = mark(s, set, &m.subject, depth + 1, err);
+			r = mark(g, &m.subject, depth + 1, err);
 		oci_manifest_release(&m);
 	}
 	return r;
 }
 
-static int mark(struct store *s, json_t *set, const struct oci_descriptor *d, int depth,
-		struct strata_error **err)
+static int mark(struct store_gc *g, const struct oci_descriptor *d, int depth, struct strata_error **err)
 {
-	if (json_object_get(set, d->digest.str))
+	if (json_object_get(g->set, d->digest.str))
 		return 0;
-	json_object_set_new(set, d->digest.str, json_true());
-	if (!store_blob_exists(s, &d->digest))
+	json_object_set_new(g->set, d->digest.str, json_true());
+	if (!store_blob_exists(g->s, &d->digest))
 		return 0; /* a foreign or not yet fetched blob: nothing to keep */
-	return mark_children(s, set, &d->digest, d->media_type, depth, err);
+	return mark_children(g, &d->digest, d->media_type, depth, err);
 }
 
 static int lock_exclusive(struct store *s, struct strata_error **err)
@@ -149,33 +179,82 @@ static int sweep_tmp(struct store *s, bool dry_run, struct store_prune_result *o
 	return 0;
 }
 
+static void unlock_exclusive(struct store *s)
+{
+	while (flock(s->gc_fd, LOCK_SH) < 0 && errno == EINTR)
+		;
+}
+
+void store_gc_end(struct store_gc *g)
+{
+	if (!g)
+		return;
+	unlock_exclusive(g->s);
+	json_decref(g->set);
+	json_decref(g->diff_ids);
+	free(g);
+}
+
+int store_gc_begin(struct store *s, struct store_gc **out, struct strata_error **err)
+{
+	if (lock_exclusive(s, err) < 0)
+		return strata_error_wrap(err, "prune '%s'", s->root);
+	struct store_gc *g = xcalloc(1, sizeof(*g));
+	g->s = s;
+	g->set = json_object();
+	g->diff_ids = json_object();
+	cleanup_json json_t *index = NULL;
+	struct oci_index x;
+	if (store_index_load(s, &index, err) < 0 || oci_index_from_json(index, s->index_path, &x, err) < 0) {
+		store_gc_end(g);
+		return strata_error_wrap(err, "prune '%s'", s->root);
+	}
+	int r = 0;
+	for (size_t i = 0; i < x.n_manifests && r == 0; i++)
+		r = mark(g, &x.manifests[i], 0, err);
+	oci_index_release(&x);
+	if (r < 0) {
+		store_gc_end(g);
+		return strata_error_wrap(err, "prune '%s'", s->root);
+	}
+	*out = g;
+	return 0;
+}
+
+int store_gc_keep(struct store_gc *g, const struct oci_descriptor *d, struct strata_error **err)
+{
+	if (mark(g, d, 0, err) < 0)
+		return strata_error_wrap(err, "prune '%s'", g->s->root);
+	return 0;
+}
+
+bool store_gc_marked(const struct store_gc *g, const struct oci_digest *d)
+{
+	return json_object_get(g->set, d->str) != NULL;
+}
+
+bool store_gc_image_layer(const struct store_gc *g, const char *diff_id)
+{
+	return json_object_get(g->diff_ids, diff_id) != NULL;
+}
+
+int store_gc_sweep(struct store_gc *g, bool dry_run, struct store_prune_result *out, struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	if (sweep(g->s, g->set, dry_run, out, err) < 0 || sweep_tmp(g->s, dry_run, out, err) < 0) {
+		store_prune_result_release(out);
+		return strata_error_wrap(err, "prune '%s'", g->s->root);
+	}
+	return 0;
+}
+
 int store_prune(struct store *s, bool dry_run, struct store_prune_result *out, struct strata_error **err)
 {
 	memset(out, 0, sizeof(*out));
-	if (lock_exclusive(s, err) < 0)
+	struct store_gc *g = NULL;
+	if (store_gc_begin(s, &g, err) < 0)
 		return -1;
-	int r = -1;
-	cleanup_json json_t *set = json_object();
-	cleanup_json json_t *index = NULL;
-	if (store_index_load(s, &index, err) < 0)
-		goto out;
-	struct oci_index x;
-	if (oci_index_from_json(index, s->index_path, &x, err) < 0)
-		goto out;
-	r = 0;
-	for (size_t i = 0; i < x.n_manifests && r == 0; i++)
-		r = mark(s, set, &x.manifests[i], 0, err);
-	oci_index_release(&x);
-	if (r == 0)
-		r = sweep(s, set, dry_run, out, err);
-	if (r == 0)
-		r = sweep_tmp(s, dry_run, out, err);
-out:
-	while (flock(s->gc_fd, LOCK_SH) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		store_prune_result_release(out);
-		return strata_error_wrap(err, "prune '%s'", s->root);
-	}
-	return 0;
+	int r = store_gc_sweep(g, dry_run, out, err);
+	store_gc_end(g);
+	return r;
 }

@@ -190,8 +190,43 @@ struct store_prune_result {
  * configs, layers, subjects), sweep the rest and temp files older than an
  * hour. Takes the gc lock exclusively for the duration (waits for other
  * strata processes to close their stores). dry_run: report only.
+ * Equivalent to store_gc_begin + store_gc_sweep + store_gc_end.
  */
 int store_prune(struct store *s, bool dry_run, struct store_prune_result *out, struct strata_error **err);
 void store_prune_result_release(struct store_prune_result *r);
+
+/*
+ * A garbage collection in steps, for callers with roots of their own (the
+ * build cache, docs/internals/build.md "Garbage collection"):
+ *
+ *   store_gc_begin(s, &g, err);    exclusive gc lock (waits, with a warning,
+ *                                  for every other open store to close), then
+ *                                  marks from index.json
+ *   store_gc_keep(g, &desc, err);  more roots (a descriptor, marked recursively)
+ *   store_gc_sweep(g, dry, &r, err);  remove unmarked blobs and stale temp files
+ *   store_gc_end(g);               back to the shared lock; frees g
+ *
+ * While g lives no other process has the store open, so nothing can publish
+ * a blob, tag an image or use build state the caller is about to remove.
+ */
+struct store_gc;
+/* @return 0 with *out set, or -1 (lock error, or a manifest that cannot be
+ * read or parsed: the prune is refused rather than risk deleting). */
+int store_gc_begin(struct store *s, struct store_gc **out, struct strata_error **err);
+/* Mark d and, when it is a manifest or index present in the store, what it
+ * references. @return 0 or -1 as store_gc_begin. */
+int store_gc_keep(struct store_gc *g, const struct oci_descriptor *d, struct strata_error **err);
+/* Whether a blob is marked (reachable from index.json or a kept root). */
+bool store_gc_marked(const struct store_gc *g, const struct oci_digest *d);
+/*
+ * Whether diff_id ("sha256:...") is in rootfs.diff_ids of the config of a
+ * marked manifest (a layer of an image that stays). Configs that are not
+ * JSON or have no diff_ids contribute nothing.
+ */
+bool store_gc_image_layer(const struct store_gc *g, const char *diff_id);
+/* Sweep unmarked blobs and stale temp files into *out (zeroed first). */
+int store_gc_sweep(struct store_gc *g, bool dry_run, struct store_prune_result *out, struct strata_error **err);
+/* Return to the shared gc lock and free g. NULL is a no-op. */
+void store_gc_end(struct store_gc *g);
 
 #endif

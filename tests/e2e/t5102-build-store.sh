@@ -55,7 +55,7 @@ test_expect_success 'a base layer is extracted once, as an overlay-format snapsh
 
 test_expect_success 'a layer removed by prune is rebuilt, not reused' '
     strata rmi app:1 fromimg >/dev/null &&
-    strata prune >/dev/null &&
+    strata prune --build-cache >/dev/null &&
     strata build --progress plain -t app:1 ctx 2>log &&
     grep "^strata: 0 steps cached, 2 run" log &&
     test "$(strata run app:1 busybox cat /built)" = built

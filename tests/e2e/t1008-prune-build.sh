@@ -1,5 +1,5 @@
 #!/bin/sh
-# t1006: strata prune and build state — the build cache survives a plain
+# t1008: strata prune and build state — the build cache survives a plain
 # prune, --build-cache empties it, dangling snapshots and entries go,
 # --keep-storage / --filter until select least recently used records,
 # --dry-run changes nothing, a prune during a build waits and breaks nothing,

@@ -824,22 +824,25 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 /*
  * Work dirs of builds and runs that were killed: each live one holds an
  * flock on its "lock" file, so a dir whose lock can be taken is stale. Its
- * mounts died with the killed process's private mount namespace.
+ * mounts died with the killed process's private mount namespace. A work dir
+ * is created as ".new-*" and renamed into view only once its lock is held
+ * (engine_work_dir); a ".new-*" left by a crash in between goes when old.
  */
 void engine_clean_stale_tmp(const char *tmproot)
 {
 	cleanup_closedir DIR *d = opendir(tmproot);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, "build-", 6) && strncmp(de->d_name, "run-", 4))
+		bool fresh = !strncmp(de->d_name, ".new-", 5);
+		if (!fresh && strncmp(de->d_name, "build-", 6) && strncmp(de->d_name, "run-", 4))
 			continue;
 		cleanup_free char *dir = xasprintf("%s/%s", tmproot, de->d_name);
 		cleanup_free char *lock = xasprintf("%s/lock", dir);
-		cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC);
+		cleanup_close int fd = fresh ? -1 : open(lock, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* alive */
 		if (fd < 0) {
-			/* created but not locked yet, or older: only when clearly old */
+			/* being created, or older: only when clearly old */
 			struct stat st;
 			if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
 				continue;
@@ -848,15 +851,37 @@ void engine_clean_stale_tmp(const char *tmproot)
 	}
 }
 
-/* create <tmproot>/<prefix>XXXXXX holding its lock; *lockfd keeps it */
+/*
+ * Create <tmproot>/<prefix>XXXXXX holding its lock; *lockfd keeps it. It is
+ * made and locked under a ".new-" name the cleaner of a concurrent build
+ * leaves alone, then renamed: a live work dir is never seen unlocked (a
+ * cleaner used to take the lock between its creation and its locking and
+ * delete it under the build: "mkdir '.../empty': No such file or directory").
+ */
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err)
 {
 	engine_clean_stale_tmp(tmproot);
-	if (strata_mkdtemp(tmproot, prefix, out, err) < 0)
+	cleanup_free char *pre = xasprintf(".new-%s", prefix);
+	cleanup_free char *tmp = NULL;
+	if (strata_mkdtemp(tmproot, pre, &tmp, err) < 0)
 		return -1;
-	cleanup_free char *lock = xasprintf("%s/lock", *out);
-	*lockfd = strata_lock_file(lock, true, err);
-	return *lockfd < 0 ? -1 : 0;
+	cleanup_free char *lock = xasprintf("%s/lock", tmp);
+	int fd = strata_lock_file(lock, true, err);
+	if (fd < 0) {
+		strata_rm_rf(tmp, NULL);
+		return -1;
+	}
+	char *final = xasprintf("%s/%s%s", tmproot, prefix, strrchr(tmp, '/') + 1 + strlen(pre));
+	if (rename(tmp, final) < 0) {
+		int e = errno;
+		close(fd);
+		strata_rm_rf(tmp, NULL);
+		free(final);
+		return strata_error_make(err, e, "rename '%s'", tmp);
+	}
+	*out = final;
+	*lockfd = fd;
+	return 0;
 }
 
 static int setup(struct engine *e, struct strata_error **err)

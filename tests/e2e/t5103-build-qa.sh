@@ -25,4 +25,33 @@ test_expect_success 'EXPOSE of a port range lists every port in ExposedPorts, as
     test "$(cat ports)" = "{\"8080/tcp\":{},\"9000/udp\":{},\"9001/udp\":{},\"9002/udp\":{}}"
 '
 
+test_expect_success 'four builds at once on one store, repeatedly: none loses its work dir' '
+    printf "FROM scratch\nCOPY rootfs/ /\n" >ctx/Dockerfile && strata build -q -t base:1 ctx >/dev/null &&
+    mkdir -p par && fails=0 &&
+    for i in $(seq 1 20); do
+        printf "FROM base:1\nRUN echo $i >/r\n" >par/Dockerfile &&
+        for j in 1 2 3 4; do strata build -q --no-cache par >/dev/null 2>err.$j & done &&
+        wait &&
+        for j in 1 2 3 4; do
+            if [ -s err.$j ]; then cat err.$j; fails=$((fails + 1)); fi
+        done || return 1
+    done &&
+    test $fails = 0 &&
+    test -z "$(ls -A "$STRATA_ROOT/build/tmp")"
+'
+
+test_expect_success 'a killed build leaves a work dir the next build removes' '
+    printf "FROM base:1\nRUN sleep 30\n" >par/Dockerfile &&
+    { "$STRATA_BIN" build -q par >/dev/null 2>&1 & pid=$!; } &&
+    n=50 && while [ $n -gt 0 ] && ! ls "$STRATA_ROOT/build/tmp" | grep -q "^build-"; do sleep 0.1; n=$((n - 1)); done &&
+    sleep 0.3 && kill -9 $pid && wait $pid;
+    d=$(ls -d "$STRATA_ROOT"/build/tmp/build-*) && test -n "$d" &&
+    # the executor notices its parent died and ends the RUN: the lock goes with it
+    n=50 && while [ $n -gt 0 ] && ! flock -n "$d/lock" true; do sleep 0.1; n=$((n - 1)); done &&
+    printf "FROM base:1\nRUN true\n" >par/Dockerfile &&
+    strata build -q par >/dev/null &&
+    test -z "$(ls -A "$STRATA_ROOT/build/tmp")" &&
+    ! grep -q "$STRATA_ROOT" /proc/self/mountinfo
+'
+
 test_done

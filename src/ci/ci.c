@@ -117,6 +117,7 @@ int ci_exit_code(const struct strata_error *e)
 	case STRATA_E_REGISTRY: return CI_EXIT_REGISTRY;
 	case STRATA_E_CONFIG:
 	case STRATA_E_INVALID: return CI_EXIT_CONFIG;
+	case STRATA_E_INTERRUPTED: return CI_EXIT_INTERRUPTED;
 	default: return CI_EXIT_FAIL;
 	}
 }

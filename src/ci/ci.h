@@ -32,6 +32,7 @@ enum {
 	CI_EXIT_REGISTRY = 4,  /* the registry refused or was unreachable (push) */
 	CI_EXIT_AUTH = 5,      /* authentication / authorisation failure */
 	CI_EXIT_CONFIG = 6,    /* bad configuration: missing image name, bad reference... */
+	CI_EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM (a cancelled job), as strata build */
 };
 
 /* Flags given on the command line (NULL = not given). */

@@ -632,6 +632,27 @@ struct build_image *engine_find_image(struct engine *e, const char *ref, struct 
 	return img;
 }
 
+/*
+ * FROM --platform=P: the base is resolved for the build's platform (one per
+ * build, --platform); an image of another platform is an error naming both,
+ * never silently used (it was: FROM --platform=linux/arm64 ran amd64).
+ */
+static int check_from_platform(struct engine *e, const struct dockerfile_stage *sg, const struct build_image *img,
+			       struct strata_error **err)
+{
+	struct dockerfile_platform want;
+	if (!sg->platform || dockerfile_platform_parse(sg->platform, &want, NULL) < 0)
+		return 0;
+	const char *os = json_string_value(json_object_get(img->config, "os"));
+	const char *arch = json_string_value(json_object_get(img->config, "architecture"));
+	if (!arch || (!strcmp(arch, want.arch) && (!os || !strcmp(os, want.os))))
+		return 0;
+	return strata_error_makec(err, STRATA_E_CONFIG, 0,
+				  "%s:%d: FROM --platform=%s %s: the image is %s/%s (strata builds for one platform: "
+				  "build with --pull --platform %s)",
+				  e->dfname, sg->line, sg->platform, sg->base, os ? os : "linux", arch, sg->platform);
+}
+
 /* the ONBUILD triggers of a base image, as a Dockerfile after a FROM */
 static char *onbuild_text(const json_t *triggers, int *layer_steps)
 {
@@ -713,6 +734,8 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		img = engine_find_image(e, sg->base, err);
 		if (!img)
 			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
+		if (check_from_platform(e, sg, img, err) < 0)
+			return -1;
 		json_t *ob = json_object_get(json_object_get(img->config, "config"), "OnBuild");
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);

@@ -510,7 +510,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		json_t *ndesc = NULL;
 		char ndiff[72];
 		if (layer_commit(e->store, e->root, upper, &ndesc, ndiff, err) < 0) {
-			rc = -1;
+			/* name the step whose result could not be stored (a full disk...) */
+			rc = strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 			goto fail;
 		}
 		entry = json_pack("{s:o,s:s}", "layer", ndesc, "diff_id", ndiff);

@@ -54,4 +54,16 @@ test_expect_success 'a killed build leaves a work dir the next build removes' '
     ! grep -q "$STRATA_ROOT" /proc/self/mountinfo
 '
 
+test_expect_success 'a full disk while storing a layer names the step, leaves nothing behind' '
+    mkdir small && mount -t tmpfs -o size=8m tmpfs small &&
+    make_busybox_tar bb.tar &&
+    STRATA_ROOT=$TRASH/small/root strata import bb.tar base:1 >/dev/null &&
+    printf "FROM base:1\nRUN dd if=/dev/urandom of=/big bs=1M count=3 2>/dev/null\n" >par/Dockerfile &&
+    test_exit_code 1 env STRATA_ROOT=$TRASH/small/root "$STRATA_BIN" build -q par 2>err &&
+    cat err &&
+    grep "Dockerfile:2: RUN dd if=/dev/urandom of=/big bs=1M count=3 2>/dev/null: create layer: .*No space left on device" err &&
+    test -z "$(ls -A small/root/build/tmp)" && test -z "$(ls -A small/root/.strata/tmp)" &&
+    umount small
+'
+
 test_done

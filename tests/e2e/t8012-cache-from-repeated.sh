@@ -1,7 +1,8 @@
 #!/bin/sh
 # t8012: a --cache-from source given twice (strata ci --compose adds the
 # service's :latest, which its compose cache_from usually names too; or two
-# spellings of one reference) is imported once, not twice.
+# spellings of one reference) is imported once, not twice; a failed
+# --cache-to warning says "--cache-to REF" once.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
@@ -24,6 +25,14 @@ test_expect_success 'the same source twice, in two spellings: one import' '
     grep "2 steps cached, 0 run" out &&
     tail -n +$((n + 1)) "$TRASH/strata-registry.log" >log &&
     test "$(grep -c "GET /v2/app/manifests/latest" log)" = 1
+'
+
+test_expect_success 'a --cache-to that fails is one warning naming it once' '
+    dead=$(free_port) &&
+    STRATA_ROOT=$TRASH/b strata build -q --cache-to "127.0.0.1:$dead/app/cache:x" ctx >out 2>err &&
+    cat err &&
+    grep "^warning: --cache-to 127.0.0.1:$dead/app/cache:x: blob .*Couldn.t connect" err &&
+    test "$(grep -o -- "--cache-to" err | wc -l)" = 1
 '
 
 test_done

@@ -66,4 +66,30 @@ test_expect_success 'a full disk while storing a layer names the step, leaves no
     umount small
 '
 
+test_expect_success 'ADD of a hostile local tar stays inside its destination, as BuildKit' '
+    mkdir addctx &&
+    python3 - <<-\PY &&
+	import io, tarfile
+	t = tarfile.open("addctx/evil.tar", "w")
+	def add(name, data=None, link=None):
+	    ti = tarfile.TarInfo(name)
+	    if link is not None:
+	        ti.type = tarfile.SYMTYPE; ti.linkname = link; t.addfile(ti)
+	    else:
+	        ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+	add("../../../etc/evil", b"dotdot")
+	add("/abs.txt", b"abs")
+	add("link", link="/etc")
+	add("link/evil2", b"through a symlink")
+	add("ok.txt", b"fine")
+	t.close()
+	PY
+    printf "FROM base:1\nADD evil.tar /x/\n" >addctx/Dockerfile &&
+    strata build -q -t add:1 addctx >/dev/null &&
+    strata run --rm add:1 cat /x/ok.txt /x/abs.txt /x/etc/evil /x/etc/evil2 >out &&
+    test "$(cat out)" = "fineabsdotdotthrough a symlink" &&
+    test_must_fail strata run --rm add:1 cat /etc/evil &&
+    test_must_fail strata run --rm add:1 cat /etc/evil2
+'
+
 test_done

@@ -70,7 +70,7 @@ static int code_of_exit(int st)
 }
 
 /* run argv with its stdout+stderr prefixed by "name | " on our stderr */
-static int run_child(const char *name, char **argv, struct strata_error **err)
+static int run_child(const char *name, char **argv, char **envs, struct strata_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -85,6 +85,8 @@ static int run_child(const char *name, char **argv, struct strata_error **err)
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		setenv("STRATA_EXIT_CODES", "ci", 1);
+		for (size_t i = 0; envs && envs[i]; i++)
+			putenv(envs[i]); /* environment secrets, as resolved with .env */
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -132,7 +134,7 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 			for (size_t k = 0; k < o->nregargs; k++)
 				av_add(&a, o->regargs[k]);
 			av_add(&a, job->tags[i]);
-			rc = run_child(name, a.v, err);
+			rc = run_child(name, a.v, NULL, err);
 			av_free(&a);
 		}
 		return rc;
@@ -181,11 +183,18 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 	}
 	if (b->network && !strcmp(b->network, "none"))
 		av_addf2(&a, "--network", "none");
+	struct argv_b envs = { 0 };
 	for (size_t i = 0; i < b->nsecrets; i++) {
-		if (!b->secrets[i].file)
-			continue;
-		cleanup_free char *kv = xasprintf("id=%s,src=%s", b->secrets[i].id, b->secrets[i].file);
-		av_addf2(&a, "--secret", kv);
+		const struct compose_build_secret *sc = &b->secrets[i];
+		/* an environment secret was dropped: RUN found no /run/secrets/<id> */
+		cleanup_free char *kv = sc->file ? xasprintf("id=%s,src=%s", sc->id, sc->file)
+						 : sc->env ? xasprintf("id=%s,env=%s", sc->id, sc->env) : NULL;
+		if (kv)
+			av_addf2(&a, "--secret", kv);
+		if (!sc->file && sc->env && sc->value) {
+			cleanup_free char *e = xasprintf("%s=%s", sc->env, sc->value);
+			av_add(&envs, e);
+		}
 	}
 	if (job->no_cache)
 		av_add(&a, "--no-cache");
@@ -195,6 +204,7 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 		cleanup_free char *repo = job->ntags ? repo_of(job->tags[0]) : NULL;
 		if (!repo) {
 			av_free(&a);
+			av_free(&envs);
 			return strata_error_makec(err, STRATA_E_CONFIG, 0, "service %s: no image name", name);
 		}
 		cleanup_free char *t1 = xasprintf("%s:%s", repo, o->ci_tag);
@@ -212,8 +222,9 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 	for (size_t k = 0; k < o->nregargs; k++)
 		av_add(&a, o->regargs[k]);
 	av_add(&a, b->context);
-	rc = run_child(name, a.v, err);
+	rc = run_child(name, a.v, envs.v, err);
 	av_free(&a);
+	av_free(&envs);
 	if (inline_df)
 		unlink(inline_df);
 	return rc;

@@ -92,4 +92,14 @@ test_expect_success 'ADD of a hostile local tar stays inside its destination, as
     test_must_fail strata run --rm add:1 cat /etc/evil2
 '
 
+test_expect_success '--secret id=ID,env=NAME exposes the variable, leaves nothing in the image' '
+    mkdir sctx &&
+    printf "FROM base:1\nRUN --mount=type=secret,id=tok cat /run/secrets/tok >/t\n" >sctx/Dockerfile &&
+    MY_TOKEN=s3cr3t strata build -q --no-cache -t sec:1 --secret id=tok,env=MY_TOKEN sctx >/dev/null &&
+    test "$(strata run --rm sec:1 cat /t)" = s3cr3t &&
+    test_must_fail strata run --rm sec:1 ls /run/secrets/tok &&
+    test_exit_code 2 strata build --secret id=tok,env=STRATA_TEST_UNSET sctx 2>err &&
+    grep "the environment variable is not set" err
+'
+
 test_done

@@ -427,5 +427,9 @@ int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, str
 	*uid = u.uid;
 	*gid = u.gid;
 	exec_user_release(&u);
+	/* --chown=UID (numeric, no group): the GID is the same number, as docker
+	 * and BuildKit do (USER semantics gave gid 0 for a uid not in passwd) */
+	if (*spec && !strchr(spec, ':') && strspn(spec, "0123456789") == strlen(spec))
+		*gid = (gid_t)*uid;
 	return 0;
 }

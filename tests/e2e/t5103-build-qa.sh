@@ -102,4 +102,15 @@ test_expect_success '--secret id=ID,env=NAME exposes the variable, leaves nothin
     grep "the environment variable is not set" err
 '
 
+test_expect_success 'COPY --chown=UID without a group uses UID as the GID, as docker' '
+    mkdir -p chctx && echo x >chctx/f &&
+    printf "FROM base:1\nCOPY --chown=4321 f /num\nCOPY --chown=nobody f /name\nCOPY --chown=4321:7 f /both\n" >chctx/Dockerfile &&
+    strata build -q -t chown:1 chctx >/dev/null &&
+    strata run --rm chown:1 ls -ln /num /name /both >ls.out &&
+    cat ls.out &&
+    grep -E " 4321 +4321 .*/num$" ls.out &&
+    grep -E " 65534 +65534 .*/name$" ls.out &&
+    grep -E " 4321 +7 .*/both$" ls.out
+'
+
 test_done

@@ -49,6 +49,7 @@ struct ci_plan {
 	char *tag;             /* "abc123_42" */
 	char *ref_tag;         /* repository:tag */
 	char *ref_latest;      /* repository:latest */
+	char *registry;        /* "host[:port]" from --registry / REGISTRY_URL[+PORT], or NULL */
 	const char *image_from, *registry_from, *revision_from, *build_from; /* static names */
 };
 

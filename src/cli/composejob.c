@@ -56,6 +56,23 @@ static char *repo_of(const char *tag)
 	return s;
 }
 
+/*
+ * The repository `strata ci --compose` pushes a service to: its image:
+ * without the tag, else <project>-<service> under the CI registry (docs/ci.md;
+ * it went to docker.io, REGISTRY_URL ignored).
+ */
+static char *ci_repo(const struct cli_compose_job_opts *o, const struct compose_job *job)
+{
+	if (job->service->image || !o->ci_registry)
+		return repo_of(job->tags[0]);
+	cleanup_free char *name = xstrdup(job->tags[0]);
+	char *colon = strrchr(name, ':');
+	if (colon && !strchr(colon, '/'))
+		*colon = '\0';
+	cleanup_free char *full = xasprintf("%s/%s", o->ci_registry, name);
+	return repo_of(full);
+}
+
 /* map a child's exit status back to an error category (ci.h's codes) */
 static int code_of_exit(int st)
 {
@@ -201,7 +218,7 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 	if (job->pull)
 		av_add(&a, "--pull");
 	if (o->ci) {
-		cleanup_free char *repo = job->ntags ? repo_of(job->tags[0]) : NULL;
+		cleanup_free char *repo = job->ntags ? ci_repo(o, job) : NULL;
 		if (!repo) {
 			av_free(&a);
 			av_free(&envs);
@@ -270,8 +287,8 @@ int ci_compose_run(const struct ci_compose_options *o)
 	for (size_t i = 0; i < jobs.nwarnings; i++)
 		fprintf(stderr, "strata: warning: %s\n", jobs.warnings[i]);
 	regargs_from(o->reg, &ra);
-	struct cli_compose_job_opts jo = { .ci = true, .ci_tag = plan.tag, .regargs = (const char *const *)ra.v,
-					   .nregargs = ra.n };
+	struct cli_compose_job_opts jo = { .ci = true, .ci_tag = plan.tag, .ci_registry = plan.registry,
+					   .regargs = (const char *const *)ra.v, .nregargs = ra.n };
 	struct compose_job_result *res = xcalloc(jobs.n ? jobs.n : 1, sizeof(*res));
 	if (jobs.n && compose_jobs_run(&jobs, 2, cli_compose_job_run, &jo, res, &err) < 0) {
 		for (size_t i = 0; i < jobs.n; i++) {

@@ -211,10 +211,16 @@ static char *join_abs(const char *dir, const char *rel)
 	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", rel);
 }
 
-/* ADD of a local archive: extract into the directory dest */
-static int extract_archive(int rootfd, const char *path, const char *dest, const struct copy_attrs *a,
+/*
+ * ADD of a local archive: extract into the directory dest, open at destfd.
+ * Every entry is resolved inside dest (RESOLVE_IN_ROOT from destfd), as
+ * BuildKit does: "../x", "/x" and symlinks in the archive (absolute or not)
+ * cannot reach outside dest; they used to reach the rest of the image.
+ */
+static int extract_archive(int destfd, const char *path, const char *dest, const struct copy_attrs *a,
 			   struct strata_error **err)
 {
+	int rootfd = destfd; /* the root every path below is resolved in */
 	struct archive *ar = archive_read_new();
 	archive_read_support_filter_all(ar);
 	archive_read_support_format_all(ar);
@@ -232,7 +238,8 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 			rc = strata_error_make(err, 0, "read archive '%s': %s", path, archive_error_string(ar));
 			goto out;
 		}
-		cleanup_free char *abs = join_abs(dest, archive_entry_pathname(ae));
+		cleanup_free char *abs = join_abs("/", archive_entry_pathname(ae));
+		cleanup_free char *shown = join_abs(dest, archive_entry_pathname(ae)); /* for messages */
 		mode_t mode = archive_entry_mode(ae);
 		uid_t uid = (uid_t)archive_entry_uid(ae);
 		gid_t gid = (gid_t)archive_entry_gid(ae);
@@ -246,7 +253,7 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 			continue;
 		const char *hl = archive_entry_hardlink(ae);
 		if (hl) {
-			cleanup_free char *target = join_abs(dest, hl);
+			cleanup_free char *target = join_abs("/", hl);
 			cleanup_free char *tname = NULL;
 			cleanup_close int tfd = open_parent(rootfd, target, a->uid, a->gid, &tname, err);
 			if (tfd < 0 || clear_name(pfd, name, false, err) < 0) {
@@ -254,7 +261,7 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 				goto out;
 			}
 			if (linkat(tfd, tname, pfd, name, 0) < 0) {
-				rc = strata_error_make(err, errno, "link '%s'", abs);
+				rc = strata_error_make(err, errno, "link '%s'", shown);
 				goto out;
 			}
 			continue;
@@ -263,7 +270,7 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 			int c = clear_name(pfd, name, true, err);
 			if (c < 0 || (c == 0 && mkdirat(pfd, name, 0700) < 0) ||
 			    fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(pfd, name, mode & 07777, 0) < 0) {
-				rc = c < 0 ? -1 : strata_error_make(err, errno, "mkdir '%s'", abs);
+				rc = c < 0 ? -1 : strata_error_make(err, errno, "mkdir '%s'", shown);
 				goto out;
 			}
 		} else if (S_ISLNK(mode)) {
@@ -273,7 +280,7 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 			}
 			if (symlinkat(archive_entry_symlink(ae), pfd, name) < 0 ||
 			    fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
-				rc = strata_error_make(err, errno, "symlink '%s'", abs);
+				rc = strata_error_make(err, errno, "symlink '%s'", shown);
 				goto out;
 			}
 		} else if (S_ISREG(mode)) {
@@ -287,7 +294,7 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 			la_int64_t off;
 			while ((r = archive_read_data_block(ar, &buf, &len, &off)) == ARCHIVE_OK) {
 				if (pwrite(fd, buf, len, off) != (ssize_t)len) {
-					rc = strata_error_make(err, errno, "write '%s'", abs);
+					rc = strata_error_make(err, errno, "write '%s'", shown);
 					goto out;
 				}
 			}
@@ -296,7 +303,7 @@ static int extract_archive(int rootfd, const char *path, const char *dest, const
 				goto out;
 			}
 			if (ftruncate(fd, archive_entry_size(ae)) < 0) {
-				rc = strata_error_make(err, errno, "truncate '%s'", abs);
+				rc = strata_error_make(err, errno, "truncate '%s'", shown);
 				goto out;
 			}
 		}
@@ -382,7 +389,7 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 		if (it->archive && S_ISREG(e->mode)) {
 			cleanup_free char *path = strata_path_join(src_root, e->path);
 			cleanup_close int dfd = mkdirs(rootfd, it->dest, a->uid, a->gid, err);
-			if (dfd < 0 || extract_archive(rootfd, path, it->dest, a, err) < 0)
+			if (dfd < 0 || extract_archive(dfd, path, it->dest, a, err) < 0)
 				return -1;
 			continue;
 		}
@@ -421,5 +428,9 @@ int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, str
 	*uid = u.uid;
 	*gid = u.gid;
 	exec_user_release(&u);
+	/* --chown=UID (numeric, no group): the GID is the same number, as docker
+	 * and BuildKit do (USER semantics gave gid 0 for a uid not in passwd) */
+	if (*spec && !strchr(spec, ':') && strspn(spec, "0123456789") == strlen(spec))
+		*gid = (gid_t)*uid;
 	return 0;
 }

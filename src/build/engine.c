@@ -527,7 +527,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		json_t *ndesc = NULL;
 		char ndiff[72];
 		if (layer_commit(e->store, e->root, upper, &ndesc, ndiff, err) < 0) {
-			rc = -1;
+			/* name the step whose result could not be stored (a full disk...) */
+			rc = strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 			goto fail;
 		}
 		entry = json_pack("{s:o,s:s}", "layer", ndesc, "diff_id", ndiff);
@@ -695,6 +696,27 @@ out:
 	return rc;
 }
 
+/*
+ * FROM --platform=P: the base is resolved for the build's platform (one per
+ * build, --platform); an image of another platform is an error naming both,
+ * never silently used (it was: FROM --platform=linux/arm64 ran amd64).
+ */
+static int check_from_platform(struct engine *e, const struct dockerfile_stage *sg, const struct build_image *img,
+			       struct strata_error **err)
+{
+	struct dockerfile_platform want;
+	if (!sg->platform || dockerfile_platform_parse(sg->platform, &want, NULL) < 0)
+		return 0;
+	const char *os = json_string_value(json_object_get(img->config, "os"));
+	const char *arch = json_string_value(json_object_get(img->config, "architecture"));
+	if (!arch || (!strcmp(arch, want.arch) && (!os || !strcmp(os, want.os))))
+		return 0;
+	return strata_error_makec(err, STRATA_E_CONFIG, 0,
+				  "%s:%d: FROM --platform=%s %s: the image is %s/%s (strata builds for one platform: "
+				  "build with --pull --platform %s)",
+				  e->dfname, sg->line, sg->platform, sg->base, os ? os : "linux", arch, sg->platform);
+}
+
 /* the ONBUILD triggers of a base image, as a Dockerfile after a FROM */
 static char *onbuild_text(const json_t *triggers, int *layer_steps)
 {
@@ -776,6 +798,8 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		img = engine_find_image(e, sg->base, err);
 		if (!img)
 			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
+		if (check_from_platform(e, sg, img, err) < 0)
+			return -1;
 		json_t *ob = json_object_get(json_object_get(img->config, "config"), "OnBuild");
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
@@ -903,7 +927,7 @@ void engine_clean_stale_tmp(const char *tmproot)
 			continue;
 		cleanup_free char *dir = xasprintf("%s/%s", tmproot, de->d_name);
 		cleanup_free char *lock = xasprintf("%s/lock", dir);
-		cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC);
+		cleanup_close int fd = fresh ? -1 : open(lock, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* alive */
 		if (fd < 0 || fresh) {
@@ -916,7 +940,13 @@ void engine_clean_stale_tmp(const char *tmproot)
 	}
 }
 
-/* create <tmproot>/<prefix>XXXXXX holding its lock; *lockfd keeps it */
+/*
+ * Create <tmproot>/<prefix>XXXXXX holding its lock; *lockfd keeps it. It is
+ * made and locked under a ".new-" name the cleaner of a concurrent build
+ * leaves alone, then renamed: a live work dir is never seen unlocked (a
+ * cleaner used to take the lock between its creation and its locking and
+ * delete it under the build: "mkdir '.../empty': No such file or directory").
+ */
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err)
 {
 	engine_clean_stale_tmp(tmproot);

@@ -107,6 +107,11 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 			strata_error_clear(err);
 			return 0;
 		}
+		/* a damaged blob would fail every build until removed by hand */
+		if (store_blob_drop_corrupt(s, &d, NULL) == 1)
+			return strata_error_wrap(err, "extract layer %s (the store's copy is damaged and was removed: "
+						 "pull or load the image again)",
+						 digest);
 		return strata_error_wrap(err, "extract layer %s", digest);
 	}
 	snapshot_touch(root, diff_id);

@@ -291,8 +291,8 @@ int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct s
 struct rcache_session;
 
 /*
- * Import refs[0..n) (rcache_import each; problems become lines, never
- * errors). c and s are borrowed and must outlive the session (s may be NULL
+ * Import refs[0..n) (rcache_import each, a reference repeated in another
+ * spelling once; problems become lines, never errors). c and s are borrowed and must outlive the session (s may be NULL
  * when neither rcache_session_note_remote nor rcache_session_export is called).
  * @return 0, or -1 only for a reference that does not parse (STRATA_E_USAGE).
  */

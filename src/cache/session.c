@@ -18,6 +18,24 @@ struct rcache_session {
 	struct regclient_stats moved;
 };
 
+/* "app:latest" given twice (compose's cache_from and strata ci's own) is read once */
+static bool ref_seen(const char *const *refs, size_t i)
+{
+	cleanup_ref struct oci_ref a = OCI_REF_INIT;
+	if (oci_ref_parse(refs[i], &a, NULL) < 0)
+		return false;
+	cleanup_free char *sa = oci_ref_string(&a);
+	for (size_t j = 0; j < i; j++) {
+		cleanup_ref struct oci_ref b = OCI_REF_INIT;
+		if (oci_ref_parse(refs[j], &b, NULL) < 0)
+			continue;
+		cleanup_free char *sb = oci_ref_string(&b);
+		if (!strcmp(sa, sb))
+			return true;
+	}
+	return false;
+}
+
 int rcache_session_open(struct regclient *c, struct store *s, const char *const *refs, size_t n,
 			const char *platform, struct rcache_session **out, struct strata_error **err)
 {
@@ -26,6 +44,8 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 	x->s = s;
 	x->t = rcache_table_new();
 	for (size_t i = 0; i < n; i++) {
+		if (ref_seen(refs, i))
+			continue;
 		struct rcache_import_result res;
 		if (rcache_import(x->t, c, refs[i], platform, &res, err) < 0) {
 			rcache_session_free(x);

@@ -93,6 +93,7 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 	}
 	out->repository = oci_ref_repository(&r);
 	oci_ref_release(&r);
+	out->registry = reg ? xstrdup(reg) : NULL;
 	out->tag = STRATA_STEAL(tag);
 	out->ref_tag = xasprintf("%s:%s", out->repository, out->tag);
 	out->ref_latest = xasprintf("%s:latest", out->repository);
@@ -105,6 +106,7 @@ void ci_plan_release(struct ci_plan *p)
 	free(p->tag);
 	free(p->ref_tag);
 	free(p->ref_latest);
+	free(p->registry);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -117,6 +119,7 @@ int ci_exit_code(const struct strata_error *e)
 	case STRATA_E_REGISTRY: return CI_EXIT_REGISTRY;
 	case STRATA_E_CONFIG:
 	case STRATA_E_INVALID: return CI_EXIT_CONFIG;
+	case STRATA_E_INTERRUPTED: return CI_EXIT_INTERRUPTED;
 	default: return CI_EXIT_FAIL;
 	}
 }

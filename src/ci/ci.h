@@ -32,6 +32,7 @@ enum {
 	CI_EXIT_REGISTRY = 4,  /* the registry refused or was unreachable (push) */
 	CI_EXIT_AUTH = 5,      /* authentication / authorisation failure */
 	CI_EXIT_CONFIG = 6,    /* bad configuration: missing image name, bad reference... */
+	CI_EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM (a cancelled job), as strata build */
 };
 
 /* Flags given on the command line (NULL = not given). */
@@ -48,6 +49,7 @@ struct ci_plan {
 	char *tag;             /* "abc123_42" */
 	char *ref_tag;         /* repository:tag */
 	char *ref_latest;      /* repository:latest */
+	char *registry;        /* "host[:port]" from --registry / REGISTRY_URL[+PORT], or NULL */
 	const char *image_from, *registry_from, *revision_from, *build_from; /* static names */
 };
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -29,6 +31,7 @@ static void usage(FILE *out)
 		"      --label K=V          add a label to the image (repeatable)\n"
 		"      --network MODE       RUN network: host (default) or none\n"
 		"      --secret id=ID,src=FILE  expose FILE to RUN --mount=type=secret,id=ID\n"
+		"      --secret id=ID,env=NAME  ... or the value of the environment variable NAME\n"
 		"      --progress MODE      auto (default), plain or tty\n"
 		"      --pull               always pull base images (default: only when missing)\n"
 		"      --platform OS/ARCH   platform of pulled base images and cache sources\n"
@@ -40,19 +43,47 @@ static void usage(FILE *out)
 		"  -h, --help               show this help\n");
 }
 
-static int parse_secret(const char *spec, struct build_secret *s)
+/*
+ * id=ID,src=FILE, or id=ID,env=NAME: the variable's value goes into a
+ * memory file (no copy on disk), exposed as /proc/<our pid>/fd/N, which the
+ * executor reads before the command starts (the fd is close-on-exec).
+ * @return 0, -1 (malformed), -2 (the variable is not set).
+ */
+static int parse_secret(const char *spec, struct build_secret *s, int *memfd)
 {
 	cleanup_free char *copy = xstrdup(spec);
+	cleanup_free char *env = NULL;
 	char *save = NULL;
 	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(kv, "id=", 3))
+		if (!strncmp(kv, "id=", 3)) {
+			free((char *)s->id);
 			s->id = xstrdup(kv + 3);
-		else if (!strncmp(kv, "src=", 4) || !strncmp(kv, "source=", 7))
+		} else if (!strncmp(kv, "src=", 4) || !strncmp(kv, "source=", 7)) {
+			free((char *)s->path);
 			s->path = xstrdup(strchr(kv, '=') + 1);
-		else if (strcmp(kv, "type=file") != 0)
+		} else if (!strncmp(kv, "env=", 4)) {
+			free(env);
+			env = xstrdup(kv + 4);
+		} else if (strcmp(kv, "type=file") != 0 && strcmp(kv, "type=env") != 0) {
 			return -1;
+		}
 	}
-	return s->id && s->path && *s->id ? 0 : -1;
+	if (!s->id || !*s->id || !!s->path == !!env || (env && !*env))
+		return -1;
+	if (!env)
+		return 0;
+	const char *v = getenv(env);
+	if (!v)
+		return -2;
+	int fd = memfd_create("strata-secret", MFD_CLOEXEC);
+	if (fd < 0 || strata_write_full(fd, v, strlen(v), "secret", NULL) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*memfd = fd;
+	s->path = xasprintf("/proc/%d/fd/%d", (int)getpid(), fd);
+	return 0;
 }
 
 static int cmd_build(int argc, char **argv)
@@ -80,6 +111,7 @@ static int cmd_build(int argc, char **argv)
 	const char **tags = xcalloc((size_t)argc + 1, sizeof(char *));
 	const char **labels = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct build_secret *secrets = xcalloc((size_t)argc + 1, sizeof(*secrets));
+	int *memfds = xcalloc((size_t)argc + 1, sizeof(*memfds));
 	const char **cache_from = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct regclient_opts ro = { 0 };
 	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
@@ -135,8 +167,17 @@ static int cmd_build(int argc, char **argv)
 			}
 			break;
 		case O_SECRET:
-			if (parse_secret(optarg, &secrets[ns++]) < 0) {
-				rc = cli_usage_error("build", "--secret needs id=ID,src=FILE, got '%s'", optarg);
+			memfds[ns] = -1;
+			switch (parse_secret(optarg, &secrets[ns], &memfds[ns])) {
+			case 0: ns++; break;
+			case -2:
+				rc = cli_usage_error("build", "--secret '%s': the environment variable is not set", optarg);
+				ns++;
+				goto out;
+			default:
+				rc = cli_usage_error("build", "--secret needs id=ID,src=FILE or id=ID,env=NAME, got '%s'",
+						     optarg);
+				ns++;
 				goto out;
 			}
 			break;
@@ -247,8 +288,11 @@ out:
 	for (size_t i = 0; i < ns; i++) {
 		free((char *)secrets[i].id);
 		free((char *)secrets[i].path);
+		if (memfds[i] >= 0)
+			close(memfds[i]);
 	}
 	free(secrets);
+	free(memfds);
 	free(cache_from);
 	cli_build_remote_free(remote);
 	regclient_opts_release(&ro);

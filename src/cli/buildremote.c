@@ -180,7 +180,7 @@ int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags,
 		if (rcache_session_export(r->cache, r->o.cache_to, r->layers, &pr, &e) < 0) {
 			cleanup_free char *m = strata_error_string(e);
 			strata_error_free(e);
-			fprintf(r->out, "warning: --cache-to %s: %s\n", r->o.cache_to, m);
+			fprintf(r->out, "warning: %s\n", m); /* it names --cache-to REF */
 		} else {
 			fprintf(r->out, "exported cache to %s: %zu blobs uploaded, %zu mounted, %zu already there\n",
 				r->o.cache_to, pr.blobs_uploaded, pr.blobs_mounted, pr.blobs_present);

@@ -48,7 +48,8 @@ static void usage(FILE *out)
 		"  4  the registry refused the push or was unreachable\n"
 		"  5  authentication or authorisation failure\n"
 		"  6  bad configuration (no image name, bad reference, bad compose file,\n"
-		"     a missing or unparsable Dockerfile, a missing context)\n");
+		"     a missing or unparsable Dockerfile, a missing context)\n"
+		"  130  interrupted (SIGINT, SIGTERM)\n");
 }
 
 static const char *env_get(const char *name)

@@ -19,6 +19,7 @@ struct cli_compose_job_opts {
 	bool push_only;          /* `compose push`: push the tags, no build */
 	bool ci;                 /* ci mode: tags REPO:ci_tag and REPO:latest, --cache-from REPO:latest, push */
 	const char *ci_tag;
+	const char *ci_registry;  /* ci mode: where services without image: go (NULL: docker.io) */
 	const char *const *regargs; /* extra options for the child (--insecure-registry H, --tls-ca F) */
 	size_t nregargs;
 };

@@ -56,6 +56,23 @@ static char *repo_of(const char *tag)
 	return s;
 }
 
+/*
+ * The repository `strata ci --compose` pushes a service to: its image:
+ * without the tag, else <project>-<service> under the CI registry (docs/ci.md;
+ * it went to docker.io, REGISTRY_URL ignored).
+ */
+static char *ci_repo(const struct cli_compose_job_opts *o, const struct compose_job *job)
+{
+	if (job->service->image || !o->ci_registry)
+		return repo_of(job->tags[0]);
+	cleanup_free char *name = xstrdup(job->tags[0]);
+	char *colon = strrchr(name, ':');
+	if (colon && !strchr(colon, '/'))
+		*colon = '\0';
+	cleanup_free char *full = xasprintf("%s/%s", o->ci_registry, name);
+	return repo_of(full);
+}
+
 /* map a child's exit status back to an error category (ci.h's codes) */
 static int code_of_exit(int st)
 {
@@ -70,7 +87,7 @@ static int code_of_exit(int st)
 }
 
 /* run argv with its stdout+stderr prefixed by "name | " on our stderr */
-static int run_child(const char *name, char **argv, struct strata_error **err)
+static int run_child(const char *name, char **argv, char **envs, struct strata_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -85,6 +102,8 @@ static int run_child(const char *name, char **argv, struct strata_error **err)
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		setenv("STRATA_EXIT_CODES", "ci", 1);
+		for (size_t i = 0; envs && envs[i]; i++)
+			putenv(envs[i]); /* environment secrets, as resolved with .env */
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -132,7 +151,7 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 			for (size_t k = 0; k < o->nregargs; k++)
 				av_add(&a, o->regargs[k]);
 			av_add(&a, job->tags[i]);
-			rc = run_child(name, a.v, err);
+			rc = run_child(name, a.v, NULL, err);
 			av_free(&a);
 		}
 		return rc;
@@ -181,20 +200,28 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 	}
 	if (b->network && !strcmp(b->network, "none"))
 		av_addf2(&a, "--network", "none");
+	struct argv_b envs = { 0 };
 	for (size_t i = 0; i < b->nsecrets; i++) {
-		if (!b->secrets[i].file)
-			continue;
-		cleanup_free char *kv = xasprintf("id=%s,src=%s", b->secrets[i].id, b->secrets[i].file);
-		av_addf2(&a, "--secret", kv);
+		const struct compose_build_secret *sc = &b->secrets[i];
+		/* an environment secret was dropped: RUN found no /run/secrets/<id> */
+		cleanup_free char *kv = sc->file ? xasprintf("id=%s,src=%s", sc->id, sc->file)
+						 : sc->env ? xasprintf("id=%s,env=%s", sc->id, sc->env) : NULL;
+		if (kv)
+			av_addf2(&a, "--secret", kv);
+		if (!sc->file && sc->env && sc->value) {
+			cleanup_free char *e = xasprintf("%s=%s", sc->env, sc->value);
+			av_add(&envs, e);
+		}
 	}
 	if (job->no_cache)
 		av_add(&a, "--no-cache");
 	if (job->pull)
 		av_add(&a, "--pull");
 	if (o->ci) {
-		cleanup_free char *repo = job->ntags ? repo_of(job->tags[0]) : NULL;
+		cleanup_free char *repo = job->ntags ? ci_repo(o, job) : NULL;
 		if (!repo) {
 			av_free(&a);
+			av_free(&envs);
 			return strata_error_makec(err, STRATA_E_CONFIG, 0, "service %s: no image name", name);
 		}
 		cleanup_free char *t1 = xasprintf("%s:%s", repo, o->ci_tag);
@@ -212,8 +239,9 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 	for (size_t k = 0; k < o->nregargs; k++)
 		av_add(&a, o->regargs[k]);
 	av_add(&a, b->context);
-	rc = run_child(name, a.v, err);
+	rc = run_child(name, a.v, envs.v, err);
 	av_free(&a);
+	av_free(&envs);
 	if (inline_df)
 		unlink(inline_df);
 	return rc;
@@ -259,8 +287,8 @@ int ci_compose_run(const struct ci_compose_options *o)
 	for (size_t i = 0; i < jobs.nwarnings; i++)
 		fprintf(stderr, "strata: warning: %s\n", jobs.warnings[i]);
 	regargs_from(o->reg, &ra);
-	struct cli_compose_job_opts jo = { .ci = true, .ci_tag = plan.tag, .regargs = (const char *const *)ra.v,
-					   .nregargs = ra.n };
+	struct cli_compose_job_opts jo = { .ci = true, .ci_tag = plan.tag, .ci_registry = plan.registry,
+					   .regargs = (const char *const *)ra.v, .nregargs = ra.n };
 	struct compose_job_result *res = xcalloc(jobs.n ? jobs.n : 1, sizeof(*res));
 	if (jobs.n && compose_jobs_run(&jobs, 2, cli_compose_job_run, &jo, res, &err) < 0) {
 		for (size_t i = 0; i < jobs.n; i++) {

@@ -153,7 +153,8 @@ int df_mount_parse(const char *spec, df_expand_fn expand, void *ctx, bool check_
 			else if (!strcmp(t, "ssh"))
 				m->type = DF_MOUNT_SSH;
 			else {
-				r = strata_error_make(err, 0, "unsupported mount type '%s'", t);
+				r = strata_error_make(err, 0,
+						      "unsupported mount type '%s' (bind, cache, tmpfs, secret or ssh)", t);
 				goto out;
 			}
 		}

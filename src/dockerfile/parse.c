@@ -499,8 +499,23 @@ static int check_flags(struct dockerfile_insn *in, struct strv *fw, const char *
 		for (const struct flag_spec *p = specs; p->name; p++)
 			if (strlen(p->name) == fl && !strncasecmp(p->name, fname, fl))
 				sp = p;
-		if (!sp)
-			return lex_error(err, name, in->line, "%s: unknown flag: --%.*s", kw, (int)fl, fname);
+		if (!sp) {
+			/* did-you-mean, as for instructions: "--form" -> "--from" */
+			cleanup_free char *given = xstrndup(fname, fl);
+			const char *best = NULL;
+			size_t bestd = 3;
+			for (const struct flag_spec *p = specs; p->name; p++) {
+				size_t d = edit_distance(given, p->name);
+				if (d < bestd) {
+					bestd = d;
+					best = p->name;
+				}
+			}
+			if (best)
+				return lex_error(err, name, in->line, "%s: unknown flag: --%s (did you mean --%s?)", kw,
+						 given, best);
+			return lex_error(err, name, in->line, "%s: unknown flag: --%s", kw, given);
+		}
 		struct dockerfile_flag f = { xstrdup(sp->name), eq ? xstrdup(eq + 1) : NULL };
 		if (sp->type == FT_BOOL && f.value) {
 			if (!strcasecmp(f.value, "true") || !strcasecmp(f.value, "false")) {

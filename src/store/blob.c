@@ -116,6 +116,34 @@ int store_blob_verify(const struct store *s, const struct oci_digest *d, struct 
 	return 0;
 }
 
+int store_blob_drop_corrupt(const struct store *s, const struct oci_digest *d, struct strata_error **err)
+{
+	cleanup_free char *p = store_blob_path(s, d);
+	cleanup_close int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", p);
+	struct stat st, now;
+	if (fstat(fd, &st) < 0)
+		return strata_error_make(err, errno, "stat '%s'", p);
+	struct oci_verifier v;
+	oci_verifier_init(&v, d);
+	char buf[1 << 16];
+	ssize_t r;
+	while ((r = strata_read_full(fd, buf, sizeof(buf), p, err)) > 0)
+		oci_verifier_update(&v, buf, (size_t)r);
+	if (r < 0) {
+		oci_verifier_release(&v);
+		return -1;
+	}
+	if (oci_verifier_final(&v, NULL) == 0)
+		return 0;
+	/* only the file we read: a good copy renamed in meanwhile stays */
+	if (stat(p, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev && unlink(p) < 0 &&
+	    errno != ENOENT)
+		return strata_error_make(err, errno, "remove '%s'", p);
+	return 1;
+}
+
 struct store_blob_writer {
 	struct store *s;
 	int fd;

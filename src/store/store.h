@@ -78,6 +78,12 @@ int store_blob_read(const struct store *s, const struct oci_digest *d, size_t ma
 		    struct strata_error **err);
 /* Stream a blob through the hash and compare. @return 0 or -1 naming the blob. */
 int store_blob_verify(const struct store *s, const struct oci_digest *d, struct strata_error **err);
+/*
+ * Verify blob d and remove it when its content does not match its digest (a
+ * damaged store), so that a later pull, fetch or import writes it again.
+ * @return 1 removed, 0 intact or absent, -1 error.
+ */
+int store_blob_drop_corrupt(const struct store *s, const struct oci_digest *d, struct strata_error **err);
 
 /*
  * Streaming blob writer: bytes go to a temp file under ROOT/.strata/tmp

@@ -97,5 +97,10 @@ int main(void)
 	strata_error_makec(&e, STRATA_E_REGISTRY, 0, "503");
 	is_int(ci_exit_code(e), CI_EXIT_REGISTRY, "registry failure exit code");
 	strata_error_free(e);
+	e = NULL;
+	strata_error_makec(&e, STRATA_E_INTERRUPTED, 0, "interrupted by signal 2");
+	strata_error_wrap(&e, "Dockerfile:2: RUN sleep 20");
+	is_int(ci_exit_code(e), 130, "an interrupted job exits 130, as strata build (it was 1)");
+	strata_error_free(e);
 	return done_testing();
 }

@@ -205,7 +205,10 @@ static void test_errors(void)
 	parse_fails("FROM a\nCOPY a\n",
 		    "Dockerfile:2: COPY requires at least two arguments, but only one was provided, destination could not be determined");
 	parse_fails("FROM a\nRUN\n", "Dockerfile:2: RUN requires at least one argument");
-	parse_fails("FROM a\nCOPY --frm=x a b\n", "Dockerfile:2: COPY: unknown flag: --frm");
+	parse_fails("FROM a\nCOPY --frm=x a b\n", "Dockerfile:2: COPY: unknown flag: --frm (did you mean --from?)");
+	parse_fails("FROM a\nRUN --mnt=type=cache,target=/x true\n",
+		    "Dockerfile:2: RUN: unknown flag: --mnt (did you mean --mount?)");
+	parse_fails("FROM a\nCOPY --nonsense a b\n", "Dockerfile:2: COPY: unknown flag: --nonsense");
 	parse_fails("FROM a\nCOPY --from a b\n", "Dockerfile:2: COPY: missing a value on flag: --from");
 	parse_fails("FROM a\nCOPY --from=a --from=b a b\n",
 		    "Dockerfile:2: COPY: duplicate flag specified: --from");
@@ -231,7 +234,8 @@ static void test_errors(void)
 		    "Dockerfile:2: chaining ONBUILD via 'ONBUILD ONBUILD' isn't allowed");
 	parse_fails("FROM a\nONBUILD FROM b\n", "Dockerfile:2: FROM isn't allowed as an ONBUILD trigger");
 	parse_fails("FROM a\nRUN --mount=type=nfs,target=/x true\n",
-		    "Dockerfile:2: RUN --mount=type=nfs,target=/x: unsupported mount type 'nfs'");
+		    "Dockerfile:2: RUN --mount=type=nfs,target=/x: unsupported mount type 'nfs' (bind, cache, tmpfs, "
+		    "secret or ssh)");
 	parse_fails("FROM a\nRUN --mount=type=cache true\n",
 		    "Dockerfile:2: RUN --mount=type=cache: mount type cache requires a target");
 	parse_fails("FROM a\nRUN --mount=type=cache,target=/x,foo=1 true\n",

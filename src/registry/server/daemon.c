@@ -152,7 +152,11 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, r->tls_key_pem },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	r->daemon = MHD_start_daemon(flags, 0, NULL, NULL, reg_handler, r, MHD_OPTION_EXTERNAL_LOGGER,
+	/* the port only names the address in libmicrohttpd's messages (it said
+	 * "Failed to bind to port 0"); the socket address decides */
+	uint16_t port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						      : ((struct sockaddr_in *)&ss)->sin_port);
+	r->daemon = MHD_start_daemon(flags, port, NULL, NULL, reg_handler, r, MHD_OPTION_EXTERNAL_LOGGER,
 				     mhd_log, NULL, MHD_OPTION_ARRAY, opts,
 				     MHD_OPTION_END);
 	if (!r->daemon) {

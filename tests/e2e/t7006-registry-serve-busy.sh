@@ -1,0 +1,16 @@
+#!/bin/sh
+# t7006: `strata registry serve` on a port in use fails with one clear
+# error naming the address; libmicrohttpd's own line used to say "port 0".
+. "$(dirname "$0")/lib.sh"
+
+start_strata_registry
+
+test_expect_success 'a second registry on the same address exits 1 naming it' '
+    test_exit_code 1 strata registry serve --root "$TRASH/r2" --addr "$SREG" 2>err &&
+    cat err &&
+    grep "listen on .$SREG.: Address already in use" err &&
+    ! grep "port 0" err &&
+    curl -sf "http://$SREG/v2/" >/dev/null
+'
+
+test_done

@@ -267,7 +267,9 @@ struct build_run_options {
 };
 
 /* Run a container of img (throw-away upper). *status: the exit status
- * (128+N when killed by signal N). @return 0, or -1 when it could not start. */
+ * (128+N when killed by signal N). @return 0, or -1 when it could not start;
+ * then *status is 127 (command not found) or 126 (not executable) when the
+ * command itself was the problem, else left alone. */
 int build_image_run(const char *root, const struct build_image *img, const struct build_run_options *o,
 		    int *status, struct strata_error **err);
 

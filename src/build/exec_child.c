@@ -39,21 +39,40 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-void exec_child_report(struct exec_ctx *ctx, const char *fmt, ...)
+/* one status record: "<prefix><message>\n" (no allocation: we may be a fork of a threaded process) */
+static void report_v(struct exec_ctx *ctx, const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[4096];
-	va_list ap;
-	msg[0] = 'E';
-	msg[1] = ' ';
-	va_start(ap, fmt);
-	int n = vsnprintf(msg + 2, sizeof(msg) - 3, fmt, ap);
-	va_end(ap);
-	size_t len = n < 0 ? 2 : strlen(msg);
-	for (size_t i = 2; i < len; i++)
+	size_t len = strlen(prefix);
+	memcpy(msg, prefix, len);
+	int n = vsnprintf(msg + len, sizeof(msg) - len - 1, fmt, ap);
+	size_t start = len;
+	len = n < 0 ? len : strlen(msg);
+	for (size_t i = start; i < len; i++)
 		if (msg[i] == '\n')
 			msg[i] = ' ';
 	msg[len++] = '\n';
 	strata_write_full(ctx->status_w, msg, len, "status pipe", NULL);
+}
+
+void exec_child_report(struct exec_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(ctx, "E ", fmt, ap);
+	va_end(ap);
+}
+
+/* the command itself could not be executed: "N <status> <message>" */
+__attribute__((format(printf, 3, 4))) static void report_not_started(struct exec_ctx *ctx, int status,
+								      const char *fmt, ...)
+{
+	char prefix[16];
+	snprintf(prefix, sizeof(prefix), "N %d ", status);
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(ctx, prefix, fmt, ap);
+	va_end(ap);
 }
 
 static void report_error(struct exec_ctx *ctx, struct strata_error *e)
@@ -525,12 +544,13 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 		if (eacces && first_err == ENOENT)
 			first_err = EACCES;
 		if (first_err == ENOENT) {
-			exec_child_report(ctx, "exec '%s': executable file not found in $PATH", file);
+			report_not_started(ctx, 127, "exec '%s': executable file not found in $PATH", file);
 			_exit(127);
 		}
 	}
-	exec_child_report(ctx, "exec '%s': %s", file, strerror(first_err));
-	_exit(127);
+	int code = first_err == ENOENT || first_err == ENOTDIR ? 127 : 126;
+	report_not_started(ctx, code, "exec '%s': %s", file, strerror(first_err));
+	_exit(code);
 }
 
 __attribute__((noreturn)) static void init_main(struct exec_ctx *ctx, int helper_alive_r)

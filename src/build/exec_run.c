@@ -98,14 +98,25 @@ static int drain(int fd, struct strata_buf *b)
 	return 0;
 }
 
-/* Parse the status records: the first error message, and the command's status. */
-static void parse_status(const char *s, char **emsg, int *status, bool *have_status)
+/*
+ * Parse the status records: the first error message ("E msg", or "N code
+ * msg" when the command itself could not be executed: *not_started = code),
+ * and the command's status.
+ */
+static void parse_status(const char *s, char **emsg, int *not_started, int *status, bool *have_status)
 {
 	for (const char *p = s; *p;) {
 		const char *e = strchrnul(p, '\n');
-		if (p[0] == 'E' && p[1] == ' ' && !*emsg)
+		if (p[0] == 'E' && p[1] == ' ' && !*emsg) {
 			*emsg = xstrndup(p + 2, (size_t)(e - p - 2));
-		else if (p[0] == 'S' && p[1] == ' ') {
+		} else if (p[0] == 'N' && p[1] == ' ' && !*emsg) {
+			char *end;
+			long code = strtol(p + 2, &end, 10);
+			if (end < e && *end == ' ' && (code == 126 || code == 127)) {
+				*not_started = (int)code;
+				*emsg = xstrndup(end + 1, (size_t)(e - end - 1));
+			}
+		} else if (p[0] == 'S' && p[1] == ' ') {
 			*status = atoi(p + 2);
 			*have_status = true;
 		}
@@ -299,7 +310,7 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 
 	int cst = 0;
 	bool have_status = false;
-	parse_status(status.data, &emsg, &cst, &have_status);
+	parse_status(status.data, &emsg, &res->not_started, &cst, &have_status);
 	if (interrupted) {
 		strata_error_makec(err, STRATA_E_INTERRUPTED, 0, "interrupted by signal %d (%s)", interrupted,
 				   strsignal(interrupted));

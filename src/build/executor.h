@@ -166,6 +166,9 @@ struct exec_result {
 	int signal;         /* the signal that killed it, or 0 */
 	bool timed_out;     /* killed because timeout_ms passed (signal = SIGKILL) */
 	double total_ms;    /* the whole call, setup and teardown included */
+	int not_started;    /* when the call fails because the command itself could not be
+			     * executed: 127 not found, 126 found but not executable (the
+			     * statuses docker and shells give); 0 otherwise */
 };
 
 /*

@@ -136,6 +136,8 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 	spec.stderr_fd = 2;
 	struct exec_result res;
 	if (executor_run(&spec, &res, err) < 0) {
+		if (res.not_started)
+			*status = res.not_started;
 		rc = -1;
 		goto out;
 	}

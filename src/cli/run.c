@@ -27,7 +27,9 @@ static void usage(FILE *out)
 		"      --network MODE     host (default) or none\n"
 		"  -h, --help             show this help\n"
 		"\n"
-		"The exit status is the command's (128+N when killed by signal N).\n");
+		"The exit status is the command's (128+N when killed by signal N); 127 when\n"
+		"the command is not found, 126 when it cannot be executed, 1 when the\n"
+		"container could not be started.\n");
 }
 
 static int cmd_run(int argc, char **argv)
@@ -92,6 +94,8 @@ static int cmd_run(int argc, char **argv)
 		rc = cli_fail(err);
 		if (interrupted)
 			rc = 130;
+		else if (status == 126 || status == 127)
+			rc = status; /* the command could not be executed (as docker run) */
 		goto out;
 	}
 	rc = status;

@@ -63,6 +63,16 @@ test_expect_success 'strata run: -e, -u, -w, exit status, --entrypoint' '
     grep "image .nosuchimage. not found in the local store" err
 '
 
+test_expect_success 'strata run: a command not found exits 127, not executable 126 (as docker)' '
+    test_exit_code 127 strata run demo nosuchcmd 2>err &&
+    grep "exec .nosuchcmd.: executable file not found in \$PATH" err &&
+    test_exit_code 127 strata run demo /no/such/file 2>err &&
+    grep "exec ./no/such/file.: No such file or directory" err &&
+    test_exit_code 126 strata run demo /etc 2>err &&
+    grep "exec ./etc.: Permission denied" err &&
+    test_exit_code 1 strata run -w /etc/passwd demo true 2>err
+'
+
 test_expect_success 'RUN output is streamed with the step number and time' '
     printf "FROM demo\nRUN echo line-one && echo line-two >&2\n" >ctx/Dockerfile.out &&
     strata build -f ctx/Dockerfile.out --progress plain ctx 2>log &&

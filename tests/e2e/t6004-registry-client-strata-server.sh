@@ -54,6 +54,16 @@ test_expect_success 'strata pull and push with the store, authenticated' '
     test "$(cat d2)" = "$(cat digest)"
 '
 
+test_expect_success 'a push to a digest that is not the image'"'"'s fails before any upload' '
+    bad=sha256:$(printf "%064d" 0) &&
+    : >"$TRASH/strata-registry.log" &&
+    test_exit_code 2 strata push -q "$REG/app:v1" "$REG/third/app@$bad" 2>err &&
+    grep "push $REG/third/app@$bad: the destination names digest $bad but the image.s manifest is $(cat digest)" err &&
+    ! grep -q "uploads" "$TRASH/strata-registry.log" &&
+    strata push -q "$REG/app:v1" "$REG/third/app@$(cat digest)" >d3 &&
+    test "$(cat d3)" = "$(cat digest)"
+'
+
 test_expect_success 'parallel transfers share one https probe of a plain-http registry' '
     # each probe that falls back to http says so at debug level
     STRATA_LOG=debug strata push -q -j 4 "$REG/app:v1" "$REG/third/app:v1" >/dev/null 2>dbg &&

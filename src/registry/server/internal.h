@@ -202,6 +202,12 @@ enum MHD_Result reg_reply_error(struct reg_req *q, unsigned status, const char *
 				...) __attribute__((format(printf, 4, 5)));
 /* 500 UNKNOWN, logging err (consumed). */
 enum MHD_Result reg_reply_internal(struct reg_req *q, struct strata_error *err);
+/*
+ * s (may be NULL: "") with every byte outside printable ASCII, and '"' and
+ * '\\' when quotes, written as \xNN: request paths and arguments are
+ * client bytes, which must not break log lines or JSON (newly allocated).
+ */
+char *reg_escape(const char *s, bool quotes);
 void reg_add_header(struct MHD_Response *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *reg_header(struct reg_req *q, const char *name);

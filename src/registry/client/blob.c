@@ -190,11 +190,6 @@ out:
 
 #define TRANSIENT (-2)
 
-static bool status_transient(long st)
-{
-	return st == 429 || (st >= 500 && st != 501 && st != 505);
-}
-
 static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 {
 	if (pr < 0)
@@ -203,7 +198,7 @@ static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 			       ? TRANSIENT
 			       : -1;
 	rc_error_from_response(resp->status, resp->body.data, resp->body.len, NULL, err);
-	if (status_transient(resp->status))
+	if (rc_status_transient(resp->status))
 		return TRANSIENT;
 	/*
 	 * The session went bad, e.g. libcurl re-sent a PUT on a fresh connection
@@ -211,8 +206,9 @@ static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 	 * it ("upload resumed at wrong offset"): a new session starts clean.
 	 */
 	if (resp->status == 416 ||
-	    (resp->body.len && (strstr(resp->body.data, "BLOB_UPLOAD_INVALID") ||
-				strstr(resp->body.data, "BLOB_UPLOAD_UNKNOWN"))))
+	    (resp->status < 500 && resp->body.len &&
+	     (strstr(resp->body.data, "BLOB_UPLOAD_INVALID") ||
+	      strstr(resp->body.data, "BLOB_UPLOAD_UNKNOWN"))))
 		return TRANSIENT;
 	return -1;
 }

@@ -598,6 +598,11 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 	return 0;
 }
 
+bool rc_status_transient(long st)
+{
+	return st == 429 || (st >= 500 && st != 501 && st != 505 && st != 507);
+}
+
 bool rc_curl_transient(CURLcode cc)
 {
 	switch (cc) {

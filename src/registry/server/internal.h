@@ -200,7 +200,10 @@ enum MHD_Result reg_reply_json(struct reg_req *q, unsigned status, json_t *body,
 /* {"errors":[{"code":..,"message":..,"detail":..}]} */
 enum MHD_Result reg_reply_error(struct reg_req *q, unsigned status, const char *code, const char *fmt,
 				...) __attribute__((format(printf, 4, 5)));
-/* 500 UNKNOWN, logging err (consumed). */
+/*
+ * 500 UNKNOWN, logging err (consumed); 507 when the storage is full
+ * (ENOSPC, EDQUOT: BLOB_UPLOAD_INVALID on upload routes, else UNKNOWN).
+ */
 enum MHD_Result reg_reply_internal(struct reg_req *q, struct strata_error *err);
 /*
  * s (may be NULL: "") with every byte outside printable ASCII, and '"' and

@@ -6,6 +6,7 @@
  */
 #include "registry/server/internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -72,9 +73,14 @@ enum MHD_Result reg_reply_error(struct reg_req *q, unsigned status, const char *
 enum MHD_Result reg_reply_internal(struct reg_req *q, struct strata_error *err)
 {
 	cleanup_free char *s = strata_error_string(err);
+	int errnum = strata_error_errnum(err);
 	strata_error_free(err);
 	cleanup_free char *url = reg_escape(q->url, false);
 	LOG_ERROR("%s %s: %s", q->method, url, s);
+	if (errnum == ENOSPC || errnum == EDQUOT)
+		return reg_reply_error(q, MHD_HTTP_INSUFFICIENT_STORAGE,
+				       q->route == R_UPLOAD ? "BLOB_UPLOAD_INVALID" : "UNKNOWN",
+				       "no space left on the registry's storage");
 	return reg_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error");
 }
 

@@ -135,6 +135,21 @@ if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TRASH/key.pem" -out "$TRA
         curl -sf --cacert "$TRASH/cert.pem" "https://127.0.0.1:$TLS_PORT/v2/team/x/blobs/$D" | cmp - f1 &&
         test "$(http_status "http://127.0.0.1:$TLS_PORT/v2/")" != 200
     '
+    test_expect_success 'TLS: a wrong, encrypted or mismatched key is named in one error line' '
+        openssl genrsa -out other.pem 2048 2>/dev/null &&
+        openssl rsa -in "$TRASH/key.pem" -aes256 -passout pass:x -out enc.pem 2>/dev/null &&
+        P=$(free_port) &&
+        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+            --tls-cert "$TRASH/cert.pem" --tls-key other.pem </dev/null 2>err &&
+        test "$(wc -l <err)" = 1 &&
+        grep "^strata: error: --tls-cert .*cert.pem. and --tls-key .other.pem. do not match" err &&
+        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+            --tls-cert "$TRASH/cert.pem" --tls-key enc.pem </dev/null 2>err &&
+        grep "^strata: error: --tls-key .enc.pem.: no PEM private key" err &&
+        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+            --tls-cert other.pem --tls-key "$TRASH/key.pem" </dev/null 2>err &&
+        grep "^strata: error: --tls-cert .other.pem.: no PEM certificate" err
+    '
 fi
 
 test_done

@@ -1,0 +1,106 @@
+#!/bin/sh
+# t6007: strata pull/push through a registry that misbehaves at the HTTP
+# level (tests/e2e/helpers/chaosproxy.py in front of strata's registry):
+# intermittent 429/503, blob GETs redirected to another port (absolute and
+# relative Location), absolute upload Locations, and a registry that lies
+# about Docker-Content-Digest or corrupts a blob — the store never receives
+# a bad blob and errors are one line.
+. "$(dirname "$0")/lib.sh"
+
+export STRATA_RETRY_BASE_MS=20
+start_strata_registry
+N=0
+start_proxy() {
+    N=$((N + 1))
+    pf="$TRASH/proxy$N"
+    spawn env "$@" python3 "$TEST_DIR/helpers/chaosproxy.py" "$pf" "$SREG_PORT"
+    n=100; until [ -s "$pf" ] || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done
+    PROXY="127.0.0.1:$(cat "$pf")"
+    PLOG="$pf.log"
+}
+start_proxy FLAKY=3; P_FLAKY=$PROXY; L_FLAKY=$PLOG
+start_proxy REDIRECT=abs; P_ABS=$PROXY; L_ABS=$PLOG
+start_proxy REDIRECT=rel; P_REL=$PROXY; L_REL=$PLOG
+start_proxy LIE=1000; P_LIE=$PROXY
+start_proxy LIEBODY=1; P_BODY=$PROXY; L_BODY=$PLOG
+start_proxy LOCATION=abs; P_LOC=$PROXY; L_LOC=$PLOG
+
+# every blob of the store hashes to its name
+store_clean() {
+    (cd "$STRATA_ROOT/blobs/sha256" && for f in *; do
+        [ -e "$f" ] || continue
+        test "$(sha256sum "$f" | cut -d" " -f1)" = "$f" || { echo "bad blob $f" >&2; exit 1; }
+    done)
+}
+
+test_expect_success 'setup: an image pushed to the registry' '
+    make_busybox_tar bb.tar &&
+    strata import bb.tar app:1 >/dev/null &&
+    strata push app:1 "$SREG/app:1" >/dev/null 2>&1 &&
+    curl -sI "http://$SREG/v2/app/manifests/1" | tr -d "\r" | sed -n "s/^Docker-Content-Digest: //p" >digest &&
+    test -s digest
+'
+
+test_expect_success 'intermittent 429 and 503 answers: pull and push succeed' '
+    export STRATA_ROOT="$TRASH/s-flaky" &&
+    strata pull "$P_FLAKY/app:1" >out 2>&1 &&
+    grep "^Digest: $(cat digest)" out &&
+    strata push "$P_FLAKY/app:1" "$P_FLAKY/again:1" >out 2>&1 &&
+    grep -q " -> 429 flaky" "$L_FLAKY" && grep -q " -> 503 flaky" "$L_FLAKY" &&
+    curl -sf "http://$SREG/v2/again/tags/list" | grep "\"1\"" &&
+    store_clean
+'
+
+test_expect_success 'blob GETs redirected to another port (absolute Location)' '
+    export STRATA_ROOT="$TRASH/s-abs" &&
+    strata pull "$P_ABS/app:1" >out 2>&1 &&
+    grep "^Digest: $(cat digest)" out &&
+    grep -q " -> 307 redirect" "$L_ABS" &&
+    store_clean
+'
+
+test_expect_success 'blob GETs redirected with a relative Location' '
+    export STRATA_ROOT="$TRASH/s-rel" &&
+    strata pull "$P_REL/app:1" >out 2>&1 &&
+    grep "^Digest: $(cat digest)" out &&
+    grep -q "redirected=1 -> 200" "$L_REL" &&
+    store_clean
+'
+
+test_expect_success 'a wrong Docker-Content-Digest on the manifest: refused in one line, nothing tagged' '
+    export STRATA_ROOT="$TRASH/s-lie" &&
+    test_must_fail strata pull "$P_LIE/app:1" >out 2>err &&
+    test "$(wc -l <err)" = 1 &&
+    grep "^strata: error: pull $P_LIE/app:1: manifest .1.: digest mismatch" err &&
+    ! strata images 2>/dev/null | grep "^$P_LIE/app "
+'
+
+test_expect_success 'a wrong Docker-Content-Digest on a manifest PUT: the push fails' '
+    export STRATA_ROOT="$TRASH/s-flaky" &&
+    test_must_fail strata push "$P_FLAKY/app:1" "$P_LIE/lied:1" >out 2>err &&
+    grep "^strata: error: push $P_LIE/lied:1: registry stored the manifest as .sha256:0000" err
+'
+
+test_expect_success 'a corrupted blob with its true digest header never lands in the store' '
+    export STRATA_ROOT="$TRASH/s-body" &&
+    test_must_fail strata pull "$P_BODY/app:1" >out 2>err &&
+    grep "^strata: error: pull $P_BODY/app:1: blob .sha256:[0-9a-f]*.: digest mismatch" err &&
+    grep -q "liebody" "$L_BODY" &&
+    store_clean &&
+    strata pull "$P_BODY/app:1" >out 2>&1 &&
+    grep "^Digest: $(cat digest)" out &&
+    store_clean
+'
+
+test_expect_success 'absolute upload Locations are followed' '
+    export STRATA_ROOT="$TRASH/s-flaky" &&
+    strata push "$P_FLAKY/app:1" "$P_LOC/loc:1" >out 2>&1 &&
+    grep -q "^PUT /v2/loc/blobs/uploads/[0-9a-f]*?digest=.* -> 201" "$L_LOC" &&
+    curl -sf "http://$SREG/v2/loc/tags/list" | grep "\"1\""
+'
+
+test_expect_success 'the registry stops cleanly' '
+    stop_strata_registry
+'
+
+test_done

@@ -1,6 +1,6 @@
 /*
  * daemon.c — registry_server_start/stop: storage and auth set-up, the
- * libmicrohttpd daemon (thread pool, epoll, limits, TLS) and the graceful
+ * libmicrohttpd daemon (thread pool, poll, limits, TLS) and the graceful
  * stop.
  */
 #include "registry/server/internal.h"
@@ -173,7 +173,13 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	if (parse_addr(cfg->addr ? cfg->addr : "127.0.0.1:5000", &ss, &sslen, err) < 0)
 		goto fail;
 
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	/*
+	 * poll, not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loop
+	 * misses a FIN that arrives with the last bytes of a cut request body,
+	 * leaving the request (and its upload session) hanging until the
+	 * connection timeout. Measured: same requests/s on loopback.
+	 */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (cfg->tls_cert || cfg->tls_key) {

@@ -99,6 +99,36 @@ test_expect_success 'absolute upload Locations are followed' '
     curl -sf "http://$SREG/v2/loc/tags/list" | grep "\"1\""
 '
 
+DRV="$STRATA_BUILD/tests/test_registry_driver"
+spawn env UPCUTS=1 UPCUT_AFTER=1500000 python3 "$TEST_DIR/helpers/faultproxy.py" "$TRASH/cutproxy" "$SREG_PORT"
+n=100; until [ -s "$TRASH/cutproxy" ] || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done
+P_CUT="127.0.0.1:$(cat "$TRASH/cutproxy")"
+
+test_expect_success 'chunked upload: a chunk answered 429/503 goes on from the registry offset' '
+    head -c 3500000 /dev/urandom >blob &&
+    : >"$L_FLAKY" &&
+    STRATA_LOG=info STRATA_CHUNK_SIZE=1000000 "$DRV" push-blob "$P_FLAKY" chunky blob >out 2>err &&
+    grep "uploaded" out &&
+    grep -q "chunk at [0-9]* failed; resuming" err &&
+    grep -q "^GET /v2/chunky/blobs/uploads/.* -> 204" "$L_FLAKY" &&
+    grep -q "^PATCH .* -> 202" "$L_FLAKY" &&
+    test "$(grep "^PATCH " "$L_FLAKY" | cut -d" " -f2 | sort -u | wc -l)" = 1 &&
+    curl -sf "http://$SREG/v2/chunky/blobs/sha256:$(sha256sum blob | cut -d" " -f1)" | cmp - blob
+'
+
+test_expect_success 'chunked upload: a chunk cut mid-body goes on from the bytes that arrived' '
+    STRATA_LOG=info STRATA_CHUNK_SIZE=1000000 "$DRV" push-blob "$P_CUT" cutup blob >out 2>err &&
+    grep "uploaded" out &&
+    grep -q "chunk at [0-9]* failed; resuming" err &&
+    ! grep "starting again" err &&
+    grep -x upcut "$TRASH/cutproxy.log" &&
+    test "$(grep -c "\"POST /v2/cutup/blobs/uploads/\"" "$TRASH/strata-registry.log")" = 1 &&
+    sed -n "/\"PATCH \/v2\/cutup\/blobs\/uploads\/[0-9a-f]*\" 499 /,\$p" "$TRASH/strata-registry.log" >after &&
+    grep -q "\"PATCH /v2/cutup/blobs/uploads/[0-9a-f]*\" 202 " after &&
+    grep -q "\"PATCH /v2/cutup/blobs/uploads/[0-9a-f]*\" 499 " "$TRASH/strata-registry.log" &&
+    curl -sf "http://$SREG/v2/cutup/blobs/sha256:$(sha256sum blob | cut -d" " -f1)" | cmp - blob
+'
+
 test_expect_success 'the registry stops cleanly' '
     stop_strata_registry
 '

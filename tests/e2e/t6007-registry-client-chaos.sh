@@ -99,6 +99,15 @@ test_expect_success 'absolute upload Locations are followed' '
     curl -sf "http://$SREG/v2/loc/tags/list" | grep "\"1\""
 '
 
+test_expect_success 'https to a plain http registry: the error says how to mark it insecure' '
+    export STRATA_ROOT="$TRASH/s-tls" &&
+    STRATA_TLS_VERIFY_LOOPBACK=1 test_must_fail strata pull "$SREG/app:1" >out 2>err &&
+    test "$(wc -l <err)" = 1 &&
+    grep "^strata: error: pull $SREG/app:1: GET https://$SREG/v2/app/manifests/1: .*wrong version number (the registry may serve plain http: mark it insecure with --insecure-registry $SREG)$" err &&
+    STRATA_TLS_VERIFY_LOOPBACK=1 strata pull --insecure-registry "$SREG" "$SREG/app:1" >out 2>&1 &&
+    grep "^Digest: $(cat digest)" out
+'
+
 DRV="$STRATA_BUILD/tests/test_registry_driver"
 spawn env UPCUTS=1 UPCUT_AFTER=1500000 python3 "$TEST_DIR/helpers/faultproxy.py" "$TRASH/cutproxy" "$SREG_PORT"
 n=100; until [ -s "$TRASH/cutproxy" ] || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done

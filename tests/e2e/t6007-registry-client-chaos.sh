@@ -108,6 +108,12 @@ test_expect_success 'https to a plain http registry: the error says how to mark 
     grep "^Digest: $(cat digest)" out
 '
 
+test_expect_success 'an implicit tag is named in the error' '
+    export STRATA_ROOT="$TRASH/s-tag" &&
+    test_must_fail strata pull "$SREG/app" 2>err &&
+    grep "^strata: error: pull $SREG/app:latest: MANIFEST_UNKNOWN: manifest unknown$" err
+'
+
 DRV="$STRATA_BUILD/tests/test_registry_driver"
 spawn env UPCUTS=1 UPCUT_AFTER=1500000 python3 "$TEST_DIR/helpers/faultproxy.py" "$TRASH/cutproxy" "$SREG_PORT"
 n=100; until [ -s "$TRASH/cutproxy" ] || [ $n = 0 ]; do sleep 0.1; n=$((n - 1)); done

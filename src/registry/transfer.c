@@ -132,6 +132,8 @@ static int pull_job(void *ctx, size_t i, struct strata_error **err)
 	}
 	if (p->l->blob_commit(p->l->ctx, h, err) < 0)
 		return strata_error_wrap(err, "blob '%s'", b->digest);
+	if (p->l->commit_verifies && p->prog && p->prog->fn)
+		p->prog->fn(p->prog->ctx, b->digest, b->size, b->size, "done");
 	count(p, &p->res->blobs_moved, b->size);
 	return 0;
 }

@@ -86,6 +86,9 @@ test_expect_success 'a corrupted blob with its true digest header never lands in
     test_must_fail strata pull "$P_BODY/app:1" >out 2>err &&
     grep "^strata: error: pull $P_BODY/app:1: blob .sha256:[0-9a-f]*.: digest mismatch" err &&
     grep -q "liebody" "$L_BODY" &&
+    bad=$(sed -n "s/.*blob .sha256:\([0-9a-f]\{12\}\).*digest mismatch.*/\1/p" err) &&
+    test -n "$bad" &&
+    ! grep "^sha256:$bad: done" err &&
     store_clean &&
     strata pull "$P_BODY/app:1" >out 2>&1 &&
     grep "^Digest: $(cat digest)" out &&

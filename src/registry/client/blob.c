@@ -176,7 +176,8 @@ int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo
 		strata_error_set_code(err, STRATA_E_INVALID);
 		goto out;
 	}
-	if (prog && prog->fn)
+	/* unverified bytes are not "done": the caller says so once its sink verified them */
+	if (verify && prog && prog->fn)
 		prog->fn(prog->ctx, digest, d.got, size, "done");
 	r = 0;
 out:

@@ -78,6 +78,19 @@ test_expect_success 'skopeo pushes with credentials and fails without' '
     skopeo inspect --tls-verify=false --creds bob:secret2 docker://$SREG/team/app:1 >/dev/null
 '
 
+test_expect_success 'anonymous pull with skopeo (which answers the challenge with empty Basic credentials)' '
+    skopeo copy -q --dest-tls-verify=false --dest-creds alice:secret1 oci:lay:img docker://$SREG/public/app:1 &&
+    test "$(http_status -u : "$R/v2/public/app/tags/list")" = 200 &&
+    test "$(http_status -u : "$R/v2/team/app/tags/list")" = 401 &&
+    test "$(http_status -u : -X POST "$R/v2/public/app/blobs/uploads/")" = 401 &&
+    test "$(http_status -u : "$R/v2/")" = 401 &&
+    skopeo inspect --tls-verify=false --no-creds docker://$SREG/public/app:1 >/dev/null &&
+    skopeo list-tags --tls-verify=false --no-creds docker://$SREG/public/app | jq -e ".Tags == [\"1\"]" &&
+    skopeo copy -q --src-tls-verify=false --src-no-creds docker://$SREG/public/app:1 oci:anon:1 &&
+    test_must_fail skopeo inspect --tls-verify=false --no-creds docker://$SREG/team/app:1 2>err &&
+    grep -i "unauthorized" err
+'
+
 test_expect_success 'the JSON access log names the user and the status' '
     grep "\"user\":\"bob\"" "$TRASH/strata-registry.log" | grep "\"status\":403" &&
     grep "\"method\":\"PUT\"" "$TRASH/strata-registry.log" | jq -e "has(\"duration_ms\") and has(\"bytes_in\")" | head -1 | grep true

@@ -45,7 +45,8 @@ void reg_auth_free(struct reg_auth *a);
 /*
  * Check an Authorization header (may be NULL). @return 1 with *user set
  * (newly allocated; NULL for anonymous) when the credentials are valid or
- * absent, 0 when they are present but wrong.
+ * absent (an empty user and password, "Basic Og==", is absent), 0 when
+ * they are present but wrong.
  */
 int reg_auth_login(struct reg_auth *a, const char *authorization, char **user);
 /* Does user (NULL = anonymous) have access on repository name ("" = base/catalog checks)? */

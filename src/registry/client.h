@@ -151,7 +151,8 @@ int regclient_blob_get(struct regclient *c, const char *host, const char *repo, 
  * As regclient_blob_get; verify=false skips the client's own hashing, for
  * sinks that hash what they receive and refuse to commit a mismatch (the
  * store's blob writer): the contract — nothing unverified is committed —
- * then rests on the sink. Size and resumption are handled as above.
+ * then rests on the sink. Size and resumption are handled as above. The
+ * "done" progress event is then the caller's to send, after its commit.
  */
 int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo, const char *digest,
 			 uint64_t size, const struct strata_sink *sink, bool verify,

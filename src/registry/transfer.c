@@ -132,6 +132,8 @@ static int pull_job(void *ctx, size_t i, struct strata_error **err)
 	}
 	if (p->l->blob_commit(p->l->ctx, h, err) < 0)
 		return strata_error_wrap(err, "blob '%s'", b->digest);
+	if (p->l->commit_verifies && p->prog && p->prog->fn)
+		p->prog->fn(p->prog->ctx, b->digest, b->size, b->size, "done");
 	count(p, &p->res->blobs_moved, b->size);
 	return 0;
 }
@@ -181,8 +183,13 @@ int regclient_pull_image(struct regclient *c, const char *ref, const char *platf
 	out->digest = xstrdup(img->digest);
 	ret = 0;
 out:
-	if (ret < 0)
-		strata_error_wrap(err, "pull %s", ref);
+	if (ret < 0) {
+		/* name the tag the user left implicit: "pull host/app:latest: MANIFEST_UNKNOWN" */
+		size_t n = strlen(ref), t = r.tag ? strlen(r.tag) : 0;
+		bool implicit = !r.digest && r.tag &&
+				!(n > t && ref[n - t - 1] == ':' && !strcmp(ref + n - t, r.tag));
+		strata_error_wrap(err, "pull %s%s%s", ref, implicit ? ":" : "", implicit ? r.tag : "");
+	}
 	regclient_manifest_release(&m);
 	regclient_manifest_release(&child);
 	plan_release(&p);

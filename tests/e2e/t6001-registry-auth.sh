@@ -46,6 +46,7 @@ test_expect_success 'anonymous push: one line with operation, repository, code a
 test_expect_success 'verified TLS: refused without the CA, accepted with --tls-ca' '
     STRATA_TLS_VERIFY_LOOPBACK=1 test_must_fail "$DRV" ping "$REG" 2>err &&
     grep -i "certificate" err &&
+    grep "(for a private CA use --tls-ca FILE, or mark the registry insecure with --insecure-registry $REG)$" err &&
     STRATA_TLS_VERIFY_LOOPBACK=1 STRATA_TLS_CA="$TRASH/cert.pem" test_exit_code 1 "$DRV" ping "$REG" 2>err &&
     grep "UNAUTHORIZED" err &&
     echo s3cret | STRATA_TLS_VERIFY_LOOPBACK=1 test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&

@@ -38,7 +38,10 @@ test_expect_success 'blob GET with Range answers 206 and 416' '
     curl -si -H "Range: bytes=-3" "$R/v2/app/one/blobs/$D" | grep -i "^Content-Range: bytes 8-10/11" &&
     curl -si -H "Range: bytes=50-60" "$R/v2/app/one/blobs/$D" >out &&
     grep "^HTTP/1.1 416" out && grep -i "^Content-Range: bytes \*/11" out &&
-    test "$(http_status -H "Range: bytes=5-2" "$R/v2/app/one/blobs/$D")" = 416
+    test "$(http_status -H "Range: bytes=5-2" "$R/v2/app/one/blobs/$D")" = 416 &&
+    test "$(http_status -H "Range: items=0-1" "$R/v2/app/one/blobs/$D")" = 200 &&
+    curl -s -H "Range: bytes=0-1,4-5" "$R/v2/app/one/blobs/$D" -D hdr -o whole &&
+    head -1 hdr | grep " 200 " && test "$(wc -c <whole)" = 11
 '
 
 test_expect_success 'a blob is not visible in another repository' '

@@ -78,6 +78,19 @@ test_expect_success 'skopeo pushes with credentials and fails without' '
     skopeo inspect --tls-verify=false --creds bob:secret2 docker://$SREG/team/app:1 >/dev/null
 '
 
+test_expect_success 'anonymous pull with skopeo (which answers the challenge with empty Basic credentials)' '
+    skopeo copy -q --dest-tls-verify=false --dest-creds alice:secret1 oci:lay:img docker://$SREG/public/app:1 &&
+    test "$(http_status -u : "$R/v2/public/app/tags/list")" = 200 &&
+    test "$(http_status -u : "$R/v2/team/app/tags/list")" = 401 &&
+    test "$(http_status -u : -X POST "$R/v2/public/app/blobs/uploads/")" = 401 &&
+    test "$(http_status -u : "$R/v2/")" = 401 &&
+    skopeo inspect --tls-verify=false --no-creds docker://$SREG/public/app:1 >/dev/null &&
+    skopeo list-tags --tls-verify=false --no-creds docker://$SREG/public/app | jq -e ".Tags == [\"1\"]" &&
+    skopeo copy -q --src-tls-verify=false --src-no-creds docker://$SREG/public/app:1 oci:anon:1 &&
+    test_must_fail skopeo inspect --tls-verify=false --no-creds docker://$SREG/team/app:1 2>err &&
+    grep -i "unauthorized" err
+'
+
 test_expect_success 'the JSON access log names the user and the status' '
     grep "\"user\":\"bob\"" "$TRASH/strata-registry.log" | grep "\"status\":403" &&
     grep "\"method\":\"PUT\"" "$TRASH/strata-registry.log" | jq -e "has(\"duration_ms\") and has(\"bytes_in\")" | head -1 | grep true
@@ -134,6 +147,21 @@ if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TRASH/key.pem" -out "$TRA
         D=sha256:$(sha256sum f1 | cut -d" " -f1) &&
         curl -sf --cacert "$TRASH/cert.pem" "https://127.0.0.1:$TLS_PORT/v2/team/x/blobs/$D" | cmp - f1 &&
         test "$(http_status "http://127.0.0.1:$TLS_PORT/v2/")" != 200
+    '
+    test_expect_success 'TLS: a wrong, encrypted or mismatched key is named in one error line' '
+        openssl genrsa -out other.pem 2048 2>/dev/null &&
+        openssl rsa -in "$TRASH/key.pem" -aes256 -passout pass:x -out enc.pem 2>/dev/null &&
+        P=$(free_port) &&
+        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+            --tls-cert "$TRASH/cert.pem" --tls-key other.pem </dev/null 2>err &&
+        test "$(wc -l <err)" = 1 &&
+        grep "^strata: error: --tls-cert .*cert.pem. and --tls-key .other.pem. do not match" err &&
+        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+            --tls-cert "$TRASH/cert.pem" --tls-key enc.pem </dev/null 2>err &&
+        grep "^strata: error: --tls-key .enc.pem.: no PEM private key" err &&
+        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+            --tls-cert other.pem --tls-key "$TRASH/key.pem" </dev/null 2>err &&
+        grep "^strata: error: --tls-cert .other.pem.: no PEM certificate" err
     '
 fi
 

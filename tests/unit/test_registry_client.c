@@ -96,6 +96,18 @@ static void test_errors(void)
 	is_str(err->msg, "MANIFEST_UNKNOWN: manifest unknown", "HEAD 404 synthesised");
 	strata_error_clear(&err);
 
+	/* a hostile or sloppy registry cannot split the one-line error or reach the terminal */
+	b = "{\"errors\":[{\"code\":\"DENIED\\n\",\"message\":\"no\\nstrata: error: forged\\u001b[31m\"}]}";
+	rc_error_from_response(403, b, strlen(b), NULL, &err);
+	is_str(err->msg, "DENIED : no strata: error: forged [31m", "control characters become spaces");
+	strata_error_clear(&err);
+	char *longmsg = xasprintf("{\"errors\":[{\"code\":\"X\",\"message\":\"%0600d\"}]}", 0);
+	rc_error_from_response(400, longmsg, strlen(longmsg), NULL, &err);
+	is_int((long)strlen(err->msg), (long)strlen("X: ") + 512 + 3, "a long message is cut");
+	ok(strstr(err->msg, "0...") != NULL, "a cut message ends with ...");
+	strata_error_clear(&err);
+	free(longmsg);
+
 	rc_error_from_response(502, "<html>bad gateway</html>", 24, NULL, &err);
 	is_str(err->msg, "HTTP status 502", "non-JSON body");
 	is_int(strata_error_code(err), STRATA_E_REGISTRY, "5xx is a registry error");

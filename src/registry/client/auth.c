@@ -239,7 +239,7 @@ int rc_do(struct regclient *c, struct rc_host *h, const struct rc_req *req, stru
 				return -1;
 			}
 			long st = resp->status;
-			if (!req->no_retry && (st == 429 || (st >= 500 && st != 501 && st != 505)) &&
+			if (!req->no_retry && rc_status_transient(st) &&
 			    attempt < c->o.max_retries) {
 				LOG_DEBUG("%s %s: HTTP %ld; retrying", req->method, req->url, st);
 				rc_backoff(c, attempt, resp->retry_after);

@@ -176,7 +176,8 @@ int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo
 		strata_error_set_code(err, STRATA_E_INVALID);
 		goto out;
 	}
-	if (prog && prog->fn)
+	/* unverified bytes are not "done": the caller says so once its sink verified them */
+	if (verify && prog && prog->fn)
 		prog->fn(prog->ctx, digest, d.got, size, "done");
 	r = 0;
 out:
@@ -190,11 +191,6 @@ out:
 
 #define TRANSIENT (-2)
 
-static bool status_transient(long st)
-{
-	return st == 429 || (st >= 500 && st != 501 && st != 505);
-}
-
 static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 {
 	if (pr < 0)
@@ -203,7 +199,7 @@ static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 			       ? TRANSIENT
 			       : -1;
 	rc_error_from_response(resp->status, resp->body.data, resp->body.len, NULL, err);
-	if (status_transient(resp->status))
+	if (rc_status_transient(resp->status))
 		return TRANSIENT;
 	/*
 	 * The session went bad, e.g. libcurl re-sent a PUT on a fresh connection
@@ -211,8 +207,9 @@ static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 	 * it ("upload resumed at wrong offset"): a new session starts clean.
 	 */
 	if (resp->status == 416 ||
-	    (resp->body.len && (strstr(resp->body.data, "BLOB_UPLOAD_INVALID") ||
-				strstr(resp->body.data, "BLOB_UPLOAD_UNKNOWN"))))
+	    (resp->status < 500 && resp->body.len &&
+	     (strstr(resp->body.data, "BLOB_UPLOAD_INVALID") ||
+	      strstr(resp->body.data, "BLOB_UPLOAD_UNKNOWN"))))
 		return TRANSIENT;
 	return -1;
 }
@@ -221,6 +218,47 @@ static char *with_digest(const char *loc, const char *digest)
 {
 	cleanup_free char *d = rc_query_escape(digest);
 	return xasprintf("%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?', d);
+}
+
+/*
+ * After a chunk failed with 429/5xx or a broken connection: ask the registry
+ * where its session stands (GET Location: 204 with Range "0-N"), so the
+ * upload goes on from there instead of starting again. *loc follows the
+ * answer's Location. "0-0" is read as empty (the spec's answer for an empty
+ * session); if the registry had one byte, the next chunk gets 416 and the
+ * upload starts again. @return 0 with *pos, or -1.
+ */
+static int upload_offset(struct regclient *c, struct rc_host *h, char **loc, const char *scope,
+			 uint64_t size, uint64_t *pos, struct strata_error **err)
+{
+	struct rc_req get = { .method = "GET", .url = *loc, .body_fd = -1, .scope = scope };
+	struct rc_resp resp;
+	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
+	int r = -1;
+	if (rc_do(c, h, &get, &resp, err) < 0)
+		goto out;
+	if (resp.status != 204 && resp.status != 200 && resp.status != 202) {
+		rc_error_from_response(resp.status, resp.body.data, resp.body.len, "BLOB_UPLOAD_UNKNOWN", err);
+		goto out;
+	}
+	uint64_t next = 0;
+	const char *dash = resp.range ? strchr(resp.range, '-') : NULL;
+	if (dash && strcmp(resp.range, "0-0"))
+		next = strtoull(dash + 1, NULL, 10) + 1;
+	if (next > size) {
+		strata_error_makec(err, STRATA_E_REGISTRY, 0, "upload: registry reports range '%s'", resp.range);
+		goto out;
+	}
+	if (resp.location) {
+		char *nl = rc_resolve_url(*loc, resp.location);
+		free(*loc);
+		*loc = nl;
+	}
+	*pos = next;
+	r = 0;
+out:
+	rc_resp_release(&resp);
+	return r;
 }
 
 /* @return 0 uploaded, 1 mounted, -1 error, TRANSIENT worth another try. */
@@ -261,6 +299,7 @@ static int try_upload(struct regclient *c, struct rc_host *h, const char *repo, 
 	if (cs && resp.chunk_min > 0 && (uint64_t)resp.chunk_min > cs)
 		cs = (uint64_t)resp.chunk_min;
 	uint64_t pos = 0;
+	int chunk_retries = 0;
 	if (cs) {
 		while (pos < size) {
 			uint64_t len = size - pos < cs ? size - pos : cs;
@@ -274,8 +313,31 @@ static int try_upload(struct regclient *c, struct rc_host *h, const char *repo, 
 			pr = rc_do(c, h, &patch, &resp, err);
 			if (pr < 0 || resp.status != 202) {
 				r = fail_resp(&resp, pr, err);
+				/*
+				 * a chunk refused for now (429/5xx), cut, or refused with 416
+				 * (libcurl re-sent a cut chunk on a new connection, but the
+				 * registry kept the bytes that arrived): go on from the
+				 * registry's offset
+				 */
+				if (r == TRANSIENT &&
+				    (pr < 0 || resp.status == 416 || rc_status_transient(resp.status)) &&
+				    chunk_retries < c->o.max_retries) {
+					LOG_INFO("%s: chunk at %" PRIu64 " failed; resuming", digest, pos);
+					rc_backoff(c, chunk_retries++, pr < 0 ? NULL : resp.retry_after);
+					strata_error_clear(err);
+					if (upload_offset(c, h, &loc, scope, size, &pos, err) < 0) {
+						LOG_INFO("%s: upload status: %s", digest, (*err)->msg);
+						strata_error_clear(err);
+						r = fail_resp(&resp, pr, err);
+						goto out;
+					}
+					if (prog && prog->fn)
+						prog->fn(prog->ctx, digest, pos, size, "resuming");
+					continue;
+				}
 				goto out;
 			}
+			chunk_retries = 0;
 			/* the server says how much it has: "0-N" */
 			uint64_t next = pos + len;
 			if (resp.range) {
@@ -297,9 +359,10 @@ static int try_upload(struct regclient *c, struct rc_host *h, const char *repo, 
 		}
 	}
 	put_url = with_digest(loc, digest);
+	/* the PUT that ends a chunked upload has no body: it may be retried like a GET */
 	struct rc_req put = { .method = "PUT", .url = put_url, .body_fd = cs ? -1 : fd, .fd_off = 0,
 			      .fd_len = cs ? 0 : size, .content_type = "application/octet-stream",
-			      .no_retry = true, .scope = scope, .prog = prog, .prog_id = digest,
+			      .no_retry = !cs, .scope = scope, .prog = prog, .prog_id = digest,
 			      .prog_total = size };
 	pr = rc_do(c, h, &put, &resp, err);
 	if (pr < 0 || resp.status != 201) {

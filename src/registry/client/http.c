@@ -589,13 +589,27 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 			return strata_error_makec(err, STRATA_E_REGISTRY, 0,
 						  "%s %s: response body larger than %zu bytes", m, req->url,
 						  resp->body.max);
-		return strata_error_makec(err, STRATA_E_REGISTRY, 0, "%s %s: %s", m, req->url,
-					  resp->errbuf[0] ? resp->errbuf : curl_easy_strerror(cc));
+		const char *why = resp->errbuf[0] ? resp->errbuf : curl_easy_strerror(cc);
+		/* OpenSSL's words for the two usual TLS mistakes say nothing of the fix */
+		cleanup_free char *hint = NULL;
+		if (h && !h->insecure && cc == CURLE_SSL_CONNECT_ERROR && strstr(why, "wrong version number"))
+			hint = xasprintf(" (the registry may serve plain http: mark it insecure with "
+					 "--insecure-registry %s)", h->host);
+		else if (h && !h->insecure && cc == CURLE_PEER_FAILED_VERIFICATION)
+			hint = xasprintf(" (for a private CA use --tls-ca FILE, or mark the registry "
+					 "insecure with --insecure-registry %s)", h->host);
+		return strata_error_makec(err, STRATA_E_REGISTRY, 0, "%s %s: %s%s", m, req->url, why,
+					  hint ? hint : "");
 	}
 	long code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	resp->status = code;
 	return 0;
+}
+
+bool rc_status_transient(long st)
+{
+	return st == 429 || (st >= 500 && st != 501 && st != 505 && st != 507);
 }
 
 bool rc_curl_transient(CURLcode cc)

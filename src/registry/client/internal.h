@@ -132,6 +132,12 @@ int rc_do(struct regclient *c, struct rc_host *h, const struct rc_req *req, stru
 int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req, const char *authz,
 	       struct rc_resp *resp, struct strata_error **err);
 bool rc_curl_transient(CURLcode cc);
+/*
+ * Is an HTTP status worth retrying: 429 and 5xx, except 501/505 (the
+ * registry cannot do it) and 507 (its storage is full: a retry seconds
+ * later would send the same bytes into the same full disk).
+ */
+bool rc_status_transient(long st);
 void rc_backoff(const struct regclient *c, int attempt, const char *retry_after);
 
 /* Resolve a Location (absolute or relative to base). Newly allocated. */

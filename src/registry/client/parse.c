@@ -157,6 +157,30 @@ char *rc_link_next(const char *link)
 	return NULL;
 }
 
+/*
+ * The registry's code or message as one line of at most max bytes: control
+ * characters (newlines, ESC) would split the user's one-line error or reach
+ * the terminal, so they become spaces; a longer text is cut with "...".
+ */
+static char *one_line(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	bool cut = n > max;
+	if (cut) {
+		n = max;
+		/* do not cut a UTF-8 sequence in two */
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	char *out = xmalloc(n + 4);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		out[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	memcpy(out + n, cut ? "..." : "", cut ? 4 : 1);
+	return out;
+}
+
 int rc_error_from_response(long status, const char *body, size_t len, const char *fallback_code,
 			   struct strata_error **err)
 {
@@ -178,9 +202,12 @@ int rc_error_from_response(long status, const char *body, size_t len, const char
 			else if (!strcmp(code, "NAME_UNKNOWN") || !strcmp(code, "MANIFEST_UNKNOWN") ||
 				 !strcmp(code, "BLOB_UNKNOWN") || !strcmp(code, "BLOB_UPLOAD_UNKNOWN"))
 				cat = STRATA_E_NOTFOUND;
-			if (msg && *msg)
-				return strata_error_makec(err, cat, 0, "%s: %s", code, msg);
-			return strata_error_makec(err, cat, 0, "%s", code);
+			cleanup_free char *c1 = one_line(code, 64);
+			if (msg && *msg) {
+				cleanup_free char *m1 = one_line(msg, 512);
+				return strata_error_makec(err, cat, 0, "%s: %s", c1, m1);
+			}
+			return strata_error_makec(err, cat, 0, "%s", c1);
 		}
 	}
 	if (status == 401)

@@ -39,10 +39,14 @@ void reg_access_log(struct reg_req *q)
 	char remote[INET6_ADDRSTRLEN + 1];
 	remote_addr(q, remote, sizeof(remote));
 	cleanup_free char *line = NULL;
-	if (q->r->cfg.log_format == REGISTRY_LOG_JSON) {
+	/* the path is decoded client bytes: newlines or quotes would forge lines */
+	bool json = q->r->cfg.log_format == REGISTRY_LOG_JSON;
+	cleanup_free char *path = reg_escape(q->url, !json);
+	cleanup_free char *method = reg_escape(q->method, !json);
+	if (json) {
 		cleanup_json json_t *j = json_pack(
 			"{s:s,s:s?,s:s,s:s,s:i,s:I,s:I,s:f}", "remote", remote, "user", q->user, "method",
-			q->method, "path", q->url ? q->url : "", "status", (int)q->status, "bytes_in",
+			method, "path", path, "status", (int)q->status, "bytes_in",
 			(json_int_t)q->bytes_in, "bytes_out", (json_int_t)q->bytes_out, "duration_ms",
 			ms);
 		if (!j)
@@ -54,7 +58,7 @@ void reg_access_log(struct reg_req *q)
 		free(s);
 	} else {
 		line = xasprintf("%s %s \"%s %s\" %u in=%llu out=%llu %.3fms\n", remote,
-				 q->user ? q->user : "-", q->method, q->url ? q->url : "", q->status,
+				 q->user ? q->user : "-", method, path, q->status,
 				 (unsigned long long)q->bytes_in, (unsigned long long)q->bytes_out, ms);
 	}
 	struct strata_error *err = NULL;

@@ -218,6 +218,12 @@ int reg_auth_login(struct reg_auth *a, const char *authorization, char **user)
 		return 0;
 	*colon = '\0';
 	const char *name = (const char *)dec, *pass = colon + 1;
+	/*
+	 * containers/image (skopeo, podman, buildah) without credentials answers
+	 * the /v2/ challenge with "Basic Og==" (":"): that is anonymous
+	 */
+	if (!*name && !*pass)
+		return 1;
 	const struct user *u = NULL;
 	for (size_t i = 0; i < a->nusers; i++)
 		if (!strcmp(a->users[i].name, name))

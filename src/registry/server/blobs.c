@@ -4,7 +4,8 @@
  * A blob is visible in a repository when it is linked there. GET answers
  * from the shared blob file with sendfile (MHD_create_response_from_fd*),
  * one range at most ("bytes=a-b", "bytes=a-", "bytes=-n"; 206, or 416 with
- * "Content-Range: bytes *\/size"). DELETE removes the link only; the file
+ * "Content-Range: bytes *\/size"; another unit or several ranges: the whole
+ * blob, 200). DELETE removes the link only; the file
  * goes when gc finds nothing else uses it.
  */
 #include "registry/server/internal.h"
@@ -20,11 +21,15 @@ static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
 	if (!h)
 		return 0;
+	/*
+	 * RFC 9110 14.2: a range unit the server does not know MUST be ignored;
+	 * several ranges may be: both get the whole blob (200), not 416.
+	 */
 	if (strncmp(h, "bytes=", 6))
-		return -1;
+		return 0;
 	h += 6;
 	if (strchr(h, ','))
-		return -1;
+		return 0;
 	const char *dash = strchr(h, '-');
 	if (!dash)
 		return -1;

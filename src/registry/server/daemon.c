@@ -1,6 +1,6 @@
 /*
  * daemon.c — registry_server_start/stop: storage and auth set-up, the
- * libmicrohttpd daemon (thread pool, epoll, limits, TLS) and the graceful
+ * libmicrohttpd daemon (thread pool, poll, limits, TLS) and the graceful
  * stop.
  */
 #include "registry/server/internal.h"
@@ -8,6 +8,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -82,6 +85,59 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	LOG_WARN("http: %s", s);
 }
 
+/* what (consumed) with OpenSSL's reason, when it has one. @return -1 */
+static int tls_error(struct strata_error **err, char *what)
+{
+	char why[256];
+	unsigned long e = ERR_peek_last_error();
+	ERR_error_string_n(e, why, sizeof(why));
+	ERR_clear_error();
+	int r = e ? strata_error_makec(err, STRATA_E_INVALID, 0, "%s: %s", what, why)
+		  : strata_error_makec(err, STRATA_E_INVALID, 0, "%s", what);
+	free(what);
+	return r;
+}
+
+/* an encrypted key is refused, not prompted for on the terminal */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+/*
+ * Check the certificate and key before libmicrohttpd sees them: its failure
+ * comes back as a NULL daemon with a stale errno ("listen on ...: No such
+ * file or directory").
+ */
+static int tls_check(const char *cert_path, const char *cert_pem, const char *key_path,
+		     const char *key_pem, struct strata_error **err)
+{
+	int r = -1;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+	if (!cb || !kb)
+		strata_oom();
+	if (!(x = PEM_read_bio_X509(cb, NULL, no_password, NULL)))
+		tls_error(err, xasprintf("--tls-cert '%s': no PEM certificate", cert_path));
+	else if (!(k = PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL)))
+		tls_error(err, xasprintf("--tls-key '%s': no PEM private key", key_path));
+	else if (X509_check_private_key(x, k) != 1)
+		tls_error(err, xasprintf("--tls-cert '%s' and --tls-key '%s' do not match", cert_path,
+					 key_path));
+	else
+		r = 0;
+	X509_free(x);
+	EVP_PKEY_free(k);
+	BIO_free(cb);
+	BIO_free(kb);
+	return r;
+}
+
 int registry_server_start(const struct registry_server_config *cfg, struct registry_server **out,
 			  struct strata_error **err)
 {
@@ -117,7 +173,13 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	if (parse_addr(cfg->addr ? cfg->addr : "127.0.0.1:5000", &ss, &sslen, err) < 0)
 		goto fail;
 
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	/*
+	 * poll, not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loop
+	 * misses a FIN that arrives with the last bytes of a cut request body,
+	 * leaving the request (and its upload session) hanging until the
+	 * connection timeout. Measured: same requests/s on loopback.
+	 */
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (cfg->tls_cert || cfg->tls_key) {
@@ -138,6 +200,8 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 		}
 		r->tls_cert_pem = strata_buf_detach(&c, NULL);
 		r->tls_key_pem = strata_buf_detach(&k, NULL);
+		if (tls_check(cfg->tls_cert, r->tls_cert_pem, cfg->tls_key, r->tls_key_pem, err) < 0)
+			goto fail;
 		flags |= MHD_USE_TLS;
 	}
 	struct MHD_OptionItem opts[] = {

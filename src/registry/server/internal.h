@@ -45,7 +45,8 @@ void reg_auth_free(struct reg_auth *a);
 /*
  * Check an Authorization header (may be NULL). @return 1 with *user set
  * (newly allocated; NULL for anonymous) when the credentials are valid or
- * absent, 0 when they are present but wrong.
+ * absent (an empty user and password, "Basic Og==", is absent), 0 when
+ * they are present but wrong.
  */
 int reg_auth_login(struct reg_auth *a, const char *authorization, char **user);
 /* Does user (NULL = anonymous) have access on repository name ("" = base/catalog checks)? */
@@ -200,8 +201,17 @@ enum MHD_Result reg_reply_json(struct reg_req *q, unsigned status, json_t *body,
 /* {"errors":[{"code":..,"message":..,"detail":..}]} */
 enum MHD_Result reg_reply_error(struct reg_req *q, unsigned status, const char *code, const char *fmt,
 				...) __attribute__((format(printf, 4, 5)));
-/* 500 UNKNOWN, logging err (consumed). */
+/*
+ * 500 UNKNOWN, logging err (consumed); 507 when the storage is full
+ * (ENOSPC, EDQUOT: BLOB_UPLOAD_INVALID on upload routes, else UNKNOWN).
+ */
 enum MHD_Result reg_reply_internal(struct reg_req *q, struct strata_error *err);
+/*
+ * s (may be NULL: "") with every byte outside printable ASCII, and '"' and
+ * '\\' when quotes, written as \xNN: request paths and arguments are
+ * client bytes, which must not break log lines or JSON (newly allocated).
+ */
+char *reg_escape(const char *s, bool quotes);
 void reg_add_header(struct MHD_Response *resp, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *reg_header(struct reg_req *q, const char *name);

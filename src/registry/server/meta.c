@@ -9,6 +9,8 @@
  */
 #include "registry/server/internal.h"
 
+#include <errno.h>
+
 #include <string.h>
 #include <time.h>
 
@@ -36,7 +38,9 @@ static const char schema[] =
 
 int reg_db_err(sqlite3 *db, struct strata_error **err, const char *what)
 {
-	return strata_error_make(err, 0, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
+	/* a full disk is ENOSPC for the callers, whatever part of SQLite hit it */
+	int errnum = db && sqlite3_errcode(db) == SQLITE_FULL ? ENOSPC : 0;
+	return strata_error_make(err, errnum, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
 int reg_exec(sqlite3 *db, const char *sql, struct strata_error **err)

@@ -6,6 +6,7 @@
  */
 #include "registry/server/internal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -56,21 +57,52 @@ enum MHD_Result reg_reply_error(struct reg_req *q, unsigned status, const char *
 	va_start(ap, fmt);
 	cleanup_free char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	cleanup_json json_t *body = json_pack("{s:[{s:s,s:s,s:o}]}", "errors", "code", code, "message", msg,
+	/* messages quote client bytes, which may not be UTF-8: jansson refuses those */
+	cleanup_free char *safe = reg_escape(msg, false);
+	cleanup_json json_t *body = json_pack("{s:[{s:s,s:s,s:o}]}", "errors", "code", code, "message", safe,
 					       "detail", json_object());
-	if (q->name && q->ref)
+	if (q->name && q->ref) {
+		cleanup_free char *ref = reg_escape(q->ref, false);
 		json_object_set_new(json_object_get(json_array_get(json_object_get(body, "errors"), 0),
 						     "detail"),
-				    q->route == R_UPLOAD ? "uuid" : "reference", json_string(q->ref));
+				    q->route == R_UPLOAD ? "uuid" : "reference", json_string(ref));
+	}
 	return reg_reply_json(q, status, body, "application/json");
 }
 
 enum MHD_Result reg_reply_internal(struct reg_req *q, struct strata_error *err)
 {
 	cleanup_free char *s = strata_error_string(err);
+	int errnum = strata_error_errnum(err);
 	strata_error_free(err);
-	LOG_ERROR("%s %s: %s", q->method, q->url, s);
+	cleanup_free char *url = reg_escape(q->url, false);
+	LOG_ERROR("%s %s: %s", q->method, url, s);
+	if (errnum == ENOSPC || errnum == EDQUOT)
+		return reg_reply_error(q, MHD_HTTP_INSUFFICIENT_STORAGE,
+				       q->route == R_UPLOAD ? "BLOB_UPLOAD_INVALID" : "UNKNOWN",
+				       "no space left on the registry's storage");
 	return reg_reply_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR, "UNKNOWN", "internal error");
+}
+
+char *reg_escape(const char *s, bool quotes)
+{
+	if (!s)
+		return xstrdup("");
+	size_t n = strlen(s);
+	char *out = xmalloc(4 * n + 1), *o = out;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p >= 0x7f || (quotes && (*p == '"' || *p == '\\'))) {
+			static const char hx[] = "0123456789abcdef";
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hx[*p >> 4];
+			*o++ = hx[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 const char *reg_header(struct reg_req *q, const char *name)

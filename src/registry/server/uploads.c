@@ -387,6 +387,9 @@ static enum MHD_Result finish_chunk(struct reg_req *q, sqlite3 *db)
 	struct reg_session *s = q->sess;
 	uint64_t offset = s->offset;
 	if (q->body_failed) {
+		/* take the chunk back: a full disk must not stay full of a failed chunk */
+		if (ftruncate(q->fd, (off_t)offset) < 0)
+			LOG_WARN("truncate upload %s: %s", q->ref, strerror(errno));
 		strata_error_make(&err, q->body_errno, "write upload");
 		return reg_reply_internal(q, err);
 	}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t7006: `strata registry serve` on a port in use fails with one clear
+# t7009: `strata registry serve` on a port in use fails with one clear
 # error naming the address; libmicrohttpd's own line used to say "port 0".
 . "$(dirname "$0")/lib.sh"
 

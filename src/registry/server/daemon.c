@@ -166,6 +166,15 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	if (strata_mkdir_p(r->blobs_dir, 0755, err) < 0 || strata_mkdir_p(r->uploads_dir, 0755, err) < 0 ||
 	    reg_meta_open(r->db_path, &db, err) < 0)
 		goto fail;
+	if (!cfg->read_only) {
+		struct strata_error *e = NULL;
+		if (reg_gc_recover(r, db, &e) < 0) {
+			char *s = strata_error_string(e);
+			LOG_WARN("restore blobs from an interrupted gc: %s", s);
+			free(s);
+			strata_error_free(e);
+		}
+	}
 	sqlite3_close(db);
 	if ((cfg->htpasswd || cfg->auth_config) &&
 	    reg_auth_load(cfg->htpasswd, cfg->auth_config, &r->auth, err) < 0)

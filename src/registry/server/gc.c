@@ -92,6 +92,29 @@ static int recover_trash(struct gc *g, struct strata_error **err)
 	return 0;
 }
 
+/*
+ * At server start: a gc killed between moving files into the trash and its
+ * COMMIT left blobs whose rows survived in the trash (they would answer 404
+ * until the next gc). Under BEGIN IMMEDIATE, so a gc running right now (which
+ * holds the write lock until its COMMIT) is waited for, never undone.
+ */
+int reg_gc_recover(struct registry *r, sqlite3 *db, struct strata_error **err)
+{
+	struct gc g = { .db = db, .blobs = r->blobs_dir };
+	g.trash = strata_path_join(r->root, "trash");
+	int rc = -1;
+	if (!strata_path_exists(g.trash)) {
+		rc = 0;
+	} else if (reg_begin(db, true, err) == 0) {
+		if (recover_trash(&g, err) < 0 || reg_commit(db, err) < 0)
+			reg_rollback(db);
+		else
+			rc = 0;
+	}
+	free(g.trash);
+	return rc;
+}
+
 static int mark(struct gc *g, struct strata_error **err)
 {
 	sqlite3 *db = g->db;

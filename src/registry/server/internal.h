@@ -95,6 +95,8 @@ static inline void reg_finalizep(sqlite3_stmt **s) { if (*s) sqlite3_finalize(*s
 int reg_begin(sqlite3 *db, bool write, struct strata_error **err);
 int reg_commit(sqlite3 *db, struct strata_error **err);
 void reg_rollback(sqlite3 *db);
+/* gc.c: restore blobs an interrupted gc left in ROOT/trash (at server start) */
+int reg_gc_recover(struct registry *r, sqlite3 *db, struct strata_error **err);
 /* Repository id, creating the row when create; 0 when absent. @return id >= 0 or -1. */
 int64_t reg_repo_id(sqlite3 *db, const char *name, bool create, struct strata_error **err);
 /* Is the blob digest linked into repository name? @return 1, 0 or -1. size in *size. */

@@ -46,11 +46,11 @@ test_expect_success 'the JSON log keeps one valid line per request, bytes not UT
     curl -s -o /dev/null "$R/v2/" &&
     stop_strata_registry &&
     grep "^{" "$TRASH/strata-registry.log" >lines &&
-    test "$(wc -l <lines)" = 3 &&
     jq -e . lines >/dev/null &&
     jq -r .path lines >paths &&
-    grep -Fx "/v2/a\\xff/tags/list" paths &&
-    grep -Fx "/v2/a\\x0ab/tags/list" paths
+    test "$(grep -cFx "/v2/a\\xff/tags/list" paths)" = 1 &&
+    test "$(grep -cFx "/v2/a\\x0ab/tags/list" paths)" = 1 &&
+    test "$(grep -cFx "/v2/" paths)" -ge 1
 '
 
 test_done

@@ -27,3 +27,12 @@ int cli_regclient_new(struct regclient_opts *o, struct regclient **out, struct s
 	return regclient_new(o, out, err);
 }
 
+
+int cli_parallel_parse(const char *verb, const char *arg, int *out)
+{
+	unsigned long v;
+	if (cli_parse_number(arg, 1, 64, &v) < 0)
+		return cli_usage_error(verb, "--parallel must be between 1 and 64, not '%s'", arg);
+	*out = (int)v;
+	return 0;
+}

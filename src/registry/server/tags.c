@@ -10,30 +10,54 @@
 #define CATALOG_DEFAULT_N 1000
 #define LIST_MAX_N 100000
 
-/* @return 0 with *n (UINT64_MAX when absent), -1 on a malformed value */
-static int page_args(struct reg_req *q, uint64_t *n, const char **last)
+/*
+ * The database and the page asked for: *n (UINT64_MAX when absent) and
+ * *last ("" when absent). @return 0, or -1 with the error reply in *ret.
+ */
+static int page_begin(struct reg_req *q, sqlite3 **db, uint64_t *n, const char **last, enum MHD_Result *ret)
 {
+	struct strata_error *err = NULL;
+	*db = reg_db(q->r, &err);
+	if (!*db) {
+		*ret = reg_reply_internal(q, err);
+		return -1;
+	}
 	const char *ns = reg_arg(q, "n");
 	*last = reg_arg(q, "last");
 	if (!*last)
 		*last = "";
 	*n = UINT64_MAX;
-	if (ns && (reg_parse_u64(ns, n) < 0))
+	if (ns && (reg_parse_u64(ns, n) < 0)) {
+		*ret = reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "PAGINATION_NUMBER_INVALID",
+				       "invalid number of results requested");
 		return -1;
+	}
 	return 0;
+}
+
+/* Reply 200 with body, and a Link to path after the last name in list when more follow. */
+static enum MHD_Result page_reply(struct reg_req *q, json_t *body, json_t *list, bool more, uint64_t limit,
+				  const char *path)
+{
+	size_t len;
+	char *s = strata_json_dump(body, &len);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (more && limit > 0)
+		reg_add_link(resp, path, limit, json_string_value(json_array_get(list, json_array_size(list) - 1)));
+	q->bytes_out = len;
+	return reg_reply(q, MHD_HTTP_OK, resp);
 }
 
 enum MHD_Result reg_tags_handle(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
-	sqlite3 *db = reg_db(q->r, &err);
-	if (!db)
-		return reg_reply_internal(q, err);
+	sqlite3 *db;
 	uint64_t n;
 	const char *last;
-	if (page_args(q, &n, &last) < 0)
-		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "PAGINATION_NUMBER_INVALID",
-				       "invalid number of results requested");
+	enum MHD_Result ret;
+	if (page_begin(q, &db, &n, &last, &ret) < 0)
+		return ret;
 	int64_t repo = reg_repo_id(db, q->name, false, &err);
 	if (repo < 0)
 		return reg_reply_internal(q, err);
@@ -63,30 +87,19 @@ enum MHD_Result reg_tags_handle(struct reg_req *q)
 		return reg_reply_internal(q, err);
 	}
 	cleanup_json json_t *body = json_pack("{s:s,s:O}", "name", q->name, "tags", tags);
-	size_t len;
-	char *s = strata_json_dump(body, &len);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	if (more && limit > 0) {
-		cleanup_free char *path = xasprintf("%s/tags/list", q->name);
-		reg_add_link(resp, path, limit,
-			     json_string_value(json_array_get(tags, json_array_size(tags) - 1)));
-	}
-	q->bytes_out = len;
-	return reg_reply(q, MHD_HTTP_OK, resp);
+	cleanup_free char *path = xasprintf("%s/tags/list", q->name);
+	return page_reply(q, body, tags, more, limit, path);
 }
 
 enum MHD_Result reg_catalog_handle(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
-	sqlite3 *db = reg_db(q->r, &err);
-	if (!db)
-		return reg_reply_internal(q, err);
+	sqlite3 *db;
 	uint64_t n;
 	const char *last;
-	if (page_args(q, &n, &last) < 0)
-		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "PAGINATION_NUMBER_INVALID",
-				       "invalid number of results requested");
+	enum MHD_Result ret;
+	if (page_begin(q, &db, &n, &last, &ret) < 0)
+		return ret;
 	uint64_t limit = n == UINT64_MAX ? CATALOG_DEFAULT_N : n > LIST_MAX_N ? LIST_MAX_N : n;
 	cleanup_stmt sqlite3_stmt *st = NULL;
 	if (reg_prepare(db,
@@ -114,13 +127,5 @@ enum MHD_Result reg_catalog_handle(struct reg_req *q)
 		return reg_reply_internal(q, err);
 	}
 	cleanup_json json_t *body = json_pack("{s:O}", "repositories", repos);
-	size_t len;
-	char *s = strata_json_dump(body, &len);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	if (more && limit > 0)
-		reg_add_link(resp, "_catalog", limit,
-			     json_string_value(json_array_get(repos, json_array_size(repos) - 1)));
-	q->bytes_out = len;
-	return reg_reply(q, MHD_HTTP_OK, resp);
+	return page_reply(q, body, repos, more, limit, "_catalog");
 }

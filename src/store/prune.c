@@ -99,15 +99,6 @@ static int lock_exclusive(struct store *s, struct strata_error **err)
 	return 0;
 }
 
-static bool is_hex64(const char *s)
-{
-	size_t i = 0;
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 64;
-}
-
 static int sweep(struct store *s, json_t *set, bool dry_run, struct store_prune_result *out,
 		 struct strata_error **err)
 {
@@ -117,7 +108,7 @@ static int sweep(struct store *s, json_t *set, bool dry_run, struct store_prune_
 	size_t cap = 0;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (!is_hex64(de->d_name))
+		if (!oci_sha256_hex_valid(de->d_name))
 			continue;
 		struct oci_digest dg;
 		cleanup_free char *ds = xasprintf("sha256:%s", de->d_name);

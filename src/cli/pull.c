@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,40 +55,12 @@ out:
 
 static int cmd_pull(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "platform", required_argument, NULL, 'P' },
-		{ "parallel", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_REGOPTS_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct regclient_opts o cleanup_regopts = { 0 };
 	const char *platform = NULL;
 	bool quiet = false;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
-		if (cli_regopts_handle(&o, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'P':
-			platform = optarg;
-			break;
-		case 'j':
-			if (cli_parallel_parse("pull", optarg, &o.parallel) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage();
-			return EXIT_OK;
-		default:
-			return cli_usage_error("pull", "unknown option");
-		}
-	}
+	int rc = cli_xfer_opts_parse("pull", argc, argv, usage, &o, &platform, &quiet);
+	if (rc >= 0)
+		return rc;
 	if (optind != argc - 1)
 		return cli_usage_error("pull", "expected one image reference");
 	if (platform && !strchr(platform, '/'))

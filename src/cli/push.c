@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,35 +81,11 @@ out:
 
 static int cmd_push(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "parallel", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_REGOPTS_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct regclient_opts o cleanup_regopts = { 0 };
 	bool quiet = false;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
-		if (cli_regopts_handle(&o, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'j':
-			if (cli_parallel_parse("push", optarg, &o.parallel) != 0)
-				return EXIT_USAGE;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage();
-			return EXIT_OK;
-		default:
-			return cli_usage_error("push", "unknown option");
-		}
-	}
+	int rc = cli_xfer_opts_parse("push", argc, argv, usage, &o, NULL, &quiet);
+	if (rc >= 0)
+		return rc;
 	if (optind != argc - 1 && optind != argc - 2)
 		return cli_usage_error("push", "expected REF [DEST]");
 	struct strata_error *err = NULL;

@@ -36,4 +36,15 @@ int cli_regclient_new(struct regclient_opts *o, struct regclient **out, struct s
  */
 int cli_parallel_parse(const char *verb, const char *arg, int *out);
 
+/*
+ * The options of pull and push: -j/--parallel N, -q/--quiet, the registry
+ * options, -h/--help (prints usage()) and, when platform is not NULL,
+ * --platform P. Parses argv with getopt_long from the start; optind is then
+ * at the operands. o is the caller's to release either way.
+ * @return -1 when the verb goes on, else the exit code to return (EXIT_OK
+ * after --help, EXIT_USAGE after printing a usage error).
+ */
+int cli_xfer_opts_parse(const char *verb, int argc, char **argv, void (*usage)(void), struct regclient_opts *o,
+			const char **platform, bool *quiet);
+
 #endif

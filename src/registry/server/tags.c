@@ -19,6 +19,12 @@ struct page {
 	bool more;         /* another name follows the page */
 };
 
+static void page_release(struct page *p)
+{
+	json_decref(p->names);
+}
+#define cleanup_page __attribute__((cleanup(page_release)))
+
 /* Fill the database and ?n=&last= in *p. @return 0, or -1 with the error reply in *ret. */
 static int page_begin(struct reg_req *q, struct page *p, enum MHD_Result *ret)
 {
@@ -83,11 +89,10 @@ static enum MHD_Result page_reply(struct reg_req *q, const struct page *p, json_
 
 enum MHD_Result reg_tags_handle(struct reg_req *q)
 {
-	struct page p;
+	struct page p cleanup_page = { 0 };
 	enum MHD_Result ret;
 	if (page_begin(q, &p, &ret) < 0)
 		return ret;
-	cleanup_json json_t *names = p.names;
 	struct strata_error *err = NULL;
 	int64_t repo = reg_repo_id(p.db, q->name, false, &err);
 	if (repo < 0)
@@ -105,18 +110,17 @@ enum MHD_Result reg_tags_handle(struct reg_req *q)
 	sqlite3_bind_int64(st, 3, (int64_t)limit + 1);
 	if (page_collect(q, &p, st, limit, false, "list tags", &err) < 0)
 		return reg_reply_internal(q, err);
-	cleanup_json json_t *body = json_pack("{s:s,s:O}", "name", q->name, "tags", names);
+	cleanup_json json_t *body = json_pack("{s:s,s:O}", "name", q->name, "tags", p.names);
 	cleanup_free char *path = xasprintf("%s/tags/list", q->name);
 	return page_reply(q, &p, body, limit, path);
 }
 
 enum MHD_Result reg_catalog_handle(struct reg_req *q)
 {
-	struct page p;
+	struct page p cleanup_page = { 0 };
 	enum MHD_Result ret;
 	if (page_begin(q, &p, &ret) < 0)
 		return ret;
-	cleanup_json json_t *names = p.names;
 	struct strata_error *err = NULL;
 	uint64_t limit = p.n == UINT64_MAX ? CATALOG_DEFAULT_N : p.n > LIST_MAX_N ? LIST_MAX_N : p.n;
 	cleanup_stmt sqlite3_stmt *st = NULL;
@@ -129,6 +133,6 @@ enum MHD_Result reg_catalog_handle(struct reg_req *q)
 	sqlite3_bind_text(st, 1, p.last, -1, SQLITE_STATIC);
 	if (page_collect(q, &p, st, limit, true, "list repositories", &err) < 0)
 		return reg_reply_internal(q, err);
-	cleanup_json json_t *body = json_pack("{s:O}", "repositories", names);
+	cleanup_json json_t *body = json_pack("{s:O}", "repositories", p.names);
 	return page_reply(q, &p, body, limit, "_catalog");
 }

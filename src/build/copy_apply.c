@@ -33,14 +33,9 @@ static int mkdirs(int rootfd, const char *abs, uid_t uid, gid_t gid, struct stra
 	if (fd < 0)
 		return strata_error_make(err, errno, "open rootfs");
 	struct strata_buf prefix = STRATA_BUF_INIT;
-	const char *p = abs;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
+	const char *rest = abs;
+	size_t len;
+	for (const char *p; (p = strata_path_next(&rest, &len));) {
 		strata_buf_addch(&prefix, '/');
 		strata_buf_add(&prefix, p, len);
 		int next = openat2_fd(rootfd, prefix.data, O_DIRECTORY | O_RDONLY, RESOLVE_IN_ROOT);
@@ -66,7 +61,6 @@ static int mkdirs(int rootfd, const char *abs, uid_t uid, gid_t gid, struct stra
 		}
 		close(fd);
 		fd = next;
-		p += len;
 	}
 	strata_buf_release(&prefix);
 	return fd;

@@ -24,74 +24,37 @@ void build_copy_plan_free(struct build_copy_plan *p)
 }
 
 /*
- * Clean a source path: drop leading "/" and "./", collapse "//" and "." and
- * resolve "..". @return the cleaned path ("" = root), or NULL when it leaves
- * the root.
+ * Clean a path: collapse "//" and "." and resolve "..". A source path (abs
+ * false) loses its leading "/" and "./" ("" is the root) and may not leave
+ * the root: @return NULL then. An absolute image path (abs true) keeps one
+ * leading "/" and no trailing one, and ".." at its root stays at the root.
  */
-static char *clean_rel(const char *s)
+static char *clean_path(const char *s, bool abs)
 {
-	size_t n = strlen(s);
-	char *out = xmalloc(n + 1);
-	size_t o = 0;
-	const char *p = s;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == 1 && p[0] == '.') {
-			/* nothing */
-		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (o == 0) {
-				free(out);
+	size_t root = abs ? 1 : 0;
+	struct strata_buf b = STRATA_BUF_INIT;
+	if (abs)
+		strata_buf_addch(&b, '/');
+	size_t len;
+	for (const char *c; (c = strata_path_next(&s, &len));) {
+		if (len == 1 && c[0] == '.')
+			continue;
+		if (len == 2 && c[0] == '.' && c[1] == '.') {
+			if (b.len == root && !abs) {
+				strata_buf_release(&b);
 				return NULL;
 			}
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, len);
-			o += len;
-		}
-		p += len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Clean an absolute image path; keeps no trailing slash ("/" for the root). */
-static char *clean_abs(const char *s)
-{
-	/* ".." at the root stays at the root in an image path */
-	struct strata_buf b = STRATA_BUF_INIT;
-	const char *p = s;
-	strata_buf_addch(&b, '/');
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == 1 && p[0] == '.') {
-		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
 			size_t l = b.len;
-			while (l > 1 && b.data[l - 1] != '/')
+			while (l > root && b.data[l - 1] != '/')
 				l--;
-			if (l > 1)
+			if (l > root)
 				l--;
 			strata_buf_truncate(&b, l);
-		} else {
-			if (b.len > 1)
-				strata_buf_addch(&b, '/');
-			strata_buf_add(&b, p, len);
+			continue;
 		}
-		p += len;
+		if (b.len > root)
+			strata_buf_addch(&b, '/');
+		strata_buf_add(&b, c, len);
 	}
 	return strata_buf_detach(&b, NULL);
 }
@@ -155,7 +118,7 @@ static bool excluded(const struct dockerfile_copy *c, const char *rel)
 	cleanup_free char *tmp = xstrdup(rel);
 	for (;;) {
 		for (size_t i = 0; i < c->nexcludes; i++) {
-			cleanup_free char *pat = clean_rel(c->excludes[i]);
+			cleanup_free char *pat = clean_path(c->excludes[i], false);
 			if (pat && dockerfile_glob_match(pat, tmp))
 				return true;
 		}
@@ -214,7 +177,7 @@ static int resolve_one(struct plan_builder *b, struct build_context *src, const 
 		       struct strata_error **err)
 {
 	const struct dockerfile_copy *c = &st->copy;
-	cleanup_free char *clean = clean_rel(srcword);
+	cleanup_free char *clean = clean_path(srcword, false);
 	if (!clean)
 		return strata_error_makec(err, STRATA_E_CONFIG, 0, "forbidden path outside the build context: %s",
 					  srcword);
@@ -224,7 +187,7 @@ static int resolve_one(struct plan_builder *b, struct build_context *src, const 
 		const char *pv = strstr(srcword, "/./");
 		if (pv) {
 			cleanup_free char *pre = xstrndup(srcword, (size_t)(pv - srcword));
-			cleanup_free char *cpre = clean_rel(pre);
+			cleanup_free char *cpre = clean_path(pre, false);
 			pivot = cpre && *cpre ? strlen(cpre) + 1 : 0;
 		}
 	}
@@ -290,7 +253,7 @@ int build_copy_resolve(struct build_context *src, const struct dockerfile_step *
 	size_t dl = strlen(d);
 	bool dest_dir = dl > 0 && (d[dl - 1] == '/' || (dl >= 2 && !strcmp(d + dl - 2, "/.")) || !strcmp(d, "."));
 	cleanup_free char *joined = d[0] == '/' ? xstrdup(d) : xasprintf("%s/%s", workdir ? workdir : "/", d);
-	cleanup_free char *dest = clean_abs(joined);
+	cleanup_free char *dest = clean_path(joined, true);
 	size_t count = 0;
 	int rc = 0;
 

@@ -60,6 +60,17 @@ static void clear_live(struct progress *pr)
 	}
 }
 
+/* "#N <message>" on its own line, under the lock. */
+__attribute__((format(printf, 3, 0))) static void print_step_line(struct progress *pr, int n, const char *fmt,
+								   va_list ap)
+{
+	clear_live(pr);
+	fprintf(pr->out, "#%d ", n);
+	vfprintf(pr->out, fmt, ap);
+	fputc('\n', pr->out);
+	fflush(pr->out);
+}
+
 int progress_start(struct progress *pr, const char *fmt, ...)
 {
 	pthread_mutex_lock(&pr->lock);
@@ -68,14 +79,10 @@ int progress_start(struct progress *pr, const char *fmt, ...)
 	pr->nt0 = (size_t)n;
 	pr->t0[n - 1] = progress_now();
 	if (!quiet(pr)) {
-		clear_live(pr);
 		va_list ap;
 		va_start(ap, fmt);
-		fprintf(pr->out, "#%d ", n);
-		vfprintf(pr->out, fmt, ap);
-		fputc('\n', pr->out);
+		print_step_line(pr, n, fmt, ap);
 		va_end(ap);
-		fflush(pr->out);
 	}
 	pthread_mutex_unlock(&pr->lock);
 	return n;
@@ -86,14 +93,10 @@ void progress_line(struct progress *pr, int n, const char *fmt, ...)
 	if (quiet(pr))
 		return;
 	pthread_mutex_lock(&pr->lock);
-	clear_live(pr);
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(pr->out, "#%d ", n);
-	vfprintf(pr->out, fmt, ap);
-	fputc('\n', pr->out);
+	print_step_line(pr, n, fmt, ap);
 	va_end(ap);
-	fflush(pr->out);
 	pthread_mutex_unlock(&pr->lock);
 }
 

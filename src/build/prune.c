@@ -72,15 +72,6 @@ struct gc {
 	json_t *stamps;    /* diff hex -> mtime */
 };
 
-static bool is_hex64(const char *s)
-{
-	size_t i = 0;
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 64;
-}
-
 void build_prune_result_release(struct build_prune_result *r)
 {
 	store_prune_result_release(&r->blobs);
@@ -140,206 +131,183 @@ static int remove_quiet(struct gc *c, int dfd, const char *dir, const char *name
 
 /* ---- scanning ---- */
 
-static int scan_stamps(struct gc *c, struct strata_error **err)
+/*
+ * Call fn(c, dfd, dir, name, err) for each name in the directory root/rel
+ * but "." and ".." (none when it does not exist). @return 0 or -1.
+ */
+static int each_name(struct gc *c, const char *rel,
+		     int (*fn)(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err),
+		     struct strata_error **err)
 {
-	cleanup_free char *dir = xasprintf("%s/build/used", c->root);
+	cleanup_free char *dir = xasprintf("%s/%s", c->root, rel);
 	cleanup_closedir DIR *d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", dir);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		if (!is_hex64(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		json_object_set_new(c->stamps, de->d_name, json_integer((json_int_t)st.st_mtime));
+		if (fn(c, dirfd(d), dir, de->d_name, err) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+/* A leftover tree under the lock (a dead build's work dir, an interrupted
+ * extraction or removal): measured, removed, listed as area/name. */
+static int remove_leftover(struct gc *c, const char *dir, const char *area, const char *name,
+			   struct strata_error **err)
+{
+	cleanup_free char *path = xasprintf("%s/%s", dir, name);
+	int64_t bytes = 0;
+	if (prune_tree_usage(path, &bytes, err) < 0 || (!c->o->dry_run && prune_tree_remove(path, err) < 0))
+		return -1;
+	cleanup_free char *rel = xasprintf("%s/%s", area, name);
+	report(c, BUILD_PRUNE_OTHER, rel, bytes);
+	return 0;
+}
+
+/* Open dir/name/lock. @return its fd (-1 when absent); *busy when a live process holds the lock. */
+static int probe_lock(const char *dir, const char *name, bool *busy)
+{
+	cleanup_free char *lock = xasprintf("%s/%s/lock", dir, name);
+	int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	*busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
+	return fd;
+}
+
+static int scan_stamp(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
+{
+	(void)dir;
+	(void)err;
+	struct stat st;
+	if (oci_sha256_hex_valid(name) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		json_object_set_new(c->stamps, name, json_integer((json_int_t)st.st_mtime));
 	return 0;
 }
 
 /* Leases: a live work dir (its lock is held) lists the snapshots it uses;
  * a dead one (lock free) is removed. */
-static int scan_tmp(struct gc *c, struct strata_error **err)
+static int scan_tmp(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
 {
-	cleanup_free char *dir = xasprintf("%s/build/tmp", c->root);
-	cleanup_closedir DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", dir);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		cleanup_free char *path = xasprintf("%s/%s", dir, de->d_name);
-		cleanup_free char *lock = xasprintf("%s/lock", path);
-		cleanup_close int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			cleanup_free char *lp = xasprintf("%s/snapshots", path);
-			cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
-			if (strata_read_file(lp, &b, LEASE_MAX, NULL) < 0)
-				continue;
-			char *save = NULL;
-			for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-				if (is_hex64(line))
-					json_object_set_new(c->leases, line, json_true());
-			continue;
-		}
-		/* dead (killed) builds and runs: their mounts died with their namespaces */
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		bool fresh = !strncmp(de->d_name, ".new-", 5);
-		if ((fd < 0 || fresh) && time(NULL) - st.st_mtime < 60)
-			continue; /* just created, not locked or named yet (engine_work_dir) */
-		int64_t bytes = 0;
-		if (prune_tree_usage(path, &bytes, err) < 0 || (!c->o->dry_run && prune_tree_remove(path, err) < 0))
-			return -1;
-		cleanup_free char *rel = xasprintf("build/tmp/%s", de->d_name);
-		report(c, BUILD_PRUNE_OTHER, rel, bytes);
+	bool busy;
+	cleanup_close int fd = probe_lock(dir, name, &busy);
+	if (busy) {
+		cleanup_free char *lp = xasprintf("%s/%s/snapshots", dir, name);
+		cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+		if (strata_read_file(lp, &b, LEASE_MAX, NULL) < 0)
+			return 0;
+		char *save = NULL;
+		for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (oci_sha256_hex_valid(line))
+				json_object_set_new(c->leases, line, json_true());
+		return 0;
 	}
+	/* dead (killed) builds and runs: their mounts died with their namespaces */
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	bool fresh = !strncmp(name, ".new-", 5);
+	if ((fd < 0 || fresh) && time(NULL) - st.st_mtime < 60)
+		return 0; /* just created, not locked or named yet (engine_work_dir) */
+	return remove_leftover(c, dir, "build/tmp", name, err);
+}
+
+static int scan_entry(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
+{
+	if (name[0] == '.' && strstr(name, ".tmp-"))
+		return remove_quiet(c, dfd, dir, name, err); /* an atomic write that never finished */
+	struct stat st;
+	if (!oci_sha256_hex_valid(name) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (c->n_entries == c->cap_entries) {
+		c->cap_entries = c->cap_entries ? c->cap_entries * 2 : 64;
+		c->entries = xreallocarray(c->entries, c->cap_entries, sizeof(*c->entries));
+	}
+	struct entry *e = &c->entries[c->n_entries++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->hex, sizeof(e->hex), "%.64s", name);
+	json_object_set_new(c->all_keys, e->hex, json_true());
+	e->mtime = st.st_mtime;
+	e->bytes = file_bytes(&st);
+	cleanup_free char *inputs = xasprintf("%s/build/cache/inputs/%s", c->root, e->hex);
+	struct stat ist;
+	if (lstat(inputs, &ist) == 0)
+		e->bytes += file_bytes(&ist);
+	cleanup_free char *p = xasprintf("%s/%s", dir, e->hex);
+	const char *diff = NULL, *dg = NULL;
+	if (strata_json_load_file(p, 1 << 16, &e->doc, NULL) == 0) {
+		diff = json_string_value(json_object_get(e->doc, "diff_id"));
+		e->layer = json_object_get(e->doc, "layer");
+		dg = json_string_value(json_object_get(e->layer, "digest"));
+	}
+	e->dangling = !diff || !oci_digest_valid(diff) || strncmp(diff, "sha256:", 7) ||
+		      !oci_sha256_hex_valid(diff + 7) || !dg || oci_digest_parse(dg, &e->blob, NULL) < 0 ||
+		      !json_string_value(json_object_get(e->layer, "mediaType")) ||
+		      !store_blob_exists(c->s, &e->blob);
+	if (e->dangling)
+		return 0;
+	e->diff_id = xstrdup(diff);
+	e->rec = rec_get(c, diff + 7);
+	struct rec *r = &c->recs[e->rec];
+	r->entry_bytes += e->bytes;
+	r->n_entries++;
+	if (e->mtime > r->used)
+		r->used = e->mtime;
 	return 0;
 }
 
-static int scan_entries(struct gc *c, struct strata_error **err)
+static int scan_snapshot(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
 {
-	cleanup_free char *dir = xasprintf("%s/build/cache/keys", c->root);
-	cleanup_closedir DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", dir);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp-")) {
-			/* an atomic write that never finished */
-			if (remove_quiet(c, dirfd(d), dir, de->d_name, err) < 0)
-				return -1;
-			continue;
-		}
-		struct stat st;
-		if (!is_hex64(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (c->n_entries == c->cap_entries) {
-			c->cap_entries = c->cap_entries ? c->cap_entries * 2 : 64;
-			c->entries = xreallocarray(c->entries, c->cap_entries, sizeof(*c->entries));
-		}
-		struct entry *e = &c->entries[c->n_entries++];
-		memset(e, 0, sizeof(*e));
-		snprintf(e->hex, sizeof(e->hex), "%.64s", de->d_name);
-		json_object_set_new(c->all_keys, e->hex, json_true());
-		e->mtime = st.st_mtime;
-		e->bytes = file_bytes(&st);
-		cleanup_free char *inputs = xasprintf("%s/build/cache/inputs/%s", c->root, e->hex);
-		struct stat ist;
-		if (lstat(inputs, &ist) == 0)
-			e->bytes += file_bytes(&ist);
-		cleanup_free char *p = xasprintf("%s/%s", dir, e->hex);
-		const char *diff = NULL, *dg = NULL;
-		if (strata_json_load_file(p, 1 << 16, &e->doc, NULL) == 0) {
-			diff = json_string_value(json_object_get(e->doc, "diff_id"));
-			e->layer = json_object_get(e->doc, "layer");
-			dg = json_string_value(json_object_get(e->layer, "digest"));
-		}
-		e->dangling = !diff || !oci_digest_valid(diff) || strncmp(diff, "sha256:", 7) || !is_hex64(diff + 7) ||
-			      !dg || oci_digest_parse(dg, &e->blob, NULL) < 0 ||
-			      !json_string_value(json_object_get(e->layer, "mediaType")) ||
-			      !store_blob_exists(c->s, &e->blob);
-		if (e->dangling)
-			continue;
-		e->diff_id = xstrdup(diff);
-		e->rec = rec_get(c, diff + 7);
-		struct rec *r = &c->recs[e->rec];
-		r->entry_bytes += e->bytes;
-		r->n_entries++;
-		if (e->mtime > r->used)
-			r->used = e->mtime;
-	}
-	return 0;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	/* an interrupted extraction (".<hex>.tmp-*") or removal (".gc-*"):
+	 * nobody extracts while we hold the lock */
+	if (name[0] == '.')
+		return remove_leftover(c, dir, "build/snapshots", name, err);
+	if (!oci_sha256_hex_valid(name) || !S_ISDIR(st.st_mode))
+		return 0;
+	size_t ri = rec_get(c, name); /* may move c->recs */
+	struct rec *r = &c->recs[ri];
+	r->has_snapshot = true;
+	r->leased = json_object_get(c->leases, name) != NULL;
+	if (!json_object_get(c->stamps, name) && st.st_ctime > r->used)
+		r->used = st.st_ctime; /* no stamp (older strata): when it was made */
+	cleanup_free char *path = xasprintf("%s/%s", dir, name);
+	return prune_tree_usage(path, &r->snap_bytes, err);
 }
 
-static int scan_snapshots(struct gc *c, struct strata_error **err)
+static int scan_mount(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
 {
-	cleanup_free char *dir = xasprintf("%s/build/snapshots", c->root);
-	cleanup_closedir DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", dir);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		cleanup_free char *path = xasprintf("%s/%s", dir, de->d_name);
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (de->d_name[0] == '.') {
-			/* an interrupted extraction (".<hex>.tmp-*") or removal (".gc-*"):
-			 * nobody extracts while we hold the lock */
-			int64_t bytes = 0;
-			if (prune_tree_usage(path, &bytes, err) < 0 ||
-			    (!c->o->dry_run && prune_tree_remove(path, err) < 0))
-				return -1;
-			cleanup_free char *rel = xasprintf("build/snapshots/%s", de->d_name);
-			report(c, BUILD_PRUNE_OTHER, rel, bytes);
-			continue;
-		}
-		if (!is_hex64(de->d_name) || !S_ISDIR(st.st_mode))
-			continue;
-		size_t ri = rec_get(c, de->d_name); /* may move c->recs */
-		struct rec *r = &c->recs[ri];
-		r->has_snapshot = true;
-		r->leased = json_object_get(c->leases, de->d_name) != NULL;
-		if (!json_object_get(c->stamps, de->d_name) && st.st_ctime > r->used)
-			r->used = st.st_ctime; /* no stamp (older strata): when it was made */
-		if (prune_tree_usage(path, &r->snap_bytes, err) < 0)
-			return -1;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (!oci_sha256_hex_valid(name)) {
+		/* ".gc-*" (an interrupted removal) or "private-*" (the copy of a busy
+		 * sharing=private mount whose build died: builds are excluded now) */
+		if (name[0] != '.' && strncmp(name, "private-", 8))
+			return 0;
+		return remove_leftover(c, dir, "cache/run-mounts", name, err);
 	}
-	return 0;
-}
-
-static int scan_mounts(struct gc *c, struct strata_error **err)
-{
-	cleanup_free char *dir = xasprintf("%s/cache/run-mounts", c->root);
-	cleanup_closedir DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", dir);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		cleanup_free char *path = xasprintf("%s/%s", dir, de->d_name);
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		if (!is_hex64(de->d_name)) {
-			/* ".gc-*" (an interrupted removal) or "private-*" (the copy of a busy
-			 * sharing=private mount whose build died: builds are excluded now) */
-			if (de->d_name[0] != '.' && strncmp(de->d_name, "private-", 8))
-				continue;
-			int64_t bytes = 0;
-			if (prune_tree_usage(path, &bytes, err) < 0 ||
-			    (!c->o->dry_run && prune_tree_remove(path, err) < 0))
-				return -1;
-			cleanup_free char *rel = xasprintf("cache/run-mounts/%s", de->d_name);
-			report(c, BUILD_PRUNE_OTHER, rel, bytes);
-			continue;
-		}
-		cleanup_free char *lock = xasprintf("%s/lock", path);
-		cleanup_close int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			c->out->kept_busy++; /* a RUN holds it */
-			continue;
-		}
-		struct stat lst;
-		time_t used = fd >= 0 && fstat(fd, &lst) == 0 ? lst.st_mtime : st.st_mtime;
-		if (c->n_mounts == c->cap_mounts) {
-			c->cap_mounts = c->cap_mounts ? c->cap_mounts * 2 : 8;
-			c->mounts = xreallocarray(c->mounts, c->cap_mounts, sizeof(*c->mounts));
-		}
-		struct mount *m = &c->mounts[c->n_mounts++];
-		memset(m, 0, sizeof(*m));
-		m->name = xstrdup(de->d_name);
-		m->used = used;
-		if (prune_tree_usage(path, &m->bytes, err) < 0)
-			return -1;
+	bool busy;
+	cleanup_close int fd = probe_lock(dir, name, &busy);
+	if (busy) {
+		c->out->kept_busy++; /* a RUN holds it */
+		return 0;
 	}
-	return 0;
+	struct stat lst;
+	time_t used = fd >= 0 && fstat(fd, &lst) == 0 ? lst.st_mtime : st.st_mtime;
+	if (c->n_mounts == c->cap_mounts) {
+		c->cap_mounts = c->cap_mounts ? c->cap_mounts * 2 : 8;
+		c->mounts = xreallocarray(c->mounts, c->cap_mounts, sizeof(*c->mounts));
+	}
+	struct mount *m = &c->mounts[c->n_mounts++];
+	memset(m, 0, sizeof(*m));
+	m->name = xstrdup(name);
+	m->used = used;
+	cleanup_free char *path = xasprintf("%s/%s", dir, name);
+	return prune_tree_usage(path, &m->bytes, err);
 }
 
 /* Blobs only cache entries keep count as build state, each once. */
@@ -423,36 +391,46 @@ static int remove_entries(struct gc *c, struct strata_error **err)
 	return 0;
 }
 
-/* inputs/ of keys that are gone, last/ naming keys that are gone */
-static int remove_index_leftovers(struct gc *c, const char *sub, struct strata_error **err)
+/* inputs/ of keys that are gone */
+static int drop_input(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
 {
-	cleanup_free char *dir = xasprintf("%s/build/cache/%s", c->root, sub);
-	cleanup_closedir DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : strata_error_make(err, errno, "open '%s'", dir);
-	bool last = !strcmp(sub, "last");
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		bool drop;
-		if (de->d_name[0] == '.')
-			drop = strstr(de->d_name, ".tmp-") != NULL;
-		else if (!is_hex64(de->d_name))
-			drop = false;
-		else if (!last)
-			/* the inputs of an entry removed above went (and were counted) with it */
-			drop = !json_object_get(c->live_keys, de->d_name) && !json_object_get(c->all_keys, de->d_name);
-		else {
-			cleanup_free char *p = xasprintf("%s/%s", dir, de->d_name);
-			cleanup_json json_t *j = NULL;
-			const char *key = NULL;
-			if (strata_json_load_file(p, 4096, &j, NULL) == 0)
-				key = json_string_value(json_object_get(j, "key"));
-			drop = !key || strncmp(key, "sha256:", 7) || !json_object_get(c->live_keys, key + 7);
-		}
-		if (drop && remove_quiet(c, dirfd(d), dir, de->d_name, err) < 0)
-			return -1;
+	bool drop;
+	if (name[0] == '.')
+		drop = strstr(name, ".tmp-") != NULL;
+	else
+		/* the inputs of an entry removed above went (and were counted) with it */
+		drop = oci_sha256_hex_valid(name) && !json_object_get(c->live_keys, name) &&
+		       !json_object_get(c->all_keys, name);
+	return drop ? remove_quiet(c, dfd, dir, name, err) : 0;
+}
+
+/* last/ naming keys that are gone */
+static int drop_last(struct gc *c, int dfd, const char *dir, const char *name, struct strata_error **err)
+{
+	bool drop;
+	if (name[0] == '.') {
+		drop = strstr(name, ".tmp-") != NULL;
+	} else if (!oci_sha256_hex_valid(name)) {
+		drop = false;
+	} else {
+		cleanup_free char *p = xasprintf("%s/%s", dir, name);
+		cleanup_json json_t *j = NULL;
+		const char *key = NULL;
+		if (strata_json_load_file(p, 4096, &j, NULL) == 0)
+			key = json_string_value(json_object_get(j, "key"));
+		drop = !key || strncmp(key, "sha256:", 7) || !json_object_get(c->live_keys, key + 7);
 	}
-	return 0;
+	return drop ? remove_quiet(c, dfd, dir, name, err) : 0;
+}
+
+/* Rename dir/name to dir/.gc-name (no longer what it was, even if removal stops half way), then remove it. */
+static int remove_renamed(struct gc *c, const char *area, const char *name, struct strata_error **err)
+{
+	cleanup_free char *p = xasprintf("%s/%s/%s", c->root, area, name);
+	cleanup_free char *trash = xasprintf("%s/%s/.gc-%s", c->root, area, name);
+	if (rename(p, trash) < 0)
+		return strata_error_make(err, errno, "rename '%s'", p);
+	return prune_tree_remove(trash, err);
 }
 
 static int remove_snapshots(struct gc *c, struct strata_error **err)
@@ -465,14 +443,8 @@ static int remove_snapshots(struct gc *c, struct strata_error **err)
 			c->out->kept_busy++;
 			continue;
 		}
-		if (!c->o->dry_run) {
-			cleanup_free char *snap = xasprintf("%s/build/snapshots/%s", c->root, r->hex);
-			cleanup_free char *trash = xasprintf("%s/build/snapshots/.gc-%s", c->root, r->hex);
-			if (rename(snap, trash) < 0)
-				return strata_error_make(err, errno, "rename '%s'", snap);
-			if (prune_tree_remove(trash, err) < 0)
-				return strata_error_wrap(err, "remove snapshot sha256:%s", r->hex);
-		}
+		if (!c->o->dry_run && remove_renamed(c, "build/snapshots", r->hex, err) < 0)
+			return strata_error_wrap(err, "remove snapshot sha256:%s", r->hex);
 		r->has_snapshot = false;
 		cleanup_free char *id = xasprintf("sha256:%s", r->hex);
 		report(c, BUILD_PRUNE_SNAPSHOT, id, r->snap_bytes);
@@ -499,14 +471,8 @@ static int remove_mounts(struct gc *c, struct strata_error **err)
 		struct mount *m = &c->mounts[i];
 		if (!m->remove)
 			continue;
-		if (!c->o->dry_run) {
-			cleanup_free char *p = xasprintf("%s/cache/run-mounts/%s", c->root, m->name);
-			cleanup_free char *trash = xasprintf("%s/cache/run-mounts/.gc-%s", c->root, m->name);
-			if (rename(p, trash) < 0)
-				return strata_error_make(err, errno, "rename '%s'", p);
-			if (prune_tree_remove(trash, err) < 0)
-				return strata_error_wrap(err, "remove cache mount %s", m->name);
-		}
+		if (!c->o->dry_run && remove_renamed(c, "cache/run-mounts", m->name, err) < 0)
+			return strata_error_wrap(err, "remove cache mount %s", m->name);
 		report(c, BUILD_PRUNE_MOUNT, m->name, m->bytes);
 	}
 	return 0;
@@ -605,12 +571,14 @@ int build_prune(const char *root, struct store *s, const struct build_prune_opti
 		return -1;
 	}
 	int r = -1;
-	if (scan_stamps(&c, err) < 0 || scan_tmp(&c, err) < 0 || scan_entries(&c, err) < 0 ||
-	    scan_snapshots(&c, err) < 0 || scan_mounts(&c, err) < 0 || count_blobs(&c, err) < 0)
+	if (each_name(&c, "build/used", scan_stamp, err) < 0 || each_name(&c, "build/tmp", scan_tmp, err) < 0 ||
+	    each_name(&c, "build/cache/keys", scan_entry, err) < 0 ||
+	    each_name(&c, "build/snapshots", scan_snapshot, err) < 0 ||
+	    each_name(&c, "cache/run-mounts", scan_mount, err) < 0 || count_blobs(&c, err) < 0)
 		goto out;
 	select_records(&c);
-	if (remove_entries(&c, err) < 0 || remove_index_leftovers(&c, "inputs", err) < 0 ||
-	    remove_index_leftovers(&c, "last", err) < 0 || remove_snapshots(&c, err) < 0 ||
+	if (remove_entries(&c, err) < 0 || each_name(&c, "build/cache/inputs", drop_input, err) < 0 ||
+	    each_name(&c, "build/cache/last", drop_last, err) < 0 || remove_snapshots(&c, err) < 0 ||
 	    remove_mounts(&c, err) < 0 || (o->all && remove_caches(&c, err) < 0))
 		goto out;
 	remaining(&c);

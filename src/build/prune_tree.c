@@ -17,10 +17,40 @@
 
 #define TREE_DEPTH_MAX 512
 
+/*
+ * Call fn(ctx, dfd, name, sub, err) for each entry of the directory open as
+ * dfd (taken over and closed) but "." and "..", where sub is display/name.
+ * Stops at the first failure; a failed read is one. @return 0 or -1.
+ */
+static int each_entry(int dfd, const char *display,
+		      int (*fn)(void *ctx, int dfd, const char *name, const char *sub, struct strata_error **err),
+		      void *ctx, struct strata_error **err)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+		close(dfd);
+		return strata_error_make(err, e, "open '%s'", display);
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		cleanup_free char *sub = xasprintf("%s/%s", display, de->d_name);
+		r = fn(ctx, dirfd(d), de->d_name, sub, err);
+	}
+	if (r == 0 && errno)
+		r = strata_error_make(err, errno, "read directory '%s'", display);
+	closedir(d);
+	return r;
+}
+
 struct usage {
 	dev_t dev;
 	json_t *seen; /* "dev:ino" of multiply linked files, counted once */
 	int64_t bytes;
+	int depth;
 };
 
 static void usage_add(struct usage *u, const struct stat *st)
@@ -35,42 +65,23 @@ static void usage_add(struct usage *u, const struct stat *st)
 	u->bytes += (int64_t)st->st_blocks * 512;
 }
 
-static int usage_dir(struct usage *u, int dfd, const char *display, int depth, struct strata_error **err)
+static int usage_entry(void *ctx, int dfd, const char *name, const char *sub, struct strata_error **err)
 {
-	if (depth > TREE_DEPTH_MAX)
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': nested too deep", display);
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		int e = errno;
-		close(dfd);
-		return strata_error_make(err, e, "open '%s'", display);
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			r = strata_error_make(err, errno, "stat '%s/%s'", display, de->d_name);
-			break;
-		}
-		usage_add(u, &st);
-		if (!S_ISDIR(st.st_mode) || st.st_dev != u->dev)
-			continue;
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			r = strata_error_make(err, errno, "open '%s/%s'", display, de->d_name);
-			break;
-		}
-		cleanup_free char *sub = xasprintf("%s/%s", display, de->d_name);
-		r = usage_dir(u, fd, sub, depth + 1, err);
-	}
-	if (r == 0 && errno)
-		r = strata_error_make(err, errno, "read directory '%s'", display);
-	closedir(d);
+	struct usage *u = ctx;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : strata_error_make(err, errno, "stat '%s'", sub);
+	usage_add(u, &st);
+	if (!S_ISDIR(st.st_mode) || st.st_dev != u->dev)
+		return 0;
+	if (u->depth >= TREE_DEPTH_MAX)
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': nested too deep", sub);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return strata_error_make(err, errno, "open '%s'", sub);
+	u->depth++;
+	int r = each_entry(fd, sub, usage_entry, u, err);
+	u->depth--;
 	return r;
 }
 
@@ -85,16 +96,21 @@ int prune_tree_usage(const char *path, int64_t *bytes, struct strata_error **err
 	int r = 0;
 	if (S_ISDIR(st.st_mode)) {
 		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		r = fd < 0 ? strata_error_make(err, errno, "open '%s'", path) : usage_dir(&u, fd, path, 0, err);
+		r = fd < 0 ? strata_error_make(err, errno, "open '%s'", path) : each_entry(fd, path, usage_entry, &u, err);
 	}
 	json_decref(u.seen);
 	*bytes = u.bytes;
 	return r;
 }
 
-static int remove_at(int parent, const char *name, dev_t dev, const char *display, int depth,
-		     struct strata_error **err)
+struct removal {
+	dev_t dev;
+	int depth;
+};
+
+static int remove_at(void *ctx, int parent, const char *name, const char *display, struct strata_error **err)
 {
+	struct removal *rm = ctx;
 	struct stat st;
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : strata_error_make(err, errno, "stat '%s'", display);
@@ -104,10 +120,10 @@ static int remove_at(int parent, const char *name, dev_t dev, const char *displa
 			return strata_error_make(err, errno, "remove '%s'", display);
 		return 0;
 	}
-	if (st.st_dev != dev)
+	if (st.st_dev != rm->dev)
 		return strata_error_make(err, EBUSY, "refusing to remove '%s': another file system is mounted there",
 					 display);
-	if (depth > TREE_DEPTH_MAX)
+	if (rm->depth > TREE_DEPTH_MAX)
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': nested too deep", display);
 	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -119,23 +135,9 @@ static int remove_at(int parent, const char *name, dev_t dev, const char *displa
 		close(fd);
 		return strata_error_make(err, e, "chmod '%s'", display);
 	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = errno;
-		close(fd);
-		return strata_error_make(err, e, "open '%s'", display);
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		cleanup_free char *sub = xasprintf("%s/%s", display, de->d_name);
-		r = remove_at(dirfd(d), de->d_name, dev, sub, depth + 1, err);
-	}
-	if (r == 0 && errno)
-		r = strata_error_make(err, errno, "read directory '%s'", display);
-	closedir(d);
+	rm->depth++;
+	int r = each_entry(fd, display, remove_at, rm, err);
+	rm->depth--;
 	if (r < 0)
 		return r;
 	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
@@ -148,5 +150,6 @@ int prune_tree_remove(const char *path, struct strata_error **err)
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : strata_error_make(err, errno, "stat '%s'", path);
-	return remove_at(AT_FDCWD, path, st.st_dev, path, 0, err);
+	struct removal rm = { .dev = st.st_dev };
+	return remove_at(&rm, AT_FDCWD, path, path, err);
 }

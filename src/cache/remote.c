@@ -18,22 +18,6 @@ static char *meta_path(struct store *s, const char *name)
 	return xasprintf("%s/.strata/%s", store_root(s), name);
 }
 
-static int load(const char *path, json_t **out, struct strata_error **err)
-{
-	if (!strata_path_exists(path)) {
-		*out = json_object();
-		return 0;
-	}
-	if (strata_json_load_file(path, REMOTE_FILE_MAX, out, err) < 0)
-		return -1;
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': not a JSON object", path);
-	}
-	return 0;
-}
-
 /* Merge adds ({digest: {host, repo, size}}) into the record. */
 static int merge(struct store *s, json_t *adds, struct strata_error **err)
 {
@@ -44,7 +28,7 @@ static int merge(struct store *s, json_t *adds, struct strata_error **err)
 	if (lock < 0)
 		return -1;
 	cleanup_json json_t *j = NULL;
-	if (load(path, &j, err) < 0)
+	if (strata_json_load_object(path, REMOTE_FILE_MAX, &j, err) < 0)
 		return -1;
 	bool changed = false;
 	const char *dg;
@@ -109,7 +93,7 @@ int rcache_remote_lookup(struct store *s, const char *digest, char **host, char 
 {
 	cleanup_free char *path = meta_path(s, REMOTE_FILE);
 	cleanup_json json_t *j = NULL;
-	if (load(path, &j, err) < 0)
+	if (strata_json_load_object(path, REMOTE_FILE_MAX, &j, err) < 0)
 		return -1;
 	json_t *o = json_object_get(j, digest);
 	const char *h = json_string_value(json_object_get(o, "host"));

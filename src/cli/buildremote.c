@@ -39,22 +39,15 @@ static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
 		fprintf(r->out, "resolved %s (manifest and config; layers fetched when needed)\n", ref);
 		return 0;
 	}
-	struct regseen *seen = NULL;
-	struct regxfer_local l = { 0 };
+	struct regxfer_store x;
 	struct regxfer_result res = { 0 };
-	cleanup_free char *sp = regxfer_store_seen_path(r->s);
-	if (regseen_open(sp, &seen, NULL) < 0)
-		seen = NULL;
-	regxfer_store_local(r->s, seen, &l);
-	int rc = regclient_pull_image(r->c, ref, r->o.platform, &l, NULL, &res, err);
-	if (rc == 0 && seen)
-		regseen_save(seen, NULL);
+	regxfer_store_open(r->s, &x);
+	int rc = regclient_pull_image(r->c, ref, r->o.platform, &x.local, NULL, &res, err);
+	regxfer_store_close(&x, rc == 0);
 	if (rc == 0)
 		fprintf(r->out, "pulled %s: %zu blobs (%.1f MB), %zu already present\n", ref, res.blobs_moved,
 			(double)res.bytes / 1e6, res.blobs_skipped);
 	regxfer_result_release(&res);
-	regxfer_store_local_release(&l);
-	regseen_free(seen);
 	return rc;
 }
 

@@ -168,9 +168,9 @@ static int cmd_cache_debug(int argc, char **argv)
 		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct regclient_opts o = { 0 };
+	struct regclient_opts o cleanup_regopts = { 0 };
 	const char *platform = NULL, *to = NULL, *inputs = NULL;
-	int stage = 0, pos = 0, opt, ret = EXIT_USAGE;
+	int stage = 0, pos = 0, opt;
 	bool parent_missed = false;
 	/* "cache-debug COMMAND [OPTIONS] ARGS": the options follow the command */
 	const char *cmd = NULL;
@@ -204,19 +204,15 @@ static int cmd_cache_debug(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			regclient_opts_release(&o);
 			return EXIT_OK;
 		default:
-			regclient_opts_release(&o);
 			return cli_usage_error("cache-debug", "unknown option");
 		}
 	}
 	if (!cmd && optind < argc)
 		cmd = argv[optind++];
-	if (!cmd) {
-		ret = cli_usage_error("cache-debug", "expected a command");
-		goto out;
-	}
+	if (!cmd)
+		return cli_usage_error("cache-debug", "expected a command");
 	int nargs = argc - optind;
 	static const struct {
 		const char *name;
@@ -228,37 +224,22 @@ static int cmd_cache_debug(int argc, char **argv)
 		if (strcmp(cmds[i].name, cmd))
 			continue;
 		known = true;
-		if (nargs < cmds[i].min || nargs > cmds[i].max) {
-			ret = cli_usage_error("cache-debug", "%s: wrong number of arguments", cmd);
-			goto out;
-		}
+		if (nargs < cmds[i].min || nargs > cmds[i].max)
+			return cli_usage_error("cache-debug", "%s: wrong number of arguments", cmd);
 	}
-	if (!known) {
-		ret = cli_usage_error("cache-debug", "unknown command '%s'", cmd);
-		goto out;
-	}
-	if (!strcmp(cmd, "export") && !to) {
-		ret = cli_usage_error("cache-debug", "export needs --to REF");
-		goto out;
-	}
-	if (!strcmp(cmd, "explain") && !inputs) {
-		ret = cli_usage_error("cache-debug", "explain needs --inputs JSON");
-		goto out;
-	}
+	if (!known)
+		return cli_usage_error("cache-debug", "unknown command '%s'", cmd);
+	if (!strcmp(cmd, "export") && !to)
+		return cli_usage_error("cache-debug", "export needs --to REF");
+	if (!strcmp(cmd, "explain") && !inputs)
+		return cli_usage_error("cache-debug", "explain needs --inputs JSON");
 	struct strata_error *err = NULL;
 	struct regclient *c = NULL;
-	if (cli_regclient_new(&o, &c, &err) < 0) {
-		ret = cli_fail(err);
-		goto out;
-	}
-	if (run(cmd, nargs, argv + optind, platform, to, stage, pos, inputs, parent_missed, c, &err) < 0)
-		ret = cli_fail(err);
-	else
-		ret = EXIT_OK;
+	if (cli_regclient_new(&o, &c, &err) < 0)
+		return cli_fail(err);
+	int ret = run(cmd, nargs, argv + optind, platform, to, stage, pos, inputs, parent_missed, c, &err);
 	regclient_free(c);
-out:
-	regclient_opts_release(&o);
-	return ret;
+	return ret < 0 ? cli_fail(err) : EXIT_OK;
 }
 
 STRATA_HIDDEN_COMMAND(cache_debug, "cache-debug", "Debug the remote build cache (--cache-from/--cache-to)",

@@ -56,6 +56,12 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 bool cli_wants_help(int argc, char **argv);
 
 /*
+ * Parse s strictly as a decimal number in [min, max]: digits only, no sign,
+ * no space, no suffix. @return 0 with *out set, or -1.
+ */
+int cli_parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/*
  * The local store root: $STRATA_ROOT, else /var/lib/strata as root,
  * else $XDG_DATA_HOME/strata (default ~/.local/share/strata).
  * Newly allocated.

@@ -112,6 +112,21 @@ static int copy_plain(int fd, struct layer_writer *w, struct tar_check *tc, cons
 	}
 }
 
+/* When z has no input left and fd has more, read the next chunk of it into in
+ * (1 << 16 bytes). @return 0 or -1. */
+static int refill(z_stream *z, int fd, unsigned char *in, bool *eof, const char *what, struct strata_error **err)
+{
+	if (z->avail_in || *eof)
+		return 0;
+	ssize_t k = strata_read_full(fd, in, 1 << 16, what, err);
+	if (k < 0)
+		return -1;
+	*eof = k == 0;
+	z->next_in = in;
+	z->avail_in = (uInt)k;
+	return 0;
+}
+
 static int copy_gunzip(int fd, struct layer_writer *w, struct tar_check *tc, const unsigned char *pre,
 		       size_t npre, const char *what, struct strata_error **err)
 {
@@ -126,15 +141,9 @@ static int copy_gunzip(int fd, struct layer_writer *w, struct tar_check *tc, con
 	bool eof = false;
 	int r = 0, zr = Z_OK;
 	while (r == 0) {
-		if (z.avail_in == 0 && !eof) {
-			ssize_t k = strata_read_full(fd, in, 1 << 16, what, err);
-			if (k < 0) {
-				r = -1;
-				break;
-			}
-			eof = k == 0;
-			z.next_in = in;
-			z.avail_in = (uInt)k;
+		if (refill(&z, fd, in, &eof, what, err) < 0) {
+			r = -1;
+			break;
 		}
 		z.next_out = out;
 		z.avail_out = 1 << 17;
@@ -151,15 +160,9 @@ static int copy_gunzip(int fd, struct layer_writer *w, struct tar_check *tc, con
 		}
 		if (zr == Z_STREAM_END) {
 			/* concatenated gzip members (pigz, cat a.gz b.gz) */
-			if (z.avail_in == 0 && !eof) {
-				ssize_t k = strata_read_full(fd, in, 1 << 16, what, err);
-				if (k < 0) {
-					r = -1;
-					break;
-				}
-				eof = k == 0;
-				z.next_in = in;
-				z.avail_in = (uInt)k;
+			if (refill(&z, fd, in, &eof, what, err) < 0) {
+				r = -1;
+				break;
 			}
 			if (z.avail_in == 0)
 				break;

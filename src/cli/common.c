@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,18 @@ bool cli_wants_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+int cli_parse_number(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	if (!*s || s[strspn(s, "0123456789")])
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, NULL, 10);
+	if (errno || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 char *cli_store_root(void)

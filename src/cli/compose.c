@@ -8,6 +8,7 @@
  */
 #include "cli/cli.h"
 #include "cli/ci_compose.h"
+#include "cli/regopts.h"
 #include "compose/compose.h"
 
 #include <getopt.h>
@@ -241,7 +242,7 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 	struct compose_plan_options po = { .push = push_only };
 	bool dry_run = false;
 	const char *format = "text";
-	unsigned parallel = 2;
+	int parallel = 2;
 	int c;
 	optind = 0; /* full re-initialisation: this parser permutes (options after SERVICE...) */
 	opterr = 0;
@@ -264,14 +265,10 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 		case 'F':
 			format = optarg;
 			break;
-		case 'j': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 64)
-				return cli_usage_error(verb, "--parallel must be between 1 and 64, not '%s'", optarg);
-			parallel = (unsigned)v;
+		case 'j':
+			if (cli_parallel_parse(verb, optarg, &parallel) != 0)
+				return EXIT_USAGE;
 			break;
-		}
 		case 'h':
 			usage();
 			return EXIT_OK;
@@ -323,7 +320,7 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 	}
 	struct compose_cli ctx = { .push_only = push_only };
 	struct compose_job_result *res = xcalloc(jobs.n, sizeof(*res));
-	if (compose_jobs_run(&jobs, parallel, compose_run_job, &ctx, res, &err) < 0) {
+	if (compose_jobs_run(&jobs, (unsigned)parallel, compose_run_job, &ctx, res, &err) < 0) {
 		for (size_t i = 0; i < jobs.n; i++) {
 			if (!res[i].err)
 				continue;

@@ -9,6 +9,15 @@
 
 #define PASSWORD_MAX 4096
 
+/* A password: wiped before it is freed. */
+static void secret_free(char **p)
+{
+	if (*p)
+		explicit_bzero(*p, strlen(*p));
+	free(*p);
+}
+#define cleanup_secret __attribute__((cleanup(secret_free)))
+
 static void usage(void)
 {
 	printf("Usage: strata login [-u USER] [-p PASSWORD | --password-stdin] [OPTIONS] HOST\n\n"
@@ -61,10 +70,11 @@ static int cmd_login(int argc, char **argv)
 		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct regclient_opts o = { 0 };
-	cleanup_free char *user = NULL, *pass = NULL, *host = NULL;
+	struct regclient_opts o cleanup_regopts = { 0 };
+	cleanup_free char *user = NULL, *host = NULL;
+	cleanup_secret char *pass = NULL;
 	bool from_stdin = false;
-	int opt, ret = EXIT_USAGE;
+	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+u:p:h", longopts, NULL)) != -1) {
 		if (cli_regopts_handle(&o, opt, optarg))
@@ -83,82 +93,54 @@ static int cmd_login(int argc, char **argv)
 			break;
 		case 'h':
 			usage();
-			regclient_opts_release(&o);
 			return EXIT_OK;
 		default:
-			regclient_opts_release(&o);
 			return cli_usage_error("login", "unknown option");
 		}
 	}
-	if (optind != argc - 1) {
-		ret = cli_usage_error("login", "expected one registry HOST");
-		goto out;
-	}
-	if (pass && from_stdin) {
-		ret = cli_usage_error("login", "--password and --password-stdin are exclusive");
-		goto out;
-	}
+	if (optind != argc - 1)
+		return cli_usage_error("login", "expected one registry HOST");
+	if (pass && from_stdin)
+		return cli_usage_error("login", "--password and --password-stdin are exclusive");
 	host = regclient_host_from_key(argv[optind]);
-	if (!*host) {
-		ret = cli_usage_error("login", "empty registry host");
-		goto out;
-	}
+	if (!*host)
+		return cli_usage_error("login", "empty registry host");
 	if (!user) {
-		if (from_stdin || !isatty(STDIN_FILENO)) {
-			ret = cli_usage_error("login", "--username is required when standard input is not a terminal");
-			goto out;
-		}
-		if (read_line(stdin, false, "Username: ", &user) < 0 || !*user) {
-			ret = cli_usage_error("login", "no user name given");
-			goto out;
-		}
+		if (from_stdin || !isatty(STDIN_FILENO))
+			return cli_usage_error("login", "--username is required when standard input is not a terminal");
+		if (read_line(stdin, false, "Username: ", &user) < 0 || !*user)
+			return cli_usage_error("login", "no user name given");
 	}
 	if (pass) {
 		fprintf(stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
 	} else if (from_stdin) {
-		if (read_line(stdin, false, NULL, &pass) < 0) {
-			ret = cli_usage_error("login", "no password on standard input");
-			goto out;
-		}
+		if (read_line(stdin, false, NULL, &pass) < 0)
+			return cli_usage_error("login", "no password on standard input");
 	} else if (isatty(STDIN_FILENO)) {
-		if (read_line(stdin, true, "Password: ", &pass) < 0) {
-			ret = cli_usage_error("login", "no password given");
-			goto out;
-		}
+		if (read_line(stdin, true, "Password: ", &pass) < 0)
+			return cli_usage_error("login", "no password given");
 	} else {
-		ret = cli_usage_error("login", "no password: use --password-stdin");
-		goto out;
+		return cli_usage_error("login", "no password: use --password-stdin");
 	}
-	if (!pass || !*pass) {
-		ret = cli_usage_error("login", "empty password");
-		goto out;
-	}
+	if (!pass || !*pass)
+		return cli_usage_error("login", "empty password");
 
 	struct strata_error *err = NULL;
 	struct regclient *c = NULL;
-	if (cli_regclient_new(&o, &c, &err) < 0) {
-		ret = cli_fail(err);
-		goto out;
-	}
+	if (cli_regclient_new(&o, &c, &err) < 0)
+		return cli_fail(err);
 	regclient_set_credentials(c, host, user, pass);
 	int r = regclient_ping(c, host, &err);
 	regclient_free(c);
 	if (r < 0) {
 		strata_error_wrap(&err, "login %s", host);
-		ret = cli_fail(err);
-		goto out;
+		return cli_fail(err);
 	}
 	if (regclient_creds_store(o.docker_config, host, user, pass, &err) < 0) {
 		strata_error_wrap(&err, "login %s: save credentials", host);
-		ret = cli_fail(err);
-		goto out;
+		return cli_fail(err);
 	}
 	printf("Login Succeeded\n");
-	ret = EXIT_OK;
-out:
-	if (pass)
-		explicit_bzero(pass, strlen(pass));
-	regclient_opts_release(&o);
-	return ret;
+	return EXIT_OK;
 }
 STRATA_COMMAND(login, "login", "Log in to a registry (saves docker-compatible credentials)", cmd_login);

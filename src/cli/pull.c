@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,25 +26,18 @@ static int pull(const char *ref, const char *platform, struct regclient_opts *o,
 {
 	struct regclient *c = NULL;
 	struct store *s = NULL;
-	struct regseen *seen = NULL;
-	struct cli_progress *pg = NULL;
-	struct regxfer_local l = { 0 };
+	struct regxfer_store x = { 0 };
 	struct regxfer_result res = { 0 };
 	int r = -1;
-	cleanup_free char *sp = NULL;
 	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
 		goto out;
-	sp = regxfer_store_seen_path(s);
-	if (regseen_open(sp, &seen, NULL) < 0)
-		seen = NULL; /* a damaged record only costs mounts */
-	regxfer_store_local(s, seen, &l);
-	pg = cli_progress_new(stderr, quiet);
+	regxfer_store_open(s, &x);
+	struct cli_progress *pg = cli_progress_new(stderr, quiet);
 	struct regclient_progress cb = cli_progress_callback(pg);
-	r = regclient_pull_image(c, ref, platform, &l, &cb, &res, err);
+	r = regclient_pull_image(c, ref, platform, &x.local, &cb, &res, err);
 	cli_progress_free(pg);
+	regxfer_store_close(&x, r == 0);
 	if (r == 0) {
-		if (seen)
-			regseen_save(seen, NULL);
 		cleanup_ref struct oci_ref pr = OCI_REF_INIT;
 		cleanup_free char *name = oci_ref_parse(ref, &pr, NULL) == 0 ? oci_ref_string(&pr) : xstrdup(ref);
 		if (quiet)
@@ -56,9 +48,6 @@ static int pull(const char *ref, const char *platform, struct regclient_opts *o,
 	}
 out:
 	regxfer_result_release(&res);
-	if (l.ctx)
-		regxfer_store_local_release(&l);
-	regseen_free(seen);
 	store_close(s);
 	regclient_free(c);
 	return r;
@@ -66,56 +55,19 @@ out:
 
 static int cmd_pull(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "platform", required_argument, NULL, 'P' },
-		{ "parallel", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_REGOPTS_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct regclient_opts o = { 0 };
+	struct regclient_opts o cleanup_regopts = { 0 };
 	const char *platform = NULL;
 	bool quiet = false;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
-		if (cli_regopts_handle(&o, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'P':
-			platform = optarg;
-			break;
-		case 'j':
-			o.parallel = atoi(optarg);
-			if (o.parallel < 1 || o.parallel > 64) {
-				regclient_opts_release(&o);
-				return cli_usage_error("pull", "--parallel must be between 1 and 64");
-			}
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage();
-			regclient_opts_release(&o);
-			return EXIT_OK;
-		default:
-			regclient_opts_release(&o);
-			return cli_usage_error("pull", "unknown option");
-		}
-	}
-	if (optind != argc - 1) {
-		regclient_opts_release(&o);
+	int rc = cli_xfer_opts_parse("pull", argc, argv, usage, &o, &platform, &quiet);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc - 1)
 		return cli_usage_error("pull", "expected one image reference");
-	}
-	if (platform && !strchr(platform, '/')) {
-		regclient_opts_release(&o);
+	if (platform && !strchr(platform, '/'))
 		return cli_usage_error("pull", "invalid --platform '%s': expected os/arch[/variant]", platform);
-	}
 	struct strata_error *err = NULL;
-	int r = pull(argv[optind], platform, &o, quiet, &err);
-	regclient_opts_release(&o);
-	return r < 0 ? cli_fail(err) : EXIT_OK;
+	if (pull(argv[optind], platform, &o, quiet, &err) < 0)
+		return cli_fail(err);
+	return EXIT_OK;
 }
 STRATA_COMMAND(pull, "pull", "Pull an image from a registry", cmd_pull);

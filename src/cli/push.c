@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,12 +41,9 @@ static int push(const char *src, const char *dest, struct regclient_opts *o, boo
 {
 	struct regclient *c = NULL;
 	struct store *s = NULL;
-	struct regseen *seen = NULL;
-	struct cli_progress *pg = NULL;
-	struct regxfer_local l = { 0 };
+	struct regxfer_store x = { 0 };
 	struct regxfer_result res = { 0 };
 	int r = -1;
-	cleanup_free char *sp = NULL;
 	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
 		goto out;
 	if (!all_local(s, src)) {
@@ -64,17 +60,13 @@ static int push(const char *src, const char *dest, struct regclient_opts *o, boo
 		rcache_push_result_release(&pr);
 		goto out;
 	}
-	sp = regxfer_store_seen_path(s);
-	if (regseen_open(sp, &seen, NULL) < 0)
-		seen = NULL;
-	regxfer_store_local(s, seen, &l);
-	pg = cli_progress_new(stderr, quiet);
+	regxfer_store_open(s, &x);
+	struct cli_progress *pg = cli_progress_new(stderr, quiet);
 	struct regclient_progress cb = cli_progress_callback(pg);
-	r = regclient_push_image(c, src, dest, &l, &cb, &res, err);
+	r = regclient_push_image(c, src, dest, &x.local, &cb, &res, err);
 	cli_progress_free(pg);
+	regxfer_store_close(&x, r == 0);
 	if (r == 0) {
-		if (seen)
-			regseen_save(seen, NULL);
 		if (!quiet)
 			fprintf(stderr, "pushed %zu blobs (%.1f MB), %zu already there, %zu mounted\n",
 				res.blobs_moved, (double)res.bytes / 1e6, res.blobs_skipped, res.blobs_mounted);
@@ -82,9 +74,6 @@ static int push(const char *src, const char *dest, struct regclient_opts *o, boo
 	}
 out:
 	regxfer_result_release(&res);
-	if (l.ctx)
-		regxfer_store_local_release(&l);
-	regseen_free(seen);
 	store_close(s);
 	regclient_free(c);
 	return r;
@@ -92,47 +81,16 @@ out:
 
 static int cmd_push(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "parallel", required_argument, NULL, 'j' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		CLI_REGOPTS_LONG,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct regclient_opts o = { 0 };
+	struct regclient_opts o cleanup_regopts = { 0 };
 	bool quiet = false;
-	int opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
-		if (cli_regopts_handle(&o, opt, optarg))
-			continue;
-		switch (opt) {
-		case 'j':
-			o.parallel = atoi(optarg);
-			if (o.parallel < 1 || o.parallel > 64) {
-				regclient_opts_release(&o);
-				return cli_usage_error("push", "--parallel must be between 1 and 64");
-			}
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			usage();
-			regclient_opts_release(&o);
-			return EXIT_OK;
-		default:
-			regclient_opts_release(&o);
-			return cli_usage_error("push", "unknown option");
-		}
-	}
-	if (optind != argc - 1 && optind != argc - 2) {
-		regclient_opts_release(&o);
+	int rc = cli_xfer_opts_parse("push", argc, argv, usage, &o, NULL, &quiet);
+	if (rc >= 0)
+		return rc;
+	if (optind != argc - 1 && optind != argc - 2)
 		return cli_usage_error("push", "expected REF [DEST]");
-	}
 	struct strata_error *err = NULL;
-	int r = push(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL, &o, quiet, &err);
-	regclient_opts_release(&o);
-	return r < 0 ? cli_fail(err) : EXIT_OK;
+	if (push(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL, &o, quiet, &err) < 0)
+		return cli_fail(err);
+	return EXIT_OK;
 }
 STRATA_COMMAND(push, "push", "Push an image to a registry", cmd_push);

@@ -178,6 +178,31 @@ static int oci_blob(struct out *o, struct store *s, const struct oci_digest *d, 
 	return add_blob(o, s, d, path, err);
 }
 
+static int oci_tree(struct out *o, struct store *s, const struct oci_digest *d, const char *mt, int depth,
+		    struct strata_error **err);
+
+struct tree_ctx {
+	struct out *o;
+	struct store *s;
+	int depth;
+};
+
+static int tree_child(void *ctx, const struct oci_descriptor *child, enum store_child role,
+		      struct strata_error **err)
+{
+	struct tree_ctx *t = ctx;
+	switch (role) {
+	case STORE_CHILD_MANIFEST:
+		if (!store_blob_exists(t->s, &child->digest))
+			return 0;
+		return oci_tree(t->o, t->s, &child->digest, child->media_type, t->depth + 1, err);
+	case STORE_CHILD_SUBJECT:
+		return 0;
+	default:
+		return oci_blob(t->o, t->s, &child->digest, err);
+	}
+}
+
 /* The whole tree under a manifest or index (children of an index that are not in the store are skipped). */
 static int oci_tree(struct out *o, struct store *s, const struct oci_digest *d, const char *mt, int depth,
 		    struct strata_error **err)
@@ -186,29 +211,8 @@ static int oci_tree(struct out *o, struct store *s, const struct oci_digest *d, 
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': indexes nested too deep", d->str);
 	if (oci_blob(o, s, d, err) < 0)
 		return -1;
-	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
-	if (store_blob_read(s, d, STORE_JSON_MAX, &b, err) < 0)
-		return -1;
-	cleanup_free char *what = xasprintf("manifest %s", d->str);
-	int r = 0;
-	if (oci_mt_is_index(mt)) {
-		struct oci_index x;
-		if (oci_index_decode(b.data, b.len, what, &x, err) < 0)
-			return -1;
-		for (size_t i = 0; i < x.n_manifests && r == 0; i++)
-			if (store_blob_exists(s, &x.manifests[i].digest))
-				r = oci_tree(o, s, &x.manifests[i].digest, x.manifests[i].media_type, depth + 1, err);
-		oci_index_release(&x);
-		return r;
-	}
-	struct oci_manifest m;
-	if (oci_manifest_decode(b.data, b.len, what, &m, err) < 0)
-		return -1;
-	r = oci_blob(o, s, &m.config.digest, err);
-	for (size_t i = 0; i < m.n_layers && r == 0; i++)
-		r = oci_blob(o, s, &m.layers[i].digest, err);
-	oci_manifest_release(&m);
-	return r;
+	struct tree_ctx t = { .o = o, .s = s, .depth = depth };
+	return store_manifest_children(s, d, mt, tree_child, &t, err);
 }
 
 static int save_oci(struct out *o, struct store *s, struct img *imgs, size_t n, struct strata_error **err)

@@ -434,12 +434,13 @@ static int run(const char *word, char escape, dockerfile_lookup_fn lookup_fn, vo
 	return process_stop_on(&lx, EOFCH, heredoc, out, w, err);
 }
 
-int dockerfile_expand_word(const char *word, char escape, dockerfile_lookup_fn lookup_fn, void *ctx,
-			   char **out, struct strata_error **err)
+/* Expand word (a heredoc body when heredoc) into one string. */
+static int expand_string(const char *word, char escape, dockerfile_lookup_fn lookup_fn, void *ctx, bool heredoc,
+			 char **out, struct strata_error **err)
 {
 	struct strata_buf b = STRATA_BUF_INIT;
 	struct words w = { STRATA_BUF_INIT, false, NULL, 0, 0, false };
-	if (run(word, escape, lookup_fn, ctx, false, &b, &w, err) < 0) {
+	if (run(word, escape, lookup_fn, ctx, heredoc, &b, &w, err) < 0) {
 		strata_buf_release(&b);
 		return -1;
 	}
@@ -447,17 +448,16 @@ int dockerfile_expand_word(const char *word, char escape, dockerfile_lookup_fn l
 	return 0;
 }
 
+int dockerfile_expand_word(const char *word, char escape, dockerfile_lookup_fn lookup_fn, void *ctx,
+			   char **out, struct strata_error **err)
+{
+	return expand_string(word, escape, lookup_fn, ctx, false, out, err);
+}
+
 int dockerfile_expand_heredoc(const char *text, char escape, dockerfile_lookup_fn lookup_fn, void *ctx,
 			      char **out, struct strata_error **err)
 {
-	struct strata_buf b = STRATA_BUF_INIT;
-	struct words w = { STRATA_BUF_INIT, false, NULL, 0, 0, false };
-	if (run(text, escape, lookup_fn, ctx, true, &b, &w, err) < 0) {
-		strata_buf_release(&b);
-		return -1;
-	}
-	*out = strata_buf_detach(&b, NULL);
-	return 0;
+	return expand_string(text, escape, lookup_fn, ctx, true, out, err);
 }
 
 int dockerfile_expand_words(const char *word, char escape, dockerfile_lookup_fn lookup_fn, void *ctx,

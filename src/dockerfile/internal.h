@@ -33,6 +33,14 @@ void df_heredoc_copy(struct dockerfile_heredoc *dst, const struct dockerfile_her
 void df_var_release(struct dockerfile_var *v);
 void df_command_release(struct dockerfile_command *c);
 
+/*
+ * A STRATA_E_CONFIG error "FILE:LINE: KIND: message", with the error already
+ * in *err (if any) appended as its cause ("...: message: cause").
+ * @return -1.
+ */
+int df_insn_error(struct strata_error **err, const struct dockerfile *df, const struct dockerfile_insn *in,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Flag lookup on an instruction: the last flag named `name`, or NULL. */
 const struct dockerfile_flag *df_insn_flag(const struct dockerfile_insn *in, const char *name);
 

@@ -102,6 +102,25 @@ void dockerfile_free(struct dockerfile *df)
 	free(df);
 }
 
+int df_insn_error(struct strata_error **err, const struct dockerfile *df, const struct dockerfile_insn *in,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	char *cause = NULL;
+	if (err && *err) {
+		cause = strata_error_string(*err);
+		strata_error_clear(err);
+	}
+	int r = strata_error_makec(err, STRATA_E_CONFIG, 0, "%s:%d: %s: %s%s%s", df->name, in->line,
+				   dockerfile_kind_name(in->kind), m, cause ? ": " : "", cause ? cause : "");
+	free(m);
+	free(cause);
+	return r;
+}
+
 const struct dockerfile_flag *df_insn_flag(const struct dockerfile_insn *in, const char *name)
 {
 	const struct dockerfile_flag *f = NULL;
@@ -286,10 +305,15 @@ static void split_ws(const char *s, struct strv *out)
 }
 
 /*
- * BuildKit's parseWords: split on whitespace outside quotes; quotes and
- * escapes are kept in the words (expansion removes them later).
+ * The word scanner of BuildKit's parseWords and extractBuilderFlags: split s
+ * on whitespace outside quotes into out. Without flags, quotes and escapes
+ * are kept in the words (expansion removes them later). With flags, quotes
+ * and escapes are removed (an escape works inside single quotes too), the
+ * scan stops before the first word not starting with "--", and a "--" word
+ * ends it (and is dropped).
+ * @return where the scan stopped (pointer into s).
  */
-static void parse_words(const char *s, char escape, struct strv *out)
+static const char *scan_words(const char *s, char escape, bool flags, struct strv *out)
 {
 	size_t n = strlen(s);
 	cleanup_buf struct strata_buf w = STRATA_BUF_INIT;
@@ -303,15 +327,20 @@ static void parse_words(const char *s, char escape, struct strv *out)
 				break;
 			if (df_isspace((unsigned char)ch))
 				continue;
+			if (flags && (ch != '-' || pos + 1 == n || s[pos + 1] != '-'))
+				return s + pos;
 			phase = WORD;
 		}
+		bool end_of_flags = flags && !strcmp(w.data, "--");
 		if (pos == n) {
-			if (blank_ok || w.len)
+			if (!end_of_flags && (blank_ok || w.len))
 				strv_push(out, strata_buf_detach(&w, NULL));
 			break;
 		}
 		if (phase == WORD) {
 			if (df_isspace((unsigned char)ch)) {
+				if (end_of_flags)
+					return s + pos;
 				phase = SPACES;
 				if (blank_ok || w.len)
 					strv_push(out, strata_buf_detach(&w, NULL));
@@ -323,29 +352,43 @@ static void parse_words(const char *s, char escape, struct strv *out)
 				quote = ch;
 				blank_ok = true;
 				phase = QUOTE;
+				if (flags)
+					continue;
 			}
 			if (ch == escape) {
 				if (pos + 1 == n)
 					continue;
-				strata_buf_addch(&w, ch);
+				if (!flags)
+					strata_buf_addch(&w, ch);
 				ch = s[++pos];
 			}
 			strata_buf_addch(&w, ch);
 			continue;
 		}
 		/* QUOTE */
-		if (ch == quote)
+		if (ch == quote) {
 			phase = WORD;
-		if (ch == escape && quote != '\'') {
+			if (flags)
+				continue;
+		}
+		if (ch == escape && (flags || quote != '\'')) {
 			if (pos + 1 == n) {
 				phase = WORD;
 				continue;
 			}
-			strata_buf_addch(&w, ch);
+			if (!flags)
+				strata_buf_addch(&w, ch);
 			ch = s[++pos];
 		}
 		strata_buf_addch(&w, ch);
 	}
+	return s + n;
+}
+
+/* BuildKit's parseWords: quotes and escapes stay in the words. */
+static void parse_words(const char *s, char escape, struct strv *out)
+{
+	scan_words(s, escape, false, out);
 }
 
 /*
@@ -388,66 +431,7 @@ static bool parse_json_array(const char *s, struct strv *out)
  */
 static const char *extract_flags(const char *s, struct strv *words)
 {
-	size_t n = strlen(s);
-	cleanup_buf struct strata_buf w = STRATA_BUF_INIT;
-	enum { SPACES, WORD, QUOTE } phase = SPACES;
-	char quote = 0;
-	bool blank_ok = false;
-	for (size_t pos = 0; pos <= n; pos++) {
-		char ch = pos < n ? s[pos] : 0;
-		if (phase == SPACES) {
-			if (pos == n)
-				break;
-			if (df_isspace((unsigned char)ch))
-				continue;
-			if (ch != '-' || pos + 1 == n || s[pos + 1] != '-')
-				return s + pos;
-			phase = WORD;
-		}
-		if (pos == n) {
-			if (strcmp(w.data, "--") && (blank_ok || w.len))
-				strv_push(words, strata_buf_detach(&w, NULL));
-			break;
-		}
-		if (phase == WORD) {
-			if (df_isspace((unsigned char)ch)) {
-				phase = SPACES;
-				if (!strcmp(w.data, "--"))
-					return s + pos;
-				if (blank_ok || w.len)
-					strv_push(words, strata_buf_detach(&w, NULL));
-				strata_buf_reset(&w);
-				blank_ok = false;
-				continue;
-			}
-			if (ch == '\'' || ch == '"') {
-				quote = ch;
-				blank_ok = true;
-				phase = QUOTE;
-				continue;
-			}
-			if (ch == '\\') {
-				if (pos + 1 == n)
-					continue;
-				ch = s[++pos];
-			}
-			strata_buf_addch(&w, ch);
-			continue;
-		}
-		if (ch == quote) {
-			phase = WORD;
-			continue;
-		}
-		if (ch == '\\') {
-			if (pos + 1 == n) {
-				phase = WORD;
-				continue;
-			}
-			ch = s[++pos];
-		}
-		strata_buf_addch(&w, ch);
-	}
-	return s + n;
+	return scan_words(s, '\\', true, words);
 }
 
 enum flag_type { FT_STRING, FT_BOOL, FT_LIST };

@@ -193,27 +193,6 @@ static bool global_lookup(void *ctx, const char *name, size_t len, const char **
 	return true;
 }
 
-__attribute__((format(printf, 4, 5))) static int insn_error(struct strata_error **err,
-							     const struct dockerfile *df,
-							     const struct dockerfile_insn *in,
-							     const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	char *cause = NULL;
-	if (err && *err) {
-		cause = strata_error_string(*err);
-		strata_error_clear(err);
-	}
-	int r = strata_error_makec(err, STRATA_E_CONFIG, 0, "%s:%d: %s: %s%s%s", df->name, in->line,
-				   dockerfile_kind_name(in->kind), m, cause ? ": " : "", cause ? cause : "");
-	free(m);
-	free(cause);
-	return r;
-}
-
 static void add_global_platform_args(struct dockerfile_build *b)
 {
 	const struct { const char *prefix; const struct dockerfile_platform *p; } sets[] = {
@@ -251,10 +230,10 @@ static int global_args(struct dockerfile_build *b, bool *consumed, size_t *first
 			    (in->args[2 * k + 1] &&
 			     dockerfile_expand_word(in->args[2 * k + 1], df->escape, global_lookup, b,
 						    &vals[k], err) < 0))
-				r = insn_error(err, df, in, "'%s'", in->args[2 * k]);
+				r = df_insn_error(err, df, in, "'%s'", in->args[2 * k]);
 		}
 		if (b->nglobal_args + in->nargs / 2 > DF_MAX_VARS)
-			r = insn_error(err, df, in, "too many global ARGs (more than %u)", DF_MAX_VARS);
+			r = df_insn_error(err, df, in, "too many global ARGs (more than %u)", DF_MAX_VARS);
 		for (size_t k = 0; k < in->nargs / 2 && r == 0; k++) {
 			const struct dockerfile_var *ba =
 				df_vars_find(b->buildargs.v, b->buildargs.n, names[k], strlen(names[k]));
@@ -290,16 +269,16 @@ static int make_stages(struct dockerfile_build *b, size_t first_from, struct str
 		st.base_stage = -1;
 		int r = 0;
 		if (dockerfile_expand_word(in->args[0], df->escape, global_lookup, b, &st.base, err) < 0)
-			r = insn_error(err, df, in, "'%s'", in->args[0]);
+			r = df_insn_error(err, df, in, "'%s'", in->args[0]);
 		else if (!*st.base)
-			r = insn_error(err, df, in, "base name (%s) should not be blank", in->args[0]);
+			r = df_insn_error(err, df, in, "base name (%s) should not be blank", in->args[0]);
 		const struct dockerfile_flag *pf = df_insn_flag(in, "platform");
 		if (r == 0 && pf) {
 			struct dockerfile_platform p;
 			if (dockerfile_expand_word(pf->value, df->escape, global_lookup, b, &st.platform,
 						   err) < 0 ||
 			    dockerfile_platform_parse(st.platform, &p, err) < 0) {
-				r = insn_error(err, df, in, "--platform=%s", pf->value);
+				r = df_insn_error(err, df, in, "--platform=%s", pf->value);
 			} else {
 				char buf[128];
 				free(st.platform);
@@ -311,14 +290,14 @@ static int make_stages(struct dockerfile_build *b, size_t first_from, struct str
 			for (char *c = st.name; *c; c++)
 				*c = (char)tolower((unsigned char)*c);
 			if (!valid_stage_name(st.name))
-				r = insn_error(err, df, in,
-					       "invalid name for build stage: '%s', name can't start with a number or contain symbols",
-					       in->args[2]);
+				r = df_insn_error(err, df, in,
+						  "invalid name for build stage: '%s', name can't start with a number or contain symbols",
+						  in->args[2]);
 			for (size_t k = 0; r == 0 && k < b->nstages; k++)
 				if (b->stages[k].name && !strcmp(b->stages[k].name, st.name))
-					r = insn_error(err, df, in,
-						       "duplicate stage name '%s' (first defined on line %d)",
-						       st.name, b->stages[k].line);
+					r = df_insn_error(err, df, in,
+							  "duplicate stage name '%s' (first defined on line %d)",
+							  st.name, b->stages[k].line);
 		}
 		if (r == 0) {
 			int parent = -1;
@@ -334,7 +313,7 @@ static int make_stages(struct dockerfile_build *b, size_t first_from, struct str
 				st.base_type = DF_BASE_IMAGE;
 				struct oci_ref ref = OCI_REF_INIT;
 				if (oci_ref_parse(st.base, &ref, err) < 0)
-					r = insn_error(err, df, in, "invalid base image");
+					r = df_insn_error(err, df, in, "invalid base image");
 				oci_ref_release(&ref);
 			}
 		}

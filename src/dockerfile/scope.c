@@ -200,27 +200,6 @@ const char *const *dockerfile_scope_env(struct dockerfile_scope *sc)
 
 /* ---- helpers for building steps ------------------------------------------ */
 
-__attribute__((format(printf, 4, 5))) static int step_error(struct strata_error **err,
-							     const struct dockerfile *df,
-							     const struct dockerfile_insn *in,
-							     const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	char *cause = NULL;
-	if (err && *err) {
-		cause = strata_error_string(*err);
-		strata_error_clear(err);
-	}
-	int r = strata_error_makec(err, STRATA_E_CONFIG, 0, "%s:%d: %s: %s%s%s", df->name, in->line,
-				   dockerfile_kind_name(in->kind), m, cause ? ": " : "", cause ? cause : "");
-	free(m);
-	free(cause);
-	return r;
-}
-
 static char **strv_dup(char *const *v, size_t n)
 {
 	char **c = xcalloc(n + 1, sizeof(char *));
@@ -259,28 +238,28 @@ static int resolve_from(const struct dockerfile_scope *sc, const struct dockerfi
 	long idx = strtol(from, &end, 10);
 	if (*from && !*end && !errno && isdigit((unsigned char)*from)) {
 		if (idx < 0 || (size_t)idx >= sc->stage)
-			return step_error(err, sc->df, in, "%s=%s: stage index out of range (this is stage %zu)",
-					  what, from, sc->stage) - 1;
+			return df_insn_error(err, sc->df, in, "%s=%s: stage index out of range (this is stage %zu)",
+					     what, from, sc->stage) - 1;
 		return (int)idx;
 	}
 	for (size_t i = 0; i < b->nstages; i++) {
 		if (b->stages[i].name && !strcasecmp(b->stages[i].name, from)) {
 			if (i >= sc->stage)
-				return step_error(err, sc->df, in,
-						  "%s=%s: stage '%s' is used before it is defined", what,
-						  from, b->stages[i].name) - 1;
+				return df_insn_error(err, sc->df, in,
+						     "%s=%s: stage '%s' is used before it is defined", what,
+						     from, b->stages[i].name) - 1;
 			return (int)i;
 		}
 	}
 	if (!*from)
-		return step_error(err, sc->df, in, "%s: empty value", what) - 1;
+		return df_insn_error(err, sc->df, in, "%s: empty value", what) - 1;
 	struct oci_ref ref = OCI_REF_INIT;
 	struct strata_error *rerr = NULL;
 	if (oci_ref_parse(from, &ref, &rerr) < 0) {
 		char *s = strata_error_string(rerr);
 		strata_error_free(rerr);
-		int r = step_error(err, sc->df, in, "%s=%s: not a stage and not a valid image reference (%s)",
-				   what, from, s);
+		int r = df_insn_error(err, sc->df, in, "%s=%s: not a stage and not a valid image reference (%s)",
+				      what, from, s);
 		free(s);
 		return r - 1;
 	}
@@ -417,24 +396,24 @@ static int build_copy(struct dockerfile_scope *sc, const struct dockerfile_insn 
 		char *x;
 		if (scope_expand(sc, in->args[i], &x, err) < 0) {
 			df_strv_free(words, nw);
-			return step_error(err, sc->df, in, "'%s'", in->args[i]);
+			return df_insn_error(err, sc->df, in, "'%s'", in->args[i]);
 		}
 		DF_PUSH(words, nw, cap, x);
 	}
 	if (!nw) {
 		free(words);
-		return step_error(err, sc->df, in, "no destination");
+		return df_insn_error(err, sc->df, in, "no destination");
 	}
 	c->dest = words[nw - 1];
 	c->sources = words;
 	c->nsources = nw - 1;
 	if (!c->nsources && !in->nheredocs)
-		return step_error(err, sc->df, in, "no source");
+		return df_insn_error(err, sc->df, in, "no source");
 	for (size_t i = 0; i < in->nflags; i++) {
 		const struct dockerfile_flag *f = &in->flags[i];
 		char *x = NULL;
 		if (f->value && scope_expand(sc, f->value, &x, err) < 0)
-			return step_error(err, sc->df, in, "--%s=%s", f->name, f->value);
+			return df_insn_error(err, sc->df, in, "--%s=%s", f->name, f->value);
 		if (!strcmp(f->name, "from")) {
 			c->from = x;
 			int r = resolve_from(sc, in, "--from", x, err);
@@ -469,7 +448,7 @@ static int build_copy(struct dockerfile_scope *sc, const struct dockerfile_insn 
 		for (const char *p = c->chmod; *p; p++)
 			octal = octal && *p >= '0' && *p <= '7';
 		if (!octal && !strpbrk(c->chmod, "ugoa+-=rwxXst,"))
-			return step_error(err, sc->df, in, "invalid --chmod value '%s'", c->chmod);
+			return df_insn_error(err, sc->df, in, "invalid --chmod value '%s'", c->chmod);
 	}
 	s->heredocs = xcalloc(in->nheredocs ? in->nheredocs : 1, sizeof(*s->heredocs));
 	for (size_t i = 0; i < in->nheredocs; i++) {
@@ -479,7 +458,7 @@ static int build_copy(struct dockerfile_scope *sc, const struct dockerfile_insn 
 			char *x;
 			if (dockerfile_expand_heredoc(in->heredocs[i].content, sc->df->escape, scope_lookup,
 						      sc, &x, err) < 0)
-				return step_error(err, sc->df, in, "heredoc '%s'", in->heredocs[i].name);
+				return df_insn_error(err, sc->df, in, "heredoc '%s'", in->heredocs[i].name);
 			free(s->heredocs[i].content);
 			s->heredocs[i].content = x;
 		}
@@ -496,13 +475,13 @@ static int build_kvs(struct dockerfile_scope *sc, const struct dockerfile_insn *
 		struct dockerfile_var *v = &s->kvs[i];
 		v->cache_key = true;
 		if (scope_expand(sc, in->args[2 * i], &v->name, err) < 0)
-			return step_error(err, sc->df, in, "'%s'", in->args[2 * i]);
+			return df_insn_error(err, sc->df, in, "'%s'", in->args[2 * i]);
 		if (in->args[2 * i + 1] && scope_expand(sc, in->args[2 * i + 1], &v->value, err) < 0)
-			return step_error(err, sc->df, in, "'%s'", in->args[2 * i + 1]);
+			return df_insn_error(err, sc->df, in, "'%s'", in->args[2 * i + 1]);
 		if (!*v->name)
-			return step_error(err, sc->df, in, "names can not be blank");
+			return df_insn_error(err, sc->df, in, "names can not be blank");
 		if (in->kind == DF_ENV && strchr(v->name, '='))
-			return step_error(err, sc->df, in, "invalid name '%s'", v->name);
+			return df_insn_error(err, sc->df, in, "invalid name '%s'", v->name);
 	}
 	return 0;
 }
@@ -523,7 +502,7 @@ static int build_run(struct dockerfile_scope *sc, const struct dockerfile_insn *
 		} else if (!strcmp(f->name, "mount")) {
 			struct dockerfile_mount m;
 			if (df_mount_parse(f->value, scope_expand, sc, false, &m, err) < 0)
-				return step_error(err, sc->df, in, "--mount=%s", f->value);
+				return df_insn_error(err, sc->df, in, "--mount=%s", f->value);
 			if (m.from) {
 				int r = resolve_from(sc, in, "--mount from", m.from, err);
 				if (r == -2) {
@@ -562,7 +541,7 @@ static int build_health(struct dockerfile_scope *sc, const struct dockerfile_ins
 		}
 		int64_t ns = 0;
 		if (df_parse_duration(f->value, &ns) < 0)
-			return step_error(err, sc->df, in, "--%s: invalid duration '%s'", f->name, f->value);
+			return df_insn_error(err, sc->df, in, "--%s: invalid duration '%s'", f->name, f->value);
 		if (!strcmp(f->name, "interval"))
 			h->interval = ns;
 		else if (!strcmp(f->name, "timeout"))
@@ -600,10 +579,10 @@ static int build_step(struct dockerfile_scope *sc, const struct dockerfile_insn 
 			size_t n;
 			if (dockerfile_expand_words(in->args[i], sc->df->escape, scope_lookup, sc, &w, &n,
 						    err) < 0)
-				return step_error(err, sc->df, in, "'%s'", in->args[i]);
+				return df_insn_error(err, sc->df, in, "'%s'", in->args[i]);
 			for (size_t j = 0; j < n; j++) {
 				if (expose_parse(w[j], &s->words, &s->nwords, &cap) < 0) {
-					int r = step_error(err, sc->df, in, "invalid port '%s'", w[j]);
+					int r = df_insn_error(err, sc->df, in, "invalid port '%s'", w[j]);
 					df_strv_free0(w);
 					return r;
 				}
@@ -615,21 +594,21 @@ static int build_step(struct dockerfile_scope *sc, const struct dockerfile_insn 
 		for (size_t i = 0; i < in->nargs; i++) {
 			char *x;
 			if (scope_expand(sc, in->args[i], &x, err) < 0)
-				return step_error(err, sc->df, in, "'%s'", in->args[i]);
+				return df_insn_error(err, sc->df, in, "'%s'", in->args[i]);
 			DF_PUSH(s->words, s->nwords, cap, x);
 			if (!*x)
-				return step_error(err, sc->df, in, "VOLUME specified can not be an empty string");
+				return df_insn_error(err, sc->df, in, "VOLUME specified can not be an empty string");
 		}
 		return 0;
 	case DF_USER:
 	case DF_WORKDIR:
 	case DF_STOPSIGNAL:
 		if (scope_expand(sc, in->args[0], &s->value, err) < 0)
-			return step_error(err, sc->df, in, "'%s'", in->args[0]);
+			return df_insn_error(err, sc->df, in, "'%s'", in->args[0]);
 		if (in->kind == DF_STOPSIGNAL && !valid_signal(s->value))
-			return step_error(err, sc->df, in, "invalid signal '%s'", s->value);
+			return df_insn_error(err, sc->df, in, "invalid signal '%s'", s->value);
 		if (in->kind != DF_STOPSIGNAL && !*s->value)
-			return step_error(err, sc->df, in, "empty value after expansion of '%s'", in->args[0]);
+			return df_insn_error(err, sc->df, in, "empty value after expansion of '%s'", in->args[0]);
 		return 0;
 	case DF_MAINTAINER:
 	case DF_ONBUILD:
@@ -642,7 +621,7 @@ static int build_step(struct dockerfile_scope *sc, const struct dockerfile_insn 
 		return build_health(sc, in, s, err);
 	case DF_FROM:
 	default:
-		return step_error(err, sc->df, in, "unexpected instruction in a stage");
+		return df_insn_error(err, sc->df, in, "unexpected instruction in a stage");
 	}
 }
 
@@ -661,9 +640,9 @@ static int scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn
 	*sc->budget += sc->nargs + sc->nenv + 1;
 	if (*sc->budget > DF_SCOPE_BUDGET) {
 		dockerfile_step_free(s);
-		return step_error(err, sc->df, in,
-				  "too many ARG/ENV entries in scope across the file (more than %u copies)",
-				  DF_SCOPE_BUDGET);
+		return df_insn_error(err, sc->df, in,
+				     "too many ARG/ENV entries in scope across the file (more than %u copies)",
+				     DF_SCOPE_BUDGET);
 	}
 	snapshot_scope(sc, s);
 	if (build_step(sc, in, s, err) < 0) {
@@ -679,8 +658,8 @@ static int scope_apply(struct dockerfile_scope *sc, const struct dockerfile_insn
 				fresh++;
 		if (sc->nenv + sc->nargs + fresh > DF_MAX_VARS) {
 			dockerfile_step_free(s);
-			return step_error(err, sc->df, in, "too many variables in one stage (more than %u)",
-					  DF_MAX_VARS);
+			return df_insn_error(err, sc->df, in, "too many variables in one stage (more than %u)",
+					     DF_MAX_VARS);
 		}
 	}
 	if (in->kind == DF_ENV)
@@ -716,7 +695,7 @@ int dockerfile_scope_apply(struct dockerfile_scope *sc, const struct dockerfile_
 {
 	*out = NULL;
 	if (in->kind == DF_FROM || in->kind == DF_ONBUILD || in->kind == DF_MAINTAINER)
-		return step_error(err, sc->df, in, "not allowed here");
+		return df_insn_error(err, sc->df, in, "not allowed here");
 	return scope_apply(sc, in, SIZE_MAX, out, err) < 0 ? -1 : 0;
 }
 

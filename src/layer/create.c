@@ -305,24 +305,14 @@ out:
 	return rc;
 }
 
+static int add_child(void *ctx, int dirfd, const char *name, struct strata_error **err)
+{
+	return add_entry(ctx, dirfd, name, false, err);
+}
+
 static int walk_dir(struct create_ctx *c, int dirfd, struct strata_error **err)
 {
-	char **names = NULL;
-	int n = layer_dir_names(dirfd, c->path.len ? c->path.data : ".", &names, err);
-	if (n < 0)
-		return -1;
-	size_t base = c->path.len;
-	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++) {
-		strata_buf_truncate(&c->path, base);
-		if (base)
-			strata_buf_addch(&c->path, '/');
-		strata_buf_adds(&c->path, names[i]);
-		rc = add_entry(c, dirfd, names[i], false, err);
-	}
-	strata_buf_truncate(&c->path, base);
-	layer_names_free(names, (size_t)n);
-	return rc;
+	return layer_walk_names(dirfd, &c->path, add_child, c, err);
 }
 
 /* "a/b/c" (no leading or trailing slash, no "." / ".." parts) or NULL when bad. */

@@ -35,6 +35,16 @@ int layer_dir_names(int dirfd, const char *what, char ***names, struct strata_er
 void layer_names_free(char **names, size_t n);
 
 /*
+ * Visit the entries of dirfd in layer_dir_names order, path being the
+ * directory's relative path ("" at the top): for each, path is extended
+ * with "/name" (no slash at the top), fn(ctx, dirfd, name, err) is called,
+ * and path is restored. Stops at the first failure. @return 0 or -1.
+ */
+int layer_walk_names(int dirfd, struct strata_buf *path,
+		     int (*fn)(void *ctx, int dirfd, const char *name, struct strata_error **err), void *ctx,
+		     struct strata_error **err);
+
+/*
  * Sorted xattr names of the file at /proc/self/fd/dirfd/name (not following
  * a final symlink), overlay's own dropped. @return count with *names, or -1.
  */

@@ -44,24 +44,14 @@ static int hash_file(struct th *t, int dirfd, const char *name, char hex[65], st
 
 static int entry(struct th *t, int dirfd, const char *name, bool top, struct strata_error **err);
 
+static int child(void *ctx, int dirfd, const char *name, struct strata_error **err)
+{
+	return entry(ctx, dirfd, name, false, err);
+}
+
 static int walk(struct th *t, int dirfd, struct strata_error **err)
 {
-	char **names = NULL;
-	int n = layer_dir_names(dirfd, t->path.len ? t->path.data : ".", &names, err);
-	if (n < 0)
-		return -1;
-	size_t base = t->path.len;
-	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++) {
-		strata_buf_truncate(&t->path, base);
-		if (base)
-			strata_buf_addch(&t->path, '/');
-		strata_buf_adds(&t->path, names[i]);
-		rc = entry(t, dirfd, names[i], false, err);
-	}
-	strata_buf_truncate(&t->path, base);
-	layer_names_free(names, (size_t)n);
-	return rc;
+	return layer_walk_names(dirfd, &t->path, child, t, err);
 }
 
 static int entry(struct th *t, int dirfd, const char *name, bool top, struct strata_error **err)

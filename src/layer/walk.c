@@ -23,6 +23,28 @@ void layer_names_free(char **names, size_t n)
 	free(names);
 }
 
+int layer_walk_names(int dirfd, struct strata_buf *path,
+		     int (*fn)(void *ctx, int dirfd, const char *name, struct strata_error **err), void *ctx,
+		     struct strata_error **err)
+{
+	char **names = NULL;
+	int n = layer_dir_names(dirfd, path->len ? path->data : ".", &names, err);
+	if (n < 0)
+		return -1;
+	size_t base = path->len;
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		strata_buf_truncate(path, base);
+		if (base)
+			strata_buf_addch(path, '/');
+		strata_buf_adds(path, names[i]);
+		rc = fn(ctx, dirfd, names[i], err);
+	}
+	strata_buf_truncate(path, base);
+	layer_names_free(names, (size_t)n);
+	return rc;
+}
+
 int layer_dir_names(int dirfd, const char *what, char ***out, struct strata_error **err)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

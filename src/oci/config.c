@@ -1,4 +1,5 @@
 #include "oci/config.h"
+#include "oci/internal.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -114,31 +115,7 @@ size_t oci_config_nonempty_history(const struct oci_config *c)
 	return n;
 }
 
-int oci_config_from_json(json_t *j, const char *what, struct oci_config *out, struct strata_error **err)
-{
-	memset(out, 0, sizeof(*out));
-	out->json = json_incref(j);
-	if (decode(out, what, err) < 0) {
-		oci_config_release(out);
-		return -1;
-	}
-	return 0;
-}
-
-int oci_config_decode(const char *data, size_t len, const char *what, struct oci_config *out,
-		      struct strata_error **err)
-{
-	cleanup_json json_t *j = NULL;
-	memset(out, 0, sizeof(*out));
-	if (strata_json_parse(data, len, what, &j, err) < 0)
-		return -1;
-	return oci_config_from_json(j, what, out, err);
-}
-
-char *oci_config_encode(const struct oci_config *c, size_t *len)
-{
-	return strata_json_dump(c->json, len);
-}
+OCI_MODEL_JSON_FUNCS(config, struct oci_config)
 
 int oci_time_parse(const char *s, time_t *out)
 {

@@ -1,4 +1,5 @@
 #include "oci/descriptor.h"
+#include "oci/internal.h"
 
 #include <string.h>
 
@@ -93,4 +94,31 @@ const char *oci_descriptor_annotation(const struct oci_descriptor *d, const char
 	if (!d->annotations)
 		return NULL;
 	return json_string_value(json_object_get(d->annotations, key));
+}
+
+int oci_model_check_schema(const json_t *j, const char *what, struct strata_error **err)
+{
+	int64_t sv = 0;
+	if (!json_is_object(j))
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: must be a JSON object", what);
+	if (strata_json_get_int(j, "schemaVersion", true, what, &sv, err) < 0)
+		return -1;
+	if (sv != 2)
+		return strata_error_makec(err, STRATA_E_INVALID, 0,
+					  "%s: schemaVersion: unsupported value %lld (want 2)", what, (long long)sv);
+	return 0;
+}
+
+int oci_model_decode_tail(json_t *j, json_t *subj, const char *what, bool *has_subject,
+			  struct oci_descriptor *subject, json_t **annotations, struct strata_error **err)
+{
+	if (subj) {
+		cleanup_free char *w = xasprintf("%s: subject", what);
+		if (oci_descriptor_decode(subj, w, subject, err) < 0)
+			return -1;
+		*has_subject = true;
+	}
+	*annotations = json_object_get(j, "annotations");
+	cleanup_free char *w = xasprintf("%s: annotations", what);
+	return oci_json_check_string_map(*annotations, w, err);
 }

@@ -83,6 +83,15 @@ bool oci_digest_valid(const char *s)
 	return oci_digest_parse(s, NULL, NULL) == 0;
 }
 
+bool oci_sha256_hex_valid(const char *s)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
 void oci_digest_from_hex(struct oci_digest *out, enum strata_hash_alg alg, const char *hex)
 {
 	const char *name = strata_hash_alg_name(alg);

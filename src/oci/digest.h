@@ -35,6 +35,8 @@ struct oci_digest {
 int oci_digest_parse(const char *s, struct oci_digest *out, struct strata_error **err);
 /* true when s is a valid, supported digest. */
 bool oci_digest_valid(const char *s);
+/* true when s is exactly 64 lower-case hex digits (the encoded part of a sha256 digest). */
+bool oci_sha256_hex_valid(const char *s);
 /* Build from an algorithm and a hex string (trusted input, e.g. a hash result). */
 void oci_digest_from_hex(struct oci_digest *out, enum strata_hash_alg alg, const char *hex);
 /* Copy a digest (same as assignment; kept for readability at call sites). */

@@ -1,4 +1,5 @@
 #include "oci/index.h"
+#include "oci/internal.h"
 #include "oci/mediatype.h"
 
 #include <string.h>
@@ -18,15 +19,8 @@ void oci_index_release(struct oci_index *x)
 static int decode(struct oci_index *x, const char *what, struct strata_error **err)
 {
 	json_t *j = x->json, *list = NULL, *subj = NULL;
-	int64_t sv = 0;
-	if (!json_is_object(j))
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: must be a JSON object", what);
-	if (strata_json_get_int(j, "schemaVersion", true, what, &sv, err) < 0)
-		return -1;
-	if (sv != 2)
-		return strata_error_makec(err, STRATA_E_INVALID, 0,
-					  "%s: schemaVersion: unsupported value %lld (want 2)", what, (long long)sv);
-	if (strata_json_get_string(j, "mediaType", false, what, &x->media_type, err) < 0 ||
+	if (oci_model_check_schema(j, what, err) < 0 ||
+	    strata_json_get_string(j, "mediaType", false, what, &x->media_type, err) < 0 ||
 	    strata_json_get_string(j, "artifactType", false, what, &x->artifact_type, err) < 0 ||
 	    strata_json_get_array(j, "manifests", true, what, &list, err) < 0 ||
 	    strata_json_get_object(j, "subject", false, what, &subj, err) < 0)
@@ -48,44 +42,10 @@ static int decode(struct oci_index *x, const char *what, struct strata_error **e
 			return -1;
 		x->n_manifests = i + 1;
 	}
-	if (subj) {
-		free(w);
-		w = xasprintf("%s: subject", what);
-		if (oci_descriptor_decode(subj, w, &x->subject, err) < 0)
-			return -1;
-		x->has_subject = true;
-	}
-	x->annotations = json_object_get(j, "annotations");
-	free(w);
-	w = xasprintf("%s: annotations", what);
-	return oci_json_check_string_map(x->annotations, w, err);
+	return oci_model_decode_tail(j, subj, what, &x->has_subject, &x->subject, &x->annotations, err);
 }
 
-int oci_index_from_json(json_t *j, const char *what, struct oci_index *out, struct strata_error **err)
-{
-	memset(out, 0, sizeof(*out));
-	out->json = json_incref(j);
-	if (decode(out, what, err) < 0) {
-		oci_index_release(out);
-		return -1;
-	}
-	return 0;
-}
-
-int oci_index_decode(const char *data, size_t len, const char *what, struct oci_index *out,
-		     struct strata_error **err)
-{
-	cleanup_json json_t *j = NULL;
-	memset(out, 0, sizeof(*out));
-	if (strata_json_parse(data, len, what, &j, err) < 0)
-		return -1;
-	return oci_index_from_json(j, what, out, err);
-}
-
-char *oci_index_encode(const struct oci_index *x, size_t *len)
-{
-	return strata_json_dump(x->json, len);
-}
+OCI_MODEL_JSON_FUNCS(index, struct oci_index)
 
 ssize_t oci_index_select(const struct oci_index *x, const struct oci_platform *want)
 {

@@ -1,4 +1,5 @@
 #include "oci/manifest.h"
+#include "oci/internal.h"
 #include "oci/mediatype.h"
 
 #include <string.h>
@@ -20,16 +21,9 @@ void oci_manifest_release(struct oci_manifest *m)
 static int decode(struct oci_manifest *m, const char *what, struct strata_error **err)
 {
 	json_t *j = m->json;
-	int64_t sv = 0;
 	json_t *cfg = NULL, *layers = NULL, *subj = NULL;
-	if (!json_is_object(j))
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: must be a JSON object", what);
-	if (strata_json_get_int(j, "schemaVersion", true, what, &sv, err) < 0)
-		return -1;
-	if (sv != 2)
-		return strata_error_makec(err, STRATA_E_INVALID, 0,
-					  "%s: schemaVersion: unsupported value %lld (want 2)", what, (long long)sv);
-	if (strata_json_get_string(j, "mediaType", false, what, &m->media_type, err) < 0 ||
+	if (oci_model_check_schema(j, what, err) < 0 ||
+	    strata_json_get_string(j, "mediaType", false, what, &m->media_type, err) < 0 ||
 	    strata_json_get_string(j, "artifactType", false, what, &m->artifact_type, err) < 0)
 		return -1;
 	if (m->media_type) {
@@ -59,47 +53,10 @@ static int decode(struct oci_manifest *m, const char *what, struct strata_error 
 	}
 	if (strata_json_get_object(j, "subject", false, what, &subj, err) < 0)
 		return -1;
-	if (subj) {
-		free(w);
-		w = xasprintf("%s: subject", what);
-		if (oci_descriptor_decode(subj, w, &m->subject, err) < 0)
-			return -1;
-		m->has_subject = true;
-	}
-	m->annotations = json_object_get(j, "annotations");
-	free(w);
-	w = xasprintf("%s: annotations", what);
-	if (oci_json_check_string_map(m->annotations, w, err) < 0)
-		return -1;
-	return 0;
+	return oci_model_decode_tail(j, subj, what, &m->has_subject, &m->subject, &m->annotations, err);
 }
 
-int oci_manifest_from_json(json_t *j, const char *what, struct oci_manifest *out,
-			   struct strata_error **err)
-{
-	memset(out, 0, sizeof(*out));
-	out->json = json_incref(j);
-	if (decode(out, what, err) < 0) {
-		oci_manifest_release(out);
-		return -1;
-	}
-	return 0;
-}
-
-int oci_manifest_decode(const char *data, size_t len, const char *what, struct oci_manifest *out,
-			struct strata_error **err)
-{
-	cleanup_json json_t *j = NULL;
-	memset(out, 0, sizeof(*out));
-	if (strata_json_parse(data, len, what, &j, err) < 0)
-		return -1;
-	return oci_manifest_from_json(j, what, out, err);
-}
-
-char *oci_manifest_encode(const struct oci_manifest *m, size_t *len)
-{
-	return strata_json_dump(m->json, len);
-}
+OCI_MODEL_JSON_FUNCS(manifest, struct oci_manifest)
 
 int64_t oci_manifest_content_size(const struct oci_manifest *m)
 {

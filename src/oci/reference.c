@@ -120,16 +120,6 @@ static bool domain_valid(const char *d)
 	return true;
 }
 
-static bool is_hex64(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (int i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 void oci_ref_release(struct oci_ref *r)
 {
 	free(r->domain);
@@ -149,7 +139,7 @@ static int parse(const char *s, bool default_tag, struct oci_ref *out, struct st
 	memset(out, 0, sizeof(*out));
 	if (!*s)
 		return ref_bad(err, s, "repository name must have at least one component");
-	if (is_hex64(s))
+	if (oci_sha256_hex_valid(s))
 		return ref_bad(err, s, "cannot specify 64-byte hexadecimal strings");
 
 	cleanup_free char *work = xstrdup(s);

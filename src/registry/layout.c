@@ -58,16 +58,26 @@ static int bh_write(void *ctx, const void *p, size_t n, struct strata_error **er
 	return 0;
 }
 
+/* blob_path, its directory created. @return the path (newly allocated) or NULL. */
+static char *blob_path_made(struct layout *l, const char *digest, struct strata_error **err)
+{
+	char *p = blob_path(l, digest, err);
+	if (!p)
+		return NULL;
+	cleanup_free char *dir = xstrdup(p);
+	*strrchr(dir, '/') = 0;
+	if (strata_mkdir_p(dir, 0755, err) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
 static int blob_begin(void *ctx, const char *digest, struct strata_sink *sink, void **handle,
 		      struct strata_error **err)
 {
-	struct layout *l = ctx;
-	cleanup_free char *p = blob_path(l, digest, err);
+	cleanup_free char *p = blob_path_made(ctx, digest, err);
 	if (!p)
-		return -1;
-	cleanup_free char *dir = xstrdup(p);
-	*strrchr(dir, '/') = 0;
-	if (strata_mkdir_p(dir, 0755, err) < 0)
 		return -1;
 	struct strata_atomic *a = xmalloc(sizeof(*a));
 	*a = (struct strata_atomic)STRATA_ATOMIC_INIT;
@@ -124,13 +134,8 @@ static int manifest_put(void *ctx, const char *digest, const char *mt, const voi
 			struct strata_error **err)
 {
 	(void)mt;
-	struct layout *l = ctx;
-	cleanup_free char *p = blob_path(l, digest, err);
+	cleanup_free char *p = blob_path_made(ctx, digest, err);
 	if (!p)
-		return -1;
-	cleanup_free char *dir = xstrdup(p);
-	*strrchr(dir, '/') = 0;
-	if (strata_mkdir_p(dir, 0755, err) < 0)
 		return -1;
 	return strata_atomic_write(p, data, len, 0644, err);
 }

@@ -15,26 +15,10 @@ struct regseen {
 	pthread_mutex_t lock;
 };
 
-static int load(const char *path, json_t **out, struct strata_error **err)
-{
-	if (!strata_path_exists(path)) {
-		*out = json_object();
-		return 0;
-	}
-	if (strata_json_load_file(path, SEEN_FILE_MAX, out, err) < 0)
-		return -1;
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: not a JSON object", path);
-	}
-	return 0;
-}
-
 int regseen_open(const char *path, struct regseen **out, struct strata_error **err)
 {
 	json_t *doc = NULL;
-	if (load(path, &doc, err) < 0)
+	if (strata_json_load_object(path, SEEN_FILE_MAX, &doc, err) < 0)
 		return -1;
 	struct regseen *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
@@ -121,7 +105,7 @@ static int save_locked(struct regseen *s, struct strata_error **err)
 		return -1;
 	/* merge what others wrote meanwhile */
 	json_t *cur = NULL;
-	if (load(s->path, &cur, NULL) < 0)
+	if (strata_json_load_object(s->path, SEEN_FILE_MAX, &cur, NULL) < 0)
 		cur = json_object(); /* a corrupt file is replaced */
 	const char *host, *digest;
 	json_t *h, *repos, *repo;

@@ -182,3 +182,20 @@ char *regxfer_store_seen_path(struct store *s)
 {
 	return xasprintf("%s/.strata/registry-blobs.json", store_root(s));
 }
+
+void regxfer_store_open(struct store *s, struct regxfer_store *x)
+{
+	cleanup_free char *path = regxfer_store_seen_path(s);
+	if (regseen_open(path, &x->seen, NULL) < 0)
+		x->seen = NULL;
+	regxfer_store_local(s, x->seen, &x->local);
+}
+
+void regxfer_store_close(struct regxfer_store *x, bool ok)
+{
+	if (ok && x->seen)
+		regseen_save(x->seen, NULL);
+	regxfer_store_local_release(&x->local);
+	regseen_free(x->seen);
+	x->seen = NULL;
+}

@@ -4,10 +4,9 @@
  * for the build engine (FROM pulls, build --push).
  *
  *     struct store *s; store_open(root, &s, err);
- *     struct regseen *seen; regseen_open(path = regxfer_store_seen_path(s), &seen, err);
- *     struct regxfer_local l; regxfer_store_local(s, seen, &l);
- *     regclient_pull_image(client, "reg/app:1", NULL, &l, prog, &res, err);
- *     regseen_save(seen, err);
+ *     struct regxfer_store x; regxfer_store_open(s, &x);
+ *     r = regclient_pull_image(client, "reg/app:1", NULL, &x.local, prog, &res, err);
+ *     regxfer_store_close(&x, r == 0);
  *
  * Blobs are written through store blob writers and published only after
  * the client verified them; pulled images are tagged with their full
@@ -27,5 +26,18 @@ void regxfer_store_local(struct store *s, struct regseen *seen, struct regxfer_l
 char *regxfer_store_seen_path(struct store *s);
 /* Release what regxfer_store_local allocated. */
 void regxfer_store_local_release(struct regxfer_local *l);
+
+/*
+ * The store as the local side together with its record of blobs seen in
+ * registries (regxfer_store_seen_path). An all-zero value is a closed one.
+ */
+struct regxfer_store {
+	struct regxfer_local local;
+	struct regseen *seen; /* NULL when the record is unreadable: it only costs mounts */
+};
+/* Load the record of s and fill x->local over s. Never fails. */
+void regxfer_store_open(struct store *s, struct regxfer_store *x);
+/* Save the record when ok (a failure to save is ignored), then release x. A closed x is a no-op. */
+void regxfer_store_close(struct regxfer_store *x, bool ok);
 
 #endif

@@ -13,6 +13,39 @@ void store_image_release(struct store_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+int store_manifest_children(struct store *s, const struct oci_digest *d, const char *mt,
+			    int (*fn)(void *ctx, const struct oci_descriptor *child, enum store_child role,
+				      struct strata_error **err),
+			    void *ctx, struct strata_error **err)
+{
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (store_blob_read(s, d, STORE_JSON_MAX, &b, err) < 0)
+		return -1;
+	cleanup_free char *what = xasprintf("manifest %s", d->str);
+	int r = 0;
+	if (oci_mt_is_index(mt)) {
+		struct oci_index x;
+		if (oci_index_decode(b.data, b.len, what, &x, err) < 0)
+			return -1;
+		for (size_t i = 0; i < x.n_manifests && r == 0; i++)
+			r = fn(ctx, &x.manifests[i], STORE_CHILD_MANIFEST, err);
+		if (r == 0 && x.has_subject)
+			r = fn(ctx, &x.subject, STORE_CHILD_SUBJECT, err);
+		oci_index_release(&x);
+		return r;
+	}
+	struct oci_manifest m;
+	if (oci_manifest_decode(b.data, b.len, what, &m, err) < 0)
+		return -1;
+	r = fn(ctx, &m.config, STORE_CHILD_CONFIG, err);
+	for (size_t i = 0; i < m.n_layers && r == 0; i++)
+		r = fn(ctx, &m.layers[i], STORE_CHILD_LAYER, err);
+	if (r == 0 && m.has_subject)
+		r = fn(ctx, &m.subject, STORE_CHILD_SUBJECT, err);
+	oci_manifest_release(&m);
+	return r;
+}
+
 static int load(struct store *s, const struct oci_digest *d, struct store_image *out, int depth,
 		struct strata_error **err)
 {

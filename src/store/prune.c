@@ -49,42 +49,30 @@ static void note_diff_ids(struct store_gc *g, const struct oci_digest *config)
 			json_object_set_new(g->diff_ids, json_string_value(v), json_true());
 }
 
+struct mark_ctx {
+	struct store_gc *g;
+	int depth;
+};
+
+static int mark_child(void *ctx, const struct oci_descriptor *child, enum store_child role,
+		      struct strata_error **err)
+{
+	struct mark_ctx *m = ctx;
+	int r = mark(m->g, child, m->depth + 1, err);
+	if (r == 0 && role == STORE_CHILD_CONFIG)
+		note_diff_ids(m->g, &child->digest);
+	return r;
+}
+
 static int mark_children(struct store_gc *g, const struct oci_digest *d, const char *mt, int depth,
 			 struct strata_error **err)
 {
-	struct store *s = g->s;
 	if (!oci_mt_is_manifest(mt) && !oci_mt_is_index(mt))
 		return 0;
 	if (depth > 8)
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': indexes nested too deep", d->str);
-	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
-	if (store_blob_read(s, d, STORE_JSON_MAX, &b, err) < 0)
-		return -1;
-	cleanup_free char *what = xasprintf("manifest %s", d->str);
-	int r = 0;
-	if (oci_mt_is_index(mt)) {
-		struct oci_index x;
-		if (oci_index_decode(b.data, b.len, what, &x, err) < 0)
-			return -1;
-		for (size_t i = 0; i < x.n_manifests && r == 0; i++)
-			r = mark(g, &x.manifests[i], depth + 1, err);
-		if (r == 0 && x.has_subject)
-			r = mark(g, &x.subject, depth + 1, err);
-		oci_index_release(&x);
-	} else {
-		struct oci_manifest m;
-		if (oci_manifest_decode(b.data, b.len, what, &m, err) < 0)
-			return -1;
-		r = mark(g, &m.config, depth + 1, err);
-		if (r == 0)
-			note_diff_ids(g, &m.config.digest);
-		for (size_t i = 0; i < m.n_layers && r == 0; i++)
-			r = mark(g, &m.layers[i], depth + 1, err);
-		if (r == 0 && m.has_subject)
-			r = mark(g, &m.subject, depth + 1, err);
-		oci_manifest_release(&m);
-	}
-	return r;
+	struct mark_ctx m = { .g = g, .depth = depth };
+	return store_manifest_children(g->s, d, mt, mark_child, &m, err);
 }
 
 static int mark(struct store_gc *g, const struct oci_descriptor *d, int depth, struct strata_error **err)
@@ -111,15 +99,6 @@ static int lock_exclusive(struct store *s, struct strata_error **err)
 	return 0;
 }
 
-static bool is_hex64(const char *s)
-{
-	size_t i = 0;
-	for (; s[i]; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return i == 64;
-}
-
 static int sweep(struct store *s, json_t *set, bool dry_run, struct store_prune_result *out,
 		 struct strata_error **err)
 {
@@ -129,7 +108,7 @@ static int sweep(struct store *s, json_t *set, bool dry_run, struct store_prune_
 	size_t cap = 0;
 	struct dirent *de;
 	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (!is_hex64(de->d_name))
+		if (!oci_sha256_hex_valid(de->d_name))
 			continue;
 		struct oci_digest dg;
 		cleanup_free char *ds = xasprintf("sha256:%s", de->d_name);

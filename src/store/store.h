@@ -174,6 +174,19 @@ struct store_image {
 	int64_t size;                  /* config + layers (stored bytes) */
 	time_t created;                /* from the config, 0 when absent */
 };
+/* What a child of a manifest or index is to it (store_manifest_children). */
+enum store_child { STORE_CHILD_MANIFEST, STORE_CHILD_CONFIG, STORE_CHILD_LAYER, STORE_CHILD_SUBJECT };
+/*
+ * Read the stored manifest or index d (of media type mt) and call
+ * fn(ctx, child, role, err) for each descriptor it refers to, in order: an
+ * index's manifests, a manifest's config then layers, then the subject of
+ * either. Stops at the first fn that does not return 0.
+ * @return 0, -1 when d cannot be read or decoded, or what fn returned.
+ */
+int store_manifest_children(struct store *s, const struct oci_digest *d, const char *mt,
+			    int (*fn)(void *ctx, const struct oci_descriptor *child, enum store_child role,
+				      struct strata_error **err),
+			    void *ctx, struct strata_error **err);
 /*
  * Load and verify the manifest (selecting the host platform from an index)
  * and its config. @return 0 or -1.

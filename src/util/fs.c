@@ -230,6 +230,19 @@ int strata_rm_rf(const char *path, struct strata_error **err)
 	return rm_rf_at(AT_FDCWD, path, path, err);
 }
 
+const char *strata_path_next(const char **p, size_t *len)
+{
+	const char *c = *p;
+	while (*c == '/')
+		c++;
+	if (!*c)
+		return NULL;
+	const char *e = strchr(c, '/');
+	*len = e ? (size_t)(e - c) : strlen(c);
+	*p = c + *len;
+	return c;
+}
+
 bool strata_path_exists(const char *path)
 {
 	struct stat st;

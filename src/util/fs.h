@@ -61,6 +61,13 @@ int strata_rm_rf(const char *path, struct strata_error **err);
 bool strata_path_exists(const char *path);
 /* "a" + "/" + "b" without doubled slashes. Newly allocated. */
 char *strata_path_join(const char *a, const char *b);
+/*
+ * Iterate over the components of a slash-separated path, skipping empty
+ * ones: `for (const char *c; (c = strata_path_next(&p, &len));)`.
+ * @return the next component (len bytes, not terminated; p moves past it),
+ * or NULL at the end.
+ */
+const char *strata_path_next(const char **p, size_t *len);
 
 /*
  * Advisory whole-file lock (flock) on path, created if missing. A shared

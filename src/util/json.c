@@ -25,6 +25,22 @@ int strata_json_load_file(const char *path, size_t max, json_t **out, struct str
 	return strata_json_parse(b.data, b.len, path, out, err);
 }
 
+int strata_json_load_object(const char *path, size_t max, json_t **out, struct strata_error **err)
+{
+	if (!strata_path_exists(path)) {
+		*out = json_object();
+		return 0;
+	}
+	if (strata_json_load_file(path, max, out, err) < 0)
+		return -1;
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': not a JSON object", path);
+	}
+	return 0;
+}
+
 char *strata_json_dump(const json_t *j, size_t *len)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);

@@ -27,6 +27,11 @@ int strata_json_parse(const char *data, size_t len, const char *what, json_t **o
 		      struct strata_error **err);
 /* Read and parse a file of at most max bytes. */
 int strata_json_load_file(const char *path, size_t max, json_t **out, struct strata_error **err);
+/*
+ * As strata_json_load_file for a file holding a JSON object; a missing file
+ * is an empty object. @return 0 with *out (new reference), or -1.
+ */
+int strata_json_load_object(const char *path, size_t max, json_t **out, struct strata_error **err);
 
 /*
  * Serialise compactly, keys in insertion order, no trailing newline.

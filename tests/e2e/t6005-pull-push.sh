@@ -111,4 +111,17 @@ test_expect_success 'usage errors' '
     test_exit_code 2 strata push -j 0 "$REG/bb:v1"
 '
 
+test_expect_success '--parallel takes a whole number from 1 to 64, nothing else' '
+    for v in 0 5x 65 -1 "" " 5" 1e1 99999999999999999999; do
+        test_exit_code 2 strata pull --parallel "$v" "$REG/bb:v1" 2>err &&
+        grep "strata pull: --parallel must be between 1 and 64, not .$v." err &&
+        test_exit_code 2 strata push -j "$v" "$REG/bb:v1" 2>err &&
+        grep "strata push: --parallel must be between 1 and 64, not .$v." err || exit 1
+    done &&
+    STRATA_ROOT="$TRASH/root3" strata pull -q --parallel 1 "$REG/bb:v1" >pd3 &&
+    test "$(cat pd3)" = "$(cat digest)" &&
+    strata push -q --parallel 64 "$REG/bb:v1" >d4 &&
+    test "$(cat d4)" = "$(cat digest)"
+'
+
 test_done

@@ -130,6 +130,9 @@ test_expect_success 'usage errors exit 2' '
      test_exit_code 2 strata compose config --format xml 2>../err &&
      test_exit_code 2 strata compose config extra 2>../err &&
      test_exit_code 2 strata compose build --parallel 0 2>../err &&
+     grep "strata compose build: --parallel must be between 1 and 64, not .0." ../err &&
+     test_exit_code 2 strata compose build --parallel 5x 2>../err &&
+     grep "strata compose build: --parallel must be between 1 and 64, not .5x." ../err &&
      test_exit_code 2 strata compose build --format yaml 2>../err &&
      test_exit_code 2 strata compose push --no-cache 2>../err)
 '

@@ -230,7 +230,8 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 			return strata_error_make(err, errno ? errno : EAGAIN, "'%s' changed while reading", c->path.data);
 		}
 	}
-	cleanup_close int cfd = fd;
+	cleanup_close int cfd = fd; /* closes fd on every return below */
+	(void)cfd;
 
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, c->path.data);

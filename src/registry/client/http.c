@@ -592,7 +592,10 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 		const char *why = resp->errbuf[0] ? resp->errbuf : curl_easy_strerror(cc);
 		/* OpenSSL's words for the two usual TLS mistakes say nothing of the fix */
 		cleanup_free char *hint = NULL;
-		if (h && !h->insecure && cc == CURLE_SSL_CONNECT_ERROR && strstr(why, "wrong version number"))
+		/* a plain-http server answers a ClientHello with an HTTP error: OpenSSL
+		 * reads it as "wrong version number", or sees the connection reset
+		 * when the server closed with the hello unread */
+		if (h && !h->insecure && cc == CURLE_SSL_CONNECT_ERROR)
 			hint = xasprintf(" (the registry may serve plain http: mark it insecure with "
 					 "--insecure-registry %s)", h->host);
 		else if (h && !h->insecure && cc == CURLE_PEER_FAILED_VERIFICATION)

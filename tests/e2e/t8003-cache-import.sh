@@ -1,5 +1,5 @@
 #!/bin/sh
-# t8000: --cache-from import (strata cache-debug inspect): reads manifests and
+# t8003: --cache-from import (strata cache-debug inspect): reads manifests and
 # configs only, from strata registry and Debian's docker-registry; images
 # without metadata give a note; missing, unreachable and unauthorised sources
 # one warning line each, never an error.

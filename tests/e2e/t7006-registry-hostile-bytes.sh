@@ -28,6 +28,12 @@ test_expect_success 'the error body is JSON and shows the bytes escaped' '
     grep -F "invalid digest '\''md5:\\xff'\''" msg
 '
 
+test_expect_success 'an https probe of the plain-http port is answered 400 without a warning' '
+    test_must_fail curl -sk -o /dev/null "https://$SREG/v2/" &&
+    curl -sf -o /dev/null "$R/v2/" &&
+    ! grep -i "warning" "$TRASH/strata-registry.log"
+'
+
 test_expect_success 'a newline and quotes in the path do not forge a text log line' '
     curl -s -o /dev/null "$R/v2/a%0a127.0.0.1%20-%20%22GET%20/forged%22%20200/tags/list" &&
     curl -s -o /dev/null "$R/v2/x%22y/tags/list" &&

@@ -135,11 +135,6 @@ int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref,
 	int ret = -1;
 	if (store_resolve(s, src_ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0)
 		goto out;
-	if (r.digest && strcmp(r.digest, ent.digest.str)) { /* before anything moves */
-		strata_error_makec(err, STRATA_E_USAGE, 0, "the destination names digest %s but the image's manifest is %s",
-				   r.digest, ent.digest.str);
-		goto out;
-	}
 	add_blob(&p, img.manifest.config.digest.str, img.manifest.config.size, NULL, NULL);
 	for (size_t i = 0; i < img.manifest.n_layers; i++)
 		add_blob(&p, img.manifest.layers[i].digest.str, img.manifest.layers[i].size, NULL, NULL);

@@ -37,6 +37,26 @@ static bool all_local(struct store *s, const char *ref)
 	return ok;
 }
 
+/* DEST@digest must name the image's own manifest: checked before any blob
+ * moves (the registry would refuse the manifest only after every upload) */
+static int check_dest_digest(struct store *s, const char *src, const char *dest, struct strata_error **err)
+{
+	cleanup_ref struct oci_ref r = OCI_REF_INIT;
+	if (!dest || oci_ref_parse(dest, &r, NULL) < 0 || !r.digest)
+		return 0; /* a bad DEST is reported by the push itself */
+	struct store_entry ent = { 0 };
+	if (store_resolve(s, src, &ent, NULL) < 0)
+		return 0;
+	int rc = 0;
+	if (strcmp(r.digest, ent.digest.str))
+		rc = strata_error_makec(err, STRATA_E_USAGE, 0,
+					"push %s: the destination names digest %s but the image's manifest is %s",
+					dest, r.digest, ent.digest.str);
+	free(ent.name);
+	free(ent.media_type);
+	return rc;
+}
+
 static int push(const char *src, const char *dest, struct regclient_opts *o, bool quiet, struct strata_error **err)
 {
 	struct regclient *c = NULL;
@@ -44,7 +64,8 @@ static int push(const char *src, const char *dest, struct regclient_opts *o, boo
 	struct regxfer_store x = { 0 };
 	struct regxfer_result res = { 0 };
 	int r = -1;
-	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0)
+	if (cli_regclient_new(o, &c, err) < 0 || cli_store_open(&s, err) < 0 ||
+	    check_dest_digest(s, src, dest, err) < 0)
 		goto out;
 	if (!all_local(s, src)) {
 		/* layers left in a registry (a cache hit build): found or mounted there */

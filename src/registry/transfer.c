@@ -257,16 +257,6 @@ int regclient_push_image(struct regclient *c, const char *src_ref, const char *d
 	if (local->resolve(local->ctx, src_ref, &root, err) < 0 ||
 	    local->manifest_get(local->ctx, root, &mt, &data, &len, err) < 0)
 		goto out;
-	if (r.digest) { /* checked before anything is uploaded: the registry would refuse it last */
-		struct oci_digest have;
-		oci_digest_of(&have, data, len);
-		if (strcmp(have.str, r.digest)) {
-			strata_error_makec(err, STRATA_E_USAGE, 0,
-					   "the destination names digest %s but the image's manifest is %s", r.digest,
-					   have.str);
-			goto out;
-		}
-	}
 	if (mt && oci_mt_is_index(mt)) {
 		cleanup_json json_t *j = NULL;
 		json_t *ms = NULL;

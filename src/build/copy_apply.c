@@ -41,16 +41,23 @@ static int mkdirs(int rootfd, const char *abs, uid_t uid, gid_t gid, struct stra
 		int next = openat2_fd(rootfd, prefix.data, O_DIRECTORY | O_RDONLY, RESOLVE_IN_ROOT);
 		if (next < 0 && errno == ENOENT) {
 			cleanup_free char *c = xstrndup(p, len);
-			/* 0755 whatever the umask (docker's mode for created parents) */
-			if ((mkdirat(fd, c, 0755) < 0 && errno != EEXIST) ||
-			    fchownat(fd, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(fd, c, 0755, 0) < 0) {
-				int en = errno;
+			bool made = mkdirat(fd, c, 0755) == 0;
+			int en = errno;
+			if (made || en == EEXIST)
+				next = openat2_fd(rootfd, prefix.data, O_DIRECTORY | O_RDONLY, RESOLVE_IN_ROOT);
+			/* only a directory made here gets owner and mode (0755 whatever the
+			 * umask, docker's mode for created parents), through its own fd: the
+			 * name may be a symlink (EEXIST) that must never be followed */
+			if ((!made && en != EEXIST) ||
+			    (made && next >= 0 && (fchown(next, uid, gid) < 0 || fchmod(next, 0755) < 0))) {
+				en = made ? errno : en;
+				if (next >= 0)
+					close(next);
 				close(fd);
 				strata_error_make(err, en, "mkdir '%s'", prefix.data);
 				strata_buf_release(&prefix);
 				return -1;
 			}
-			next = openat2_fd(rootfd, prefix.data, O_DIRECTORY | O_RDONLY, RESOLVE_IN_ROOT);
 		}
 		if (next < 0) {
 			int en = errno;

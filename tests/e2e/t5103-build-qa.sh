@@ -92,6 +92,14 @@ test_expect_success 'ADD of a hostile local tar stays inside its destination, as
     test_must_fail strata run --rm add:1 cat /etc/evil2
 '
 
+test_expect_success 'COPY under a symlink that points out of the image never touches the host' '
+    mkdir -p hostdir lctx && chmod 0700 hostdir && echo f >lctx/f &&
+    printf "FROM base:1\nRUN ln -s $TRASH/hostdir /app\nCOPY f /app/sub/\n" >lctx/Dockerfile &&
+    test_must_fail strata build -q -t outlink:1 lctx 2>err &&
+    grep "open directory ./app." err &&
+    test "$(stat -c %a hostdir)" = 700 && test -z "$(ls -A hostdir)"
+'
+
 test_expect_success '--secret id=ID,env=NAME exposes the variable, leaves nothing in the image' '
     mkdir sctx &&
     printf "FROM base:1\nRUN --mount=type=secret,id=tok cat /run/secrets/tok >/t\n" >sctx/Dockerfile &&

@@ -101,14 +101,21 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 		.devices = LAYER_DEVICES_CREATE,
 		.overlay_whiteouts = true,
 	};
-	if (layer_apply_fd(fd, snap, &o, NULL, err) < 0) {
+	struct strata_error *le = NULL; /* err may be NULL: the cause decides below */
+	if (layer_apply_fd(fd, snap, &o, NULL, &le) < 0) {
 		/* a concurrent extraction of the same layer won the rename */
 		if (strata_path_exists(snap)) {
-			strata_error_clear(err);
+			strata_error_free(le);
 			return 0;
 		}
-		/* a damaged blob would fail every build until removed by hand */
-		if (store_blob_drop_corrupt(s, &d, NULL) == 1)
+		/* a damaged blob (a digest mismatch, not a full disk) would fail
+		 * every build until removed by hand */
+		bool dropped = strata_error_code(le) == STRATA_E_INVALID && store_blob_drop_corrupt(s, &d, NULL) == 1;
+		if (err && !*err)
+			*err = le;
+		else
+			strata_error_free(le);
+		if (dropped)
 			return strata_error_wrap(err, "extract layer %s (the store's copy is damaged and was removed: "
 						 "pull or load the image again)",
 						 digest);

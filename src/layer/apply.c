@@ -668,9 +668,12 @@ static int apply_common(layer_source_fn fn, void *ctx, int prefd, const char *ta
 	ctx_release(&c);
 	if (rc == 0 && staging && rename(staging, target) < 0)
 		rc = strata_error_make(err, errno, "rename '%s' to '%s'", staging, target);
-	if (rc < 0 && start >= 0 && !in_place) {
+	int en = err ? strata_error_errnum(*err) : 0;
+	if (rc < 0 && start >= 0 && !in_place && err && strata_error_code(*err) != STRATA_E_INTERRUPTED &&
+	    en != ENOSPC && en != EDQUOT && en != EACCES && en != EPERM && en != EROFS) {
 		/* a corrupt blob usually fails as a bad tar or gzip stream first:
-		 * name the cause, not the symptom */
+		 * name the cause, not the symptom (not worth a re-read when the
+		 * failure was the target's: a full disk, permissions, Ctrl-C) */
 		char got[LAYER_DIGEST_MAX];
 		if (hash_fd_from(prefd, start, got, NULL) == 0 && !digest_eq(opts->digest, got)) {
 			strata_error_free(*err);

@@ -82,6 +82,7 @@ static int code_of_exit(int st)
 	case CI_EXIT_REGISTRY: return STRATA_E_REGISTRY;
 	case CI_EXIT_AUTH: return STRATA_E_AUTH;
 	case CI_EXIT_CONFIG: return STRATA_E_CONFIG;
+	case CI_EXIT_INTERRUPTED: return STRATA_E_INTERRUPTED;
 	default: return STRATA_E_BUILD;
 	}
 }
@@ -132,7 +133,9 @@ static int run_child(const char *name, char **argv, char **envs, struct strata_e
 	if (WIFEXITED(st))
 		return strata_error_makec(err, code_of_exit(WEXITSTATUS(st)), 0, "strata %s exited with status %d",
 					  argv[1], WEXITSTATUS(st));
-	return strata_error_makec(err, STRATA_E_BUILD, 0, "strata %s killed by signal %d", argv[1], WTERMSIG(st));
+	int sig = WTERMSIG(st);
+	return strata_error_makec(err, sig == SIGINT || sig == SIGTERM ? STRATA_E_INTERRUPTED : STRATA_E_BUILD, 0,
+				  "strata %s killed by signal %d", argv[1], sig);
 }
 
 int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_error **err)

@@ -130,7 +130,7 @@ static int fetch_token(struct regclient *c, struct rc_host *h, const struct rc_c
 			strata_error_wrap(err, "token");
 			goto out;
 		}
-		if ((resp.status == 429 || resp.status >= 500) && attempt < c->o.max_retries) {
+		if (rc_status_transient(resp.status) && attempt < c->o.max_retries) {
 			rc_backoff(c, attempt, resp.retry_after);
 			continue;
 		}

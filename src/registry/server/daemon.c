@@ -82,12 +82,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(s);
 	while (n && s[n - 1] == '\n')
 		s[--n] = '\0';
-	/* a request the client got wrong was answered 400 and is the client's
+	/* a request the client got wrong was answered 4xx and is the client's
 	 * problem (typically a TLS hello sent to this plain-http port: clients
 	 * probe https first); the server's own failures stay warnings */
-	if (strstr(s, "Error processing request (HTTP response code is 400"))
-		LOG_INFO("http: malformed request from a client, answered 400 (an https probe of a plain-http "
-			 "registry looks like this)");
+	if (strstr(s, "Error processing request (HTTP response code is 4"))
+		LOG_INFO("http: %s", s);
 	else
 		LOG_WARN("http: %s", s);
 }

@@ -154,14 +154,23 @@ static int each_name(struct gc *c, const char *rel,
 }
 
 /* A leftover tree under the lock (a dead build's work dir, an interrupted
- * extraction or removal): measured, removed, listed as area/name. */
+ * extraction or removal): measured, removed, listed as area/name. Best
+ * effort: one that cannot go (a mount left inside it, EACCES) is a warning,
+ * never a prune that fails every time until someone removes it by hand. */
 static int remove_leftover(struct gc *c, const char *dir, const char *area, const char *name,
 			   struct strata_error **err)
 {
+	(void)err;
 	cleanup_free char *path = xasprintf("%s/%s", dir, name);
 	int64_t bytes = 0;
-	if (prune_tree_usage(path, &bytes, err) < 0 || (!c->o->dry_run && prune_tree_remove(path, err) < 0))
-		return -1;
+	struct strata_error *le = NULL;
+	if (prune_tree_usage(path, &bytes, &le) < 0 || (!c->o->dry_run && prune_tree_remove(path, &le) < 0)) {
+		char *m = strata_error_string(le);
+		LOG_WARN("prune: left %s/%s: %s", area, name, m);
+		free(m);
+		strata_error_free(le);
+		return 0;
+	}
 	cleanup_free char *rel = xasprintf("%s/%s", area, name);
 	report(c, BUILD_PRUNE_OTHER, rel, bytes);
 	return 0;

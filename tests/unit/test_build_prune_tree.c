@@ -2,6 +2,12 @@
  * counted once, symlinks never followed, read-only directories emptied,
  * nesting bounded at 512 levels below the top). */
 #include "tap.h"
+
+/* the last 20 characters of m, for test names */
+static const char *tail20(const char *m)
+{
+	return !m ? "" : strlen(m) > 20 ? m + strlen(m) - 20 : m;
+}
 #include "build/build_internal.h"
 
 #include <fcntl.h>
@@ -55,7 +61,7 @@ static void usage_is(const char *rel, int want_ok, const char *want_msg, int64_t
 	if (want_ok)
 		ok(r == 0, "usage of %s (%lld bytes) %s", rel, (long long)*bytes, m ? m : "");
 	else
-		ok(r < 0 && m && strstr(m, want_msg), "usage of %s refused: ...%s", rel, m ? m + strlen(m) - 20 : "");
+		ok(r < 0 && m && strstr(m, want_msg), "usage of %s refused: ...%s", rel, tail20(m));
 	free(m);
 	strata_error_free(err);
 }
@@ -69,7 +75,7 @@ static void remove_is(const char *rel, int want_ok, const char *want_msg)
 	if (want_ok)
 		ok(r == 0 && access(p, F_OK) < 0, "%s removed %s", rel, m ? m : "");
 	else
-		ok(r < 0 && m && strstr(m, want_msg), "removal of %s refused: ...%s", rel, m ? m + strlen(m) - 20 : "");
+		ok(r < 0 && m && strstr(m, want_msg), "removal of %s refused: ...%s", rel, tail20(m));
 	free(m);
 	strata_error_free(err);
 }

@@ -321,3 +321,21 @@ make_cached_oci_image() {
     OCI_CONFIG_SIZE=$_cs
     OCI_MANIFEST_SIZE=$_ms
 }
+
+# wait_log FILE PATTERN [SECS]: wait until a line of FILE matches the extended
+# regexp PATTERN (a server may write its access log line after answering)
+wait_log() {
+    _n=$(( ${3:-10} * 10 ))
+    until grep -qE "$2" "$1" 2>/dev/null; do
+        [ $_n -gt 0 ] || { echo "wait_log: no '$2' in $1" >&2; return 1; }
+        sleep 0.1; _n=$((_n - 1))
+    done
+}
+
+# require_builder: skip the whole script unless strata can build here (root,
+# overlayfs, busybox-static for the FROM scratch base images)
+require_builder() {
+    [ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
+    grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
+    [ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+}

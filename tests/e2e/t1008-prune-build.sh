@@ -8,9 +8,7 @@
 # without following symlinks.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 B=$STRATA_ROOT/build
 mkdir -p "$TRASH/ctx" "$TRASH/small"

@@ -4,8 +4,7 @@
 # store (the damaged copy used to stay: every later run/build failed and a
 # pull skipped the blob as "already present").
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
+require_builder
 
 test_expect_success 'setup: an image whose layer blob is damaged on disk' '
     make_busybox_tar bb.tar &&

@@ -3,9 +3,7 @@
 # explained misses, .dockerignore, --no-cache, concurrent builds.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 mkdir -p "$TRASH/ctx/src" "$TRASH/ctx/docs"
 make_busybox_rootfs "$TRASH/ctx/rootfs"

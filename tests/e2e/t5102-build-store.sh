@@ -4,9 +4,7 @@
 # an image, layers extracted once, a pruned layer is a cache miss.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 make_busybox_tar "$TRASH/bb.tar"
 mkdir -p "$TRASH/ctx"

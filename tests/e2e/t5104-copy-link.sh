@@ -4,9 +4,7 @@
 # and through --cache-from) and RUN --mount=type=bind|cache,from=<image>.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 # base:1 is busybox; base:2 also has /marker, a user "app" and /app as a
 # symlink to /opt/real (a --link destination must not follow it)

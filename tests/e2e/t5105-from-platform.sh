@@ -4,9 +4,7 @@
 # variant of a multi-platform image silently.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 command -v skopeo >/dev/null || test_skip_all "skopeo is not installed"
 
 start_strata_registry

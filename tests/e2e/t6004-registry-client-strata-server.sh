@@ -59,6 +59,8 @@ test_expect_success 'a push to a digest that is not the image'"'"'s fails before
     : >"$TRASH/strata-registry.log" &&
     test_exit_code 2 strata push -q "$REG/app:v1" "$REG/third/app@$bad" 2>err &&
     grep "push $REG/third/app@$bad: the destination names digest $bad but the image.s manifest is $(cat digest)" err &&
+    curl -s -o /dev/null "http://$REG/v2/sentinel-digest/tags/list" &&
+    wait_log "$TRASH/strata-registry.log" "sentinel-digest" &&
     ! grep -q "uploads" "$TRASH/strata-registry.log" &&
     strata push -q "$REG/app:v1" "$REG/third/app@$(cat digest)" >d3 &&
     test "$(cat d3)" = "$(cat digest)"

@@ -152,14 +152,14 @@ if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TRASH/key.pem" -out "$TRA
         openssl genrsa -out other.pem 2048 2>/dev/null &&
         openssl rsa -in "$TRASH/key.pem" -aes256 -passout pass:x -out enc.pem 2>/dev/null &&
         P=$(free_port) &&
-        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+        test_exit_code 1 timeout 20 "$STRATA_BIN" registry serve --root reg2 --addr 127.0.0.1:$P \
             --tls-cert "$TRASH/cert.pem" --tls-key other.pem </dev/null 2>err &&
         test "$(wc -l <err)" = 1 &&
         grep "^strata: error: --tls-cert .*cert.pem. and --tls-key .other.pem. do not match" err &&
-        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+        test_exit_code 1 timeout 20 "$STRATA_BIN" registry serve --root reg2 --addr 127.0.0.1:$P \
             --tls-cert "$TRASH/cert.pem" --tls-key enc.pem </dev/null 2>err &&
         grep "^strata: error: --tls-key .enc.pem.: no PEM private key" err &&
-        test_exit_code 1 strata registry serve --root reg2 --addr 127.0.0.1:$P \
+        test_exit_code 1 timeout 20 "$STRATA_BIN" registry serve --root reg2 --addr 127.0.0.1:$P \
             --tls-cert other.pem --tls-key "$TRASH/key.pem" </dev/null 2>err &&
         grep "^strata: error: --tls-cert .other.pem.: no PEM certificate" err
     '

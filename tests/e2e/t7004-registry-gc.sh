@@ -146,12 +146,18 @@ test_expect_success 'SIGTERM stops the server cleanly' '
     stop_strata_registry
 '
 
-test_expect_success 'a gc killed before COMMIT: the restarted server restores the trash' '
+test_expect_success 'setup: what a gc killed before COMMIT leaves in the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
     mkdir -p "$ROOT/trash" &&
     mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
-    printf junk >"$ROOT/trash/sha256-$(printf "%064d" 0)" &&
-    start_strata_registry && R="http://$SREG" &&
+    printf junk >"$ROOT/trash/sha256-$(printf "%064d" 0)"
+'
+
+start_strata_registry
+R="http://$SREG"
+
+test_expect_success 'a gc killed before COMMIT: the restarted server restores the trash' '
+    S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
     test -f "$(blobfile "$S")" &&
     test -z "$(ls "$ROOT/trash")" &&
     curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared &&

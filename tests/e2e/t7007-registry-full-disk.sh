@@ -59,6 +59,8 @@ test_expect_success 'strata push: one line, and the blob is not sent again' '
     test_must_fail strata push big:1 "$SREG/big:1" >out 2>err &&
     test "$(grep -c error err)" = 1 &&
     grep "^strata: error: push $SREG/big:1: blob .sha256:[0-9a-f]*.: BLOB_UPLOAD_INVALID: no space left on the registry.s storage$" err &&
+    curl -s -o /dev/null "$R/v2/sentinel-507/tags/list" &&
+    wait_log "$TRASH/strata-registry.log" "sentinel-507" &&
     test "$(grep -c "\" 507 " "$TRASH/strata-registry.log")" = 1 &&
     test "$(upload_bytes)" = 1000 &&
     test "$(used_kb)" -lt 2048

@@ -4,9 +4,7 @@
 # fail with "mount overlay (upper ...): No such file or directory".
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 start_strata_registry
 A=$TRASH/runner-a

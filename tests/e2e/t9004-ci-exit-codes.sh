@@ -4,9 +4,7 @@
 # they were 1, and 3 with --compose), a COPY of a missing file is a failed
 # build step (3; it was 1).
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 # nothing listens here: --cache-from is a warning, no push is reached
 export REGISTRY_URL=127.0.0.1 REGISTRY_PORT=$(free_port) DOCKER_IMAGE_NAME=app REVISION=r BUILD_NUMBER=1

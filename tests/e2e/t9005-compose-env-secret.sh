@@ -4,9 +4,7 @@
 # dropped (only file secrets were passed to the build), though --dry-run
 # showed it.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 test_expect_success 'setup' '
     mkdir -p proj && make_busybox_rootfs proj/rootfs &&

@@ -3,9 +3,7 @@
 # <project>-<service> under REGISTRY_URL[:REGISTRY_PORT] (docs/ci.md); it
 # went to docker.io, the CI registry ignored.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
-grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
-[ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+require_builder
 
 start_strata_registry
 

@@ -396,10 +396,10 @@ int build_context_save(struct build_context *c, struct strata_error **err)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (strata_mkdir_p(dir, 0755, err) < 0)
+		if (strata_mkdir_p(dir, 0700, err) < 0)
 			return -1;
 	}
-	if (strata_atomic_write(c->statcache, b.data, b.len, 0644, err) < 0)
+	if (strata_atomic_write(c->statcache, b.data, b.len, 0600, err) < 0)
 		return strata_error_wrap(err, "save stat cache");
 	c->dirty = false;
 	return 0;

@@ -137,6 +137,8 @@ struct engine {
 	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
 	char **pulled;                /* references pulled by this build (hooks->pull_image) */
 	size_t npulled;
+	char *ctx_mask;               /* the context's .dockerignore whiteouts (step_run.c), made once */
+	bool ctx_mask_done;
 };
 
 /* engine.c helpers used by the step files (and imagerun.c) */

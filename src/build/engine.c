@@ -1098,6 +1098,7 @@ static void teardown(struct engine *e)
 	free(e->dfname);
 	free(e->dfid);
 	free(e->tmp);
+	free(e->ctx_mask);
 	free(e->empty);
 	free(e->run_dir);
 	free(e->cache_root);

@@ -416,12 +416,14 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
-		 * them already expanded in the instruction) */
-		json_t *args = json_object();
+		 * them already expanded in the instruction). Inputs are published
+		 * (strata.cache.v1) and kept in build/cache/inputs: a digest of
+		 * each value, never the value (docs/internals/cache.md) */
+		cleanup_json json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
 				json_object_set_new(args, st->args[i].name, json_string(st->args[i].value));
-		json_object_set_new(inputs, "args", args);
+		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
 	}
 
 	struct build_copy_plan *plan = NULL;

@@ -29,7 +29,7 @@ int main(void)
 	json_decref(b);
 	json_decref(c);
 
-	const char *base = "{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/bin\"],"
+	const char *base = "{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":\"sha256:1\"},\"env\":[\"PATH=/bin\"],"
 			   "\"config\":{\"workdir\":\"/\",\"user\":\"\"}}";
 	explain(NULL, base, false, "no cache entry");
 	explain(NULL, base, true, "parent step missed");
@@ -37,20 +37,31 @@ int main(void)
 	explain("{\"parent\":\"q\"}", base, true, "parent step missed");
 	explain("{\"parent\":\"q\",\"insn\":\"RUN make\"}", base, false, "parent step changed");
 	explain("{\"parent\":\"p\",\"insn\":\"RUN make all\"}", base, false, "instruction changed");
-	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"0\"},\"env\":[\"PATH=/bin\"]}", base,
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":\"sha256:0\"},\"env\":[\"PATH=/bin\"]}", base,
 		false, "build arg VERSION changed");
-	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{},\"env\":[\"PATH=/bin\"]}", base, false,
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{},\"env\":[\"PATH=/bin\"]}", base, false,
 		"build arg VERSION added");
-	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\",\"OLD\":\"x\"},\"env\":[\"PATH=/bin\"]}",
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":\"sha256:1\",\"OLD\":\"sha256:x\"},\"env\":[\"PATH=/bin\"]}",
 		base, false, "build arg OLD removed");
-	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/usr/bin\"]}", base,
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":\"sha256:1\"},\"env\":[\"PATH=/usr/bin\"]}", base,
 		false, "env PATH changed");
-	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/bin\"],"
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":\"sha256:1\"},\"env\":[\"PATH=/bin\"],"
 		"\"config\":{\"workdir\":\"/src\",\"user\":\"\"}}",
 		base, false, "WORKDIR changed");
-	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/bin\"],"
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":\"sha256:1\"},\"env\":[\"PATH=/bin\"],"
 		"\"config\":{\"workdir\":\"/\",\"user\":\"nobody\"}}",
 		base, false, "USER changed");
+	/* older inputs: build-arg values in clear in "args" and in "env" */
+	const char *now1 = "{\"parent\":\"p\",\"insn\":\"RUN make\",\"build_args\":{\"VERSION\":"
+			   "\"sha256:6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b\"},"
+			   "\"env\":[\"PATH=/bin\"],\"config\":{\"workdir\":\"/\",\"user\":\"\"}}";
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/bin\",\"VERSION=1\"],"
+		"\"config\":{\"workdir\":\"/\",\"user\":\"\"}}",
+		now1, false, "no cache entry");
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"0\"},\"env\":[\"PATH=/bin\",\"VERSION=0\"]}",
+		now1, false, "build arg VERSION changed");
+	explain("{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/sbin\",\"VERSION=1\"]}",
+		now1, false, "env PATH changed");
 	explain("{\"parent\":\"p\",\"insn\":\"C\",\"sources\":\"1\",\"files\":{\"a\":\"1\",\"b\":\"2\"}}",
 		"{\"parent\":\"p\",\"insn\":\"C\",\"sources\":\"2\",\"files\":{\"a\":\"1\",\"b\":\"3\"}}", false,
 		"b changed");

@@ -223,6 +223,26 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	return a;
 }
 
+/*
+ * The base image's history, with an entry for each of its layers it does
+ * not describe: history is optional in OCI, but an image whose history
+ * describes fewer layers than rootfs.diff_ids has is invalid once strata adds
+ * its own entries (the BuildKit fix: missing entries go first).
+ */
+static json_t *base_history(const json_t *config)
+{
+	json_t *h = json_object_get(config, "history");
+	h = json_is_array(h) ? json_deep_copy(h) : json_array();
+	size_t described = 0, i;
+	json_t *ent;
+	json_array_foreach(h, i, ent)
+		described += !json_is_true(json_object_get(ent, "empty_layer"));
+	size_t layers = json_array_size(json_object_get(json_object_get(config, "rootfs"), "diff_ids"));
+	for (size_t k = described; k < layers; k++)
+		json_array_insert_new(h, 0, json_pack("{s:s}", "comment", "base layer without history"));
+	return h;
+}
+
 static void history_add(struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
@@ -832,10 +852,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	}
 	case DF_BASE_IMAGE: {
 		s->image = json_deep_copy(img->config);
-		json_object_set_new(s->image, "history",
-				    json_is_array(json_object_get(img->config, "history"))
-					    ? json_deep_copy(json_object_get(img->config, "history"))
-					    : json_array());
+		json_object_set_new(s->image, "history", base_history(img->config));
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
 		s->layers = json_deep_copy(img->layers);

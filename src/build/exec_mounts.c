@@ -4,6 +4,7 @@
  * child's mount namespace, before pivot_root.
  */
 #include "build/exec_internal.h"
+#include "build/sandbox.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -355,12 +356,8 @@ static int apply_one(struct exec_ctx *ctx, size_t i, int rootfd, int upperfd, co
 			cleanup_free char *w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
 			if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
 				return strata_error_make(err, errno, "mkdir '%s'", u);
-			cleanup_free char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", m->host_source, u, w);
-			if (strpbrk(m->host_source, ",:\\"))
-				return strata_error_make(err, 0, "source '%s' has a character overlayfs cannot take",
-							 m->host_source);
-			if (mount("overlay", exec_fd_path(fdp, tfd), "overlay", 0, opts) < 0)
-				return strata_error_make(err, errno, "mount writable bind of '%s'", m->host_source);
+			if (sandbox_overlay_mount(&m->host_source, 1, u, w, exec_fd_path(fdp, tfd), err) < 0)
+				return strata_error_wrap(err, "writable bind of '%s'", m->host_source);
 			return 0;
 		} else {
 			struct stat st;

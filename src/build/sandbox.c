@@ -341,7 +341,7 @@ int sandbox_usable(struct strata_error **err)
 	return 0;
 }
 
-int sandbox_require(struct strata_error **err)
+int sandbox_mount_namespace(struct strata_error **err)
 {
 	if (sandbox_usable(err) < 0)
 		return -1;
@@ -352,10 +352,19 @@ int sandbox_require(struct strata_error **err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return strata_error_make(err, errno, "make mounts private");
 	g_private = true;
-	if (g.isolation == SANDBOX_ROOTLESS && !g.subuids)
+	return 0;
+}
+
+int sandbox_require(struct strata_error **err)
+{
+	static bool warned;
+	if (sandbox_mount_namespace(err) < 0)
+		return -1;
+	if (!warned && g.isolation == SANDBOX_ROOTLESS && !g.subuids)
 		LOG_WARN("rootless without subordinate ids (no range for %s in /etc/subuid and /etc/subgid): only uid 0 "
 			 "exists in builds, RUN steps that chown to other ids fail",
 			 g_user);
+	warned = true;
 	return 0;
 }
 

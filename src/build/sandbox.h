@@ -78,9 +78,15 @@ bool sandbox_rootless(void);
 int sandbox_usable(struct strata_error **err);
 
 /*
- * For a command that mounts or runs builds: fails with the one-line reason
- * when the mode is SANDBOX_UNAVAILABLE; the first call also gives the process
- * its own private mount namespace. @return 0 or -1.
+ * Give the process its own private mount namespace (once; single-threaded).
+ * Fails with the one-line reason when the mode is SANDBOX_UNAVAILABLE. @return 0 or -1.
+ */
+int sandbox_mount_namespace(struct strata_error **err);
+
+/*
+ * For a command that mounts or runs builds: sandbox_mount_namespace, and once
+ * the one-line warning of what rootless mode without subordinate ids limits.
+ * @return 0 or -1.
  */
 int sandbox_require(struct strata_error **err);
 

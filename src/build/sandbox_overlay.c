@@ -109,6 +109,7 @@ static int fuse_mount(const char *const *lowers, size_t n, const char *upper, co
 		if (devnull >= 0) {
 			dup2(devnull, 0);
 			dup2(devnull, 1);
+			dup2(devnull, 2); /* its failures are reported by exit status; it warns about mount options */
 		}
 		char *argv[] = { (char *)"fuse-overlayfs", (char *)"-o", opts, (char *)target, NULL };
 		execvp(argv[0], argv);

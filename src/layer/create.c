@@ -155,7 +155,13 @@ static bool is_opaque(int dirfd, const char *name)
 	if (n == 1 && v[0] == 'y')
 		return true;
 	n = lgetxattr(pp, "user.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
+	if (n == 1 && v[0] == 'y')
+		return true;
+	/* fuse-overlayfs marks an opaque directory with a .wh..wh..opq file and a .wh..opq whiteout in it */
+	struct stat st;
+	cleanup_free char *marker = xasprintf("%s/" WH_OPAQUE, pp);
+	cleanup_free char *wh = xasprintf("%s/" FUSE_OPAQUE, pp);
+	return (lstat(marker, &st) == 0 && S_ISREG(st.st_mode)) || (lstat(wh, &st) == 0 && layer_is_overlay_whiteout(&st));
 }
 
 /* A plain entry of the given type/perm/owner at the current path (whiteouts, parents). */
@@ -230,6 +236,9 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return strata_error_make(err, errno, "stat '%s'", c->path.data);
+	if (o->overlay_upper && ((S_ISREG(st.st_mode) && !strcmp(name, WH_OPAQUE)) ||
+				 (layer_is_overlay_whiteout(&st) && !strcmp(name, FUSE_OPAQUE))))
+		return 0; /* fuse-overlayfs's opaque markers: the directory's entry says it (is_opaque) */
 
 	if (o->overlay_upper && layer_is_overlay_whiteout(&st)) {
 		/* path "dir/name" -> "dir/.wh.name" */

@@ -14,6 +14,7 @@
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
+#define FUSE_OPAQUE ".wh..opq" /* fuse-overlayfs's opaque marker in an upper dir (a 0/0 whiteout) */
 
 /*
  * An xattr overlayfs (or the sandbox, LAYER_OWNER_XATTR) uses for its own

@@ -348,16 +348,23 @@ static int apply_one(struct exec_ctx *ctx, size_t i, int rootfd, int upperfd, co
 	case EXEC_MOUNT_CACHE:
 		return exec_bind(pm->host_dir, tfd, m->readonly, err);
 	case EXEC_MOUNT_BIND:
-		if (m->readonly)
+		if (m->readonly && !(m->hide_dir && pm->source_is_dir))
 			return exec_bind(m->host_source, tfd, true, err);
 		if (pm->source_is_dir) {
-			/* writable, but the writes go to a tmpfs upper and vanish */
-			cleanup_free char *u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
-			cleanup_free char *w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
-			if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
-				return strata_error_make(err, errno, "mkdir '%s'", u);
-			if (sandbox_overlay_mount(&m->host_source, 1, u, w, exec_fd_path(fdp, tfd), err) < 0)
-				return strata_error_wrap(err, "writable bind of '%s'", m->host_source);
+			/* writable: the writes go to a tmpfs upper and vanish; hide_dir's
+			 * whiteouts above the source hide what .dockerignore excludes */
+			const char *lowers[] = { m->hide_dir ? m->hide_dir : m->host_source, m->host_source };
+			size_t nl = m->hide_dir ? 2 : 1;
+			cleanup_free char *u = NULL, *w = NULL;
+			if (!m->readonly) {
+				u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
+				w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
+				if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
+					return strata_error_make(err, errno, "mkdir '%s'", u);
+			}
+			if (sandbox_overlay_mount(lowers, nl, u, w, exec_fd_path(fdp, tfd), err) < 0)
+				return strata_error_wrap(err, "%s bind of '%s'", m->readonly ? "read-only" : "writable",
+							 m->host_source);
 			return 0;
 		} else {
 			struct stat st;

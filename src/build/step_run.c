@@ -309,6 +309,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		x->source = m->source;
 		x->from = m->from;
 		x->id = m->id;
+		x->env = m->env; /* secret: also an environment variable */
 		x->sharing = m->sharing == DF_SHARING_PRIVATE  ? EXEC_SHARING_PRIVATE
 			     : m->sharing == DF_SHARING_LOCKED ? EXEC_SHARING_LOCKED
 							       : EXEC_SHARING_SHARED;

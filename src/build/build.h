@@ -224,6 +224,7 @@ struct build_options {
 	const char *const *labels;        /* "K=V" from --label */
 	size_t nlabels;
 	enum exec_network network;        /* default for RUN (RUN --network overrides) */
+	bool allow_insecure;              /* --security insecure: RUN --security=insecure is allowed */
 	const struct build_secret *secrets;
 	size_t nsecrets;
 	enum build_progress_mode progress;

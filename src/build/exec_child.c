@@ -103,35 +103,32 @@ int exec_overlay_mount(struct exec_ctx *ctx, struct strata_error **err)
 	return sandbox_overlay_mount(empty, 1, spec->upper_dir, spec->work_dir, ctx->rootfs, err);
 }
 
+/*
+ * /dev, part 1: a tmpfs with docker's default set of names. The device nodes
+ * are files here, bound to the host's nodes in part 2 (setup_dev_nodes),
+ * after the whole tree was made nodev: no device node of an image, nor one
+ * the command makes with CAP_MKNOD, can be opened; only the binds can. The
+ * same in rootless mode, where nodes cannot be made at all.
+ */
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
 static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strata_error **err)
 {
 	char fdp[32];
 	cleanup_close int dfd = exec_path_ensure(rootfd, upperfd, ctx->state_fd, "/dev", EXEC_TARGET_DIR, err);
 	if (dfd < 0)
 		return -1;
-	if (mount("tmpfs", exec_fd_path(fdp, dfd), "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+	if (mount("tmpfs", exec_fd_path(fdp, dfd), "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME,
+		  "mode=755,size=65536k") < 0)
 		return strata_error_make(err, errno, "mount tmpfs on /dev");
 	cleanup_close int dev = openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dev < 0)
 		return strata_error_make(err, errno, "open /dev");
-	static const struct { const char *name; unsigned maj, min; } nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
-	for (size_t i = 0; i < STRATA_ARRAY_SIZE(nodes); i++) {
-		if (!sandbox_rootless()) {
-			if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
-				return strata_error_make(err, errno, "mknod /dev/%s", nodes[i].name);
-			continue;
-		}
-		/* a user namespace cannot make device nodes: the host's are bound (as rootless podman does) */
-		cleanup_free char *host = xasprintf("/dev/%s", nodes[i].name);
-		cleanup_close int f = openat(dev, nodes[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		cleanup_close int t = f < 0 ? -1 : openat(dev, nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (t < 0)
-			return strata_error_make(err, errno, "create /dev/%s", nodes[i].name);
-		if (exec_bind(host, t, false, err) < 0)
-			return -1;
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(dev_nodes); i++) {
+		int f = openat(dev, dev_nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (f < 0)
+			return strata_error_make(err, errno, "create /dev/%s", dev_nodes[i]);
+		close(f);
 	}
 	static const char *const links[][2] = {
 		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
@@ -142,12 +139,6 @@ static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strat
 			return strata_error_make(err, errno, "symlink /dev/%s", links[i][1]);
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 || mkdirat(dev, "mqueue", 0755) < 0)
 		return strata_error_make(err, errno, "mkdir in /dev");
-	cleanup_close int pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	/* gid 5 (tty) exists only where the map has it */
-	bool tty_gid = !sandbox_rootless() || sandbox_get()->subgids >= 5;
-	if (pts < 0 || mount("devpts", exec_fd_path(fdp, pts), "devpts", MS_NOSUID | MS_NOEXEC,
-			     tty_gid ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620") < 0)
-		return strata_error_make(err, errno, "mount devpts on /dev/pts");
 	cleanup_close int shm = openat(dev, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (shm < 0 || mount("shm", exec_fd_path(fdp, shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			     "mode=1777,size=65536k") < 0)
@@ -155,6 +146,39 @@ static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strat
 	cleanup_close int mq = openat(dev, "mqueue", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (mq < 0 || mount("mqueue", exec_fd_path(fdp, mq), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return strata_error_make(err, errno, "mount mqueue on /dev/mqueue");
+	return 0;
+}
+
+/*
+ * Everything mounted so far under the rootfs, the rootfs overlay (so the
+ * snapshots below it) included, becomes nodev; then /dev, part 2: the
+ * host's null, zero, full, random, urandom and tty bound onto their names
+ * (binds keep the flags of the host's /dev), and a new devpts instance.
+ */
+static int seal_devices(int rootfd, struct strata_error **err)
+{
+	char fdp[32];
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_NODEV };
+	if (mount_setattr(rootfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		return strata_error_make(err, errno, "make the rootfs nodev");
+	cleanup_close int dev = openat(rootfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dev < 0)
+		return strata_error_make(err, errno, "open /dev");
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(dev_nodes); i++) {
+		char host[32];
+		snprintf(host, sizeof(host), "/dev/%s", dev_nodes[i]);
+		cleanup_close int t = openat(dev, dev_nodes[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0)
+			return strata_error_make(err, errno, "open /dev/%s", dev_nodes[i]);
+		if (exec_bind(host, t, false, err) < 0)
+			return -1;
+	}
+	cleanup_close int pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* gid 5 (tty) exists only where the map has it */
+	bool tty_gid = !sandbox_rootless() || sandbox_get()->subgids >= 5;
+	if (pts < 0 || mount("devpts", exec_fd_path(fdp, pts), "devpts", MS_NOSUID | MS_NOEXEC,
+			     tty_gid ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620") < 0)
+		return strata_error_make(err, errno, "mount devpts on /dev/pts");
 	return 0;
 }
 
@@ -322,11 +346,14 @@ static int setup(struct exec_ctx *ctx, struct exec_user *user, struct strata_err
 				       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		return strata_error_make(err, errno, "mount /sys");
 	}
-	if (protect_proc(rootfd, sysfd >= 0, err) < 0)
-		return -1;
 	if (setup_etc(ctx, rootfd, upperfd, hostname, err) < 0)
 		return -1;
 	if (exec_mounts_apply(ctx, rootfd, upperfd, err) < 0)
+		return -1;
+	if (seal_devices(rootfd, err) < 0)
+		return -1;
+	/* after the seal: masked files are binds of /dev/null, which must stay readable */
+	if (!spec->insecure && protect_proc(rootfd, sysfd >= 0, err) < 0)
 		return -1;
 	if (spec->network == EXEC_NET_NONE && loopback_up(err) < 0)
 		return -1;
@@ -362,34 +389,6 @@ static bool env_has(const char *const *env, const char *key)
 	return false;
 }
 
-/*
- * Docker's default capability set, less CAP_MKNOD: docker keeps mknod but
- * lets the device cgroup refuse opening the nodes; without cgroups, a node
- * for the host's disk would be readable, so it goes.
- */
-static const int keep_caps[] = {
-	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID, CAP_SETUID,
-	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_AUDIT_WRITE, CAP_SETFCAP,
-};
-
-/* Shrink the bounding set: after execve, root holds exactly keep_caps. */
-static int drop_caps(void)
-{
-	for (int cap = 0; cap < 64; cap++) {
-		bool keep = false;
-		for (size_t i = 0; i < STRATA_ARRAY_SIZE(keep_caps); i++)
-			keep |= keep_caps[i] == cap;
-		if (keep)
-			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-			if (errno == EINVAL)
-				break; /* past the last capability of this kernel */
-			return -1;
-		}
-	}
-	return 0;
-}
-
 __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const struct exec_user *u)
 {
 	const struct exec_spec *spec = ctx->spec;
@@ -423,7 +422,7 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 	}
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-	if (drop_caps() < 0) {
+	if (sandbox_policy_bounding(spec->insecure) < 0) {
 		exec_child_report(ctx, "drop capabilities: %s", strerror(errno));
 		_exit(127);
 	}
@@ -485,7 +484,9 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 		if (ctx->pm[i].env_value)
 			env[n_env++] = ctx->pm[i].env_value;
 
-	struct sandbox_policy_ctx pol = { .rootless = sandbox_rootless(), .uid = u->uid, .gid = u->gid, .argv = argv };
+	struct sandbox_policy_ctx pol = {
+		.rootless = sandbox_rootless(), .insecure = spec->insecure, .uid = u->uid, .gid = u->gid, .argv = argv
+	};
 	struct strata_error *perr = NULL;
 	if (sandbox_apply_policy(&pol, &perr) < 0) {
 		report_error(ctx, perr);

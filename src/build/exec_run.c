@@ -238,6 +238,8 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 		goto out;
 	if (exec_mounts_prepare(&ctx, err) < 0)
 		goto out;
+	if (!spec->insecure && sandbox_policy_prepare(err) < 0)
+		goto out;
 	int sp[2], ap[2];
 	if (pipe2(sp, O_CLOEXEC) < 0) {
 		strata_error_make(err, errno, "pipe");

@@ -151,6 +151,8 @@ struct exec_spec {
 	const char *cwd;              /* WORKDIR, absolute; created when missing; NULL = "/" */
 	const char *hostname;         /* NULL = "strata" */
 	enum exec_network network;
+	bool insecure;                /* --security insecure: every capability, no seccomp,
+	                                 no no_new_privs, /proc unmasked (executor.md, "Security") */
 
 	const struct exec_mount *mounts;
 	size_t n_mounts;

@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -146,11 +147,25 @@ const char *sandbox_run_hint(void);
  */
 struct sandbox_policy_ctx {
 	bool rootless;          /* sandbox_rootless() */
+	bool insecure;          /* --security insecure: nothing is applied */
 	uid_t uid;              /* the command's user and group (inside the container) */
 	gid_t gid;
 	const char *const *argv;
 };
 int sandbox_apply_policy(const struct sandbox_policy_ctx *ctx, struct strata_error **err);
+/*
+ * Compile the policy's seccomp program, once per process (thread-safe; the
+ * caller of a run calls it before forking). @return 0 or -1.
+ */
+int sandbox_policy_prepare(struct strata_error **err);
+/*
+ * Shrink the capability bounding set to docker's default set (none dropped
+ * when insecure); called by the command's process before it switches user.
+ * Async-signal-safe. @return 0, or -1 with errno.
+ */
+int sandbox_policy_bounding(bool insecure);
+/* docker's default capability set as a mask (bit N = capability N). */
+uint64_t sandbox_policy_caps(void);
 
 /* ---- for tests: the diagnosis of a refused user namespace ----
  * proc: the /proc to read (the real one: "/proc"); errnum: what unshare gave.

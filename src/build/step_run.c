@@ -136,6 +136,8 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 	}
 	if (st->network)
 		json_object_set_new(insn, "network", json_string(st->network));
+	if (st->security && !strcmp(st->security, "insecure"))
+		json_object_set_new(insn, "security", json_string("insecure"));
 	json_t *mounts = json_array();
 	for (size_t i = 0; i < st->nmounts; i++) {
 		const struct dockerfile_mount *m = &st->mounts[i];
@@ -386,6 +388,16 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		spec.network = EXEC_NET_NONE;
 	else if (st->network && !strcmp(st->network, "host"))
 		spec.network = EXEC_NET_HOST;
+	if (st->security && !strcmp(st->security, "insecure")) {
+		/* BuildKit's entitlement: the build must allow it */
+		if (!e->o->allow_insecure) {
+			rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+						"%s:%d: RUN --security=insecure is not allowed: build with --security insecure",
+						e->dfname, st->line);
+			goto out;
+		}
+		spec.insecure = true;
+	}
 	spec.mounts = mounts;
 	spec.n_mounts = st->nmounts;
 	struct out_ctx oc = { e, vertex };

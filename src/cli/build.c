@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"      --no-cache           run every step (results are still cached)\n"
 		"      --label K=V          add a label to the image (repeatable)\n"
 		"      --network MODE       RUN network: host (default) or none\n"
+		"      --security insecure  allow RUN --security=insecure (every capability, no seccomp)\n"
 		"      --secret id=ID,src=FILE  expose FILE to RUN --mount=type=secret,id=ID\n"
 		"      --secret id=ID,env=NAME  ... or the value of the environment variable NAME\n"
 		"      --progress MODE      auto (default), plain or tty\n"
@@ -94,7 +95,7 @@ static int cmd_build(int argc, char **argv)
 		return EXIT_OK;
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
-	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO };
+	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SECURITY };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
@@ -104,7 +105,8 @@ static int cmd_build(int argc, char **argv)
 		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", no_argument, NULL, O_PULL },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
-		{ "cache-to", required_argument, NULL, O_CACHE_TO }, CLI_REGOPTS_LONG,
+		{ "cache-to", required_argument, NULL, O_CACHE_TO }, { "security", required_argument, NULL, O_SECURITY },
+		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct build_options o = { .out = stderr };
@@ -166,6 +168,13 @@ static int cmd_build(int argc, char **argv)
 				rc = cli_usage_error("build", "--network must be host or none, got '%s'", optarg);
 				goto out;
 			}
+			break;
+		case O_SECURITY:
+			if (strcmp(optarg, "insecure") && strcmp(optarg, "sandbox")) {
+				rc = cli_usage_error("build", "--security must be insecure or sandbox, got '%s'", optarg);
+				goto out;
+			}
+			o.allow_insecure = !strcmp(optarg, "insecure");
 			break;
 		case O_SECRET:
 			memfds[ns] = -1;

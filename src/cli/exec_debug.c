@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"  -w, --workdir DIR    working directory (created when missing)\n"
 		"      --hostname NAME  hostname (default strata)\n"
 		"      --network MODE   host (default) or none\n"
+		"      --security MODE  sandbox (default: docker's capabilities and seccomp profile) or insecure\n"
 		"      --mount SPEC     RUN --mount: type=bind|cache|tmpfs|secret,target=,source=\n"
 		"                       (host path),id=,env=,ro,rw,required,size=,sharing=,mode=,uid=,gid=\n"
 		"      --timeout MS     kill the command after MS milliseconds\n"
@@ -115,12 +116,13 @@ static int cmd_exec_debug(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	enum { O_ROOTFS = 256, O_UPPER, O_SH, O_HOSTNAME, O_NETWORK, O_MOUNT, O_TIMEOUT, O_REPEAT, O_RUNDIR };
+	enum { O_ROOTFS = 256, O_UPPER, O_SH, O_HOSTNAME, O_NETWORK, O_MOUNT, O_TIMEOUT, O_REPEAT, O_RUNDIR, O_SECURITY };
 	static const struct option opts[] = {
 		{ "rootfs", required_argument, NULL, O_ROOTFS },   { "upper", required_argument, NULL, O_UPPER },
 		{ "sh", required_argument, NULL, O_SH },           { "env", required_argument, NULL, 'e' },
 		{ "user", required_argument, NULL, 'u' },          { "workdir", required_argument, NULL, 'w' },
 		{ "hostname", required_argument, NULL, O_HOSTNAME }, { "network", required_argument, NULL, O_NETWORK },
+		{ "security", required_argument, NULL, O_SECURITY },
 		{ "mount", required_argument, NULL, O_MOUNT },     { "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "repeat", required_argument, NULL, O_REPEAT },   { "run-dir", required_argument, NULL, O_RUNDIR },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +161,13 @@ static int cmd_exec_debug(int argc, char **argv)
 				rc = cli_usage_error("exec-debug", "--network must be host or none, got '%s'", optarg);
 				goto out;
 			}
+			break;
+		case O_SECURITY:
+			if (strcmp(optarg, "insecure") && strcmp(optarg, "sandbox")) {
+				rc = cli_usage_error("exec-debug", "--security must be sandbox or insecure, got '%s'", optarg);
+				goto out;
+			}
+			spec.insecure = !strcmp(optarg, "insecure");
 			break;
 		case O_MOUNT:
 			if (parse_mount(optarg, &mounts[nm++]) < 0) {

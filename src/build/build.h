@@ -184,6 +184,11 @@ struct build_secret {
  * cache_add       every layer step of the build (hit or miss), for the
  *                 inline cache and --cache-to (the fields are borrowed).
  * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
+ * copy_sources    COPY --from a stage or an image some of whose layers are
+ *                 only in a registry: the sources digest recorded for the
+ *                 source set sources_id (build_step_record.sources_id of an
+ *                 earlier build), {"sources": hex, "files": {...}} (new
+ *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
  */
@@ -198,6 +203,7 @@ struct build_step_record {
 	const json_t *desc;
 	const char *diff_id;
 	bool remote_hit;
+	const char *sources_id; /* COPY/ADD --from: the source set (step_copy.c), else NULL */
 };
 
 struct build_hooks {
@@ -208,6 +214,7 @@ struct build_hooks {
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
+	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
 };
 

@@ -429,6 +429,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	const char *tree_root = NULL;
 	cleanup_free char *stepid_src = NULL;
 	cleanup_json json_t *entry = NULL;
+	char sources_id[72] = "";
 	int rc;
 	/* inputs read the shared context (digests are filled in place) */
 	pthread_mutex_lock(&e->lock);
@@ -436,7 +437,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, inputs, &plan, &tree, &tree_root, err);
+		rc = step_copy_prepare(e, s, st, inputs, !e->o->no_cache, sources_id, &plan, &tree, &tree_root, err);
 	if (rc < 0)
 		goto fail;
 
@@ -507,6 +508,16 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 				why = build_cache_explain(prev, inputs, parent_missed);
 			progress_line(&e->pr, v, "MISS: %s", why);
 		}
+		if (st->kind != DF_RUN && !plan) {
+			/* the sources digest was the cache's record (lazy): the step
+			 * runs, so its sources are read now, and they key the layer */
+			pthread_mutex_lock(&e->lock);
+			rc = step_copy_prepare(e, s, st, inputs, false, sources_id, &plan, &tree, &tree_root, err);
+			pthread_mutex_unlock(&e->lock);
+			if (rc < 0)
+				goto fail;
+			build_cache_key(inputs, key);
+		}
 		cleanup_free char *d = engine_tmpdir(e, "step-", err);
 		if (!d) {
 			rc = -1;
@@ -560,6 +571,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			.desc = desc,
 			.diff_id = diff_id,
 			.remote_hit = remote_hit,
+			.sources_id = sources_id[0] ? sources_id : NULL,
 		};
 		h->cache_add(h->ctx, &r);
 	}

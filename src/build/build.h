@@ -24,10 +24,11 @@
  * builds sharing a root at once are safe (the loser of a race discards its
  * copy). The image id is the config digest, as docker's.
  *
- * Mounts: build_run and build_image_run mount overlays (COPY targets, stage
- * roots for COPY --from) in the CALLER's mount namespace and unmount them
- * before returning; callers should first move to a private mount namespace
- * (build_private_mounts) so that nothing can outlive a killed process.
+ * Mounts: build_run mounts overlays (COPY targets, stage roots for COPY
+ * --from) through the sandbox (build/sandbox.h: sandbox_view_mount) in the
+ * process's own private mount namespace, and unmounts them before
+ * returning; callers call sandbox_require() first, while single-threaded,
+ * so that nothing can outlive a killed process.
  *
  * Only cli/ prints: progress goes to the FILE given in the options.
  */
@@ -248,9 +249,6 @@ struct build_result {
  * @return 0 with *res filled, or -1.
  */
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err);
-
-/* Make the mount namespace of the calling (single-threaded) process private. */
-int build_private_mounts(struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Images (interim local records) and `strata run`                          */

@@ -3,6 +3,7 @@
  * per-step cache protocol; metadata instructions; the final image.
  */
 #include "build/build_internal.h"
+#include "build/sandbox.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,15 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int build_private_mounts(struct strata_error **err)
-{
-	if (unshare(CLONE_NEWNS) < 0)
-		return strata_error_make(err, errno, "unshare mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return strata_error_make(err, errno, "make mounts private");
-	return 0;
-}
 
 char *engine_snapshot_path(struct engine *e, const char *id)
 {
@@ -49,7 +41,7 @@ void engine_umount(struct engine *e, const char *target)
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i] && !strcmp(e->mounted[i], target)) {
-			umount2(target, MNT_DETACH);
+			sandbox_view_unmount(target);
 			free(e->mounted[i]);
 			e->mounted[i] = NULL;
 		}
@@ -117,13 +109,9 @@ int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_er
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err)
 {
-	struct strata_buf o = STRATA_BUF_INIT;
-	strata_buf_adds(&o, "lowerdir=");
 	size_t n = json_array_size(snapshots), nl = 0;
-	if (engine_snapshots_fetch(e, snapshots, err) < 0) {
-		strata_buf_release(&o);
+	if (engine_snapshots_fetch(e, snapshots, err) < 0)
 		return -1;
-	}
 	char **chain = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
@@ -131,21 +119,12 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 	for (size_t i = 0; i < n; i++)
 		free(chain[i]);
 	free(chain);
-	for (size_t i = 0; i < nl; i++) {
-		strata_buf_addf(&o, "%s:", lowers[i]);
+	lowers = xreallocarray(lowers, nl + 1, sizeof(char *));
+	lowers[nl++] = xstrdup(e->empty);
+	int rc = sandbox_view_mount((const char *const *)lowers, nl, upper, work, target, err);
+	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
-	}
 	free(lowers);
-	strata_buf_adds(&o, e->empty);
-	if (upper)
-		strata_buf_addf(&o, ",upperdir=%s,workdir=%s", upper, work);
-	strata_buf_adds(&o, ",index=off,metacopy=off,redirect_dir=off");
-	int rc = 0;
-	if (o.len >= 4000)
-		rc = strata_error_make(err, E2BIG, "too many layers to mount (%zu)", json_array_size(snapshots));
-	else if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, o.data) < 0)
-		rc = strata_error_make(err, errno, "mount overlay at '%s'", target);
-	strata_buf_release(&o);
 	if (rc < 0)
 		return -1;
 	pthread_mutex_lock(&e->lock);
@@ -1082,7 +1061,7 @@ static void teardown(struct engine *e)
 	free(e->trees);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i])
-			umount2(e->mounted[i], MNT_DETACH);
+			sandbox_view_unmount(e->mounted[i]);
 		free(e->mounted[i]);
 	}
 	free(e->mounted);

@@ -2,6 +2,7 @@
  * step_run.c — RUN: its cache inputs and its execution through the executor
  * over an overlay of the stage's snapshots.
  */
+#include "build/sandbox.h"
 #include "build/build_internal.h"
 
 #include <string.h>
@@ -309,6 +310,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		x->source = m->source;
 		x->from = m->from;
 		x->id = m->id;
+		x->env = m->env; /* secret: also an environment variable */
 		x->sharing = m->sharing == DF_SHARING_PRIVATE  ? EXEC_SHARING_PRIVATE
 			     : m->sharing == DF_SHARING_LOCKED ? EXEC_SHARING_LOCKED
 							       : EXEC_SHARING_SHARED;
@@ -403,8 +405,8 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: killed by signal %d", e->dfname,
 						st->line, st->original, res.signal);
 		else
-			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d", e->dfname, st->line,
-						st->original, res.exit_code);
+			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d%s", e->dfname,
+						st->line, st->original, res.exit_code, sandbox_run_hint());
 	}
 out:
 	for (size_t i = 0; i < nl; i++)

@@ -5,6 +5,7 @@
  * REG:latest --cache-to REG:buildcache,mode=max -t REG:TAG -t REG:latest
  * --push` (cli/buildremote.h); the exit code says what failed.
  */
+#include "build/sandbox.h"
 #include "cli/cli.h"
 #include "cli/buildremote.h"
 #include "cli/ci_compose.h"
@@ -191,7 +192,7 @@ static int cmd_ci(int argc, char **argv)
 	o.buildargs = &ba;
 	o.hooks = cli_build_remote_hooks(remote);
 	struct build_result res;
-	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0 ||
+	if (sandbox_require(&err) < 0 || build_run(&o, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, 2, &err) < 0) {
 		rc = ci_fail(err);
 		goto out;

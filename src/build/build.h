@@ -144,7 +144,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
  * version (docs/internals/cache.md, "Key version"); tests/unit/
  * test_build_cachekey.c and tests/e2e/t5400-cache-key-golden.sh pin keys.
  */
-#define BUILD_CACHE_KEY_VERSION 1
+#define BUILD_CACHE_KEY_VERSION 2
 void build_cache_key(const json_t *inputs, char key[72]);
 
 /*

@@ -202,6 +202,26 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	return a;
 }
 
+/*
+ * The base image's history, with an entry for each of its layers it does
+ * not describe: history is optional in OCI, but an image whose history
+ * describes fewer layers than rootfs.diff_ids has is invalid once strata adds
+ * its own entries (the BuildKit fix: missing entries go first).
+ */
+static json_t *base_history(const json_t *config)
+{
+	json_t *h = json_object_get(config, "history");
+	h = json_is_array(h) ? json_deep_copy(h) : json_array();
+	size_t described = 0, i;
+	json_t *ent;
+	json_array_foreach(h, i, ent)
+		described += !json_is_true(json_object_get(ent, "empty_layer"));
+	size_t layers = json_array_size(json_object_get(json_object_get(config, "rootfs"), "diff_ids"));
+	for (size_t k = described; k < layers; k++)
+		json_array_insert_new(h, 0, json_pack("{s:s}", "comment", "base layer without history"));
+	return h;
+}
+
 static void history_add(struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
@@ -395,12 +415,14 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
-		 * them already expanded in the instruction) */
-		json_t *args = json_object();
+		 * them already expanded in the instruction). Inputs are published
+		 * (strata.cache.v1) and kept in build/cache/inputs: a digest of
+		 * each value, never the value (docs/internals/cache.md) */
+		cleanup_json json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
 				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
-		json_object_set_new(inputs, "args", args);
+		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
 	}
 
 	struct build_copy_plan *plan = NULL;
@@ -821,10 +843,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	}
 	case DF_BASE_IMAGE: {
 		s->image = json_deep_copy(img->config);
-		json_object_set_new(s->image, "history",
-				    json_is_array(json_object_get(img->config, "history"))
-					    ? json_deep_copy(json_object_get(img->config, "history"))
-					    : json_array());
+		json_object_set_new(s->image, "history", base_history(img->config));
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
 		s->layers = json_deep_copy(img->layers);

@@ -43,6 +43,7 @@
 
 #include "util/util.h"
 #include "build/context.h"
+#include "build/events.h"
 #include "build/executor.h"
 #include "dockerfile/dockerfile.h"
 #include "store/store.h"
@@ -221,6 +222,7 @@ struct build_options {
 	size_t nsecrets;
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
+	const struct build_listener *listener; /* the event stream (events.h); NULL: none */
 	const struct build_hooks *hooks;  /* NULL: none */
 };
 

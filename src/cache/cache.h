@@ -263,6 +263,10 @@ void rcache_push_result_release(struct rcache_push_result *r);
  */
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 		      struct rcache_push_result *out, struct strata_error **err);
+/* The same, telling prog (may be NULL) each upload's progress. */
+int rcache_push_image_progress(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
+			       const struct regclient_progress *prog, struct rcache_push_result *out,
+			       struct strata_error **err);
 
 /*
  * --cache-to dest_ref: encode the artifact of entries (rcache_artifact_encode),

@@ -8,6 +8,7 @@
 #include "cli/buildremote.h"
 #include "cli/ci_compose.h"
 #include "cli/regopts.h"
+#include "cli/report.h"
 #include "build/build.h"
 #include "ci/ci.h"
 
@@ -39,6 +40,9 @@ static void usage(FILE *out)
 		"                           build section (default: compose.yaml & co.)\n"
 		"      --progress MODE      auto (default), plain or tty\n" CLI_REGOPTS_HELP
 		"  -h, --help               show this help\n"
+		"\n"
+		"Environment:\n"
+		"  STRATA_REPORT=FILE.html|FILE.json  write a report of the build (see strata build --report)\n"
 		"\n"
 		"Exit status:\n"
 		"  0  success\n"
@@ -96,6 +100,7 @@ static int cmd_ci(int argc, char **argv)
 	struct regclient_opts ro = { 0 };
 	struct ci_plan plan = { 0 };
 	struct cli_build_remote *remote = NULL;
+	struct cli_report report = { 0 };
 	struct strata_error *err = NULL;
 	const char **buildargs = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t nba = 0;
@@ -167,7 +172,15 @@ static int cmd_ci(int argc, char **argv)
 		plan.build_from ? plan.build_from : "-");
 	const char *tags[] = { plan.ref_tag, plan.ref_latest };
 	const char *cache_from[] = { plan.ref_latest };
-	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from, .ncache_from = 1, .push = true };
+	if (cli_report_open(&report, getenv("STRATA_REPORT"), &err) < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		rc = cli_usage_error("ci", "STRATA_REPORT: %s", m);
+		goto out;
+	}
+	o.listener = cli_report_listener(&report);
+	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from, .ncache_from = 1, .push = true,
+					     .events = o.listener };
 	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
 		rc = ci_fail(err);
 		goto out;
@@ -187,15 +200,16 @@ static int cmd_ci(int argc, char **argv)
 	}
 	struct cli_build_moved m;
 	cli_build_remote_moved(remote, &m);
-	fprintf(stderr,
-		"strata ci: %s and %s pushed: %zu step%s cached, %zu run; %llu bytes pulled, %llu bytes pushed "
-		"(%llu requests); %.1fs\n",
-		plan.ref_tag, plan.ref_latest, res.steps_cached, res.steps_cached == 1 ? "" : "s", res.steps_run,
-		(unsigned long long)m.bytes_down, (unsigned long long)m.bytes_up, (unsigned long long)m.requests,
-		now() - t0);
+	char down[32], up[32];
+	strata_format_bytes(m.bytes_down, down, sizeof(down));
+	strata_format_bytes(m.bytes_up, up, sizeof(up));
+	fprintf(stderr, "strata ci: %s and %s pushed: %zu step%s cached, %zu run; %s pulled, %s pushed (%llu requests); %.1fs\n",
+		plan.ref_tag, plan.ref_latest, res.steps_cached, res.steps_cached == 1 ? "" : "s", res.steps_run, down,
+		up, (unsigned long long)m.requests, now() - t0);
 	printf("%s\n", res.image_id);
 	rc = EXIT_OK;
 out:
+	cli_report_close(&report, plan.ref_tag);
 	ci_plan_release(&plan);
 	cli_build_remote_free(remote);
 	regclient_opts_release(&ro);

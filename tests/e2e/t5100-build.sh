@@ -373,10 +373,11 @@ test_expect_success 'ADD of a URL: into a dir, renamed, --checksum verified and 
     grep "Dockerfile.url3:2: .*download .*404" err
 '
 
-test_expect_success '--progress tty: a compact view; auto is plain when not a terminal' '
-    printf "FROM demo\nRUN echo tty-out-1; echo tty-out-2\n" >ctx/Dockerfile.tty &&
+test_expect_success '--progress tty: a live elapsed-time line; auto is plain when not a terminal' '
+    printf "FROM demo\nRUN echo tty-out-1; sleep 0.6; echo tty-out-2\n" >ctx/Dockerfile.tty &&
     strata build -f ctx/Dockerfile.tty --no-cache --progress tty ctx 2>log &&
     grep -q "$(printf "\r\033\\[K")" log &&
+    grep "^#[0-9]* [0-9.]* tty-out-1$" log && grep "tty-out-2$" log &&
     strata build -f ctx/Dockerfile.tty --no-cache ctx 2>log &&
     ! grep -q "$(printf "\033")" log && grep "tty-out-2" log
 '

@@ -202,7 +202,7 @@ static int cmd_build(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case O_IIDFILE: iidfile = optarg; break;
 		default:
-			rc = cli_usage_error("build", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("build", argv, "t:f:q", opts);
 			goto out;
 		}
 	}

@@ -139,7 +139,7 @@ static int cmd_ci(int argc, char **argv)
 			}
 			break;
 		default:
-			rc = cli_usage_error("ci", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("ci", argv, "f:", opts);
 			goto out;
 		}
 	}

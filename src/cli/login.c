@@ -76,6 +76,7 @@ static int cmd_login(int argc, char **argv)
 	bool from_stdin = false;
 	int opt;
 	optind = 1;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+u:p:h", longopts, NULL)) != -1) {
 		if (cli_regopts_handle(&o, opt, optarg))
 			continue;
@@ -95,7 +96,7 @@ static int cmd_login(int argc, char **argv)
 			usage();
 			return EXIT_OK;
 		default:
-			return cli_usage_error("login", "unknown option");
+			return cli_option_error("login", argv, "+u:p:h", longopts);
 		}
 	}
 	if (optind != argc - 1)

@@ -96,6 +96,7 @@ static int cmd_prune(int argc, char **argv)
 	struct strata_error *err = NULL;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+anh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.all = true; break;
@@ -109,7 +110,7 @@ static int cmd_prune(int argc, char **argv)
 				return bad_value(err);
 			break;
 		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("prune", "invalid option");
+		default: return cli_option_error("prune", argv, "+anh", opts);
 		}
 	}
 	if (optind != argc)

@@ -628,10 +628,8 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		if (pull(e, ref, err) < 0) {
-			strata_error_wrap(err, "image '%s' not found in the local store", ref);
-			return NULL;
-		}
+		if (pull(e, ref, err) < 0)
+			return NULL; /* "pull REF: <why>" says it all */
 		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
 	}

@@ -184,7 +184,7 @@ test_expect_success 'COPY errors name the Dockerfile line' '
     grep "forbidden path outside the build context: ../etc/passwd" err &&
     printf "FROM nosuch:1\n" >ctx/Dockerfile.err &&
     test_must_fail strata build -f ctx/Dockerfile.err ctx 2>err &&
-    grep "Dockerfile.err:1: FROM nosuch:1: image .nosuch:1. not found in the local store" err
+    grep "Dockerfile.err:1: FROM nosuch:1: pull nosuch:1: " err
 '
 
 test_expect_success 'COPY --parents and --exclude' '

@@ -138,6 +138,10 @@ bool rc_curl_transient(CURLcode cc);
  * later would send the same bytes into the same full disk).
  */
 bool rc_status_transient(long st);
+/* A transport failure (a CURLcode and curl's words) as a few words a user
+ * acts on: "connection refused (nothing listens there)", "DNS lookup
+ * failed (no such host)", "TLS failed: ...", "timed out (...)". Newly allocated. */
+char *rc_transport_failure(int code, int os_errno, const char *why);
 void rc_backoff(const struct regclient *c, int attempt, const char *retry_after);
 
 /* Resolve a Location (absolute or relative to base). Newly allocated. */

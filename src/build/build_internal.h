@@ -41,8 +41,9 @@ char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
-		struct strata_error **err);
+/* created: the time to stamp when no tag names the same config (0: now); see image.c */
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
+		char id[72], struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);

@@ -898,7 +898,8 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
+	time_t created = h && h->image_created ? h->image_created(h->ctx) : 0;
+	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, res->image_id, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
 	for (size_t i = 0; i < e->o->ntags; i++)

@@ -30,12 +30,14 @@ static bool same_but_created(const json_t *a, const json_t *b)
  * The image's own creation time (what `strata images` shows as CREATED, as
  * docker): $SOURCE_DATE_EPOCH when set (reproducible builds); else, when a
  * tag already names an image whose config is this one but for "created" (a
- * no-op rebuild), its time, so that the image id stays; else now.
+ * no-op rebuild), its time, so that the image id stays; else `created` when
+ * set (the time of the cache source a fully cached build reused whole, so a
+ * fresh runner makes the same image); else now.
  */
-static void stamp_created(struct store *s, json_t *config, const char *const *tags, size_t ntags)
+static void stamp_created(struct store *s, json_t *config, const char *const *tags, size_t ntags, time_t created)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	time_t t = time(NULL);
+	time_t t = created > 0 ? created : time(NULL);
 	unsigned long long v;
 	char *end;
 	if (sde && *sde && (v = strtoull(sde, &end, 10), !*end)) {
@@ -65,12 +67,12 @@ static void stamp_created(struct store *s, json_t *config, const char *const *ta
 	json_object_set_new(config, "created", json_string(buf));
 }
 
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
-		struct strata_error **err)
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
+		char id[72], struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
-	stamp_created(s, config, tags, ntags);
+	stamp_created(s, config, tags, ntags, created);
 	if (put_json(s, config, &cd, &csize, err) < 0)
 		return strata_error_wrap(err, "store image config");
 	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",

@@ -112,6 +112,12 @@ static int hook_config(void *ctx, json_t *config, const json_t *layers, struct s
 	return r->cache ? rcache_session_inline(r->cache, config, layers, err) : 0;
 }
 
+static time_t hook_created(void *ctx)
+{
+	struct cli_build_remote *r = ctx;
+	return rcache_session_created(r->cache);
+}
+
 int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, struct cli_build_remote **rp,
 			  struct strata_error **err)
 {
@@ -141,6 +147,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.cache_add = hook_add,
 		.fetch_layer = hook_fetch,
 		.image_config = hook_config,
+		.image_created = hook_created,
 	};
 	*rp = r;
 	return 0;

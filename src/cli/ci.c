@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"\n"
 		"The CI job of docs/ci.md in one command: build CONTEXT (default .) with\n"
 		"--cache-from REGISTRY/IMAGE:latest (a missing latest is fine), tag it\n"
-		"REVISION_BUILD and latest, push both, print a summary.\n"
+		"REVISION_BUILD (the revision whole; both are needed) and latest, push both,\n"
+		"print a summary.\n"
 		"\n"
 		"Options (each overrides the environment):\n"
 		"      --image NAME         the repository (DOCKER_IMAGE_NAME)\n"
@@ -51,7 +52,8 @@ static void usage(FILE *out)
 		"  3  a build step failed\n"
 		"  4  the registry refused the push or was unreachable\n"
 		"  5  authentication or authorisation failure\n"
-		"  6  bad configuration (no image name, bad reference, bad compose file,\n"
+		"  6  bad configuration (no image name, a missing revision or build number,\n"
+		"     bad reference, a base image the registry does not have, bad compose file,\n"
 		"     a missing or unparsable Dockerfile, a missing context)\n"
 		"  130  interrupted (SIGINT, SIGTERM)\n");
 }

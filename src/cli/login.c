@@ -135,7 +135,12 @@ static int cmd_login(int argc, char **argv)
 	regclient_free(c);
 	if (r < 0) {
 		strata_error_wrap(&err, "login %s", host);
-		return cli_fail(err);
+		bool auth = strata_error_code(err) == STRATA_E_AUTH;
+		int rc = cli_fail(err);
+		if (auth)
+			fprintf(stderr, "strata: nothing was saved: the stored credentials for %s, if any, are unchanged\n",
+				host);
+		return rc;
 	}
 	if (regclient_creds_store(o.docker_config, host, user, pass, &err) < 0) {
 		strata_error_wrap(&err, "login %s: save credentials", host);

@@ -252,6 +252,7 @@ void regclient_set_credentials(struct regclient *c, const char *host, const char
 	regclient_cred_release(&h->cred);
 	h->cred.user = xstrdup_or_null(user);
 	h->cred.secret = xstrdup_or_null(user ? secret : NULL);
+	h->cred.source = xstrdup("given to this command");
 	h->creds_loaded = true;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -333,6 +334,8 @@ static void resp_headers_clear(struct rc_resp *r)
 void rc_resp_reset(struct rc_resp *r)
 {
 	resp_headers_clear(r);
+	free(r->auth_note);
+	r->auth_note = NULL;
 	strata_buf_reset(&r->body);
 	r->status = 0;
 	r->cerr = CURLE_OK;
@@ -342,6 +345,8 @@ void rc_resp_reset(struct rc_resp *r)
 void rc_resp_release(struct rc_resp *r)
 {
 	resp_headers_clear(r);
+	free(r->auth_note);
+	r->auth_note = NULL;
 	strata_buf_release(&r->body);
 }
 

@@ -54,7 +54,7 @@ test_expect_success 'build two images' '
 
 test_expect_success 'a plain prune keeps the build cache: the rebuild is fully cached' '
     strata prune >out && grep "Build cache: 0 cache entries, 0 snapshots" out &&
-    grep "Total reclaimed space: 0B" out &&
+    grep "Total reclaimed space: 0 B" out &&
     test "$(snaps)" = 4 &&
     build -t app ctx && grep "^strata: 3 steps cached, 0 run" log
 '

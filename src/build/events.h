@@ -41,7 +41,7 @@ struct build_event {
 	double t;         /* seconds since the stream began */
 	const char *text;
 	size_t len;       /* OUTPUT: bytes of text */
-	int stream;       /* OUTPUT: 1 stdout, 2 stderr */
+	int stream;       /* OUTPUT: 1 (a RUN's stdout and stderr share one pipe: order kept) */
 	int stage;        /* START of a Dockerfile step: its stage index, else -1 */
 	int line;         /* START of a Dockerfile step: its Dockerfile line, else 0 */
 	uint64_t pulled;  /* BYTES */

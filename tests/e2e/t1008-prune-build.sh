@@ -116,7 +116,7 @@ test_expect_success '--keep-storage removes the least recently used first' '
     strata prune --keep-storage 100GB >out && grep "Build cache: 0 cache entries" out &&
     strata prune --keep-storage 20kb >out &&
     test "$(grep -c "^Deleted snapshot" out)" = 3 && test "$(grep -c "^Deleted cache mount" out)" = 1 &&
-    grep -E "; [0-9.]+k?B left" out &&
+    grep -E "; [0-9.]+ k?B left" out &&
     build -t small small && grep "^strata: 1 step cached, 0 run" log &&
     strata prune --keep-storage 0 >out &&
     test "$(entries)" = 0 && test "$(snaps)" = 0

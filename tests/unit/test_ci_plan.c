@@ -99,7 +99,7 @@ int main(void)
 	is_str(p.ref_cache, "127.0.0.1:5000/app:buildcache", "cache: default ref");
 	is_str(p.cache_to, "127.0.0.1:5000/app:buildcache,mode=max", "cache: every stage exported");
 	ci_plan_release(&p);
-	static const char *const envtag[] = { "DOCKER_IMAGE_NAME", "app", "REVISION", "1", "STRATA_CACHE_TAG", "c1", NULL };
+	static const char *const envtag[] = { "DOCKER_IMAGE_NAME", "app", "REVISION", "1", "BUILD_NUMBER", "2", "STRATA_CACHE_TAG", "c1", NULL };
 	env_table = envtag;
 	ok(ci_plan_resolve(&(struct ci_flags){ 0 }, fake_getenv, &p, &ce) == 0, "cache: env plan");
 	is_str(p.ref_cache, "docker.io/library/app:c1", "cache: STRATA_CACHE_TAG");
@@ -112,7 +112,7 @@ int main(void)
 	   "cache: none turns it off");
 	ci_plan_release(&p);
 	check("cache tag latest", envtag, (struct ci_flags){ .cache_tag = "latest" }, NULL, NULL, "is the image's tag");
-	check("cache tag = the build's tag", envtag, (struct ci_flags){ .cache_tag = "1" }, NULL, NULL,
+	check("cache tag = the build's tag", envtag, (struct ci_flags){ .cache_tag = "1_2" }, NULL, NULL,
 	      "is the image's tag");
 	check("bad cache tag", envtag, (struct ci_flags){ .cache_tag = "a/b" }, NULL, NULL, "not a valid tag");
 

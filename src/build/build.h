@@ -44,6 +44,7 @@
 
 #include "util/util.h"
 #include "build/context.h"
+#include "build/events.h"
 #include "build/executor.h"
 #include "dockerfile/dockerfile.h"
 #include "store/store.h"
@@ -185,8 +186,16 @@ struct build_secret {
  * cache_add       every layer step of the build (hit or miss), for the
  *                 inline cache and --cache-to (the fields are borrowed).
  * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
+ * copy_sources    COPY --from a stage or an image some of whose layers are
+ *                 only in a registry: the sources digest recorded for the
+ *                 source set sources_id (build_step_record.sources_id of an
+ *                 earlier build), {"sources": hex, "files": {...}} (new
+ *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * image_created   the image's creation time when it is wholly another's (a
+ *                 fully cached build from one cache source: that image's
+ *                 time), else 0 (the build's own time).
  */
 struct build_step_record {
 	const char *key;
@@ -199,6 +208,7 @@ struct build_step_record {
 	const json_t *desc;
 	const char *diff_id;
 	bool remote_hit;
+	const char *sources_id; /* COPY/ADD --from: the source set (step_copy.c), else NULL */
 };
 
 struct build_hooks {
@@ -209,7 +219,9 @@ struct build_hooks {
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
+	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
+	time_t (*image_created)(void *ctx);
 };
 
 struct build_options {
@@ -229,6 +241,7 @@ struct build_options {
 	size_t nsecrets;
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
+	const struct build_listener *listener; /* the event stream (events.h); NULL: none */
 	const struct build_hooks *hooks;  /* NULL: none */
 };
 

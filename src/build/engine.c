@@ -75,6 +75,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 			progress_error(&e->pr, v, m);
 			return strata_error_wrap(err, "fetch cached layer %s", digest);
 		}
+		progress_bytes(&e->pr, v, digest, (uint64_t)json_integer_value(json_object_get(desc, "size")), 0);
 		progress_done(&e->pr, v);
 	}
 	cleanup_free char *diff = xasprintf("sha256:%s", id);
@@ -193,11 +194,11 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	json_t *a = json_array();
 	if (c->exec_form) {
 		for (size_t i = 0; i < c->argc; i++)
-			json_array_append_new(a, json_string(c->argv[i]));
+			json_array_append_new(a, strata_json_text(c->argv[i]));
 	} else {
 		for (size_t i = 0; i < c->shell_argc; i++)
-			json_array_append_new(a, json_string(c->shell_argv[i]));
-		json_array_append_new(a, json_string(c->shell));
+			json_array_append_new(a, strata_json_text(c->shell_argv[i]));
+		json_array_append_new(a, strata_json_text(c->shell));
 	}
 	return a;
 }
@@ -225,7 +226,7 @@ static json_t *base_history(const json_t *config)
 static void history_add(struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
-	json_t *ent = json_pack("{s:s}", "created_by", created_by);
+	json_t *ent = json_pack("{s:o}", "created_by", strata_json_text(created_by));
 	if (empty)
 		json_object_set_new(ent, "empty_layer", json_true());
 	json_array_append_new(h, ent);
@@ -247,7 +248,7 @@ static void expose_port(json_t *ports, const char *word)
 	unsigned long lo, hi;
 	char proto[16];
 	if (sscanf(word, "%lu-%lu/%15s", &lo, &hi, proto) != 3 || hi < lo || hi > 65535) {
-		json_object_set_new(ports, word, json_object());
+		strata_json_set_text(ports, word, json_object());
 		return;
 	}
 	for (unsigned long p = lo; p <= hi; p++) {
@@ -275,10 +276,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_LABEL:
 		for (size_t i = 0; i < st->nkvs; i++)
-			json_object_set_new(obj_member(cfg, "Labels"), st->kvs[i].name, json_string(st->kvs[i].value));
+			strata_json_set_text(obj_member(cfg, "Labels"), st->kvs[i].name, strata_json_text(st->kvs[i].value));
 		break;
 	case DF_MAINTAINER:
-		json_object_set_new(s->image, "author", json_string(st->value));
+		json_object_set_new(s->image, "author", strata_json_text(st->value));
 		break;
 	case DF_EXPOSE:
 		for (size_t i = 0; i < st->nwords; i++)
@@ -286,10 +287,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_VOLUME:
 		for (size_t i = 0; i < st->nwords; i++)
-			json_object_set_new(obj_member(cfg, "Volumes"), st->words[i], json_object());
+			strata_json_set_text(obj_member(cfg, "Volumes"), st->words[i], json_object());
 		break;
 	case DF_USER:
-		json_object_set_new(cfg, "User", json_string(st->value));
+		json_object_set_new(cfg, "User", strata_json_text(st->value));
 		break;
 	case DF_WORKDIR: {
 		const char *cur = json_string_value(json_object_get(cfg, "WorkingDir"));
@@ -310,17 +311,17 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		}
 		if (!b.len)
 			strata_buf_addch(&b, '/');
-		json_object_set_new(cfg, "WorkingDir", json_string(b.data));
+		json_object_set_new(cfg, "WorkingDir", strata_json_text(b.data));
 		strata_buf_release(&b);
 		break;
 	}
 	case DF_STOPSIGNAL:
-		json_object_set_new(cfg, "StopSignal", json_string(st->value));
+		json_object_set_new(cfg, "StopSignal", strata_json_text(st->value));
 		break;
 	case DF_SHELL: {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->nwords; i++)
-			json_array_append_new(a, json_string(st->words[i]));
+			json_array_append_new(a, strata_json_text(st->words[i]));
 		json_object_set_new(cfg, "Shell", a);
 		s->shell_set = true;
 		break;
@@ -335,10 +336,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			if (h->cmd.exec_form) {
 				json_array_append_new(t, json_string("CMD"));
 				for (size_t i = 0; i < h->cmd.argc; i++)
-					json_array_append_new(t, json_string(h->cmd.argv[i]));
+					json_array_append_new(t, strata_json_text(h->cmd.argv[i]));
 			} else {
 				json_array_append_new(t, json_string("CMD-SHELL"));
-				json_array_append_new(t, json_string(h->cmd.shell));
+				json_array_append_new(t, strata_json_text(h->cmd.shell));
 			}
 			json_object_set_new(hc, "Test", t);
 			if (h->interval)
@@ -361,7 +362,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			a = json_array();
 			json_object_set_new(cfg, "OnBuild", a);
 		}
-		json_array_append_new(a, json_string(st->value));
+		json_array_append_new(a, strata_json_text(st->value));
 		break;
 	}
 	case DF_ENV:
@@ -379,7 +380,7 @@ static void set_env(struct stage_state *s, struct dockerfile_scope *sc)
 	const char *const *env = dockerfile_scope_env(sc);
 	json_t *a = json_array();
 	for (size_t i = 0; env && env[i]; i++)
-		json_array_append_new(a, json_string(env[i]));
+		json_array_append_new(a, strata_json_text(env[i]));
 	json_t *cfg = json_object_get(s->image, "config");
 	if (json_array_size(a))
 		json_object_set_new(cfg, "Env", a);
@@ -405,7 +406,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 {
 	char lbl[128];
 	stage_label(e, si, lbl, sizeof(lbl));
-	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
+	int v = progress_start_step(&e->pr, (int)si, st->line, "[%s%d/%d] %s%s", lbl, pos, total,
+				    onbuild ? "ONBUILD " : "", st->original);
 	cleanup_json json_t *inputs = json_object();
 	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
 	 * parent (the steps after it chain on both, see below) */
@@ -421,7 +423,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		cleanup_json json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
-				json_object_set_new(args, st->args[i].name, json_string(st->args[i].value));
+				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
 		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
 	}
 
@@ -430,6 +432,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	const char *tree_root = NULL;
 	cleanup_free char *stepid_src = NULL;
 	cleanup_json json_t *entry = NULL;
+	char sources_id[72] = "";
 	int rc;
 	/* inputs read the shared context (digests are filled in place) */
 	pthread_mutex_lock(&e->lock);
@@ -437,7 +440,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, inputs, &plan, &tree, &tree_root, err);
+		rc = step_copy_prepare(e, s, st, inputs, !e->o->no_cache, sources_id, &plan, &tree, &tree_root, err);
 	if (rc < 0)
 		goto fail;
 
@@ -485,10 +488,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	pthread_mutex_unlock(&e->lock);
 	locked = false;
 	if (entry) {
-		if (linked)
-			progress_line(&e->pr, v, "CACHED (linked layer reused)");
-		else
-			progress_cached(&e->pr, v);
+		progress_cached(&e->pr, v, linked ? "linked layer reused" : NULL);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
@@ -506,7 +506,17 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 						       !linked && s->missed);
 			if (!why)
 				why = build_cache_explain(prev, inputs, parent_missed);
-			progress_line(&e->pr, v, "MISS: %s", why);
+			progress_miss(&e->pr, v, why);
+		}
+		if (st->kind != DF_RUN && !plan) {
+			/* the sources digest was the cache's record (lazy): the step
+			 * runs, so its sources are read now, and they key the layer */
+			pthread_mutex_lock(&e->lock);
+			rc = step_copy_prepare(e, s, st, inputs, false, sources_id, &plan, &tree, &tree_root, err);
+			pthread_mutex_unlock(&e->lock);
+			if (rc < 0)
+				goto fail;
+			build_cache_key(inputs, key);
 		}
 		cleanup_free char *d = engine_tmpdir(e, "step-", err);
 		if (!d) {
@@ -545,6 +555,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		pthread_mutex_unlock(&e->lock);
 		progress_done(&e->pr, v);
 	}
+	progress_layer(&e->pr, v, json_string_value(json_object_get(desc, "digest")),
+		       (uint64_t)json_integer_value(json_object_get(desc, "size")));
 	if (cache_last_set(e->root, stepid, key, err) < 0) {
 		rc = -1;
 		goto fail;
@@ -561,6 +573,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			.desc = desc,
 			.diff_id = diff_id,
 			.remote_hit = remote_hit,
+			.sources_id = sources_id[0] ? sources_id : NULL,
 		};
 		h->cache_add(h->ctx, &r);
 	}
@@ -628,10 +641,8 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		if (pull(e, ref, err) < 0) {
-			strata_error_wrap(err, "image '%s' not found in the local store", ref);
-			return NULL;
-		}
+		if (pull(e, ref, err) < 0)
+			return NULL; /* "pull REF: <why>" says it all */
 		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
 	}
@@ -805,7 +816,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
 	}
-	int v = progress_start(&e->pr, "[%s1/%d] FROM %s", lbl, total, sg->base);
+	int v = progress_start_step(&e->pr, (int)si, sg->line, "[%s1/%d] FROM %s", lbl, total, sg->base);
 	switch (sg->base_type) {
 	case DF_BASE_SCRATCH: {
 		s->image = new_image(e->b);
@@ -897,7 +908,8 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
+	time_t created = h && h->image_created ? h->image_created(h->ctx) : 0;
+	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, res->image_id, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
 	for (size_t i = 0; i < e->o->ntags; i++)
@@ -1201,7 +1213,7 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	pthread_mutex_init(&e.lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	memset(res, 0, sizeof(*res));
-	progress_init(&e.pr, o->out, o->progress);
+	progress_init(&e.pr, o->out, o->progress, o->listener);
 	int rc = setup(&e, err);
 	if (rc == 0)
 		rc = run_stages(&e, err);

@@ -187,6 +187,8 @@ struct build_secret {
  * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * bytes_down      bytes received from registries so far (the report's
+ *                 "pulled" of a pull step is the difference around it).
  * image_created   the image's creation time when it is wholly another's (a
  *                 fully cached build from one cache source: that image's
  *                 time), else 0 (the build's own time).
@@ -214,6 +216,7 @@ struct build_hooks {
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
 	time_t (*image_created)(void *ctx);
+	uint64_t (*bytes_down)(void *ctx);
 };
 
 struct build_options {

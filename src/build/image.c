@@ -43,24 +43,39 @@ static void stamp_created(struct store *s, json_t *config, const char *const *ta
 	if (sde && *sde && (v = strtoull(sde, &end, 10), !*end)) {
 		t = (time_t)v;
 	} else {
-		for (size_t i = 0; i < ntags; i++) {
-			struct store_entry e;
-			struct store_image img;
-			if (store_resolve(s, tags[i], &e, NULL) < 0)
-				continue;
-			int r = store_image_load(s, &e.digest, &img, NULL);
-			free(e.name);
-			free(e.media_type);
-			if (r < 0)
-				continue;
-			const char *was = json_string_value(json_object_get(img.config.json, "created"));
-			bool same = was && same_but_created(img.config.json, config);
-			if (same)
-				json_object_set_new(config, "created", json_string(was));
-			store_image_release(&img);
-			if (same)
-				return;
+		/* the same image built before (under any name, or none): its time,
+		 * so a no-op rebuild keeps its id; the tags being written first */
+		struct store_entry *e = NULL;
+		size_t n = 0;
+		if (store_tag_list(s, &e, &n, NULL) < 0)
+			n = 0;
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t i = 0; i < n; i++) {
+				bool named = false;
+				for (size_t k = 0; k < ntags && e[i].name; k++) {
+					cleanup_ref struct oci_ref r = OCI_REF_INIT;
+					cleanup_free char *full = NULL;
+					if (oci_ref_parse(tags[k], &r, NULL) == 0 && (full = oci_ref_string(&r)) &&
+					    !strcmp(full, e[i].name))
+						named = true;
+				}
+				if (named != (pass == 0))
+					continue;
+				struct store_image img;
+				if (store_image_load(s, &e[i].digest, &img, NULL) < 0)
+					continue;
+				const char *was = json_string_value(json_object_get(img.config.json, "created"));
+				bool same = was && same_but_created(img.config.json, config);
+				if (same)
+					json_object_set_new(config, "created", json_string(was));
+				store_image_release(&img);
+				if (same) {
+					store_entries_free(e, n);
+					return;
+				}
+			}
 		}
+		store_entries_free(e, n);
 	}
 	char buf[64];
 	oci_time_format(t, buf, sizeof(buf));

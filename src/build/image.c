@@ -17,15 +17,6 @@ static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *s
 	return store_blob_put(s, txt, strlen(txt), NULL, d, err);
 }
 
-/* true if a and b are the same config but for "created" */
-static bool same_but_created(const json_t *a, const json_t *b)
-{
-	cleanup_json json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
-	json_object_del(x, "created");
-	json_object_del(y, "created");
-	return json_equal(x, y);
-}
-
 /*
  * The time this store first made a config equal to this one but for
  * "created" (build/cache/created/<sha256 of the rest>): a no-op rebuild keeps
@@ -61,57 +52,22 @@ static void remembered_created(struct store *s, const json_t *config, time_t *t)
 
 /*
  * The image's own creation time (what `strata images` shows as CREATED, as
- * docker): $SOURCE_DATE_EPOCH when set (reproducible builds); else, when a
- * tag already names an image whose config is this one but for "created" (a
- * no-op rebuild), its time, so that the image id stays; else the time this
- * store first made such a config (remembered_created); else `created` when
- * set (the time of the cache source a fully cached build reused whole, so a
- * fresh runner makes the same image); else now.
+ * docker): $SOURCE_DATE_EPOCH when set (reproducible builds); else the time
+ * this store first made such a config (remembered_created: a no-op rebuild
+ * keeps its id), first stamped with `created` when set (the time of the
+ * cache source a fully cached build reused whole, so a fresh runner makes the
+ * same image) or now.
  */
-static void stamp_created(struct store *s, json_t *config, const char *const *tags, size_t ntags, time_t created)
+static void stamp_created(struct store *s, json_t *config, time_t created)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	time_t t = created > 0 ? created : time(NULL);
 	unsigned long long v;
 	char *end;
-	if (sde && *sde && (v = strtoull(sde, &end, 10), !*end)) {
+	if (sde && *sde && (v = strtoull(sde, &end, 10), !*end))
 		t = (time_t)v;
-	} else {
-		/* the same image built before (under any name, or none): its time,
-		 * so a no-op rebuild keeps its id; the tags being written first */
-		struct store_entry *e = NULL;
-		size_t n = 0;
-		if (store_tag_list(s, &e, &n, NULL) < 0)
-			n = 0;
-		for (int pass = 0; pass < 2; pass++) {
-			for (size_t i = 0; i < n; i++) {
-				bool named = false;
-				for (size_t k = 0; k < ntags && e[i].name; k++) {
-					cleanup_ref struct oci_ref r = OCI_REF_INIT;
-					cleanup_free char *full = NULL;
-					if (oci_ref_parse(tags[k], &r, NULL) == 0 && (full = oci_ref_string(&r)) &&
-					    !strcmp(full, e[i].name))
-						named = true;
-				}
-				if (named != (pass == 0))
-					continue;
-				struct store_image img;
-				if (store_image_load(s, &e[i].digest, &img, NULL) < 0)
-					continue;
-				const char *was = json_string_value(json_object_get(img.config.json, "created"));
-				bool same = was && same_but_created(img.config.json, config);
-				if (same)
-					json_object_set_new(config, "created", json_string(was));
-				store_image_release(&img);
-				if (same) {
-					store_entries_free(e, n);
-					return;
-				}
-			}
-		}
-		store_entries_free(e, n);
-	}
-	remembered_created(s, config, &t);
+	else
+		remembered_created(s, config, &t);
 	char buf[64];
 	oci_time_format(t, buf, sizeof(buf));
 	json_object_set_new(config, "created", json_string(buf));
@@ -122,7 +78,7 @@ int image_write(struct store *s, json_t *config, json_t *layers, const char *con
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
-	stamp_created(s, config, tags, ntags, created);
+	stamp_created(s, config, created);
 	if (put_json(s, config, &cd, &csize, err) < 0)
 		return strata_error_wrap(err, "store image config");
 	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",

@@ -193,6 +193,8 @@ struct build_secret {
  *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * bytes_down      bytes received from registries so far (the report's
+ *                 "pulled" of a pull step is the difference around it).
  * image_created   the image's creation time when it is wholly another's (a
  *                 fully cached build from one cache source: that image's
  *                 time), else 0 (the build's own time).
@@ -222,6 +224,7 @@ struct build_hooks {
 	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
 	time_t (*image_created)(void *ctx);
+	uint64_t (*bytes_down)(void *ctx);
 };
 
 struct build_options {

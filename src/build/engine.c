@@ -615,11 +615,14 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 {
 	const struct build_hooks *h = e->o->hooks;
 	int v = progress_start(&e->pr, "[internal] pull %s", ref);
+	uint64_t down = h->bytes_down ? h->bytes_down(h->ctx) : 0;
 	if (h->pull_image(h->ctx, ref, err) < 0) {
 		cleanup_free char *m = strata_error_string(*err);
 		progress_error(&e->pr, v, m);
 		return -1;
 	}
+	if (h->bytes_down)
+		progress_bytes(&e->pr, v, NULL, h->bytes_down(h->ctx) - down, 0);
 	progress_done(&e->pr, v);
 	e->pulled = xreallocarray(e->pulled, e->npulled + 1, sizeof(*e->pulled));
 	e->pulled[e->npulled++] = xstrdup(ref);

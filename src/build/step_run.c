@@ -405,6 +405,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	struct out_ctx oc = { e, vertex };
 	spec.on_output = on_output;
 	spec.output_ctx = &oc;
+	spec.merge_output = true; /* the log keeps the order of stdout and stderr */
 
 	struct exec_result res;
 	if (executor_run(&spec, &res, err) < 0) {

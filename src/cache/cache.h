@@ -350,9 +350,9 @@ void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e);
  * layers array.
  */
 /*
- * When every layer step of this build was a hit from one cache source, that
- * source image's "created" (a fresh runner's fully cached build is the same
- * image); else 0.
+ * When every layer step of this build was a hit from the cache sources, the
+ * newest source image's "created" (a fresh runner's fully cached build is the
+ * same image); else 0.
  */
 time_t rcache_session_created(const struct rcache_session *x);
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,

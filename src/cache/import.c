@@ -106,8 +106,9 @@ static char *reason(struct strata_error *e, bool first_get)
 	cleanup_free char *full = strata_error_string(in);
 	if (code == STRATA_E_AUTH)
 		return xasprintf("unauthorized: %s", full);
-	if (strstr(msg, "Couldn't connect") || strstr(msg, "Could not resolve") || strstr(msg, "Connection refused") ||
-	    strstr(msg, "Timeout") || strstr(msg, "timed out"))
+	/* the registry client's transport words (rc_transport_failure) */
+	if (strstr(msg, "connection refused") || strstr(msg, "DNS lookup failed") || strstr(msg, "could not connect") ||
+	    strstr(msg, "no route to host") || strstr(msg, "timed out"))
 		return xasprintf("unreachable: %s", full);
 	return STRATA_STEAL(full);
 }

@@ -137,19 +137,18 @@ static void in_image(const struct rcache_session *x, const json_t *layers, struc
 
 time_t rcache_session_created(const struct rcache_session *x)
 {
-	if (!x || !x->built.n)
+	if (!x || !x->built.n || !x->t)
 		return 0;
-	const char *src = NULL;
-	for (size_t i = 0; i < x->built.n; i++) {
-		const char *s = x->built.v[i].source;
-		if (!s || (src && strcmp(src, s)))
-			return 0;
-		src = s;
-	}
-	for (size_t i = 0; x->t && i < x->t->n_src; i++)
-		if (!strcmp(x->t->src[i]->ref, src))
-			return x->t->src[i]->created;
-	return 0;
+	for (size_t i = 0; i < x->built.n; i++)
+		if (!x->built.v[i].source)
+			return 0; /* a step ran or was a local hit: the build's own time */
+	/* every step came from the cache sources (an image and, with strata ci,
+	 * its cache artifact, which has no time of its own): the newest image's */
+	time_t t = 0;
+	for (size_t i = 0; i < x->t->n_src; i++)
+		if (x->t->src[i]->created > t)
+			t = x->t->src[i]->created;
+	return t;
 }
 
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,

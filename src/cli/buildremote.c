@@ -119,6 +119,15 @@ static int hook_config(void *ctx, json_t *config, const json_t *layers, struct s
 	return r->cache ? rcache_session_inline(r->cache, config, layers, err) : 0;
 }
 
+static uint64_t hook_bytes_down(void *ctx)
+{
+	struct cli_build_remote *r = ctx;
+	struct regclient_stats st = { 0 };
+	if (r->c)
+		regclient_stats_get(r->c, &st);
+	return st.bytes_down;
+}
+
 static time_t hook_created(void *ctx)
 {
 	struct cli_build_remote *r = ctx;
@@ -156,6 +165,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.copy_sources = hook_copy_sources,
 		.image_config = hook_config,
 		.image_created = hook_created,
+		.bytes_down = hook_bytes_down,
 	};
 	*rp = r;
 	return 0;

@@ -191,7 +191,7 @@ test_expect_success 'RUN --mount from a missing image or a missing source: clear
     printf "FROM base:1\nRUN --mount=type=bind,from=127.0.0.1:%s/nosuch:1,target=/y true\n" "$port" >ctx/Dockerfile.bad &&
     test_must_fail strata build -f ctx/Dockerfile.bad ctx 2>err &&
     cat err &&
-    grep "error: Dockerfile.bad:2: RUN --mount from=127.0.0.1:$port/nosuch:1: image .127.0.0.1:$port/nosuch:1. not found" err &&
+    grep "error: Dockerfile.bad:2: RUN --mount from=127.0.0.1:$port/nosuch:1: pull 127.0.0.1:$port/nosuch:1: registry 127.0.0.1:$port: connection refused (nothing listens there)$" err &&
     printf "FROM base:1\nRUN --mount=type=bind,from=tools:1,source=/nope,target=/y true\n" >ctx/Dockerfile.bad &&
     test_must_fail strata build -f ctx/Dockerfile.bad ctx 2>err &&
     grep "error: Dockerfile.bad:2: RUN --mount from=tools:1: source ./nope.: No such file or directory" err &&

@@ -143,10 +143,10 @@ test_expect_success 'unknown blob' '
     grep "BLOB_UNKNOWN" err
 '
 
-test_expect_success 'a closed port fails quickly with the URL' '
+test_expect_success 'a closed port fails quickly naming the host' '
     p=$(free_port) &&
     STRATA_MAX_RETRIES=1 test_must_fail "$DRV" ping "127.0.0.1:$p" 2>err &&
-    grep "127.0.0.1:$p/v2/" err
+    grep "registry 127.0.0.1:$p: connection refused (nothing listens there)" err
 '
 
 test_done

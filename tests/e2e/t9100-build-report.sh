@@ -55,6 +55,17 @@ test_expect_success 'build --push: upload progress and bytes pushed per step in 
     jq -e ".totals.pushed > 100000" push.json
 '
 
+test_expect_success 'bytes pulled: the pull of a base image and the fetch of its layer' '
+    make_busybox_tar bb.tar &&
+    STRATA_ROOT=$TRASH/other strata import bb.tar $SREG/base:1 >/dev/null &&
+    STRATA_ROOT=$TRASH/other strata push $SREG/base:1 >/dev/null 2>&1 &&
+    printf "FROM %s/base:1\nRUN echo x >/x\n" $SREG >ctx/Dockerfile.pull &&
+    STRATA_ROOT=$TRASH/fresh strata build --progress plain -f ctx/Dockerfile.pull --report pull.json ctx 2>log &&
+    jq -e "[.steps[] | select(.name == \"[internal] pull $SREG/base:1\")][0].pulled > 0" pull.json &&
+    jq -e "[.steps[] | select(.name | startswith(\"[internal] fetch layer\"))][0].pulled > 100000" pull.json &&
+    jq -e ".totals.pulled > 100000" pull.json
+'
+
 test_expect_success 'strata ci writes the report when STRATA_REPORT is set' '
     STRATA_REPORT=$TRASH/ci.html strata ci --image rep --registry $SREG --revision 0123456789abcdef0123456789abcdef01234567 --build-number 7 --progress plain ctx >/dev/null 2>log &&
     grep "^strata: build report written to $TRASH/ci.html$" log &&

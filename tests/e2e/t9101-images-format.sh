@@ -65,7 +65,8 @@ test_expect_success 'a repository filter, with tag and wildcards' '
 '
 
 test_expect_success 'images -a lists the same images (no intermediate images)' '
-    strata images >plain && strata images -a >all && cmp plain all
+    strata images --format "{{.Repository}}:{{.Tag}} {{.ID}}" >plain &&
+    strata images -a --format "{{.Repository}}:{{.Tag}} {{.ID}}" >all && cmp plain all
 '
 
 test_expect_success 'inspect --format: docker templates, one line per image' '

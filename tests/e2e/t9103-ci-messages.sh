@@ -41,7 +41,7 @@ test_expect_success 'a base image the registry does not have: exit 6, no interna
 test_expect_success 'a registry that is down: one line, the host and what failed' '
     port=$(free_port) &&
     test_exit_code 4 strata ci --image app --registry 127.0.0.1:$port --revision r --build-number 1 --progress plain proj 2>err &&
-    grep "^warning: --cache-from 127.0.0.1:$port/app:latest: registry 127.0.0.1:$port: connection refused (nothing listens there)" err &&
+    grep "^warning: --cache-from 127.0.0.1:$port/app:latest: unreachable: registry 127.0.0.1:$port: connection refused (nothing listens there)" err &&
     grep "^strata: error: push 127.0.0.1:$port/app:r_1: blob .sha256:[0-9a-f]\{64\}.: registry 127.0.0.1:$port: connection refused (nothing listens there)$" err &&
     test "$(grep "^strata: error" err | grep -o sha256: | wc -l)" = 1 &&
     test "$(grep "^strata: error" err | wc -c)" -lt 200

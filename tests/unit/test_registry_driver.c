@@ -243,7 +243,7 @@ int main(int argc, char **argv)
 	ok(regclient_new(&o, &c, &err) == 0, "client");
 	ok(regclient_ping(c, "127.0.0.1:1", &err) < 0, "ping of a closed port fails");
 	char *m = strata_error_string(err);
-	ok(strstr(m, "http://127.0.0.1:1/v2/") && strstr(m, "onnect"), "names the URL and the failure: %s", m);
+	ok(strstr(m, "registry 127.0.0.1:1: ") && strstr(m, "onnect"), "names the host and the failure: %s", m);
 	is_int(strata_error_code(err), STRATA_E_REGISTRY, "registry error");
 	free(m);
 	strata_error_clear(&err);

@@ -64,6 +64,7 @@ void engine_umount(struct engine *e, const char *target)
  */
 static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	json_t *r = id ? json_object_get(e->remote, id) : NULL;
 	if (!r)
 		return 0;
@@ -404,6 +405,7 @@ static const char *stage_label(struct engine *e, size_t si, char *buf, size_t n)
 static int layer_step(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
 		      const char *onbuild, int pos, int total, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	char lbl[128];
 	stage_label(e, si, lbl, sizeof(lbl));
 	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
@@ -599,6 +601,7 @@ static bool was_pulled(struct engine *e, const char *ref)
 
 static int pull(struct engine *e, const char *ref, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
 	int v = progress_start(&e->pr, "[internal] pull %s", ref);
 	if (h->pull_image(h->ctx, ref, err) < 0) {
@@ -615,6 +618,7 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 /* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
 static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
 	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
 	if (can_pull && h->pull_always) {
@@ -1177,8 +1181,7 @@ static int run_stages(struct engine *e, struct strata_error **err)
 			for (size_t i = 0; i < nready; i++) {
 				if (jobsv[i].rc < 0 && rc == 0) {
 					rc = -1;
-					*err = jobsv[i].err;
-					jobsv[i].err = NULL;
+					strata_error_pass(err, STRATA_STEAL(jobsv[i].err));
 				}
 				strata_error_free(jobsv[i].err);
 			}

@@ -58,6 +58,7 @@ void build_image_free(struct build_image *img)
 
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	struct store *s = NULL;
 	struct store_entry ent = { 0 };
 	struct store_image si;

@@ -39,6 +39,7 @@ static int image_tree(struct engine *e, const char *ref, struct build_context **
  */
 static int copy_fail(struct engine *e, const struct dockerfile_step *st, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	int code = strata_error_code(*err);
 	strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	if (code != STRATA_E_REGISTRY && code != STRATA_E_AUTH && code != STRATA_E_CONFIG &&

@@ -212,6 +212,7 @@ static bool heredoc_only(const struct dockerfile_step *st)
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
 		  const char *upper, const char *work, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	/* layers known only from a registry are fetched now that a step runs on them */
 	if (engine_snapshots_fetch(e, s->snapshots, err) < 0)
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);

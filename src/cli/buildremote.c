@@ -207,6 +207,7 @@ void cli_build_remote_free(struct cli_build_remote *r)
 
 int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	struct store *s = NULL;
 	if (store_open(root, &s, err) < 0)
 		return -1;

@@ -266,6 +266,7 @@ static int try_upload(struct regclient *c, struct rc_host *h, const char *repo, 
 		      uint64_t size, const char *mount_from, const char *scope,
 		      const struct regclient_progress *prog, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	struct rc_resp resp;
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
 	int r = -1, pr;

@@ -138,6 +138,12 @@ bool rc_curl_transient(CURLcode cc);
  * later would send the same bytes into the same full disk).
  */
 bool rc_status_transient(long st);
+/*
+ * Sleep before retry number attempt (0 first): retry_after (a Retry-After
+ * value) when it is a number of seconds, capped at 60 s; otherwise
+ * exponential backoff with equal jitter, a wait in [cap/2, cap] where
+ * cap = retry_base_ms << attempt, at most 10 s.
+ */
 void rc_backoff(const struct regclient *c, int attempt, const char *retry_after);
 
 /* Resolve a Location (absolute or relative to base). Newly allocated. */

@@ -186,6 +186,10 @@ struct build_secret {
  * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * fetch_url       ADD <url>: stream the body of url into sink (the registry
+ *                 client's transport: --tls-ca, insecure hosts, retries);
+ *                 NULL: ADD of a URL is refused. Called outside the engine
+ *                 lock, possibly from two stages at once.
  */
 struct build_step_record {
 	const char *key;
@@ -209,6 +213,7 @@ struct build_hooks {
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
+	int (*fetch_url)(void *ctx, const char *url, const struct strata_sink *sink, struct strata_error **err);
 };
 
 struct build_options {

@@ -27,9 +27,10 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 /* Resolve --chown against the rootfs (its /etc/passwd and /etc/group). */
 int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct strata_error **err);
 
-/* fetch.c: ADD <url> into <root>/build/downloads (checksum: "sha256:<hex>" or NULL) */
-int fetch_url(const char *root, const char *url, const char *checksum, char **path, char **digest,
-	      struct strata_error **err);
+/* fetch.c: ADD <url> into <root>/build/downloads (checksum: "sha256:<hex>" or
+ * NULL) through hooks->fetch_url; no lock needed (the file is named by content) */
+int fetch_url(const char *root, const struct build_hooks *hooks, const char *url, const char *checksum, char **path,
+	      char **digest, struct strata_error **err);
 
 /* cache.c: the cache index under <root>/build/cache */
 /* the entry of key ({"layer": descriptor, "diff_id": ...}), or NULL */

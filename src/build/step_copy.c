@@ -97,7 +97,7 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 		return copy_fail(e, st, err);
 	for (size_t i = 0; i < (*plan)->nitems; i++) {
 		struct build_copy_item *it = &(*plan)->items[i];
-		if (it->url && fetch_url(e->root, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
+		if (it->url && fetch_url(e->root, e->o->hooks, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
 			return copy_fail(e, st, err);
 	}
 	json_t *files = json_object();

@@ -102,6 +102,14 @@ static int hook_fetch(void *ctx, const char *key, const json_t *desc, struct str
 	return rcache_fetch_blob(r->c, r->s, digest, size, e ? e->host : NULL, e ? e->repo : NULL, err);
 }
 
+/* ADD <url>: the registry client's transport (--tls-ca, insecure hosts, retries) */
+#define BUILD_FETCH_MAX ((uint64_t)16 << 30)
+static int hook_fetch_url(void *ctx, const char *url, const struct strata_sink *sink, struct strata_error **err)
+{
+	struct cli_build_remote *r = ctx;
+	return regclient_url_get(r->c, url, BUILD_FETCH_MAX, sink, err);
+}
+
 static int hook_config(void *ctx, json_t *config, const json_t *layers, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
@@ -139,6 +147,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.cache_add = hook_add,
 		.fetch_layer = hook_fetch,
 		.image_config = hook_config,
+		.fetch_url = hook_fetch_url,
 	};
 	*rp = r;
 	return 0;

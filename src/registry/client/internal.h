@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "oci/digest.h"
 #include "registry/client.h"
 
 /* ---- WWW-Authenticate (RFC 7235) ---- */
@@ -112,6 +113,28 @@ struct rc_req {
 	const char *prog_id;
 	uint64_t prog_base, prog_total;
 };
+
+/* ---- downloads (blob.c): a sink fed through rc_req.on_data, resumable ---- */
+struct rc_dl {
+	const struct strata_sink *sink;
+	struct rc_resp *resp;
+	struct oci_verifier v;
+	uint64_t got;   /* bytes verified and written */
+	uint64_t skip;  /* bytes of a 200 answer to a Range request still to drop */
+	uint64_t limit; /* expected size, 0 unknown */
+	bool first;     /* no data seen yet in this attempt */
+	bool verify;    /* hash here (else the sink verifies before committing) */
+	/* libcurl hands over at most 16 KiB at a time: coalesce sink writes */
+	char *wbuf;
+	size_t wlen;
+};
+
+#define RC_DL_WBUF (1u << 20)
+/* on_data for a download: the first bytes of an attempt check a resumed
+ * answer (206 at the right offset, or a 200 whose first `got` bytes are
+ * skipped), then verify (when asked) and coalesce into the sink */
+int rc_dl_data(void *ctx, const void *p, size_t n, struct strata_error **err);
+int rc_dl_flush(struct rc_dl *d, struct strata_error **err);
 
 /* Host state, created on first use. */
 struct rc_host *rc_host_get(struct regclient *c, const char *host);

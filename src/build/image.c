@@ -105,8 +105,7 @@ int build_image_lookup(const char *root, const char *ref, struct build_image **o
 out:
 	build_image_free(img);
 	store_image_release(&si);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	store_close(s);
 	return rc;
 }

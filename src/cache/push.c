@@ -156,8 +156,7 @@ out:
 		strata_error_wrap(err, "push %s", dest_ref);
 	pctx_release(&p);
 	store_image_release(&img);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	return ret;
 }
 

@@ -259,8 +259,7 @@ out:
 	regclient_free(c);
 	regclient_opts_release(&ro);
 	store_image_release(&img);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	store_close(s);
 	return fetched;
 }

@@ -132,8 +132,7 @@ static int resolve(void *ctx, const char *ref, char **digest, struct strata_erro
 	if (store_resolve(x->s, ref, &e, err) < 0)
 		return -1;
 	*digest = xstrdup(e.digest.str);
-	free(e.name);
-	free(e.media_type);
+	store_entry_release(&e);
 	return 0;
 }
 

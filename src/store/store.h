@@ -129,6 +129,9 @@ struct store_entry {
 	struct oci_digest digest;
 	int64_t size;
 };
+/* Free what an entry owns (name, media_type) and clear them; the struct
+ * itself is the caller's (NULL is a no-op). */
+void store_entry_release(struct store_entry *e);
 void store_entries_free(struct store_entry *e, size_t n);
 
 /* Every index.json entry, in file order. */

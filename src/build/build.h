@@ -144,7 +144,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
  * test_build_cachekey.c and tests/e2e/t5400-cache-key-golden.sh pin keys.
  */
 #define BUILD_CACHE_KEY_VERSION 1
-void build_cache_key(const json_t *inputs, char key[72]);
+void build_cache_key(const json_t *inputs, struct oci_digest *key);
 
 /*
  * Why `now` misses when `prev` (the inputs the previous build of the same
@@ -208,7 +208,7 @@ struct build_hooks {
 	void *ctx;
 	bool pull_always;
 	int (*pull_image)(void *ctx, const char *ref, struct strata_error **err);
-	int (*cache_lookup)(void *ctx, const char *key, json_t **desc, char diff_id[72]);
+	int (*cache_lookup)(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id);
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
@@ -236,7 +236,7 @@ struct build_options {
 };
 
 struct build_result {
-	char image_id[72];                /* "sha256:..." */
+	struct oci_digest image_id;       /* the config digest */
 	size_t steps_cached, steps_run;
 };
 

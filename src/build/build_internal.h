@@ -44,13 +44,13 @@ char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, struct oci_digest *id,
 		struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
 /* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */
-int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
+int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, struct oci_digest *diff_id,
 		 struct strata_error **err);
 /* lowerdirs (top first, duplicates dropped) from snapshot dirs bottom first; free each + array */
 char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
@@ -97,7 +97,7 @@ struct stage_state {
 	json_t *image;          /* the OCI image config being built */
 	json_t *snapshots;      /* snapshot ids (diff_id hex), bottom first */
 	json_t *layers;         /* layer descriptors, bottom first */
-	char key[72];           /* the key of the last layer step (or the base's) */
+	struct oci_digest key;  /* the key of the last layer step (or the base's) */
 	bool missed;            /* a layer step of this stage (or its base) missed */
 	bool shell_set;         /* SHELL appeared in this stage (else the base's Shell applies) */
 	char **env;             /* the final env ("K=V", NULL-terminated) for child stages */
@@ -135,7 +135,15 @@ struct engine {
 	struct build_image **images;  /* bases and --from images looked up */
 	size_t nimages;
 	json_t *views;                /* image id -> its mounted read-only view (engine_image_view) */
-	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
+	json_t *remote;               /* layers not extracted yet, only in a registry:
+				       * snapshot id -> {key, diff_id, desc} (key: of a remote
+				       * hit); under xlock, not lock */
+	/* extraction (and fetch) of one snapshot at a time per id, without
+	 * the engine lock: ids in progress, waited on with xcond (engine.c).
+	 * Lock order: lock, then xlock; a thread that owns an id takes neither. */
+	pthread_mutex_t xlock;
+	pthread_cond_t xcond;
+	json_t *extracting;
 	char **pulled;                /* references pulled by this build (hooks->pull_image) */
 	size_t npulled;
 	char *ctx_mask;               /* the context's .dockerignore whiteouts (step_run.c), made once */
@@ -176,6 +184,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		  const char *upper, const char *work, struct strata_error **err);
 int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		    struct strata_error **err);
+/* called with e->lock held exactly once (it drops it around URL downloads) */
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
 		      struct strata_error **err);

@@ -15,7 +15,7 @@ static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *s
 	return store_blob_put(s, txt, strlen(txt), NULL, d, err);
 }
 
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, struct oci_digest *id,
 		struct strata_error **err)
 {
 	struct oci_digest cd, md;
@@ -27,7 +27,7 @@ int image_write(struct store *s, json_t *config, json_t *layers, const char *con
 					   "size", (json_int_t)csize, "layers", layers);
 	if (put_json(s, m, &md, &msize, err) < 0)
 		return strata_error_wrap(err, "store image manifest");
-	snprintf(id, 72, "%.71s", cd.str);
+	*id = cd;
 	if (ntags == 0)
 		return store_index_add_untagged(s, OCI_MT_MANIFEST, &md, msize, err);
 	for (size_t i = 0; i < ntags; i++) {

@@ -97,7 +97,15 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 		return copy_fail(e, st, err);
 	for (size_t i = 0; i < (*plan)->nitems; i++) {
 		struct build_copy_item *it = &(*plan)->items[i];
-		if (it->url && fetch_url(e->root, e->o->hooks, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
+		if (!it->url)
+			continue;
+		/* the caller (engine.c: step_key) holds the engine lock exactly
+		 * once; a download touches nothing shared, so another stage goes
+		 * on meanwhile (the file is named by content) */
+		pthread_mutex_unlock(&e->lock);
+		int r = fetch_url(e->root, e->o->hooks, it->src, c->checksum, &it->fetched, &it->fetched_digest, err);
+		pthread_mutex_lock(&e->lock);
+		if (r < 0)
 			return copy_fail(e, st, err);
 	}
 	json_t *files = json_object();

@@ -146,7 +146,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		/* what a bind mount shows decides the result: its content goes in the key */
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
-				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key));
+				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key.str));
 			} else if (m->from) {
 				/* an image (local store, else pulled lazily: manifest and
 				 * config only until the step runs): its config digest */

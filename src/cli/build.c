@@ -263,15 +263,15 @@ static int cmd_build(int argc, char **argv)
 			rc = 130;
 		goto out;
 	}
-	if (iidfile && strata_atomic_write(iidfile, res.image_id, strlen(res.image_id), 0644, &err) < 0) {
+	if (iidfile && strata_atomic_write(iidfile, res.image_id.str, strlen(res.image_id.str), 0644, &err) < 0) {
 		rc = cli_fail(err);
 		goto out;
 	}
 	if (quiet) {
-		printf("%s\n", res.image_id);
+		printf("%s\n", res.image_id.str);
 	} else {
 		fprintf(stderr, "strata: %zu step%s cached, %zu run; image %s", res.steps_cached,
-			res.steps_cached == 1 ? "" : "s", res.steps_run, res.image_id);
+			res.steps_cached == 1 ? "" : "s", res.steps_run, res.image_id.str);
 		for (size_t i = 0; i < nt; i++)
 			fprintf(stderr, "%s%s", i ? ", " : " tagged ", tags[i]);
 		fputc('\n', stderr);

@@ -51,14 +51,14 @@ static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
 	return rc;
 }
 
-static int hook_lookup(void *ctx, const char *key, json_t **desc, char diff_id[72])
+static int hook_lookup(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id)
 {
 	struct cli_build_remote *r = ctx;
 	const struct rcache_entry *e = rcache_session_lookup(r->cache, key);
-	if (!e || !e->desc || !e->diff_id)
+	/* sha256 or sha512, whole (a char[72] used to cut a sha512 diff_id) */
+	if (!e || !e->desc || !e->diff_id || oci_digest_parse(e->diff_id, diff_id, NULL) < 0)
 		return 0;
 	*desc = json_deep_copy(e->desc);
-	snprintf(diff_id, 72, "%s", e->diff_id);
 	return 1;
 }
 

@@ -193,7 +193,7 @@ static int cmd_ci(int argc, char **argv)
 		plan.ref_tag, plan.ref_latest, res.steps_cached, res.steps_cached == 1 ? "" : "s", res.steps_run,
 		(unsigned long long)m.bytes_down, (unsigned long long)m.bytes_up, (unsigned long long)m.requests,
 		now() - t0);
-	printf("%s\n", res.image_id);
+	printf("%s\n", res.image_id.str);
 	rc = EXIT_OK;
 out:
 	ci_plan_release(&plan);

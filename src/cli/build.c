@@ -38,6 +38,7 @@ static void usage(FILE *out)
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
+		"                           (registries and ADD <url> downloads alike)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"  -h, --help               show this help\n");

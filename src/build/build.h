@@ -146,7 +146,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
  * test_build_cachekey.c and tests/e2e/t5400-cache-key-golden.sh pin keys.
  */
 #define BUILD_CACHE_KEY_VERSION 2
-void build_cache_key(const json_t *inputs, char key[72]);
+void build_cache_key(const json_t *inputs, struct oci_digest *key);
 
 /*
  * Why `now` misses when `prev` (the inputs the previous build of the same
@@ -193,6 +193,10 @@ struct build_secret {
  *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * fetch_url       ADD <url>: stream the body of url into sink (the registry
+ *                 client's transport: --tls-ca, insecure hosts, retries);
+ *                 NULL: ADD of a URL is refused. Called outside the engine
+ *                 lock, possibly from two stages at once.
  * bytes_down      bytes received from registries so far (the report's
  *                 "pulled" of a pull step is the difference around it).
  * image_created   the image's creation time when it is wholly another's (a
@@ -217,12 +221,13 @@ struct build_hooks {
 	void *ctx;
 	bool pull_always;
 	int (*pull_image)(void *ctx, const char *ref, struct strata_error **err);
-	int (*cache_lookup)(void *ctx, const char *key, json_t **desc, char diff_id[72]);
+	int (*cache_lookup)(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id);
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
 	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
+	int (*fetch_url)(void *ctx, const char *url, const struct strata_sink *sink, struct strata_error **err);
 	time_t (*image_created)(void *ctx);
 	uint64_t (*bytes_down)(void *ctx);
 };
@@ -249,7 +254,7 @@ struct build_options {
 };
 
 struct build_result {
-	char image_id[72];                /* "sha256:..." */
+	struct oci_digest image_id;       /* the config digest */
 	size_t steps_cached, steps_run;
 };
 

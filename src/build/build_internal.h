@@ -27,9 +27,10 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 /* Resolve --chown against the rootfs (its /etc/passwd and /etc/group). */
 int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct strata_error **err);
 
-/* fetch.c: ADD <url> into <root>/build/downloads (checksum: "sha256:<hex>" or NULL) */
-int fetch_url(const char *root, const char *url, const char *checksum, char **path, char **digest,
-	      struct strata_error **err);
+/* fetch.c: ADD <url> into <root>/build/downloads (checksum: "sha256:<hex>" or
+ * NULL) through hooks->fetch_url; no lock needed (the file is named by content) */
+int fetch_url(const char *root, const struct build_hooks *hooks, const char *url, const char *checksum, char **path,
+	      char **digest, struct strata_error **err);
 
 /* cache.c: the cache index under <root>/build/cache */
 /* the entry of key ({"layer": descriptor, "diff_id": ...}), or NULL */
@@ -45,12 +46,12 @@ int cache_last_set(const char *root, const char *stepid, const char *key, struct
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
 /* created: the time to stamp when no tag names the same config (0: now); see image.c */
 int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
-		char id[72], struct strata_error **err);
+		struct oci_digest *id, struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
 /* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */
-int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
+int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, struct oci_digest *diff_id,
 		 struct strata_error **err);
 /* lowerdirs (top first, duplicates dropped) from snapshot dirs bottom first; free each + array */
 char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
@@ -116,7 +117,7 @@ struct stage_state {
 	json_t *image;          /* the OCI image config being built */
 	json_t *snapshots;      /* snapshot ids (diff_id hex), bottom first */
 	json_t *layers;         /* layer descriptors, bottom first */
-	char key[72];           /* the key of the last layer step (or the base's) */
+	struct oci_digest key;  /* the key of the last layer step (or the base's) */
 	bool missed;            /* a layer step of this stage (or its base) missed */
 	bool shell_set;         /* SHELL appeared in this stage (else the base's Shell applies) */
 	char **env;             /* the final env ("K=V", NULL-terminated) for child stages */
@@ -154,7 +155,15 @@ struct engine {
 	struct build_image **images;  /* bases and --from images looked up */
 	size_t nimages;
 	json_t *views;                /* image id -> its mounted read-only view (engine_image_view) */
-	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
+	json_t *remote;               /* layers not extracted yet, only in a registry:
+				       * snapshot id -> {key, diff_id, desc} (key: of a remote
+				       * hit); under xlock, not lock */
+	/* extraction (and fetch) of one snapshot at a time per id, without
+	 * the engine lock: ids in progress, waited on with xcond (engine.c).
+	 * Lock order: lock, then xlock; a thread that owns an id takes neither. */
+	pthread_mutex_t xlock;
+	pthread_cond_t xcond;
+	json_t *extracting;
 	char **pulled;                /* references pulled by this build (hooks->pull_image) */
 	size_t npulled;
 	char *ctx_mask;               /* the context's .dockerignore whiteouts (step_run.c), made once */
@@ -201,7 +210,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
  * lazy: when that source has layers only in a registry and the hooks know
  * the digest recorded for the set, the inputs take it and plan and tree stay
  * NULL (nothing fetched); a step that must run then calls again with lazy
- * false. Under e->lock.
+ * false. Under e->lock, held exactly once: it drops it around URL downloads.
  */
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		      bool lazy, char sources_id[72], struct build_copy_plan **plan, struct build_context **tree,

@@ -49,16 +49,18 @@ void engine_umount(struct engine *e, const char *target)
 	pthread_mutex_unlock(&e->lock);
 }
 
+static void once_begin(struct engine *e, const char *id);
+static void once_end(struct engine *e, const char *id);
+
 /*
  * A layer that lives only in a registry (a remote cache hit, or a layer of a
  * base image pulled lazily) is extracted only when a step runs on top of it
  * (or a stage is read): fetch its blob through the hooks, then extract it.
+ * r: its e->remote entry (a reference the caller holds).
  */
-static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata_error **err)
+static int snapshot_fetch(struct engine *e, const char *id, json_t *r, struct strata_error **err)
 {
-	json_t *r = id ? json_object_get(e->remote, id) : NULL;
-	if (!r)
-		return 0;
+	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
 	json_t *desc = json_object_get(r, "desc");
 	const char *digest = json_string_value(json_object_get(desc, "digest"));
@@ -78,20 +80,35 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 		progress_bytes(&e->pr, v, digest, (uint64_t)json_integer_value(json_object_get(desc, "size")), 0);
 		progress_done(&e->pr, v);
 	}
-	cleanup_free char *diff = xasprintf("sha256:%s", id);
-	if (snapshot_ensure(e->store, e->root, diff, mt, digest, err) < 0)
-		return -1;
-	json_object_del(e->remote, id);
-	return 0;
+	const char *rdiff = json_string_value(json_object_get(r, "diff_id"));
+	cleanup_free char *diff = rdiff ? xstrdup(rdiff) : xasprintf("sha256:%s", id);
+	return snapshot_ensure(e->store, e->root, diff, mt, digest, err);
 }
 
-/* e->remote is shared by parallel stages: fetches are serialised (e->lock is recursive) */
+/*
+ * e->remote is shared by parallel stages (read and changed under e->xlock,
+ * never the engine lock: a thread holding the engine lock may wait here);
+ * the download and the extraction run without any lock, once per id: two
+ * stages needing different layers fetch them at the same time, a second
+ * one needing the same layer waits for the first.
+ */
 int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error **err)
 {
-	pthread_mutex_lock(&e->lock);
-	int r = snapshot_fetch_locked(e, id, err);
-	pthread_mutex_unlock(&e->lock);
-	return r;
+	if (!id)
+		return 0;
+	once_begin(e, id);
+	pthread_mutex_lock(&e->xlock);
+	json_t *r = json_incref(json_object_get(e->remote, id));
+	pthread_mutex_unlock(&e->xlock);
+	int rc = r ? snapshot_fetch(e, id, r, err) : 0;
+	if (r && rc == 0) {
+		pthread_mutex_lock(&e->xlock);
+		json_object_del(e->remote, id);
+		pthread_mutex_unlock(&e->xlock);
+	}
+	json_decref(r);
+	once_end(e, id);
+	return rc;
 }
 
 int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_error **err)
@@ -400,21 +417,50 @@ static const char *stage_label(struct engine *e, size_t si, char *buf, size_t n)
 	return buf;
 }
 
-/* a layer step: key, lookup, explain, execute, commit */
-static int layer_step(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
-		      const char *onbuild, int pos, int total, struct strata_error **err)
+/*
+ * A layer step in four parts: its key (step_key), the cache lookup that
+ * returns a typed hit (step_lookup), the execution of a miss (step_execute)
+ * and the record of the result in the stage and the caches (step_record).
+ * The engine lock is held around the shared maps only (the context's
+ * digests, stage views, the remote table, the hooks' session), never across
+ * a URL download, a layer extraction or an execution.
+ */
+struct step_key {
+	json_t *inputs;                 /* what the key is computed from (owned) */
+	struct oci_digest key;
+	char stepid[65];                /* this Dockerfile step, for "last" and explanations */
+	bool linked;                    /* COPY/ADD --link */
+	struct build_copy_plan *plan;   /* COPY/ADD (owned; NULL when the sources digest was the
+					 * cache's record for a --from set: read them before running) */
+	char sources_id[72];            /* COPY --from: the source set's id, or "" */
+	struct build_context *tree;
+	const char *tree_root;
+};
+
+enum step_hit_kind { STEP_MISS, STEP_HIT_LOCAL, STEP_HIT_REMOTE, STEP_BUILT };
+
+struct step_hit {
+	enum step_hit_kind kind;
+	struct oci_digest diff_id;
+	json_t *desc;                   /* the layer descriptor (owned) */
+};
+
+static void step_key_release(struct step_key *k)
 {
-	char lbl[128];
-	stage_label(e, si, lbl, sizeof(lbl));
-	int v = progress_start_step(&e->pr, (int)si, st->line, "[%s%d/%d] %s%s", lbl, pos, total,
-				    onbuild ? "ONBUILD " : "", st->original);
-	cleanup_json json_t *inputs = json_object();
+	json_decref(k->inputs);
+	build_copy_plan_free(k->plan);
+}
+
+static int step_key(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
+		    const char *onbuild, struct step_key *k, struct strata_error **err)
+{
+	k->inputs = json_object();
 	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
-	 * parent (the steps after it chain on both, see below) */
-	bool linked = st->kind != DF_RUN && st->copy.link;
-	if (!linked)
-		json_object_set_new(inputs, "parent", json_string(s->key));
-	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
+	 * parent (the steps after it chain on both, see step_record) */
+	k->linked = st->kind != DF_RUN && st->copy.link;
+	if (!k->linked)
+		json_object_set_new(k->inputs, "parent", json_string(s->key.str));
+	json_object_set_new(k->inputs, "platform", json_string(e->b->target_platform.arch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
 		 * them already expanded in the instruction). Inputs are published
@@ -424,183 +470,249 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
 				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
-		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
+		json_object_set_new(k->inputs, "build_args", strata_json_digest_values(args));
 	}
-
-	struct build_copy_plan *plan = NULL;
-	struct build_context *tree = NULL;
-	const char *tree_root = NULL;
-	cleanup_free char *stepid_src = NULL;
-	cleanup_json json_t *entry = NULL;
-	char sources_id[72] = "";
-	int rc;
-	/* inputs read the shared context (digests are filled in place) */
+	/* inputs read the shared context (digests are filled in place) and
+	 * stage views; step_copy_prepare drops the lock around URL downloads */
 	pthread_mutex_lock(&e->lock);
-	bool locked = true;
+	int rc;
 	if (st->kind == DF_RUN)
-		rc = step_run_inputs(e, s, st, inputs, err);
+		rc = step_run_inputs(e, s, st, k->inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, inputs, !e->o->no_cache, sources_id, &plan, &tree, &tree_root, err);
+		rc = step_copy_prepare(e, s, st, k->inputs, !e->o->no_cache, k->sources_id, &k->plan, &k->tree,
+				       &k->tree_root, err);
+	pthread_mutex_unlock(&e->lock);
 	if (rc < 0)
-		goto fail;
+		return -1;
+	build_cache_key(k->inputs, &k->key);
+	cleanup_free char *src = xasprintf("%s\n%zu\n%s\n%zu", e->dfid, si, onbuild ? onbuild : "", st->insn_index);
+	strata_sha256_hex(src, strlen(src), k->stepid);
+	return 0;
+}
 
-	char key[72];
-	build_cache_key(inputs, key);
-	stepid_src = xasprintf("%s\n%zu\n%s\n%zu", e->dfid, si, onbuild ? onbuild : "", st->insn_index);
-	char stepid[65];
-	strata_sha256_hex(stepid_src, strlen(stepid_src), stepid);
-	entry = e->o->no_cache ? NULL : cache_lookup(e->root, key);
-	const char *diff_id = json_string_value(json_object_get(entry, "diff_id"));
+/*
+ * Run fn for snapshot id at most once at a time: a second stage that needs
+ * the same layer waits for the first to finish (it then finds the snapshot
+ * there) instead of extracting it again. Without the engine lock.
+ */
+static void once_begin(struct engine *e, const char *id)
+{
+	pthread_mutex_lock(&e->xlock);
+	while (json_object_get(e->extracting, id))
+		pthread_cond_wait(&e->xcond, &e->xlock);
+	json_object_set_new(e->extracting, id, json_true());
+	pthread_mutex_unlock(&e->xlock);
+}
+
+static void once_end(struct engine *e, const char *id)
+{
+	pthread_mutex_lock(&e->xlock);
+	json_object_del(e->extracting, id);
+	pthread_cond_broadcast(&e->xcond);
+	pthread_mutex_unlock(&e->xlock);
+}
+
+/* the snapshot of a local cache hit, extracted when missing (once per diff_id) */
+static int extract_once(struct engine *e, const struct oci_digest *diff_id, const char *mt, const char *digest,
+			struct strata_error **err)
+{
+	once_begin(e, diff_id->hex);
+	int rc = snapshot_ensure(e->store, e->root, diff_id->str, mt, digest, err);
+	once_end(e, diff_id->hex);
+	return rc;
+}
+
+static int step_lookup(struct engine *e, const struct step_key *k, struct step_hit *hit, struct strata_error **err)
+{
+	memset(hit, 0, sizeof(*hit));
+	if (e->o->no_cache)
+		return 0;
+	cleanup_json json_t *entry = cache_lookup(e->root, k->key.str);
 	json_t *desc = json_object_get(entry, "layer");
+	const char *diff = json_string_value(json_object_get(entry, "diff_id"));
 	const char *ldigest = json_string_value(json_object_get(desc, "digest"));
 	const char *lmt = json_string_value(json_object_get(desc, "mediaType"));
 	struct oci_digest ld;
-	if (entry && (!diff_id || !ldigest || !lmt || !oci_digest_valid(diff_id) ||
-		      oci_digest_parse(ldigest, &ld, NULL) < 0 || !store_blob_exists(e->store, &ld) ||
-		      snapshot_ensure(e->store, e->root, diff_id, lmt, ldigest, NULL) < 0)) {
-		/* an entry whose layer is gone (pruned) is a miss */
-		json_decref(entry);
-		entry = NULL;
+	/* an entry whose layer is gone (pruned) or that does not parse is a miss */
+	if (entry && diff && ldigest && lmt && oci_digest_parse(diff, &hit->diff_id, NULL) == 0 &&
+	    oci_digest_parse(ldigest, &ld, NULL) == 0 && store_blob_exists(e->store, &ld)) {
+		/* the blob is here: a layer that cannot be extracted is an error,
+		 * not a miss that would silently run the step again */
+		if (extract_once(e, &hit->diff_id, lmt, ldigest, err) < 0)
+			return strata_error_wrap(err, "cache hit %s", k->key.str);
+		hit->kind = STEP_HIT_LOCAL;
+		hit->desc = json_incref(desc);
+		return 0;
 	}
 	const struct build_hooks *h = e->o->hooks;
-	bool remote_hit = false;
-	if (!entry && !e->o->no_cache && h && h->cache_lookup) {
-		json_t *rdesc = NULL;
-		char rdiff[72];
-		if (h->cache_lookup(h->ctx, key, &rdesc, rdiff) == 1 && rdesc) {
-			entry = json_pack("{s:o,s:s}", "layer", rdesc, "diff_id", rdiff);
-			diff_id = json_string_value(json_object_get(entry, "diff_id"));
-			desc = json_object_get(entry, "layer");
-			remote_hit = true;
-			/* the local index learns it (a hit once the blob is fetched) */
-			if (cache_put(e->root, key, entry, inputs, err) < 0) {
-				rc = -1;
-				goto fail;
-			}
-			cleanup_free char *snap = snapshot_dir(e->root, diff_id);
+	if (!h || !h->cache_lookup)
+		return 0;
+	int rc = 0;
+	pthread_mutex_lock(&e->lock); /* the hooks' session and e->remote are shared */
+	json_t *rdesc = NULL;
+	if (h->cache_lookup(h->ctx, k->key.str, &rdesc, &hit->diff_id) == 1 && rdesc) {
+		hit->kind = STEP_HIT_REMOTE;
+		hit->desc = rdesc;
+		/* the local index learns it (a hit once the blob is fetched) */
+		cleanup_json json_t *ent = json_pack("{s:O,s:s}", "layer", rdesc, "diff_id", hit->diff_id.str);
+		if (cache_put(e->root, k->key.str, ent, k->inputs, err) < 0) {
+			rc = -1;
+		} else {
+			cleanup_free char *snap = snapshot_dir(e->root, hit->diff_id.str);
 			if (!strata_path_exists(snap)) {
-				if (!e->remote)
-					e->remote = json_object();
-				json_object_set_new(e->remote, diff_id + 7, json_pack("{s:s,s:O}", "key", key, "desc", desc));
+				pthread_mutex_lock(&e->xlock);
+				json_object_set_new(e->remote, hit->diff_id.hex,
+						    json_pack("{s:s,s:s,s:O}", "key", k->key.str, "diff_id",
+							      hit->diff_id.str, "desc", rdesc));
+				pthread_mutex_unlock(&e->xlock);
 			}
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
-	locked = false;
-	if (entry) {
-		progress_cached(&e->pr, v, linked ? "linked layer reused" : NULL);
+	return rc;
+}
+
+static int step_execute(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
+			const struct step_key *k, int v, struct step_hit *out, struct strata_error **err)
+{
+	cleanup_free char *d = engine_tmpdir(e, "step-", err);
+	if (!d)
+		return -1;
+	cleanup_free char *upper = xasprintf("%s/upper", d);
+	cleanup_free char *work = xasprintf("%s/work", d);
+	if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+		return strata_error_make(err, errno, "mkdir '%s'", upper);
+	int rc;
+	if (st->kind == DF_RUN)
+		rc = step_run_exec(e, s, st, v, upper, work, err);
+	else
+		rc = step_copy_exec(e, s, st, k->inputs, k->plan, k->tree, k->tree_root, upper, work, err);
+	if (rc < 0)
+		return -1;
+	json_t *ndesc = NULL;
+	if (layer_commit(e->store, e->root, upper, &ndesc, &out->diff_id, err) < 0)
+		/* name the step whose result could not be stored (a full disk...) */
+		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+	out->kind = STEP_BUILT;
+	out->desc = ndesc;
+	cleanup_json json_t *entry = json_pack("{s:O,s:s}", "layer", ndesc, "diff_id", out->diff_id.str);
+	return cache_put(e->root, k->key.str, entry, k->inputs, err);
+}
+
+static int step_record(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
+		       struct step_key *k, const struct step_hit *hit, int v, struct strata_error **err)
+{
+	progress_layer(&e->pr, v, json_string_value(json_object_get(hit->desc, "digest")),
+		       (uint64_t)json_integer_value(json_object_get(hit->desc, "size")));
+	if (cache_last_set(e->root, k->stepid, k->key.str, err) < 0)
+		return -1;
+	const struct build_hooks *h = e->o->hooks;
+	if (h && h->cache_add) {
+		struct build_step_record r = {
+			.key = k->key.str,
+			.layer = (int)json_array_size(s->layers),
+			.stage = (int)si,
+			.pos = (int)st->insn_index,
+			.line = st->line,
+			.insn = st->original,
+			.inputs = k->inputs,
+			.desc = hit->desc,
+			.diff_id = hit->diff_id.str,
+			.remote_hit = hit->kind == STEP_HIT_REMOTE,
+			.sources_id = k->sources_id[0] ? k->sources_id : NULL,
+		};
+		/* the session's list of built entries is shared by the stages */
+		pthread_mutex_lock(&e->lock);
+		h->cache_add(h->ctx, &r);
+		pthread_mutex_unlock(&e->lock);
+	}
+	json_array_append_new(s->snapshots, json_string(hit->diff_id.hex));
+	json_array_append(s->layers, hit->desc);
+	json_array_append_new(json_object_get(json_object_get(s->image, "rootfs"), "diff_ids"),
+			      json_string(hit->diff_id.str));
+	if (k->linked) {
+		/* the next step's parent is the chain (what is below, then this
+		 * layer): it must miss when the layers below change even though
+		 * this step's own key does not */
+		cleanup_json json_t *chain = json_pack("{s:s,s:s}", "parent", s->key.str, "link", k->key.str);
+		build_cache_key(chain, &s->key);
+	} else {
+		s->key = k->key;
+	}
+	history_add(s, st->original, false);
+	return 0;
+}
+
+/* why a step missed, from the previous build of the same step (or the remote cache) */
+static void explain_miss(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
+			 const struct step_key *k, int v)
+{
+	const struct build_hooks *h = e->o->hooks;
+	cleanup_free char *last = cache_last_get(e->root, k->stepid);
+	cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
+	/* a linked step does not depend on the steps below it */
+	bool parent_missed = !k->linked && s->missed &&
+			     (!prev || !json_equal(json_object_get(prev, "parent"), json_object_get(k->inputs, "parent")));
+	cleanup_free char *why = NULL;
+	if (!prev && h && h->cache_explain) {
+		pthread_mutex_lock(&e->lock);
+		why = h->cache_explain(h->ctx, (int)si, (int)st->insn_index, k->inputs, !k->linked && s->missed);
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (!why)
+		why = build_cache_explain(prev, k->inputs, parent_missed);
+	progress_miss(&e->pr, v, why);
+}
+
+static int layer_step(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
+		      const char *onbuild, int pos, int total, struct strata_error **err)
+{
+	strata_error_ensure(err);
+	char lbl[128];
+	stage_label(e, si, lbl, sizeof(lbl));
+	int v = progress_start_step(&e->pr, (int)si, st->line, "[%s%d/%d] %s%s", lbl, pos, total,
+				    onbuild ? "ONBUILD " : "", st->original);
+	struct step_key k = { 0 };
+	struct step_hit hit = { 0 };
+	int rc = -1;
+	if (step_key(e, si, s, st, onbuild, &k, err) < 0 || step_lookup(e, &k, &hit, err) < 0)
+		goto out;
+	if (hit.kind != STEP_MISS) {
+		progress_cached(&e->pr, v, k.linked ? "linked layer reused" : NULL);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
 	} else {
-		if (!e->o->no_cache) {
-			cleanup_free char *last = cache_last_get(e->root, stepid);
-			cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
-			/* a linked step does not depend on the steps below it */
-			bool parent_missed = !linked && s->missed &&
-					     (!prev || !json_equal(json_object_get(prev, "parent"),
-								   json_object_get(inputs, "parent")));
-			cleanup_free char *why = NULL;
-			if (!prev && h && h->cache_explain)
-				why = h->cache_explain(h->ctx, (int)si, (int)st->insn_index, inputs,
-						       !linked && s->missed);
-			if (!why)
-				why = build_cache_explain(prev, inputs, parent_missed);
-			progress_miss(&e->pr, v, why);
-		}
-		if (st->kind != DF_RUN && !plan) {
+		if (!e->o->no_cache)
+			explain_miss(e, si, s, st, &k, v);
+		if (st->kind != DF_RUN && !k.plan) {
 			/* the sources digest was the cache's record (lazy): the step
 			 * runs, so its sources are read now, and they key the layer */
 			pthread_mutex_lock(&e->lock);
-			rc = step_copy_prepare(e, s, st, inputs, false, sources_id, &plan, &tree, &tree_root, err);
+			int r = step_copy_prepare(e, s, st, k.inputs, false, k.sources_id, &k.plan, &k.tree,
+						  &k.tree_root, err);
 			pthread_mutex_unlock(&e->lock);
-			if (rc < 0)
-				goto fail;
-			build_cache_key(inputs, key);
+			if (r < 0)
+				goto out;
+			build_cache_key(k.inputs, &k.key);
 		}
-		cleanup_free char *d = engine_tmpdir(e, "step-", err);
-		if (!d) {
-			rc = -1;
-			goto fail;
-		}
-		cleanup_free char *upper = xasprintf("%s/upper", d);
-		cleanup_free char *work = xasprintf("%s/work", d);
-		if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
-			rc = strata_error_make(err, errno, "mkdir '%s'", upper);
-			goto fail;
-		}
-		if (st->kind == DF_RUN)
-			rc = step_run_exec(e, s, st, v, upper, work, err);
-		else
-			rc = step_copy_exec(e, s, st, inputs, plan, tree, tree_root, upper, work, err);
-		if (rc < 0)
-			goto fail;
-		json_t *ndesc = NULL;
-		char ndiff[72];
-		if (layer_commit(e->store, e->root, upper, &ndesc, ndiff, err) < 0) {
-			/* name the step whose result could not be stored (a full disk...) */
-			rc = strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
-			goto fail;
-		}
-		entry = json_pack("{s:o,s:s}", "layer", ndesc, "diff_id", ndiff);
-		if (cache_put(e->root, key, entry, inputs, err) < 0) {
-			rc = -1;
-			goto fail;
-		}
-		diff_id = json_string_value(json_object_get(entry, "diff_id"));
-		desc = json_object_get(entry, "layer");
+		if (step_execute(e, s, st, &k, v, &hit, err) < 0)
+			goto out;
 		s->missed = true;
 		pthread_mutex_lock(&e->lock);
 		e->run++;
 		pthread_mutex_unlock(&e->lock);
 		progress_done(&e->pr, v);
 	}
-	progress_layer(&e->pr, v, json_string_value(json_object_get(desc, "digest")),
-		       (uint64_t)json_integer_value(json_object_get(desc, "size")));
-	if (cache_last_set(e->root, stepid, key, err) < 0) {
-		rc = -1;
-		goto fail;
-	}
-	if (h && h->cache_add) {
-		struct build_step_record r = {
-			.key = key,
-			.layer = (int)json_array_size(s->layers),
-			.stage = (int)si,
-			.pos = (int)st->insn_index,
-			.line = st->line,
-			.insn = st->original,
-			.inputs = inputs,
-			.desc = desc,
-			.diff_id = diff_id,
-			.remote_hit = remote_hit,
-			.sources_id = sources_id[0] ? sources_id : NULL,
-		};
-		h->cache_add(h->ctx, &r);
-	}
-	json_array_append_new(s->snapshots, json_string(diff_id + 7));
-	json_array_append(s->layers, desc);
-	json_array_append_new(json_object_get(json_object_get(s->image, "rootfs"), "diff_ids"), json_string(diff_id));
-	if (linked) {
-		/* the next step's parent is the chain (what is below, then this
-		 * layer): it must miss when the layers below change even though
-		 * this step's own key does not */
-		cleanup_json json_t *chain = json_pack("{s:s,s:s}", "parent", s->key, "link", key);
-		build_cache_key(chain, s->key);
-	} else {
-		snprintf(s->key, sizeof(s->key), "%s", key);
-	}
-	history_add(s, st->original, false);
-	build_copy_plan_free(plan);
-	return 0;
-fail:
-	if (locked)
-		pthread_mutex_unlock(&e->lock);
-	build_copy_plan_free(plan);
-	{
+	rc = step_record(e, si, s, st, &k, &hit, v, err);
+out:
+	if (rc < 0) {
 		cleanup_free char *m = strata_error_string(*err);
 		progress_error(&e->pr, v, m);
 	}
-	return -1;
+	json_decref(hit.desc);
+	step_key_release(&k);
+	return rc;
 }
 
 static bool was_pulled(struct engine *e, const char *ref)
@@ -613,6 +725,7 @@ static bool was_pulled(struct engine *e, const char *ref)
 
 static int pull(struct engine *e, const char *ref, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
 	int v = progress_start(&e->pr, "[internal] pull %s", ref);
 	uint64_t down = h->bytes_down ? h->bytes_down(h->ctx) : 0;
@@ -632,6 +745,7 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 /* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
 static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
 	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
 	if (can_pull && h->pull_always) {
@@ -655,10 +769,13 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		if (strata_path_exists(img->snapshots[i]))
 			continue;
 		const char *id = strrchr(img->snapshots[i], '/') + 1;
-		if (!e->remote)
-			e->remote = json_object();
+		const char *diff = json_string_value(
+			json_array_get(json_object_get(json_object_get(img->config, "rootfs"), "diff_ids"), i));
+		pthread_mutex_lock(&e->xlock);
 		if (!json_object_get(e->remote, id))
-			json_object_set_new(e->remote, id, json_pack("{s:O}", "desc", json_array_get(img->layers, i)));
+			json_object_set_new(e->remote, id,
+					    json_pack("{s:O,s:s?}", "desc", json_array_get(img->layers, i), "diff_id", diff));
+		pthread_mutex_unlock(&e->xlock);
 	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;
@@ -825,12 +942,10 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		s->image = new_image(e->b);
 		s->snapshots = json_array();
 		s->layers = json_array();
-		char hex[65];
 		char plat[100];
 		cleanup_free char *seed = xasprintf("scratch %s",
 						    dockerfile_platform_format(&e->b->target_platform, plat, sizeof(plat)));
-		strata_sha256_hex(seed, strlen(seed), hex);
-		snprintf(s->key, sizeof(s->key), "sha256:%s", hex);
+		oci_digest_of(&s->key, seed, strlen(seed));
 		break;
 	}
 	case DF_BASE_STAGE: {
@@ -838,7 +953,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		s->image = json_deep_copy(p->image);
 		s->snapshots = json_deep_copy(p->snapshots);
 		s->layers = json_deep_copy(p->layers);
-		memcpy(s->key, p->key, sizeof(s->key));
+		s->key = p->key;
 		s->missed = p->missed;
 		base_env = strv_copy((const char *const *)p->env);
 		break;
@@ -856,7 +971,8 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 			const char *b = strrchr(img->snapshots[i], '/');
 			json_array_append_new(s->snapshots, json_string(b + 1));
 		}
-		snprintf(s->key, sizeof(s->key), "%s", img->id);
+		if (oci_digest_parse(img->id, &s->key, err) < 0)
+			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
 		base_env = strv_from_json(json_object_get(json_object_get(img->config, "config"), "Env"));
 		json_object_del(json_object_get(s->image, "config"), "OnBuild");
 		break;
@@ -912,9 +1028,9 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
 	time_t created = h && h->image_created ? h->image_created(h->ctx) : 0;
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, res->image_id, err) < 0)
+	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, &res->image_id, err) < 0)
 		return -1;
-	progress_line(&e->pr, v, "writing image %s done", res->image_id);
+	progress_line(&e->pr, v, "writing image %s done", res->image_id.str);
 	for (size_t i = 0; i < e->o->ntags; i++)
 		progress_line(&e->pr, v, "naming to %s done", e->o->tags[i]);
 	progress_done(&e->pr, v);
@@ -1193,8 +1309,7 @@ static int run_stages(struct engine *e, struct strata_error **err)
 			for (size_t i = 0; i < nready; i++) {
 				if (jobsv[i].rc < 0 && rc == 0) {
 					rc = -1;
-					*err = jobsv[i].err;
-					jobsv[i].err = NULL;
+					strata_error_pass(err, STRATA_STEAL(jobsv[i].err));
 				}
 				strata_error_free(jobsv[i].err);
 			}
@@ -1215,6 +1330,10 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&e.lock, &ma);
 	pthread_mutexattr_destroy(&ma);
+	pthread_mutex_init(&e.xlock, NULL);
+	pthread_cond_init(&e.xcond, NULL);
+	e.extracting = json_object();
+	e.remote = json_object();
 	memset(res, 0, sizeof(*res));
 	progress_init(&e.pr, o->out, o->progress, o->listener);
 	int rc = setup(&e, err);
@@ -1227,5 +1346,8 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	teardown(&e);
 	progress_release(&e.pr);
 	pthread_mutex_destroy(&e.lock);
+	pthread_mutex_destroy(&e.xlock);
+	pthread_cond_destroy(&e.xcond);
+	json_decref(e.extracting);
 	return rc;
 }

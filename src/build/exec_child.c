@@ -297,6 +297,7 @@ static int make_workdir(const char *path, const struct exec_user *u, struct stra
 
 static int read_optional(const char *path, char **out, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
 	*out = NULL;
 	if (strata_read_file(path, &b, 16u << 20, err) < 0) {

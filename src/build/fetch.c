@@ -1,34 +1,28 @@
 /*
  * fetch.c — ADD <url>: download into <root>/build/downloads/<sha256>, named
  * by content, so a URL with a known --checksum is fetched once and a changed
- * download changes the step's key.
+ * download changes the step's key. The bytes come through the fetch_url
+ * hook (cli/buildremote.c: the registry client's transport), so the build
+ * module has no HTTP of its own (docs/internals/build-hooks.md).
  */
 #include "build/build_internal.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FETCH_MAX ((curl_off_t)16 << 30)
-
-struct sink_ctx {
+struct fetch_sink {
 	int fd;
+	const char *tmp;
 	struct strata_hash h;
-	int err;
 };
 
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
+static int fetch_write(void *ctx, const void *p, size_t n, struct strata_error **err)
 {
-	struct sink_ctx *c = ud;
-	size_t len = size * n;
-	strata_hash_update(&c->h, p, len);
-	if (strata_write_full(c->fd, p, len, "download", NULL) < 0) {
-		c->err = errno ? errno : EIO;
-		return 0;
-	}
-	return len;
+	struct fetch_sink *c = ctx;
+	strata_hash_update(&c->h, p, n);
+	return strata_write_full(c->fd, p, n, c->tmp, err);
 }
 
 static int checksum_hex(const char *checksum, char hex[65], struct strata_error **err)
@@ -43,8 +37,8 @@ static int checksum_hex(const char *checksum, char hex[65], struct strata_error 
 	return 0;
 }
 
-int fetch_url(const char *root, const char *url, const char *checksum, char **path, char **digest,
-	      struct strata_error **err)
+int fetch_url(const char *root, const struct build_hooks *hooks, const char *url, const char *checksum, char **path,
+	      char **digest, struct strata_error **err)
 {
 	char want[65] = "";
 	if (checksum && checksum_hex(checksum, want, err) < 0)
@@ -61,38 +55,22 @@ int fetch_url(const char *root, const char *url, const char *checksum, char **pa
 		}
 		free(p);
 	}
+	if (!hooks || !hooks->fetch_url)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "download '%s': no HTTP transport in this build", url);
 	cleanup_free char *tmp = xasprintf("%s/.tmp-XXXXXX", dir);
-	struct sink_ctx c = { .fd = mkostemp(tmp, O_CLOEXEC) };
+	struct fetch_sink c = { .fd = mkostemp(tmp, O_CLOEXEC), .tmp = tmp };
 	if (c.fd < 0)
 		return strata_error_make(err, errno, "create '%s'", tmp);
 	strata_hash_init(&c.h, STRATA_HASH_SHA256);
-	CURL *curl = curl_easy_init();
-	char ebuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, FETCH_MAX);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &c);
-	CURLcode cc = curl_easy_perform(curl);
-	curl_easy_cleanup(curl);
+	struct strata_sink sink = { fetch_write, &c };
+	int rc = hooks->fetch_url(hooks->ctx, url, &sink, err);
 	char got[STRATA_HASH_HEX_MAX];
 	strata_hash_final(&c.h, got);
-	int rc = 0;
-	if (cc != CURLE_OK)
-		rc = strata_error_makec(err, STRATA_E_NOTFOUND, c.err, "download '%s': %s", url,
-					ebuf[0] ? ebuf : curl_easy_strerror(cc));
+	if (rc < 0)
+		; /* the hook's error names the URL */
 	else if (want[0] && strcmp(want, got))
-		rc = strata_error_makec(err, STRATA_E_INVALID, 0, "download '%s': checksum mismatch: expected sha256:%s, got sha256:%s",
-					url, want, got);
+		rc = strata_error_makec(err, STRATA_E_INVALID, 0,
+					"download '%s': checksum mismatch: expected sha256:%s, got sha256:%s", url, want, got);
 	else if (fsync(c.fd) < 0)
 		rc = strata_error_make(err, errno, "fsync '%s'", tmp);
 	close(c.fd);

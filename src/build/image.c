@@ -74,7 +74,7 @@ static void stamp_created(struct store *s, json_t *config, time_t created)
 }
 
 int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
-		char id[72], struct strata_error **err)
+		struct oci_digest *id, struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
@@ -86,7 +86,7 @@ int image_write(struct store *s, json_t *config, json_t *layers, const char *con
 					   "size", (json_int_t)csize, "layers", layers);
 	if (put_json(s, m, &md, &msize, err) < 0)
 		return strata_error_wrap(err, "store image manifest");
-	snprintf(id, 72, "%.71s", cd.str);
+	*id = cd;
 	if (ntags == 0)
 		return store_index_add_untagged(s, OCI_MT_MANIFEST, &md, msize, err);
 	for (size_t i = 0; i < ntags; i++) {
@@ -117,6 +117,7 @@ void build_image_free(struct build_image *img)
 
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	struct store *s = NULL;
 	struct store_entry ent = { 0 };
 	struct store_image si;
@@ -163,8 +164,7 @@ int build_image_lookup(const char *root, const char *ref, struct build_image **o
 out:
 	build_image_free(img);
 	store_image_release(&si);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	store_close(s);
 	return rc;
 }

@@ -18,15 +18,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* a snapshot is named by the encoded part of its diff_id (64 or 128 hex) */
+static const char *snapshot_id(const char *diff_id)
+{
+	const char *c = strchr(diff_id, ':');
+	return c ? c + 1 : diff_id;
+}
+
 char *snapshot_dir(const char *root, const char *diff_id)
 {
-	const char *hex = strncmp(diff_id, "sha256:", 7) ? diff_id : diff_id + 7;
-	return xasprintf("%s/build/snapshots/%s", root, hex);
+	return xasprintf("%s/build/snapshots/%s", root, snapshot_id(diff_id));
 }
 
 void snapshot_touch(const char *root, const char *diff_id)
 {
-	const char *hex = strncmp(diff_id, "sha256:", 7) ? diff_id : diff_id + 7;
+	const char *hex = snapshot_id(diff_id);
 	cleanup_free char *p = xasprintf("%s/build/used/%s", root, hex);
 	if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
 		return;
@@ -38,7 +44,7 @@ void snapshot_touch(const char *root, const char *diff_id)
 		close(fd);
 }
 
-int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
+int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, struct oci_digest *diff_id,
 		 struct strata_error **err)
 {
 	struct store_blob_writer *bw = NULL;
@@ -62,7 +68,11 @@ int layer_commit(struct store *s, const char *root, const char *upper, json_t **
 	if (store_blob_writer_commit(bw, &d, &size, err) < 0)
 		return strata_error_wrap(err, "store layer");
 	*desc = json_pack("{s:s,s:s,s:I}", "mediaType", res.media_type, "digest", d.str, "size", (json_int_t)size);
-	snprintf(diff_id, 72, "%s", res.diff_id);
+	if (oci_digest_parse(res.diff_id, diff_id, err) < 0) {
+		json_decref(*desc);
+		*desc = NULL;
+		return -1;
+	}
 	/* keep the upper as the layer's snapshot (a twin from another build may be there already) */
 	cleanup_free char *snap = snapshot_dir(root, res.diff_id);
 	if (rename(upper, snap) < 0) {

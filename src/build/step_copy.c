@@ -39,6 +39,7 @@ static int image_tree(struct engine *e, const char *ref, struct build_context **
  */
 static int copy_fail(struct engine *e, const struct dockerfile_step *st, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	int code = strata_error_code(*err);
 	strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	if (code != STRATA_E_REGISTRY && code != STRATA_E_AUTH && code != STRATA_E_CONFIG &&
@@ -94,7 +95,9 @@ static json_t *from_chain(struct engine *e, const struct dockerfile_copy *c, boo
 	size_t i;
 	json_t *id;
 	*remote = false;
+	pthread_mutex_lock(&e->xlock); /* e->remote's own lock (engine.c) */
 	json_array_foreach(chain, i, id) if (json_object_get(e->remote, json_string_value(id))) *remote = true;
+	pthread_mutex_unlock(&e->xlock);
 	return chain;
 }
 
@@ -133,7 +136,9 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 			return copy_fail(e, st, err);
 		cleanup_json json_t *set = json_pack("{s:i,s:O,s:O,s:o}", "v", 1, "chain", chain, "insn", insn,
 						     "workdir", strata_json_exact(wd));
-		build_cache_key(set, sources_id);
+		struct oci_digest sid;
+		build_cache_key(set, &sid);
+		snprintf(sources_id, 72, "%.71s", sid.str); /* sha256: 71 characters */
 	}
 	/* some of its layers are only in a registry: the digest an earlier build
 	 * recorded for the same set spares downloading them for a cache hit */
@@ -158,9 +163,17 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 			return copy_fail(e, st, err);
 		for (size_t i = 0; i < (*plan)->nitems; i++) {
 			struct build_copy_item *it = &(*plan)->items[i];
-			if (it->url)
-				sources_id[0] = '\0'; /* a download is not part of the source set */
-			if (it->url && fetch_url(e->root, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
+			if (!it->url)
+				continue;
+			sources_id[0] = '\0'; /* a download is not part of the source set */
+			/* the caller (engine.c: step_key) holds the engine lock exactly
+			 * once; a download touches nothing shared, so another stage
+			 * goes on meanwhile (the file is named by content) */
+			pthread_mutex_unlock(&e->lock);
+			int r = fetch_url(e->root, e->o->hooks, it->src, c->checksum, &it->fetched, &it->fetched_digest,
+					  err);
+			pthread_mutex_lock(&e->lock);
+			if (r < 0)
 				return copy_fail(e, st, err);
 		}
 		json_t *files = json_object();

@@ -150,7 +150,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		/* what a bind mount shows decides the result: its content goes in the key */
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
-				json_object_set_new(jm, "stage_key", strata_json_exact(e->st[m->from_stage].key));
+				json_object_set_new(jm, "stage_key", strata_json_exact(e->st[m->from_stage].key.str));
 			} else if (m->from) {
 				/* an image (local store, else pulled lazily: manifest and
 				 * config only until the step runs): its config digest */
@@ -253,6 +253,7 @@ static bool heredoc_only(const struct dockerfile_step *st)
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
 		  const char *upper, const char *work, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	/* layers known only from a registry are fetched now that a step runs on them */
 	if (engine_snapshots_fetch(e, s->snapshots, err) < 0)
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);

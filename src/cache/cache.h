@@ -14,7 +14,7 @@
  *    be read is a one-line warning, never an error.
  *  - Layer blobs of hits stay in the registry: the store holds the image's
  *    manifest and config, and the "remote blob record"
- *    (ROOT/.strata/remote-blobs.json: digest -> registry, repository, size)
+ *    (the store's blob locations, ROOT/.strata/blob-locations.json)
  *    says where each absent layer lives. rcache_fetch_layer downloads one
  *    when it is really needed; rcache_push_image pushes an image without
  *    moving the layers the target registry already has or can mount.
@@ -222,20 +222,13 @@ char *rcache_inputs_diff(const json_t *prev, const json_t *now, bool parent_miss
 /* Remote blobs: layers the local store references but does not hold        */
 
 /*
- * Record in ROOT/.strata/remote-blobs.json that blob digest (size bytes)
- * can be fetched from host/repo. Merged under an flock, written atomically.
+ * The remote blob record is the store's record of blob locations
+ * (store/store.h: store_blobloc_note / store_blobloc_lookup, newest
+ * location first). Note the layer of imported entries (desc, host, repo)
+ * there: one lock, one write.
  */
-int rcache_remote_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
-		       struct strata_error **err);
-/* Note the layer of imported entries (desc, host, repo): one lock, one write. */
 int rcache_remote_note_entries(struct store *s, const struct rcache_entry *e, size_t n, struct strata_error **err);
 int rcache_remote_note_entry(struct store *s, const struct rcache_entry *e, struct strata_error **err);
-/*
- * Where digest lives remotely. @return 1 (*host, *repo newly allocated,
- * *size when non-NULL), 0 unknown, -1 unreadable record.
- */
-int rcache_remote_lookup(struct store *s, const char *digest, char **host, char **repo, int64_t *size,
-			 struct strata_error **err);
 
 /*
  * Make sure blob digest is in the store: nothing when present, else GET it

@@ -2,8 +2,6 @@
  * push.c — pushing images whose layers may live only in a registry, and the
  * cache export (--cache-to). See cache.h.
  */
-#include "registry/seen.h"
-#include "registry/storexfer.h"
 #include "cache/cache.h"
 
 #include <pthread.h>
@@ -28,7 +26,7 @@ struct pctx {
 	struct pblob *b;
 	size_t n;
 	struct rcache_push_result *res;
-	struct regseen *seen; /* where blobs were pushed/pulled before (may be NULL) */
+	struct store_blobloc *locs; /* where blobs are in registries (may be NULL: unreadable) */
 	const struct regclient_progress *prog; /* uploads' progress, or NULL */
 	pthread_mutex_t lock;
 };
@@ -66,17 +64,15 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 		return -1;
 	cleanup_free char *rh = NULL, *rr = NULL;
 	const char *host = b->hint_host, *repo = b->hint_repo;
-	if (!host || !repo) {
-		if (rcache_remote_lookup(p->s, b->digest, &rh, &rr, NULL, err) < 0)
-			return -1;
+	if ((!host || !repo) && p->locs && store_blobloc_find(p->locs, b->digest, NULL, NULL, &rh, &rr, NULL) == 1) {
 		host = rh;
 		repo = rr;
 	}
-	if ((!host || !repo || strcmp(host, p->host) != 0) && p->seen) {
-		/* a blob pushed or pulled by `strata push/pull` before: the
-		 * registry-blobs record knows another repository that holds it */
+	if ((!host || !repo || strcmp(host, p->host) != 0) && p->locs) {
+		/* another repository of the target registry holds it (a cache
+		 * hit's source, or a blob `strata push/pull` moved): mount */
 		char *sr = NULL;
-		if (regseen_where(p->seen, p->host, b->digest, p->repo, &sr) == 1) {
+		if (store_blobloc_find(p->locs, b->digest, p->host, p->repo, NULL, &sr, NULL) == 1) {
 			free(rr);
 			rr = sr;
 			host = p->host;
@@ -121,6 +117,7 @@ static void pctx_release(struct pctx *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->b[i].digest);
 	free(p->b);
+	store_blobloc_free(p->locs);
 }
 
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
@@ -146,17 +143,14 @@ int rcache_push_image_progress(struct regclient *c, struct store *s, const char 
 	add_blob(&p, img.manifest.config.digest.str, img.manifest.config.size, NULL, NULL);
 	for (size_t i = 0; i < img.manifest.n_layers; i++)
 		add_blob(&p, img.manifest.layers[i].digest.str, img.manifest.layers[i].size, NULL, NULL);
-	{
-		cleanup_free char *sp = regxfer_store_seen_path(s);
-		if (regseen_open(sp, &p.seen, NULL) < 0)
-			p.seen = NULL;
-	}
+	if (store_blobloc_open(s, &p.locs, NULL) < 0)
+		p.locs = NULL; /* unreadable: it only costs mounts */
 	if (push_blobs(&p, err) < 0)
 		goto out;
-	if (p.seen) {
+	if (p.locs) {
 		for (size_t i = 0; i < p.n; i++)
-			regseen_add(p.seen, p.host, p.repo, p.b[i].digest);
-		regseen_save(p.seen, NULL);
+			store_blobloc_add(p.locs, p.b[i].digest, p.b[i].size, p.host, p.repo, NULL);
+		store_blobloc_save(p.locs, NULL);
 	}
 	const char *mt = img.manifest.media_type ? img.manifest.media_type
 			 : img.manifest.docker	  ? DOCKER_MT_MANIFEST
@@ -169,10 +163,8 @@ out:
 	if (ret < 0)
 		strata_error_wrap(err, "push %s", dest_ref);
 	pctx_release(&p);
-	regseen_free(p.seen);
 	store_image_release(&img);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	return ret;
 }
 
@@ -200,6 +192,8 @@ int rcache_export(struct regclient *c, struct store *s, const struct rcache_entr
 		add_blob(&p, json_string_value(json_object_get(e[i].desc, "digest")),
 			 json_integer_value(json_object_get(e[i].desc, "size")), e[i].host, e[i].repo);
 	}
+	if (store_blobloc_open(s, &p.locs, NULL) < 0)
+		p.locs = NULL;
 	if (push_blobs(&p, err) < 0 ||
 	    regclient_manifest_put(c, r.domain, r.path, r.digest ? r.digest : r.tag, OCI_MT_MANIFEST, man, mlen,
 				   &out->digest, err) < 0)

@@ -8,103 +8,34 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REMOTE_FILE "remote-blobs.json"
-#define REMOTE_LOCK "remote-blobs.lock"
-#define REMOTE_MAX_BLOBS 100000
-#define REMOTE_FILE_MAX (64u << 20)
+/* the store's blob locations (store_blobloc_*) are the remote blob record */
 
-static char *meta_path(struct store *s, const char *name)
+static int note_locations(struct store *s, const struct rcache_entry *e, size_t n, struct strata_error **err)
 {
-	return xasprintf("%s/.strata/%s", store_root(s), name);
-}
-
-/* Merge adds ({digest: {host, repo, size}}) into the record. */
-static int merge(struct store *s, json_t *adds, struct strata_error **err)
-{
-	if (!json_object_size(adds))
-		return 0;
-	cleanup_free char *path = meta_path(s, REMOTE_FILE), *lpath = meta_path(s, REMOTE_LOCK);
-	cleanup_close int lock = strata_lock_file(lpath, true, err);
-	if (lock < 0)
+	struct store_blobloc *l = NULL;
+	if (store_blobloc_open(s, &l, err) < 0)
 		return -1;
-	cleanup_json json_t *j = NULL;
-	if (strata_json_load_object(path, REMOTE_FILE_MAX, &j, err) < 0)
-		return -1;
-	bool changed = false;
-	const char *dg;
-	json_t *v;
-	json_object_foreach(adds, dg, v)
-	{
-		json_t *old = json_object_get(j, dg);
-		if (old && json_equal(json_object_get(old, "host"), json_object_get(v, "host")) &&
-		    json_equal(json_object_get(old, "repo"), json_object_get(v, "repo")))
-			continue;
-		if (!old && json_object_size(j) >= REMOTE_MAX_BLOBS)
-			continue; /* bounded: such a blob is fetched from the image's registry instead */
-		json_object_set(j, dg, v);
-		changed = true;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *dg = json_string_value(json_object_get(e[i].desc, "digest"));
+		if (store_blobloc_add(l, dg, json_integer_value(json_object_get(e[i].desc, "size")), e[i].host,
+				      e[i].repo, err) < 0)
+			r = strata_error_wrap(err, "cache entry '%s'", e[i].key);
 	}
-	if (!changed)
-		return 0;
-	size_t len = 0;
-	cleanup_free char *data = strata_json_dump(j, &len);
-	return strata_atomic_write(path, data, len, 0644, err);
-}
-
-static int add(json_t *adds, const char *digest, int64_t size, const char *host, const char *repo,
-	       struct strata_error **err)
-{
-	if (!digest || !oci_digest_valid(digest) || !host || !repo)
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "remote blob '%s': invalid digest or source",
-					  digest ? digest : "");
-	json_object_set_new(adds, digest,
-			    json_pack("{s:s, s:s, s:I}", "host", host, "repo", repo, "size", (json_int_t)size));
-	return 0;
-}
-
-int rcache_remote_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
-		       struct strata_error **err)
-{
-	cleanup_json json_t *adds = json_object();
-	if (add(adds, digest, size, host, repo, err) < 0)
-		return -1;
-	return merge(s, adds, err);
+	if (r == 0)
+		r = store_blobloc_save(l, err);
+	store_blobloc_free(l);
+	return r;
 }
 
 int rcache_remote_note_entries(struct store *s, const struct rcache_entry *e, size_t n, struct strata_error **err)
 {
-	cleanup_json json_t *adds = json_object();
-	for (size_t i = 0; i < n; i++) {
-		const char *dg = json_string_value(json_object_get(e[i].desc, "digest"));
-		if (add(adds, dg, json_integer_value(json_object_get(e[i].desc, "size")), e[i].host, e[i].repo,
-			err) < 0)
-			return strata_error_wrap(err, "cache entry '%s'", e[i].key);
-	}
-	return merge(s, adds, err);
+	return note_locations(s, e, n, err);
 }
 
 int rcache_remote_note_entry(struct store *s, const struct rcache_entry *e, struct strata_error **err)
 {
-	return rcache_remote_note_entries(s, e, 1, err);
-}
-
-int rcache_remote_lookup(struct store *s, const char *digest, char **host, char **repo, int64_t *size,
-			 struct strata_error **err)
-{
-	cleanup_free char *path = meta_path(s, REMOTE_FILE);
-	cleanup_json json_t *j = NULL;
-	if (strata_json_load_object(path, REMOTE_FILE_MAX, &j, err) < 0)
-		return -1;
-	json_t *o = json_object_get(j, digest);
-	const char *h = json_string_value(json_object_get(o, "host"));
-	const char *r = json_string_value(json_object_get(o, "repo"));
-	if (!h || !r)
-		return 0;
-	*host = xstrdup(h);
-	*repo = xstrdup(r);
-	if (size)
-		*size = json_integer_value(json_object_get(o, "size"));
-	return 1;
+	return note_locations(s, e, 1, err);
 }
 
 int rcache_fetch_blob(struct regclient *c, struct store *s, const char *digest, int64_t size, const char *host,
@@ -118,7 +49,7 @@ int rcache_fetch_blob(struct regclient *c, struct store *s, const char *digest, 
 	cleanup_free char *h = NULL, *r = NULL;
 	if (!host || !repo) {
 		int64_t rsize = -1;
-		int x = rcache_remote_lookup(s, digest, &h, &r, &rsize, err);
+		int x = store_blobloc_lookup(s, digest, &h, &r, &rsize, err);
 		if (x < 0)
 			return -1;
 		if (x == 0)
@@ -161,7 +92,7 @@ int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, co
 	if (oci_ref_parse(ref, &r, err) < 0 || oci_ref_parse(tag ? tag : ref, &t, err) < 0)
 		return -1;
 	struct regclient_manifest m = { 0 };
-	cleanup_json json_t *adds = NULL;
+	struct store_blobloc *locs = NULL;
 	int ret = -1;
 	if (regclient_manifest_get(c, r.domain, r.path, r.digest ? r.digest : r.tag, false, &m, err) < 0)
 		goto out;
@@ -177,12 +108,14 @@ int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, co
 	if (oci_manifest_decode(m.data, m.len, "manifest", &om, err) < 0)
 		goto out;
 	int x = rcache_fetch_blob(c, s, om.config.digest.str, om.config.size, r.domain, r.path, err);
-	adds = json_object();
+	if (x == 0)
+		x = store_blobloc_open(s, &locs, err);
 	for (size_t i = 0; x == 0 && i < om.n_layers; i++)
 		if (!store_blob_exists(s, &om.layers[i].digest))
-			x = add(adds, om.layers[i].digest.str, om.layers[i].size, r.domain, r.path, err);
+			x = store_blobloc_add(locs, om.layers[i].digest.str, om.layers[i].size, r.domain, r.path, err);
 	if (x == 0)
-		x = merge(s, adds, err);
+		x = store_blobloc_save(locs, err);
+	store_blobloc_free(locs);
 	oci_manifest_release(&om);
 	struct oci_digest md;
 	if (x < 0 || oci_digest_parse(m.digest, &md, err) < 0 || store_blob_put(s, m.data, m.len, &md, NULL, err) < 0 ||

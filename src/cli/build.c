@@ -41,6 +41,7 @@ static void usage(FILE *out)
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
+		"                           (registries and ADD <url> downloads alike)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"      --report FILE        write a report of the build to FILE.html (a page: steps on a\n"
@@ -288,15 +289,15 @@ static int cmd_build(int argc, char **argv)
 			rc = 130;
 		goto out;
 	}
-	if (iidfile && strata_atomic_write(iidfile, res.image_id, strlen(res.image_id), 0644, &err) < 0) {
+	if (iidfile && strata_atomic_write(iidfile, res.image_id.str, strlen(res.image_id.str), 0644, &err) < 0) {
 		rc = cli_fail(err);
 		goto out;
 	}
 	if (quiet) {
-		printf("%s\n", res.image_id);
+		printf("%s\n", res.image_id.str);
 	} else {
 		fprintf(stderr, "strata: %zu step%s cached, %zu run; image %s", res.steps_cached,
-			res.steps_cached == 1 ? "" : "s", res.steps_run, res.image_id);
+			res.steps_cached == 1 ? "" : "s", res.steps_run, res.image_id.str);
 		for (size_t i = 0; i < nt; i++)
 			fprintf(stderr, "%s%s", i ? ", " : " tagged ", tags[i]);
 		fputc('\n', stderr);

@@ -53,14 +53,14 @@ static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
 	return rc;
 }
 
-static int hook_lookup(void *ctx, const char *key, json_t **desc, char diff_id[72])
+static int hook_lookup(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id)
 {
 	struct cli_build_remote *r = ctx;
 	const struct rcache_entry *e = rcache_session_lookup(r->cache, key);
-	if (!e || !e->desc || !e->diff_id)
+	/* sha256 or sha512, whole (a char[72] used to cut a sha512 diff_id) */
+	if (!e || !e->desc || !e->diff_id || oci_digest_parse(e->diff_id, diff_id, NULL) < 0)
 		return 0;
 	*desc = json_deep_copy(e->desc);
-	snprintf(diff_id, 72, "%s", e->diff_id);
 	return 1;
 }
 
@@ -103,6 +103,14 @@ static int hook_fetch(void *ctx, const char *key, const json_t *desc, struct str
 	const char *digest = json_string_value(json_object_get(desc, "digest"));
 	int64_t size = (int64_t)json_integer_value(json_object_get(desc, "size"));
 	return rcache_fetch_blob(r->c, r->s, digest, size, e ? e->host : NULL, e ? e->repo : NULL, err);
+}
+
+/* ADD <url>: the registry client's transport (--tls-ca, insecure hosts, retries) */
+#define BUILD_FETCH_MAX ((uint64_t)16 << 30)
+static int hook_fetch_url(void *ctx, const char *url, const struct strata_sink *sink, struct strata_error **err)
+{
+	struct cli_build_remote *r = ctx;
+	return regclient_url_get(r->c, url, BUILD_FETCH_MAX, sink, err);
 }
 
 static json_t *hook_copy_sources(void *ctx, const char *sources_id)
@@ -164,6 +172,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.fetch_layer = hook_fetch,
 		.copy_sources = hook_copy_sources,
 		.image_config = hook_config,
+		.fetch_url = hook_fetch_url,
 		.image_created = hook_created,
 		.bytes_down = hook_bytes_down,
 	};
@@ -266,6 +275,7 @@ void cli_build_remote_free(struct cli_build_remote *r)
 
 int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	struct store *s = NULL;
 	if (store_open(root, &s, err) < 0)
 		return -1;
@@ -308,8 +318,7 @@ out:
 	regclient_free(c);
 	regclient_opts_release(&ro);
 	store_image_release(&img);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	store_close(s);
 	return fetched;
 }

@@ -146,8 +146,7 @@ static int run(const char *cmd, int argc, char **argv, const char *platform, con
 		if (ret == 0)
 			printf("fetched: %zu layers\n", fetched);
 		store_image_release(&img);
-		free(ent.name);
-		free(ent.media_type);
+		store_entry_release(&ent);
 	}
 	store_close(s);
 	regclient_stats_get(c, &st);

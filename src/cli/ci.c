@@ -220,7 +220,7 @@ static int cmd_ci(int argc, char **argv)
 	fprintf(stderr, "strata ci: %s and %s pushed: %zu step%s cached, %zu run; %s pulled, %s pushed (%llu requests); %.1fs\n",
 		plan.ref_tag, plan.ref_latest, res.steps_cached, res.steps_cached == 1 ? "" : "s", res.steps_run, down,
 		up, (unsigned long long)m.requests, now() - t0);
-	printf("%s\n", res.image_id);
+	printf("%s\n", res.image_id.str);
 	rc = EXIT_OK;
 out:
 	cli_report_close(&report, plan.ref_tag);

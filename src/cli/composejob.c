@@ -186,8 +186,7 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 			close(fd);
 			unlink(inline_df);
 			av_free(&a);
-			*err = e2;
-			return -1;
+			return strata_error_pass(err, e2);
 		}
 		close(fd);
 		av_addf2(&a, "-f", inline_df);

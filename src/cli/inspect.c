@@ -86,8 +86,7 @@ static int one(struct store *s, const char *ref, const char *format, json_t *out
 		return -1;
 	struct store_image img;
 	int r = store_image_load(s, &e.digest, &img, err);
-	free(e.name);
-	free(e.media_type);
+	store_entry_release(&e);
 	if (r < 0)
 		return strata_error_wrap(err, "inspect '%s'", ref);
 	if (!strcmp(format, "manifest")) {

@@ -32,8 +32,7 @@ static bool all_local(struct store *s, const char *ref)
 		for (size_t i = 0; ok && i < si.manifest.n_layers; i++)
 			ok = store_blob_exists(s, &si.manifest.layers[i].digest);
 	store_image_release(&si);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	return ok;
 }
 
@@ -52,8 +51,7 @@ static int check_dest_digest(struct store *s, const char *src, const char *dest,
 		rc = strata_error_makec(err, STRATA_E_USAGE, 0,
 					"push %s: the destination names digest %s but the image's manifest is %s",
 					dest, r.digest, ent.digest.str);
-	free(ent.name);
-	free(ent.media_type);
+	store_entry_release(&ent);
 	return rc;
 }
 

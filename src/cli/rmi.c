@@ -59,8 +59,7 @@ static int rmi_one(struct store *s, const char *user, bool force, struct strata_
 			printf("Deleted: %s\n", t.digest.str);
 	}
 	store_entries_free(e, n);
-	free(t.name);
-	free(t.media_type);
+	store_entry_release(&t);
 	return r;
 }
 

@@ -281,8 +281,7 @@ static int save(const char *file, bool oci, char **refs, size_t n, struct strata
 	strata_atomic_abort(&at);
 	json_decref(o.written);
 	for (size_t i = 0; i < n; i++) {
-		free(imgs[i].e.name);
-		free(imgs[i].e.media_type);
+		store_entry_release(&imgs[i].e);
 		free(imgs[i].name);
 		store_image_release(&imgs[i].im);
 	}

@@ -17,8 +17,7 @@ static int tag(const char *src, const char *dst, struct strata_error **err)
 	int r = store_resolve(s, src, &e, err);
 	if (r == 0) {
 		r = store_tag_set(s, &ref, e.media_type, &e.digest, e.size, err);
-		free(e.name);
-		free(e.media_type);
+		store_entry_release(&e);
 	}
 	store_close(s);
 	return r;

@@ -473,7 +473,7 @@ int dockerfile_resolve(const struct dockerfile *df, const struct dockerfile_opti
 			continue;
 		b->needed[b->nneeded++] = i;
 		if (deferred[i]) {
-			*err = deferred[i];
+			strata_error_pass(err, deferred[i]);
 			deferred[i] = NULL;
 			goto out;
 		}

@@ -308,8 +308,7 @@ static int write_file(struct apply_ctx *c, int fd, const char *path, struct stra
 	}
 	if (r != ARCHIVE_EOF) {
 		if (c->rerr) {
-			*err = c->rerr;
-			c->rerr = NULL;
+			strata_error_pass(err, STRATA_STEAL(c->rerr));
 			return strata_error_wrap(err, "'%s'", path);
 		}
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': %s", path, archive_error_string(c->a));
@@ -582,9 +581,7 @@ static int extract(struct apply_ctx *c, layer_source_fn fn, void *ctx, struct la
 	return 0;
 archive_error:
 	if (c->rerr) {
-		*err = c->rerr;
-		c->rerr = NULL;
-		return -1;
+		return strata_error_pass(err, STRATA_STEAL(c->rerr));
 	}
 	return strata_error_makec(err, STRATA_E_INVALID, 0, "invalid tar: %s", archive_error_string(c->a));
 }

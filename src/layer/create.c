@@ -45,8 +45,7 @@ static la_ssize_t arch_write(struct archive *a, void *ctx, const void *p, size_t
 static int arch_fail(struct create_ctx *c, const char *what, struct strata_error **err)
 {
 	if (c->werr) {
-		*err = c->werr;
-		c->werr = NULL;
+		strata_error_pass(err, STRATA_STEAL(c->werr));
 		return strata_error_wrap(err, "write layer entry '%s'", what);
 	}
 	return strata_error_make(err, 0, "write layer entry '%s': %s", what, archive_error_string(c->a));

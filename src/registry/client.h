@@ -181,6 +181,18 @@ int regclient_blob_mount(struct regclient *c, const char *host, const char *repo
 			 const char *from_repo, struct strata_error **err);
 
 /* Every tag of repo (following Link pagination). *tags is a NULL-terminated array the caller frees with regclient_strv_free. */
+/*
+ * GET an http(s) URL that is not a registry API (a Dockerfile's ADD <url>)
+ * into sink, over the client's transport: --tls-ca, the insecure-host rules
+ * (TLS not verified for them), redirects, retries with backoff on 429/5xx
+ * and connection errors, a broken transfer resumed with Range (or the bytes
+ * already delivered skipped when the server ignores it). No credentials are
+ * sent. More than max bytes (0: no limit) is an error. @return 0 or -1
+ * ("download 'URL': HTTP status 404", STRATA_E_NOTFOUND for 404/410).
+ */
+int regclient_url_get(struct regclient *c, const char *url, uint64_t max, const struct strata_sink *sink,
+		      struct strata_error **err);
+
 int regclient_tags_list(struct regclient *c, const char *host, const char *repo, char ***tags, size_t *n,
 			struct strata_error **err);
 void regclient_strv_free(char **v);

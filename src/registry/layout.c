@@ -8,13 +8,13 @@
 #include <sys/stat.h>
 
 #include "oci/oci.h"
-#include "registry/seen.h"
+#include "store/store.h"
 
 #define REFNAME "org.opencontainers.image.ref.name"
 
 struct layout {
 	char *dir;
-	struct regseen *seen;
+	struct store_blobloc *seen;
 };
 
 static char *blob_path(struct layout *l, const char *digest, struct strata_error **err)
@@ -266,16 +266,16 @@ static int resolve(void *ctx, const char *ref, char **digest, struct strata_erro
 static void seen(void *ctx, const char *host, const char *repo, const char *digest)
 {
 	struct layout *l = ctx;
-	regseen_add(l->seen, host, repo, digest);
+	store_blobloc_add(l->seen, digest, -1, host, repo, NULL);
 }
 
 static int where(void *ctx, const char *host, const char *digest, const char *not_repo, char **repo)
 {
 	struct layout *l = ctx;
-	return regseen_where(l->seen, host, digest, not_repo, repo);
+	return store_blobloc_find(l->seen, digest, host, not_repo, NULL, repo, NULL);
 }
 
-void regxfer_layout_use_seen(struct regxfer_local *l, struct regseen *s)
+void regxfer_layout_use_seen(struct regxfer_local *l, struct store_blobloc *s)
 {
 	struct layout *ly = l->ctx;
 	ly->seen = s;

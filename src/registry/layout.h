@@ -19,8 +19,8 @@
 int regxfer_layout_open(const char *dir, bool create, struct regxfer_local *out, struct strata_error **err);
 void regxfer_layout_close(struct regxfer_local *l);
 
-struct regseen;
+struct store_blobloc;
 /* Record (and consult, for cross-repo mounts) where blobs live in s (not owned). */
-void regxfer_layout_use_seen(struct regxfer_local *l, struct regseen *s);
+void regxfer_layout_use_seen(struct regxfer_local *l, struct store_blobloc *s);
 
 #endif

@@ -10,7 +10,7 @@
 
 struct sx {
 	struct store *s;
-	struct regseen *seen;
+	struct store_blobloc *seen;
 };
 
 static int has_blob(void *ctx, const char *digest, struct strata_error **err)
@@ -132,8 +132,7 @@ static int resolve(void *ctx, const char *ref, char **digest, struct strata_erro
 	if (store_resolve(x->s, ref, &e, err) < 0)
 		return -1;
 	*digest = xstrdup(e.digest.str);
-	free(e.name);
-	free(e.media_type);
+	store_entry_release(&e);
 	return 0;
 }
 
@@ -141,16 +140,16 @@ static void seen(void *ctx, const char *host, const char *repo, const char *dige
 {
 	struct sx *x = ctx;
 	if (x->seen)
-		regseen_add(x->seen, host, repo, digest);
+		store_blobloc_add(x->seen, digest, -1, host, repo, NULL);
 }
 
 static int where(void *ctx, const char *host, const char *digest, const char *not_repo, char **repo)
 {
 	struct sx *x = ctx;
-	return x->seen ? regseen_where(x->seen, host, digest, not_repo, repo) : 0;
+	return x->seen ? store_blobloc_find(x->seen, digest, host, not_repo, NULL, repo, NULL) : 0;
 }
 
-void regxfer_store_local(struct store *s, struct regseen *sn, struct regxfer_local *out)
+void regxfer_store_local(struct store *s, struct store_blobloc *sn, struct regxfer_local *out)
 {
 	struct sx *x = xcalloc(1, sizeof(*x));
 	x->s = s;
@@ -178,15 +177,9 @@ void regxfer_store_local_release(struct regxfer_local *l)
 	l->ctx = NULL;
 }
 
-char *regxfer_store_seen_path(struct store *s)
-{
-	return xasprintf("%s/.strata/registry-blobs.json", store_root(s));
-}
-
 void regxfer_store_open(struct store *s, struct regxfer_store *x)
 {
-	cleanup_free char *path = regxfer_store_seen_path(s);
-	if (regseen_open(path, &x->seen, NULL) < 0)
+	if (store_blobloc_open(s, &x->seen, NULL) < 0)
 		x->seen = NULL;
 	regxfer_store_local(s, x->seen, &x->local);
 }
@@ -194,8 +187,8 @@ void regxfer_store_open(struct store *s, struct regxfer_store *x)
 void regxfer_store_close(struct regxfer_store *x, bool ok)
 {
 	if (ok && x->seen)
-		regseen_save(x->seen, NULL);
+		store_blobloc_save(x->seen, NULL);
 	regxfer_store_local_release(&x->local);
-	regseen_free(x->seen);
+	store_blobloc_free(x->seen);
 	x->seen = NULL;
 }

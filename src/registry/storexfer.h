@@ -15,25 +15,23 @@
 #ifndef STRATA_REGISTRY_STOREXFER_H
 #define STRATA_REGISTRY_STOREXFER_H
 
-#include "registry/seen.h"
 #include "registry/transfer.h"
+#include "store/store.h"
 
 struct store;
 
-/* Fill *out with callbacks over s (and seen, which may be NULL). Neither is owned. */
-void regxfer_store_local(struct store *s, struct regseen *seen, struct regxfer_local *out);
-/* Where the store keeps its record of blobs seen in registries (newly allocated). */
-char *regxfer_store_seen_path(struct store *s);
+/* Fill *out with callbacks over s (and its blob locations, which may be NULL). Neither is owned. */
+void regxfer_store_local(struct store *s, struct store_blobloc *seen, struct regxfer_local *out);
 /* Release what regxfer_store_local allocated. */
 void regxfer_store_local_release(struct regxfer_local *l);
 
 /*
- * The store as the local side together with its record of blobs seen in
- * registries (regxfer_store_seen_path). An all-zero value is a closed one.
+ * The store as the local side together with its record of where blobs are
+ * in registries (store_blobloc_open). An all-zero value is a closed one.
  */
 struct regxfer_store {
 	struct regxfer_local local;
-	struct regseen *seen; /* NULL when the record is unreadable: it only costs mounts */
+	struct store_blobloc *seen; /* NULL when the record is unreadable: it only costs mounts */
 };
 /* Load the record of s and fill x->local over s. Never fails. */
 void regxfer_store_open(struct store *s, struct regxfer_store *x);

@@ -23,14 +23,22 @@ int store_index_save(struct store *s, json_t *index, struct strata_error **err)
 	return strata_atomic_write(s->index_path, text, len, 0644, err);
 }
 
+void store_entry_release(struct store_entry *e)
+{
+	if (!e)
+		return;
+	free(e->name);
+	free(e->media_type);
+	e->name = NULL;
+	e->media_type = NULL;
+}
+
 void store_entries_free(struct store_entry *e, size_t n)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(e[i].name);
-		free(e[i].media_type);
-	}
+	for (size_t i = 0; i < n; i++)
+		store_entry_release(&e[i]);
 	free(e);
 }
 

@@ -129,6 +129,9 @@ struct store_entry {
 	struct oci_digest digest;
 	int64_t size;
 };
+/* Free what an entry owns (name, media_type) and clear them; the struct
+ * itself is the caller's (NULL is a no-op). */
+void store_entry_release(struct store_entry *e);
 void store_entries_free(struct store_entry *e, size_t n);
 
 /* Every index.json entry, in file order. */
@@ -247,5 +250,43 @@ bool store_gc_image_layer(const struct store_gc *g, const char *diff_id);
 int store_gc_sweep(struct store_gc *g, bool dry_run, struct store_prune_result *out, struct strata_error **err);
 /* Return to the shared gc lock and free g. NULL is a no-op. */
 void store_gc_end(struct store_gc *g);
+
+/* ---- where blobs are in registries (blobloc.c) ---- */
+
+/*
+ * The store's one record of which registry repositories hold a blob:
+ * layers of remote cache hits and lazily adopted bases (absent here, fetched
+ * on demand from the newest location) and blobs pulled or pushed (a push
+ * mounts from another repository of the same registry instead of
+ * uploading). ROOT/.strata/blob-locations.json, merged under an flock and
+ * replaced atomically on save; bounded: STORE_BLOBLOC_MAX_AT locations per
+ * blob (the oldest dropped), STORE_BLOBLOC_MAX_BLOBS blobs (later ones not
+ * recorded). A handle is thread-safe.
+ */
+#define STORE_BLOBLOC_MAX_AT 8
+#define STORE_BLOBLOC_MAX_BLOBS 100000
+struct store_blobloc;
+/* Load the record of s (a missing file is empty). @return 0, or -1 (unreadable / not a JSON object). */
+int store_blobloc_open(struct store *s, struct store_blobloc **out, struct strata_error **err);
+/* The same format at another path (an OCI layout's record). */
+int store_blobloc_open_path(const char *path, struct store_blobloc **out, struct strata_error **err);
+void store_blobloc_free(struct store_blobloc *l);
+/* host/repo holds digest (size: -1 unknown); it becomes the blob's newest location. */
+int store_blobloc_add(struct store_blobloc *l, const char *digest, int64_t size, const char *host,
+		      const char *repo, struct strata_error **err);
+/*
+ * The newest location of digest, restricted to host (NULL: any) and not
+ * not_repo (NULL: any). Outputs may be NULL; *host_out and *repo_out are
+ * newly allocated; *size is -1 when unknown. @return 1 or 0 (none).
+ */
+int store_blobloc_find(struct store_blobloc *l, const char *digest, const char *host, const char *not_repo,
+		       char **host_out, char **repo_out, int64_t *size);
+/* Merge what was added into the file. No-op when nothing was. */
+int store_blobloc_save(struct store_blobloc *l, struct strata_error **err);
+/* One-shot forms: open, add or find, save, free. */
+int store_blobloc_note(struct store *s, const char *digest, int64_t size, const char *host, const char *repo,
+		       struct strata_error **err);
+int store_blobloc_lookup(struct store *s, const char *digest, char **host, char **repo, int64_t *size,
+			 struct strata_error **err);
 
 #endif

@@ -59,6 +59,24 @@ int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
 	return -1;
 }
 
+int strata_error_pass(struct strata_error **err, struct strata_error *e)
+{
+	if (!err) {
+		strata_error_free(e);
+		return -1;
+	}
+	if (!e)
+		return -1;
+	if (*err) {
+		struct strata_error *in = e;
+		while (in->cause)
+			in = in->cause;
+		in->cause = *err;
+	}
+	*err = e;
+	return -1;
+}
+
 void strata_error_set_code(struct strata_error **err, int code)
 {
 	if (err && *err)

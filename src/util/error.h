@@ -69,6 +69,25 @@ int strata_error_makec(struct strata_error **err, int code, int errnum, const ch
 int strata_error_wrap(struct strata_error **err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Hand e (a whole chain, owned) to the caller's err: when err is NULL it is
+ * freed; when *err already holds an error, that one becomes the cause of
+ * e's innermost level (as strata_error_make does). @return -1.
+ * Use it instead of `*err = e`, which crashes when the caller passed NULL.
+ */
+int strata_error_pass(struct strata_error **err, struct strata_error *e);
+
+/*
+ * For a function that must look at its own callee's error (its code, its
+ * errno, its text) although its caller may pass err == NULL: the first
+ * statement `strata_error_ensure(err);` points err at a local that is freed
+ * when the function returns, so `strata_error_code(*err)` is always valid.
+ */
+#define strata_error_ensure(err)                                            \
+	cleanup_error struct strata_error *err##_discarded_ = NULL;         \
+	if (!(err))                                                         \
+	(err) = &err##_discarded_
+
 /* Set the category of the outermost level. No-op when err or *err is NULL. */
 void strata_error_set_code(struct strata_error **err, int code);
 

@@ -64,6 +64,14 @@ test_expect_success 'a module missing from the table fails' '
     test_exit_code 1 "$check" tree >out 2>&1 && grep "^src/newmod/x.c:1: not in the include-ranks table" out
 '
 
+test_expect_success 'libcurl in build fails (ADD <url> goes through the fetch_url hook)' '
+    plant build/fetch.c "#include <curl/curl.h>" &&
+    test_exit_code 1 "$check" tree >out 2>&1 &&
+    grep "^src/build/fetch.c:[0-9]*: build includes <curl/curl.h>, which only registry/client may use" out &&
+    plant registry/server/meta.c "#include <sqlite3.h>" && "$check" tree &&
+    plant cache/push.c "#include <sqlite3.h>" && test_exit_code 1 "$check" tree
+'
+
 test_expect_success 'the table is read from docs/architecture.md' '
     plant build/fetch.c "#include \"registry/client.h\"" &&
     sed -i "s/^| build | 3 | |/| build | 3 | registry\\/client |/" tree/docs/architecture.md &&

@@ -75,10 +75,10 @@ test_expect_success 'push to another repository mounts the blobs recorded as see
     export STRATA_SEEN_FILE="$TRASH/seen.json" &&
     "$DRV" push-layout img v1 "$REG/app:v1" >out &&
     grep "moved=0 skipped=4" out &&
-    jq -e ".[\"$REG\"] | length == 4" seen.json &&
+    jq -e "[.[] | select(.at | any(.host == \"$REG\" and .repo == \"app\"))] | length == 4" seen.json &&
     "$DRV" push-layout img v1 "$REG/copy:v1" >out &&
     grep "moved=0 skipped=0 mounted=4" out &&
-    jq -e "[.[\"$REG\"][] | index(\"copy\")] | all" seen.json
+    jq -e "[.[] | .at | any(.host == \"$REG\" and .repo == \"copy\")] | all" seen.json
 '
 
 test_expect_success 'skopeo pushes, strata pulls: same digest, blobs verified' '

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t8002: lazy layers. An image whose layers are cache hits lives in the local
 # store as manifest + config, its layers recorded as remote
-# (.strata/remote-blobs.json); pushing it to another repository of the same
+# (.strata/blob-locations.json); pushing it to another repository of the same
 # registry moves no layer byte (cross-repo mount, or HEAD), checked at the
 # registry's access log; a layer is downloaded only when asked for.
 . "$(dirname "$0")/lib.sh"
@@ -28,8 +28,8 @@ for which in strata docker; do
         log_mark "$L" &&
         strata cache-debug adopt "$R/app:latest" "local/$which:hit" >out &&
         for h in $(layer_hexes); do test ! -e "$STRATA_ROOT/blobs/sha256/$h" || return 1; done &&
-        jq -e --arg d "$LA" --arg r "$R" ".[\$d].host == \$r and .[\$d].repo == \"app\"" \
-            "$STRATA_ROOT/.strata/remote-blobs.json" &&
+        jq -e --arg d "$LA" --arg r "$R" ".[\$d].at[-1].host == \$r and .[\$d].at[-1].repo == \"app\"" \
+            "$STRATA_ROOT/.strata/blob-locations.json" &&
         log_since "$L" >log &&
         ! blob_gets log | grep -F -f "$(layer_hexes >hexes; echo hexes)"
     '
@@ -80,7 +80,7 @@ test_expect_success 'push to another registry: remote layers fetched from their 
 test_expect_success 'a layer known nowhere is an error naming the blob' '
     rm -rf "$STRATA_ROOT" &&
     strata cache-debug adopt "$SREG/app:latest" local/y:hit >/dev/null &&
-    rm "$STRATA_ROOT/.strata/remote-blobs.json" &&
+    rm "$STRATA_ROOT/.strata/blob-locations.json" &&
     test_must_fail strata cache-debug push local/y:hit "$REG/nowhere:v1" >out 2>err &&
     grep "neither in the store nor known remotely" err
 '
@@ -88,8 +88,8 @@ test_expect_success 'a layer known nowhere is an error naming the blob' '
 test_expect_success 'a source that lost the layer: the fetch fails, nothing is committed' '
     rm -rf "$STRATA_ROOT" &&
     strata cache-debug adopt "$SREG/app:latest" local/z:hit >/dev/null &&
-    jq --arg d "$LA" ".[\$d].repo = \"plain-missing\"" "$STRATA_ROOT/.strata/remote-blobs.json" >rb &&
-    cp rb "$STRATA_ROOT/.strata/remote-blobs.json" &&
+    jq --arg d "$LA" ".[\$d].at[-1].repo = \"plain-missing\"" "$STRATA_ROOT/.strata/blob-locations.json" >rb &&
+    cp rb "$STRATA_ROOT/.strata/blob-locations.json" &&
     test_must_fail strata cache-debug fetch local/z:hit >out 2>err &&
     grep "fetch $SREG/plain-missing@$LA" err &&
     test ! -e "$STRATA_ROOT/blobs/sha256/${LA#sha256:}"

@@ -36,21 +36,21 @@ int main(void)
 	ok(oci_ref_parse("local/app:hit", &ref, &err) == 0 &&
 		   store_tag_set(s, &ref, OCI_MT_MANIFEST, &md, (int64_t)mlen, &err) == 0,
 	   "tagged");
-	ok(rcache_remote_note(s, l1, 1000, "127.0.0.1:5000", "app", &err) == 0, "note l1");
-	ok(rcache_remote_note(s, l2, 2000, "127.0.0.1:5000", "app", &err) == 0, "note l2");
-	ok(rcache_remote_note(s, l2, 2000, "127.0.0.1:5000", "app", &err) == 0, "note again: no-op");
+	ok(store_blobloc_note(s, l1, 1000, "127.0.0.1:5000", "app", &err) == 0, "note l1");
+	ok(store_blobloc_note(s, l2, 2000, "127.0.0.1:5000", "app", &err) == 0, "note l2");
+	ok(store_blobloc_note(s, l2, 2000, "127.0.0.1:5000", "app", &err) == 0, "note again: no-op");
 
 	char *host = NULL, *repo = NULL;
 	int64_t size = 0;
-	is_int(rcache_remote_lookup(s, l2, &host, &repo, &size, &err), 1, "lookup finds l2");
+	is_int(store_blobloc_lookup(s, l2, &host, &repo, &size, &err), 1, "lookup finds l2");
 	is_str(host, "127.0.0.1:5000", "lookup host");
 	is_str(repo, "app", "lookup repo");
 	is_int(size, 2000, "lookup size");
 	free(host);
 	free(repo);
 	cleanup_free char *l3 = xasprintf("sha256:%064x", 0xa3);
-	is_int(rcache_remote_lookup(s, l3, &host, &repo, NULL, &err), 0, "unknown blob: 0");
-	is_int(rcache_remote_note(s, "nope", 1, "h", "r", &err), -1, "note refuses a bad digest");
+	is_int(store_blobloc_lookup(s, l3, &host, &repo, NULL, &err), 0, "unknown blob: 0");
+	is_int(store_blobloc_note(s, "nope", 1, "h", "r", &err), -1, "note refuses a bad digest");
 	strata_error_clear(&err);
 
 	/* the store still works with absent layers */
@@ -80,12 +80,12 @@ int main(void)
 	regclient_free(c);
 
 	/* a corrupt record is an error naming the file */
-	cleanup_free char *rp = xasprintf("%s/.strata/remote-blobs.json", tmpl);
+	cleanup_free char *rp = xasprintf("%s/.strata/blob-locations.json", tmpl);
 	ok(strata_atomic_write(rp, "[1]", 3, 0644, &err) == 0, "corrupt the record");
-	is_int(rcache_remote_lookup(s, l1, &host, &repo, NULL, &err), -1, "corrupt record: error");
+	is_int(store_blobloc_lookup(s, l1, &host, &repo, NULL, &err), -1, "corrupt record: error");
 	if (err) {
 		cleanup_free char *m = strata_error_string(err);
-		ok(strstr(m, "remote-blobs.json") != NULL, "error names the file (%s)", m);
+		ok(strstr(m, "blob-locations.json") != NULL, "error names the file (%s)", m);
 		strata_error_clear(&err);
 	}
 	store_close(s);

@@ -70,12 +70,12 @@ int main(void)
 	ok(rcache_session_note_remote(x, &err) == 0, "note remote");
 	char *h = NULL, *r = NULL;
 	cleanup_free char *l1 = hex("sha256:", 0x101), *l0 = hex("sha256:", 0x100);
-	is_int(rcache_remote_lookup(s, l1, &h, &r, NULL, &err), 1, "the hit's layer is recorded");
+	is_int(store_blobloc_lookup(s, l1, &h, &r, NULL, &err), 1, "the hit's layer is recorded");
 	is_str(h, "127.0.0.1:5000", "host");
 	is_str(r, "app", "repo");
 	free(h);
 	free(r);
-	is_int(rcache_remote_lookup(s, l0, &h, &r, NULL, &err), 0, "a built layer is not remote");
+	is_int(store_blobloc_lookup(s, l0, &h, &r, NULL, &err), 0, "a built layer is not remote");
 
 	struct rcache_push_result pr;
 	is_int(rcache_session_export(x, "r.io/a:c,mode=bad", final_layers, &pr, &err), -1, "export: bad spec");

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include "registry/client/internal.h"
-#include "registry/seen.h"
 
 static void test_challenges(void)
 {
@@ -300,55 +299,9 @@ static void test_sched(void)
 	ok(regclient_run_parallel(0, 4, count_job, hits, &err) == 0, "no jobs");
 }
 
-static void test_seen(void)
-{
-	char tmpl[] = "/tmp/strata-seen-XXXXXX";
-	char *dir = mkdtemp(tmpl);
-	char path[512], lockp[600];
-	snprintf(path, sizeof(path), "%s/seen.json", dir);
-	snprintf(lockp, sizeof(lockp), "%s.lock", path);
-	struct strata_error *err = NULL;
-	struct regseen *a = NULL, *b = NULL;
-	char *repo = NULL;
-	ok(regseen_open(path, &a, &err) == 0, "open a missing record");
-	ok(regseen_open(path, &b, &err) == 0, "a second user");
-	regseen_add(a, "r:5000", "app", "sha256:aa");
-	is_int(regseen_where(a, "r:5000", "sha256:aa", "app", &repo), 0, "not the repository itself");
-	regseen_add(b, "r:5000", "other", "sha256:aa");
-	regseen_add(b, "r:5000", "other", "sha256:bb");
-	ok(regseen_save(a, &err) == 0 && regseen_save(b, &err) == 0, "both save");
-	regseen_free(a);
-	regseen_free(b);
-	ok(regseen_open(path, &a, &err) == 0, "reopen");
-	is_int(regseen_where(a, "r:5000", "sha256:aa", "new", &repo), 1, "merged: found");
-	ok(repo && (!strcmp(repo, "app") || !strcmp(repo, "other")), "a repository holding it");
-	free(repo);
-	is_int(regseen_where(a, "r:5000", "sha256:aa", "app", &repo), 1, "the other one");
-	is_str(repo, "other", "other repository");
-	free(repo);
-	is_int(regseen_where(a, "r2", "sha256:aa", "x", &repo), 0, "per registry");
-	for (int i = 0; i < 20; i++) {
-		char r[16];
-		snprintf(r, sizeof(r), "r%d", i);
-		regseen_add(a, "h", r, "sha256:cc");
-	}
-	is_int(regseen_where(a, "h", "sha256:cc", "r19", &repo), 1, "bounded list keeps recent");
-	is_str(repo, "r12", "oldest kept is r12");
-	free(repo);
-	regseen_free(a);
-	FILE *f = fopen(path, "w");
-	fputs("[1,2]", f);
-	fclose(f);
-	ok(regseen_open(path, &a, &err) < 0, "not an object: error");
-	strata_error_clear(&err);
-	unlink(path);
-	unlink(lockp);
-	rmdir(dir);
-}
 
 int main(void)
 {
-	test_seen();
 	test_challenges();
 	test_link();
 	test_errors();

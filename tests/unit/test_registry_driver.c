@@ -28,7 +28,7 @@
 #include "oci/oci.h"
 #include "registry/client.h"
 #include "registry/layout.h"
-#include "registry/seen.h"
+#include "store/store.h"
 #include "registry/transfer.h"
 
 static void progress(void *ctx, const char *digest, uint64_t done, uint64_t total, const char *state)
@@ -200,9 +200,9 @@ static int drive(int argc, char **argv)
 			ret = fail(err);
 			goto out;
 		}
-		struct regseen *seen = NULL;
+		struct store_blobloc *seen = NULL;
 		if (getenv("STRATA_SEEN_FILE")) {
-			if (regseen_open(getenv("STRATA_SEEN_FILE"), &seen, &err) < 0) {
+			if (store_blobloc_open_path(getenv("STRATA_SEEN_FILE"), &seen, &err) < 0) {
 				regxfer_layout_close(&l);
 				ret = fail(err);
 				goto out;
@@ -212,9 +212,9 @@ static int drive(int argc, char **argv)
 		int r = pull ? regclient_pull_image(c, argv[2], argc > 4 ? argv[4] : NULL, &l, pg, &res, &err)
 			     : regclient_push_image(c, argv[3], argv[4], &l, pg, &res, &err);
 		regxfer_layout_close(&l);
-		if (r == 0 && seen && regseen_save(seen, &err) < 0)
+		if (r == 0 && seen && store_blobloc_save(seen, &err) < 0)
 			r = -1;
-		regseen_free(seen);
+		store_blobloc_free(seen);
 		if (r < 0) {
 			ret = fail(err);
 		} else {

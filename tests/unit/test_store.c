@@ -107,18 +107,23 @@ int main(void)
 
 	struct store_entry r;
 	ok(store_resolve(s, "demo/app:v1", &r, &err) == 0 && !strcmp(r.digest.str, md.str), "resolve name");
-	free(r.name), free(r.media_type);
+	store_entry_release(&r);
 	ok(store_resolve(s, "docker.io/demo/app:v1", &r, &err) == 0, "resolve full name");
-	free(r.name), free(r.media_type);
+	ok(r.name && r.media_type, "an entry owns its name and media type");
+	store_entry_release(&r);
+	ok(!r.name && !r.media_type, "store_entry_release frees and clears them");
+	store_entry_release(&r);
+	store_entry_release(NULL);
+	ok(1, "released twice and NULL: no-ops");
 	char pre[13];
 	snprintf(pre, sizeof(pre), "%.12s", cd.hex);
 	ok(store_resolve(s, pre, &r, &err) == 0 && !strcmp(r.digest.str, md.str), "resolve image id prefix");
-	free(r.name), free(r.media_type);
+	store_entry_release(&r);
 	char *at = xasprintf("demo/app@%s", md.str);
 	ok(store_resolve(s, at, &r, &err) == 0 && !strcmp(r.digest.str, md.str), "resolve name@digest");
 	free(r.name), free(r.media_type), free(at);
 	ok(store_resolve(s, md.str, &r, &err) == 0, "resolve manifest digest");
-	free(r.name), free(r.media_type);
+	store_entry_release(&r);
 	expect_err(store_resolve(s, "demo/app:v9", &r, &err), &err, "not found", "unknown tag");
 	expect_err(store_resolve(s, "Bad Name!", &r, &err), &err, "invalid reference", "invalid reference");
 

@@ -39,23 +39,8 @@ out:
 
 /* ---- download ---- */
 
-struct dl {
-	const struct strata_sink *sink;
-	struct rc_resp *resp;
-	struct oci_verifier v;
-	uint64_t got;   /* bytes verified and written */
-	uint64_t skip;  /* bytes of a 200 answer to a Range request still to drop */
-	uint64_t limit; /* expected size, 0 unknown */
-	bool first;     /* no data seen yet in this attempt */
-	bool verify;    /* hash here (else the sink verifies before committing) */
-	/* libcurl hands over at most 16 KiB at a time: coalesce sink writes */
-	char *wbuf;
-	size_t wlen;
-};
 
-#define DL_WBUF (1u << 20)
-
-static int dl_flush(struct dl *d, struct strata_error **err)
+int rc_dl_flush(struct rc_dl *d, struct strata_error **err)
 {
 	if (!d->wlen)
 		return 0;
@@ -64,9 +49,9 @@ static int dl_flush(struct dl *d, struct strata_error **err)
 	return r;
 }
 
-static int dl_data(void *ctx, const void *p, size_t n, struct strata_error **err)
+int rc_dl_data(void *ctx, const void *p, size_t n, struct strata_error **err)
 {
-	struct dl *d = ctx;
+	struct rc_dl *d = ctx;
 	const char *b = p;
 	if (d->first) {
 		/* a server that ignores Range answers 200 from byte 0: drop what we have */
@@ -97,13 +82,13 @@ static int dl_data(void *ctx, const void *p, size_t n, struct strata_error **err
 		oci_verifier_update(&d->v, b, n);
 	d->got += n;
 	while (n) {
-		size_t room = DL_WBUF - d->wlen;
+		size_t room = RC_DL_WBUF - d->wlen;
 		size_t k = n < room ? n : room;
 		memcpy(d->wbuf + d->wlen, b, k);
 		d->wlen += k;
 		b += k;
 		n -= k;
-		if (d->wlen == DL_WBUF && dl_flush(d, err) < 0)
+		if (d->wlen == RC_DL_WBUF && rc_dl_flush(d, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -130,13 +115,13 @@ int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo
 	cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
 	struct rc_resp resp;
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
-	struct dl d = { .sink = sink, .resp = &resp, .limit = size, .wbuf = xmalloc(DL_WBUF), .verify = verify };
+	struct rc_dl d = { .sink = sink, .resp = &resp, .limit = size, .wbuf = xmalloc(RC_DL_WBUF), .verify = verify };
 	oci_verifier_init(&d.v, &want);
 	int r = -1;
 	for (int attempt = 0;; attempt++) {
 		char range[64];
 		struct rc_req req = { .method = "GET", .url = url, .body_fd = -1, .scope = scope, .follow = true,
-				      .on_data = dl_data, .data_ctx = &d, .prog = prog, .prog_id = digest,
+				      .on_data = rc_dl_data, .data_ctx = &d, .prog = prog, .prog_id = digest,
 				      .prog_base = d.got, .prog_total = size };
 		if (d.got) {
 			snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", d.got);
@@ -165,7 +150,7 @@ int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo
 		if (prog && prog->fn)
 			prog->fn(prog->ctx, digest, d.got, size, "resuming");
 	}
-	if (dl_flush(&d, err) < 0)
+	if (rc_dl_flush(&d, err) < 0)
 		goto out;
 	if (size && d.got != size) {
 		strata_error_makec(err, STRATA_E_INVALID, 0, "blob is %" PRIu64 " bytes, expected %" PRIu64,
@@ -266,6 +251,7 @@ static int try_upload(struct regclient *c, struct rc_host *h, const char *repo, 
 		      uint64_t size, const char *mount_from, const char *scope,
 		      const struct regclient_progress *prog, struct strata_error **err)
 {
+	strata_error_ensure(err);
 	struct rc_resp resp;
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
 	int r = -1, pr;

@@ -2,8 +2,11 @@
  * http.c — the transport: one libcurl easy handle per request, all sharing
  * the client's CURLSH (connections, DNS, TLS sessions) so connections are
  * reused across requests and threads; HTTP/2 over TLS where offered;
- * capped in-memory bodies; retries with exponential backoff and full jitter
- * on 429 (Retry-After honoured), 5xx and connection errors.
+ * capped in-memory bodies. The backoff between retries (rc_backoff; the
+ * retries themselves are decided in auth.c and blob.c) is exponential with
+ * "equal" jitter: a wait drawn in [cap/2, cap], cap = retry_base_ms << attempt
+ * up to 10 s; a numeric Retry-After of the answer replaces it (at most 60 s;
+ * an HTTP-date Retry-After is ignored and the backoff applies).
  */
 #include "registry/client/internal.h"
 
@@ -584,11 +587,7 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 					   __ATOMIC_RELAXED);
 	}
 	if (x.data_err) {
-		if (err)
-			*err = x.data_err;
-		else
-			strata_error_free(x.data_err);
-		return -1;
+		return strata_error_pass(err, x.data_err);
 	}
 	if (cc != CURLE_OK) {
 		if (x.overflow)
@@ -689,6 +688,7 @@ bool rc_curl_transient(CURLcode cc)
 	}
 }
 
+/* see the top of the file: Retry-After seconds (<= 60 s), else [cap/2, cap] */
 void rc_backoff(const struct regclient *c, int attempt, const char *retry_after)
 {
 	long long ms = 0;

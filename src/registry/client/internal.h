@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "oci/digest.h"
 #include "registry/client.h"
 
 /* ---- WWW-Authenticate (RFC 7235) ---- */
@@ -117,6 +118,28 @@ struct rc_req {
 	uint64_t prog_base, prog_total;
 };
 
+/* ---- downloads (blob.c): a sink fed through rc_req.on_data, resumable ---- */
+struct rc_dl {
+	const struct strata_sink *sink;
+	struct rc_resp *resp;
+	struct oci_verifier v;
+	uint64_t got;   /* bytes verified and written */
+	uint64_t skip;  /* bytes of a 200 answer to a Range request still to drop */
+	uint64_t limit; /* expected size, 0 unknown */
+	bool first;     /* no data seen yet in this attempt */
+	bool verify;    /* hash here (else the sink verifies before committing) */
+	/* libcurl hands over at most 16 KiB at a time: coalesce sink writes */
+	char *wbuf;
+	size_t wlen;
+};
+
+#define RC_DL_WBUF (1u << 20)
+/* on_data for a download: the first bytes of an attempt check a resumed
+ * answer (206 at the right offset, or a 200 whose first `got` bytes are
+ * skipped), then verify (when asked) and coalesce into the sink */
+int rc_dl_data(void *ctx, const void *p, size_t n, struct strata_error **err);
+int rc_dl_flush(struct rc_dl *d, struct strata_error **err);
+
 /* Host state, created on first use. */
 struct rc_host *rc_host_get(struct regclient *c, const char *host);
 /* "https://host" or "http://host", probing https first for insecure hosts. */
@@ -142,11 +165,17 @@ bool rc_curl_transient(CURLcode cc);
  * later would send the same bytes into the same full disk).
  */
 bool rc_status_transient(long st);
+/*
+ * Sleep before retry number attempt (0 first): retry_after (a Retry-After
+ * value) when it is a number of seconds, capped at 60 s; otherwise
+ * exponential backoff with equal jitter, a wait in [cap/2, cap] where
+ * cap = retry_base_ms << attempt, at most 10 s.
+ */
+void rc_backoff(const struct regclient *c, int attempt, const char *retry_after);
 /* A transport failure (a CURLcode and curl's words) as a few words a user
  * acts on: "connection refused (nothing listens there)", "DNS lookup
  * failed (no such host)", "TLS failed: ...", "timed out (...)". Newly allocated. */
 char *rc_transport_failure(int code, int os_errno, const char *why);
-void rc_backoff(const struct regclient *c, int attempt, const char *retry_after);
 
 /* Resolve a Location (absolute or relative to base). Newly allocated. */
 char *rc_resolve_url(const char *base, const char *loc);

@@ -98,6 +98,11 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 					  out->revision_from ? out->revision_from : "",
 					  out->revision_from && out->build_from ? " and " : "",
 					  out->build_from ? out->build_from : "");
+	const char *ct = NULL;
+	if (ci_cache_tag(flags->cache_tag, get, &ct, err) < 0)
+		return -1;
+	if (ct && !strcmp(ct, tag))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "cache tag '%s' is the image's tag", ct);
 	cleanup_free char *reg = registry ? clean_registry(registry, get("REGISTRY_PORT")) : NULL;
 	cleanup_free char *name = reg ? xasprintf("%s/%s", reg, image) : xstrdup(image);
 	struct oci_ref r = OCI_REF_INIT;
@@ -116,11 +121,6 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 	out->tag = STRATA_STEAL(tag);
 	out->ref_tag = xasprintf("%s:%s", out->repository, out->tag);
 	out->ref_latest = xasprintf("%s:latest", out->repository);
-	const char *ct = NULL;
-	if (ci_cache_tag(flags->cache_tag, get, &ct, err) < 0)
-		return -1;
-	if (ct && !strcmp(ct, out->tag))
-		return strata_error_makec(err, STRATA_E_CONFIG, 0, "cache tag '%s' is the image's tag", ct);
 	if (ct) {
 		out->cache_tag = xstrdup(ct);
 		out->ref_cache = xasprintf("%s:%s", out->repository, ct);

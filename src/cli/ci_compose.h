@@ -30,9 +30,10 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 
 /*
  * The cache artifact a job's build imports and exports (mode=max) by default:
- * REPOSITORY:cache_tag of the image it pushes (ci mode, or a build with
- * --push), newly allocated; NULL when it pushes nothing, the service has its
- * own build.cache_to, or o->cache_tag is NULL.
+ * REPOSITORY:cache_tag of the image it pushes (ci mode: the CI repository;
+ * a build with --push: the repository of a pushed tag that build.cache_from
+ * also names, else of the image: name), newly allocated; NULL when it pushes
+ * nothing, the service has its own build.cache_to, or o->cache_tag is NULL.
  */
 char *cli_compose_cache_ref(const struct cli_compose_job_opts *o, const struct compose_job *job);
 

@@ -73,11 +73,26 @@ static char *ci_repo(const struct cli_compose_job_opts *o, const struct compose_
 	return repo_of(full);
 }
 
+/* the repository of a pushed tag that cache_from also reads (the one the
+ * file already uses as its registry cache), else the image's (tags[0]) */
+static char *cache_repo(const struct compose_job *job)
+{
+	for (size_t i = 0; i < job->build->ncache_from; i++) {
+		cleanup_free char *from = repo_of(job->build->cache_from[i]);
+		for (size_t k = 0; from && k < job->ntags; k++) {
+			cleanup_free char *to = repo_of(job->tags[k]);
+			if (to && !strcmp(from, to))
+				return STRATA_STEAL(to);
+		}
+	}
+	return repo_of(job->tags[0]);
+}
+
 char *cli_compose_cache_ref(const struct cli_compose_job_opts *o, const struct compose_job *job)
 {
 	if (!o->cache_tag || o->push_only || job->build->ncache_to || !job->ntags || !(o->ci || job->push))
 		return NULL;
-	cleanup_free char *repo = o->ci ? ci_repo(o, job) : repo_of(job->tags[0]);
+	cleanup_free char *repo = o->ci ? ci_repo(o, job) : cache_repo(job);
 	return repo ? xasprintf("%s:%s", repo, o->cache_tag) : NULL;
 }
 

@@ -23,10 +23,12 @@ log_since() { wait_log "$L" "GET /v2/ " >/dev/null; tail -c +$(( $(cat "$L.mark"
 log_bytes() {
     log_since | sed -n 's/.* in=\([0-9]*\) out=\([0-9]*\) .*/\1 \2/p' | awk '{s += $1 + $2} END {print s + 0}'
 }
-# the registry traffic strata counted itself ("strata: registry traffic: N bytes down, M bytes up")
+# the registry traffic strata counted itself ("strata: registry traffic:
+# 2.9 kB down, 560 B up, ..."), in bytes (to the unit's precision)
 counted() {
-    sed -n 's/^strata: registry traffic: \([0-9]*\) bytes down, \([0-9]*\) bytes up.*/\1 \2/p' "$1" |
-        awk '{s += $1 + $2} END {print s + 0}'
+    sed -n 's/^strata: registry traffic: \([0-9.]*\) \([kMG]*B\) down, \([0-9.]*\) \([kMG]*B\) up.*/\1 \2 \3 \4/p' "$1" |
+        awk '{for (i = 1; i < NF; i += 2) s += $i * ($(i+1) == "GB" ? 1e9 : $(i+1) == "MB" ? 1e6 : $(i+1) == "kB" ? 1e3 : 1)}
+             END {printf "%d\n", s}'
 }
 # the digest of the builder's big layer (the largest of an image's manifest)
 big_layer() {

@@ -25,9 +25,16 @@ strata_log_bytes() {
 docker_log_bytes() {
     log_since "$1" | sed -n 's/.*"[A-Z]* \/v2[^"]*" [0-9]* \([0-9]*\) .*/\1/p' | awk '{s += $1} END {print s + 0}'
 }
-# "N bytes pulled, M bytes pushed" of strata ci's summary, summed
+# "X pulled, Y pushed" of strata ci's summary (2.9 kB, 560 B, 32.6 MB), in bytes
+to_bytes() {
+    awk '{for (i = 1; i < NF; i += 2) s += $i * ($(i+1) == "GB" ? 1e9 : $(i+1) == "MB" ? 1e6 : $(i+1) == "kB" ? 1e3 : 1)}
+         END {printf "%d\n", s}'
+}
 summary_bytes() {
-    sed -n 's/.*; \([0-9]*\) bytes pulled, \([0-9]*\) bytes pushed.*/\1 \2/p' "$1" | awk '{s += $1 + $2} END {print s + 0}'
+    sed -n 's/.*; \([0-9.]*\) \([kMG]*B\) pulled, \([0-9.]*\) \([kMG]*B\) pushed.*/\1 \2 \3 \4/p' "$1" | to_bytes
+}
+summary_up() {
+    sed -n 's/.*; [0-9.]* [kMG]*B pulled, \([0-9.]*\) \([kMG]*B\) pushed.*/\1 \2/p' "$1" | to_bytes
 }
 MB2=2097152
 
@@ -70,10 +77,10 @@ for which in strata docker; do
         grep "strata ci: $R/app:r_2 and $R/app:latest pushed: 4 steps cached, 0 run" err &&
         mine=$(summary_bytes err) &&
         if [ $which = strata ]; then moved=$(strata_log_bytes "$L"); else
-            moved=$(( $(docker_log_bytes "$L") + $(sed -n "s/.* bytes pulled, \([0-9]*\) bytes pushed.*/\1/p" err) )); fi &&
+            moved=$(( $(docker_log_bytes "$L") + $(summary_up err) )); fi &&
         echo "# runner B moved $moved bytes (registry log), $mine (strata ci summary)" &&
         test "$moved" -gt 0 && test "$moved" -lt $MB2 && test "$mine" -lt $MB2 &&
-        ! log_since "$L" | grep -E "(PATCH|POST) /v2/[^ ]*/blobs/uploads"
+        ! log_since "$L" | grep -E "GET /v2/app/blobs/[^ ]*\" 200 [0-9]* [0-9]{7,}|GET /v2/app/blobs/.* out=[0-9]{7,}"
     '
 done
 

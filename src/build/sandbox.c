@@ -296,6 +296,42 @@ static void enter_userns(void)
 	g.isolation = SANDBOX_ROOTLESS;
 }
 
+/*
+ * Already root of a user namespace (a `strata build` that `strata compose`
+ * started inside ours, or root in a rootless container): the map tells the
+ * user outside (what 0 maps to) and how many other ids exist.
+ * @return true when /proc/self/uid_map is not the initial namespace's.
+ */
+static bool inherited_userns(void)
+{
+	cleanup_free char *um = read_small("/proc/self/uid_map");
+	cleanup_free char *gm = read_small("/proc/self/gid_map");
+	unsigned long in, out, cnt;
+	if (!um || (sscanf(um, " %lu %lu %lu", &in, &out, &cnt) == 3 && in == 0 && out == 0 && cnt == 4294967295UL))
+		return false;
+	for (int k = 0; k < 2; k++) {
+		unsigned long total = 0, zero = k ? g.host_gid : g.host_uid;
+		for (const char *l = k ? gm : um; l && *l;) {
+			if (sscanf(l, " %lu %lu %lu", &in, &out, &cnt) == 3) {
+				total += cnt;
+				if (in == 0)
+					zero = out;
+			}
+			l = strchr(l, '\n');
+			l = l ? l + 1 : NULL;
+		}
+		if (k) {
+			g.host_gid = (gid_t)zero;
+			g.subgids = total ? total - 1 : 0;
+		} else {
+			g.host_uid = (uid_t)zero;
+			g.subuids = total ? total - 1 : 0;
+		}
+	}
+	snprintf(g_user, sizeof(g_user), "%lu", (unsigned long)g.host_uid);
+	return true;
+}
+
 void sandbox_init(void)
 {
 	if (g_init)
@@ -304,7 +340,7 @@ void sandbox_init(void)
 	g.host_uid = getuid();
 	g.host_gid = getgid();
 	if (geteuid() == 0) {
-		g.isolation = SANDBOX_ROOT;
+		g.isolation = inherited_userns() ? SANDBOX_ROOTLESS : SANDBOX_ROOT;
 		return;
 	}
 	const char *rl = getenv("STRATA_ROOTLESS");

@@ -193,19 +193,39 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	json_t *a = json_array();
 	if (c->exec_form) {
 		for (size_t i = 0; i < c->argc; i++)
-			json_array_append_new(a, json_string(c->argv[i]));
+			json_array_append_new(a, strata_json_text(c->argv[i]));
 	} else {
 		for (size_t i = 0; i < c->shell_argc; i++)
-			json_array_append_new(a, json_string(c->shell_argv[i]));
-		json_array_append_new(a, json_string(c->shell));
+			json_array_append_new(a, strata_json_text(c->shell_argv[i]));
+		json_array_append_new(a, strata_json_text(c->shell));
 	}
 	return a;
+}
+
+/*
+ * The base image's history, with an entry for each of its layers it does
+ * not describe: history is optional in OCI, but an image whose history
+ * describes fewer layers than rootfs.diff_ids has is invalid once strata adds
+ * its own entries (the BuildKit fix: missing entries go first).
+ */
+static json_t *base_history(const json_t *config)
+{
+	json_t *h = json_object_get(config, "history");
+	h = json_is_array(h) ? json_deep_copy(h) : json_array();
+	size_t described = 0, i;
+	json_t *ent;
+	json_array_foreach(h, i, ent)
+		described += !json_is_true(json_object_get(ent, "empty_layer"));
+	size_t layers = json_array_size(json_object_get(json_object_get(config, "rootfs"), "diff_ids"));
+	for (size_t k = described; k < layers; k++)
+		json_array_insert_new(h, 0, json_pack("{s:s}", "comment", "base layer without history"));
+	return h;
 }
 
 static void history_add(struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
-	json_t *ent = json_pack("{s:s}", "created_by", created_by);
+	json_t *ent = json_pack("{s:o}", "created_by", strata_json_text(created_by));
 	if (empty)
 		json_object_set_new(ent, "empty_layer", json_true());
 	json_array_append_new(h, ent);
@@ -227,7 +247,7 @@ static void expose_port(json_t *ports, const char *word)
 	unsigned long lo, hi;
 	char proto[16];
 	if (sscanf(word, "%lu-%lu/%15s", &lo, &hi, proto) != 3 || hi < lo || hi > 65535) {
-		json_object_set_new(ports, word, json_object());
+		strata_json_set_text(ports, word, json_object());
 		return;
 	}
 	for (unsigned long p = lo; p <= hi; p++) {
@@ -255,10 +275,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_LABEL:
 		for (size_t i = 0; i < st->nkvs; i++)
-			json_object_set_new(obj_member(cfg, "Labels"), st->kvs[i].name, json_string(st->kvs[i].value));
+			strata_json_set_text(obj_member(cfg, "Labels"), st->kvs[i].name, strata_json_text(st->kvs[i].value));
 		break;
 	case DF_MAINTAINER:
-		json_object_set_new(s->image, "author", json_string(st->value));
+		json_object_set_new(s->image, "author", strata_json_text(st->value));
 		break;
 	case DF_EXPOSE:
 		for (size_t i = 0; i < st->nwords; i++)
@@ -266,10 +286,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_VOLUME:
 		for (size_t i = 0; i < st->nwords; i++)
-			json_object_set_new(obj_member(cfg, "Volumes"), st->words[i], json_object());
+			strata_json_set_text(obj_member(cfg, "Volumes"), st->words[i], json_object());
 		break;
 	case DF_USER:
-		json_object_set_new(cfg, "User", json_string(st->value));
+		json_object_set_new(cfg, "User", strata_json_text(st->value));
 		break;
 	case DF_WORKDIR: {
 		const char *cur = json_string_value(json_object_get(cfg, "WorkingDir"));
@@ -290,17 +310,17 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		}
 		if (!b.len)
 			strata_buf_addch(&b, '/');
-		json_object_set_new(cfg, "WorkingDir", json_string(b.data));
+		json_object_set_new(cfg, "WorkingDir", strata_json_text(b.data));
 		strata_buf_release(&b);
 		break;
 	}
 	case DF_STOPSIGNAL:
-		json_object_set_new(cfg, "StopSignal", json_string(st->value));
+		json_object_set_new(cfg, "StopSignal", strata_json_text(st->value));
 		break;
 	case DF_SHELL: {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->nwords; i++)
-			json_array_append_new(a, json_string(st->words[i]));
+			json_array_append_new(a, strata_json_text(st->words[i]));
 		json_object_set_new(cfg, "Shell", a);
 		s->shell_set = true;
 		break;
@@ -315,10 +335,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			if (h->cmd.exec_form) {
 				json_array_append_new(t, json_string("CMD"));
 				for (size_t i = 0; i < h->cmd.argc; i++)
-					json_array_append_new(t, json_string(h->cmd.argv[i]));
+					json_array_append_new(t, strata_json_text(h->cmd.argv[i]));
 			} else {
 				json_array_append_new(t, json_string("CMD-SHELL"));
-				json_array_append_new(t, json_string(h->cmd.shell));
+				json_array_append_new(t, strata_json_text(h->cmd.shell));
 			}
 			json_object_set_new(hc, "Test", t);
 			if (h->interval)
@@ -341,7 +361,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			a = json_array();
 			json_object_set_new(cfg, "OnBuild", a);
 		}
-		json_array_append_new(a, json_string(st->value));
+		json_array_append_new(a, strata_json_text(st->value));
 		break;
 	}
 	case DF_ENV:
@@ -359,7 +379,7 @@ static void set_env(struct stage_state *s, struct dockerfile_scope *sc)
 	const char *const *env = dockerfile_scope_env(sc);
 	json_t *a = json_array();
 	for (size_t i = 0; env && env[i]; i++)
-		json_array_append_new(a, json_string(env[i]));
+		json_array_append_new(a, strata_json_text(env[i]));
 	json_t *cfg = json_object_get(s->image, "config");
 	if (json_array_size(a))
 		json_object_set_new(cfg, "Env", a);
@@ -395,12 +415,14 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
-		 * them already expanded in the instruction) */
-		json_t *args = json_object();
+		 * them already expanded in the instruction). Inputs are published
+		 * (strata.cache.v1) and kept in build/cache/inputs: a digest of
+		 * each value, never the value (docs/internals/cache.md) */
+		cleanup_json json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
-				json_object_set_new(args, st->args[i].name, json_string(st->args[i].value));
-		json_object_set_new(inputs, "args", args);
+				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
+		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
 	}
 
 	struct build_copy_plan *plan = NULL;
@@ -408,6 +430,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	const char *tree_root = NULL;
 	cleanup_free char *stepid_src = NULL;
 	cleanup_json json_t *entry = NULL;
+	char sources_id[72] = "";
 	int rc;
 	/* inputs read the shared context (digests are filled in place) */
 	pthread_mutex_lock(&e->lock);
@@ -415,7 +438,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, inputs, &plan, &tree, &tree_root, err);
+		rc = step_copy_prepare(e, s, st, inputs, !e->o->no_cache, sources_id, &plan, &tree, &tree_root, err);
 	if (rc < 0)
 		goto fail;
 
@@ -486,6 +509,16 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 				why = build_cache_explain(prev, inputs, parent_missed);
 			progress_line(&e->pr, v, "MISS: %s", why);
 		}
+		if (st->kind != DF_RUN && !plan) {
+			/* the sources digest was the cache's record (lazy): the step
+			 * runs, so its sources are read now, and they key the layer */
+			pthread_mutex_lock(&e->lock);
+			rc = step_copy_prepare(e, s, st, inputs, false, sources_id, &plan, &tree, &tree_root, err);
+			pthread_mutex_unlock(&e->lock);
+			if (rc < 0)
+				goto fail;
+			build_cache_key(inputs, key);
+		}
 		cleanup_free char *d = engine_tmpdir(e, "step-", err);
 		if (!d) {
 			rc = -1;
@@ -539,6 +572,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			.desc = desc,
 			.diff_id = diff_id,
 			.remote_hit = remote_hit,
+			.sources_id = sources_id[0] ? sources_id : NULL,
 		};
 		h->cache_add(h->ctx, &r);
 	}
@@ -809,10 +843,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	}
 	case DF_BASE_IMAGE: {
 		s->image = json_deep_copy(img->config);
-		json_object_set_new(s->image, "history",
-				    json_is_array(json_object_get(img->config, "history"))
-					    ? json_deep_copy(json_object_get(img->config, "history"))
-					    : json_array());
+		json_object_set_new(s->image, "history", base_history(img->config));
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
 		s->layers = json_deep_copy(img->layers);

@@ -182,26 +182,6 @@ static void strv_free(char **v)
 	free(v);
 }
 
-/* in a child: run argv, return its exit status (no allocation after fork) */
-static int run_wait(char **argv)
-{
-	pid_t p = fork();
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
-			dup2(devnull, 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(p, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void set_denied(char *msg)
 {
 	g.isolation = SANDBOX_UNAVAILABLE;
@@ -242,8 +222,10 @@ static void enter_userns(void)
 				"Debian's uidmap): mapping only your own id",
 				g_user);
 
+	/* two helpers forked before the unshare (they stay in the parent namespace),
+	 * each exec'ing its tool on us once told to: in parallel, no fork more */
 	int pfd[2] = { -1, -1 };
-	pid_t helper = -1;
+	pid_t helper[2] = { -1, -1 };
 	unsigned long tu = 0, tg = 0;
 	char **uargv = NULL, **gargv = NULL;
 	if (tools) {
@@ -253,47 +235,52 @@ static void enter_userns(void)
 		if (pipe2(pfd, O_CLOEXEC) < 0)
 			tools = false;
 	}
-	if (tools) {
-		helper = fork();
-		if (helper == 0) {
+	for (int k = 0; tools && k < 2; k++) {
+		helper[k] = fork();
+		if (helper[k] == 0) {
 			close(pfd[1]);
 			char c;
 			if (read(pfd[0], &c, 1) != 1 || c != 'g')
 				_exit(1);
-			if (run_wait(uargv) != 0 || run_wait(gargv) != 0)
-				_exit(2);
-			_exit(0);
+			int devnull = open("/dev/null", O_WRONLY);
+			if (devnull >= 0)
+				dup2(devnull, 1);
+			char **argv = k == 0 ? uargv : gargv;
+			execvp(argv[0], argv);
+			_exit(127);
 		}
-		close(pfd[0]);
-		if (helper < 0) {
-			close(pfd[1]);
+		if (helper[k] < 0)
 			tools = false;
-		}
 	}
-	if (unshare(CLONE_NEWUSER) < 0) {
-		int e = errno;
-		if (helper > 0) {
-			close(pfd[1]);
-			waitpid(helper, NULL, 0);
-		}
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (!tools && pfd[1] >= 0) {
+		close(pfd[1]); /* the helpers started read EOF and exit */
+		pfd[1] = -1;
+	}
+	int ue = unshare(CLONE_NEWUSER) < 0 ? errno : 0;
+	bool sent = ue == 0 && pfd[1] >= 0 && write(pfd[1], "gg", 2) == 2;
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	bool mapped = sent;
+	for (int k = 0; k < 2; k++) {
+		int st = 0;
+		if (helper[k] <= 0)
+			continue;
+		while (waitpid(helper[k], &st, 0) < 0 && errno == EINTR)
+			;
+		mapped = mapped && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	if (ue) {
 		strv_free(uargv);
 		strv_free(gargv);
-		set_denied(sandbox_userns_diagnose("/proc", e));
+		set_denied(sandbox_userns_diagnose("/proc", ue));
 		return;
 	}
-	bool mapped = false;
-	if (helper > 0) {
-		int st = 0;
-		bool sent = write(pfd[1], "g", 1) == 1;
-		close(pfd[1]);
-		while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
-			;
-		mapped = sent && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-		if (!mapped)
-			LOG_WARN("rootless: newuidmap/newgidmap failed for %s's ranges in /etc/subuid and "
-					"/etc/subgid: mapping only your own id",
-					g_user);
-	}
+	if (tools && !mapped)
+		LOG_WARN("rootless: newuidmap/newgidmap failed for %s's ranges in /etc/subuid and /etc/subgid: "
+			 "mapping only your own id",
+			 g_user);
 	strv_free(uargv);
 	strv_free(gargv);
 	if (mapped) {
@@ -309,6 +296,42 @@ static void enter_userns(void)
 	g.isolation = SANDBOX_ROOTLESS;
 }
 
+/*
+ * Already root of a user namespace (a `strata build` that `strata compose`
+ * started inside ours, or root in a rootless container): the map tells the
+ * user outside (what 0 maps to) and how many other ids exist.
+ * @return true when /proc/self/uid_map is not the initial namespace's.
+ */
+static bool inherited_userns(void)
+{
+	cleanup_free char *um = read_small("/proc/self/uid_map");
+	cleanup_free char *gm = read_small("/proc/self/gid_map");
+	unsigned long in, out, cnt;
+	if (!um || (sscanf(um, " %lu %lu %lu", &in, &out, &cnt) == 3 && in == 0 && out == 0 && cnt == 4294967295UL))
+		return false;
+	for (int k = 0; k < 2; k++) {
+		unsigned long total = 0, zero = k ? g.host_gid : g.host_uid;
+		for (const char *l = k ? gm : um; l && *l;) {
+			if (sscanf(l, " %lu %lu %lu", &in, &out, &cnt) == 3) {
+				total += cnt;
+				if (in == 0)
+					zero = out;
+			}
+			l = strchr(l, '\n');
+			l = l ? l + 1 : NULL;
+		}
+		if (k) {
+			g.host_gid = (gid_t)zero;
+			g.subgids = total ? total - 1 : 0;
+		} else {
+			g.host_uid = (uid_t)zero;
+			g.subuids = total ? total - 1 : 0;
+		}
+	}
+	snprintf(g_user, sizeof(g_user), "%lu", (unsigned long)g.host_uid);
+	return true;
+}
+
 void sandbox_init(void)
 {
 	if (g_init)
@@ -317,7 +340,7 @@ void sandbox_init(void)
 	g.host_uid = getuid();
 	g.host_gid = getgid();
 	if (geteuid() == 0) {
-		g.isolation = SANDBOX_ROOT;
+		g.isolation = inherited_userns() ? SANDBOX_ROOTLESS : SANDBOX_ROOT;
 		return;
 	}
 	const char *rl = getenv("STRATA_ROOTLESS");
@@ -361,8 +384,9 @@ int sandbox_require(struct strata_error **err)
 	if (sandbox_mount_namespace(err) < 0)
 		return -1;
 	if (!warned && g.isolation == SANDBOX_ROOTLESS && !g.subuids)
-		LOG_WARN("rootless without subordinate ids (no range for %s in /etc/subuid and /etc/subgid): only uid 0 "
-			 "exists in builds, RUN steps that chown to other ids fail",
+		LOG_WARN("rootless without subordinate ids (only your own id is mapped; %s has no range in /etc/subuid "
+			 "and /etc/subgid, or newuidmap failed): only uid 0 exists in builds, RUN steps that chown to "
+			 "other ids fail",
 			 g_user);
 	warned = true;
 	return 0;

@@ -9,6 +9,9 @@
  * by main before any thread exists):
  *
  *   root      euid 0 in the initial user namespace: as before.
+ *             (euid 0 in another user namespace — a `strata build` started
+ *             by `strata compose` inside ours, or root of a rootless
+ *             container — is rootless: the map says who the user is.)
  *   rootless  any other user: the process enters a new user namespace where
  *             it is root. With ranges in /etc/subuid and /etc/subgid the map
  *             is "0 -> the user, 1.. -> the subordinate ids" (set by the

@@ -59,7 +59,7 @@ char *cli_store_root(void)
 	if (r && *r)
 		return xstrdup(r);
 	/* the real user decides (in rootless mode the process is root of its user namespace) */
-	if (sandbox_get()->isolation == SANDBOX_ROOT && geteuid() == 0)
+	if (geteuid() == 0 && sandbox_get()->host_uid == 0)
 		return xstrdup("/var/lib/strata");
 	const char *x = getenv("XDG_DATA_HOME");
 	if (x && *x)

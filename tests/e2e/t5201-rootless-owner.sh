@@ -55,6 +55,11 @@ test_expect_success 'rootless: on disk the snapshot holds the id shifted by the 
     test "$(stat -c %u:%g $f)" = 300999:301000
 '
 
+test_expect_success 'rootless: prune -a removes those snapshots (as the user, inside the map)' '
+    "$SUB" rmi own >/dev/null && "$SUB" prune -a >/dev/null 2>err || { cat err; false; } &&
+    ! ls -d "$TRASH"/home-strata-rl-sub/.local/share/strata/build/snapshots/*/owned 2>/dev/null
+'
+
 test_expect_success 'rootless without subordinate ids: the chown fails naming /etc/subuid' '
     test_must_fail "$NOSUB" build --progress plain -t own ctx 2>err &&
     grep "rootless without subordinate ids" err &&

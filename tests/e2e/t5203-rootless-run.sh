@@ -59,6 +59,17 @@ for u in strata-rl-sub strata-rl-nosub; do
     '
 done
 
+test_expect_success 'strata compose build as a user (its builds run inside the same user namespace)' '
+    mkdir -p comp/app && cp -r ctx/rootfs comp/app/ &&
+    printf "FROM scratch\nCOPY rootfs/ /\nRUN echo hi >/x && chown 1000 /x\n" >comp/app/Dockerfile &&
+    printf "services:\n  app:\n    build: ./app\n    image: capp:1\n" >comp/compose.yaml &&
+    chmod -R a+rX comp &&
+    (cd comp && "$TRASH/as-strata-rl-sub" compose build) >out 2>&1 || { cat out; false; } &&
+    grep "tagged capp:1" out &&
+    test "$("$TRASH/as-strata-rl-sub" run capp:1 ls -ln /x | sed "s/  */ /g" | cut -d" " -f3)" = 1000 &&
+    test -d "$TRASH/home-strata-rl-sub/.local/share/strata/build"
+'
+
 test_expect_success 'with subordinate ids: USER 1000 and ids in the map work' '
     test "$("$TRASH/as-strata-rl-sub" run -u 1000:1000 mnt id -u)" = 1000 &&
     test "$("$TRASH/as-strata-rl-sub" run mnt ls -ln /by-nobody | sed "s/  */ /g" | cut -d" " -f3)" = 65534

@@ -1,4 +1,5 @@
 #!/bin/sh
+# test-timeout: 2400 (cold builds with apt-get; a loaded machine)
 # t8020: a real-world project on a real Debian base. A Debian 12 minbase made
 # with debootstrap from this machine's Debian mirror (cached between runs by
 # tests/e2e/helpers/debian-base.sh; the test is skipped, with the reason,

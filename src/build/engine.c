@@ -75,6 +75,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 			progress_error(&e->pr, v, m);
 			return strata_error_wrap(err, "fetch cached layer %s", digest);
 		}
+		progress_bytes(&e->pr, v, digest, (uint64_t)json_integer_value(json_object_get(desc, "size")), 0);
 		progress_done(&e->pr, v);
 	}
 	cleanup_free char *diff = xasprintf("sha256:%s", id);
@@ -405,7 +406,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 {
 	char lbl[128];
 	stage_label(e, si, lbl, sizeof(lbl));
-	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
+	int v = progress_start_step(&e->pr, (int)si, st->line, "[%s%d/%d] %s%s", lbl, pos, total,
+				    onbuild ? "ONBUILD " : "", st->original);
 	cleanup_json json_t *inputs = json_object();
 	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
 	 * parent (the steps after it chain on both, see below) */
@@ -486,10 +488,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	pthread_mutex_unlock(&e->lock);
 	locked = false;
 	if (entry) {
-		if (linked)
-			progress_line(&e->pr, v, "CACHED (linked layer reused)");
-		else
-			progress_cached(&e->pr, v);
+		progress_cached(&e->pr, v, linked ? "linked layer reused" : NULL);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
@@ -507,7 +506,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 						       !linked && s->missed);
 			if (!why)
 				why = build_cache_explain(prev, inputs, parent_missed);
-			progress_line(&e->pr, v, "MISS: %s", why);
+			progress_miss(&e->pr, v, why);
 		}
 		if (st->kind != DF_RUN && !plan) {
 			/* the sources digest was the cache's record (lazy): the step
@@ -556,6 +555,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		pthread_mutex_unlock(&e->lock);
 		progress_done(&e->pr, v);
 	}
+	progress_layer(&e->pr, v, json_string_value(json_object_get(desc, "digest")),
+		       (uint64_t)json_integer_value(json_object_get(desc, "size")));
 	if (cache_last_set(e->root, stepid, key, err) < 0) {
 		rc = -1;
 		goto fail;
@@ -640,10 +641,8 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		if (pull(e, ref, err) < 0) {
-			strata_error_wrap(err, "image '%s' not found in the local store", ref);
-			return NULL;
-		}
+		if (pull(e, ref, err) < 0)
+			return NULL; /* "pull REF: <why>" says it all */
 		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
 	}
@@ -817,7 +816,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
 	}
-	int v = progress_start(&e->pr, "[%s1/%d] FROM %s", lbl, total, sg->base);
+	int v = progress_start_step(&e->pr, (int)si, sg->line, "[%s1/%d] FROM %s", lbl, total, sg->base);
 	switch (sg->base_type) {
 	case DF_BASE_SCRATCH: {
 		s->image = new_image(e->b);
@@ -909,7 +908,8 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
+	time_t created = h && h->image_created ? h->image_created(h->ctx) : 0;
+	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, res->image_id, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
 	for (size_t i = 0; i < e->o->ntags; i++)
@@ -1213,7 +1213,7 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	pthread_mutex_init(&e.lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	memset(res, 0, sizeof(*res));
-	progress_init(&e.pr, o->out, o->progress);
+	progress_init(&e.pr, o->out, o->progress, o->listener);
 	int rc = setup(&e, err);
 	if (rc == 0)
 		rc = run_stages(&e, err);

@@ -6,7 +6,9 @@
 #include "build/build_internal.h"
 #include "oci/reference.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *size, struct strata_error **err)
 {
@@ -15,11 +17,97 @@ static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *s
 	return store_blob_put(s, txt, strlen(txt), NULL, d, err);
 }
 
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
-		struct strata_error **err)
+/* true if a and b are the same config but for "created" */
+static bool same_but_created(const json_t *a, const json_t *b)
+{
+	cleanup_json json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+	json_object_del(x, "created");
+	json_object_del(y, "created");
+	return json_equal(x, y);
+}
+
+/*
+ * The time this store first made a config equal to this one but for
+ * "created" (build/cache/created/<sha256 of the rest>): a no-op rebuild keeps
+ * its image id whatever it is tagged, as with docker. Unknown: *t is
+ * remembered for the next build. Best effort: a store that cannot be written
+ * only loses the memory.
+ */
+static void remembered_created(struct store *s, const json_t *config, time_t *t)
+{
+	cleanup_json json_t *rest = json_deep_copy(config);
+	json_object_del(rest, "created");
+	cleanup_free char *txt = json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!txt)
+		return;
+	char hex[65];
+	strata_sha256_hex(txt, strlen(txt), hex);
+	cleanup_free char *dir = xasprintf("%s/build/cache/created", store_root(s));
+	cleanup_free char *path = xasprintf("%s/%s", dir, hex);
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (strata_read_file(path, &b, 64, NULL) == 0) {
+		cleanup_free char *was = xstrndup(b.data, b.len);
+		time_t v;
+		if (oci_time_parse(was, &v) == 0) {
+			*t = v;
+			return;
+		}
+	}
+	char buf[64];
+	oci_time_format(*t, buf, sizeof(buf));
+	if (strata_mkdir_p(dir, 0700, NULL) == 0)
+		(void)strata_atomic_write(path, buf, strlen(buf), 0600, NULL);
+}
+
+/*
+ * The image's own creation time (what `strata images` shows as CREATED, as
+ * docker): $SOURCE_DATE_EPOCH when set (reproducible builds); else, when a
+ * tag already names an image whose config is this one but for "created" (a
+ * no-op rebuild), its time, so that the image id stays; else the time this
+ * store first made such a config (remembered_created); else `created` when
+ * set (the time of the cache source a fully cached build reused whole, so a
+ * fresh runner makes the same image); else now.
+ */
+static void stamp_created(struct store *s, json_t *config, const char *const *tags, size_t ntags, time_t created)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	time_t t = created > 0 ? created : time(NULL);
+	unsigned long long v;
+	char *end;
+	if (sde && *sde && (v = strtoull(sde, &end, 10), !*end)) {
+		t = (time_t)v;
+	} else {
+		for (size_t i = 0; i < ntags; i++) {
+			struct store_entry e;
+			struct store_image img;
+			if (store_resolve(s, tags[i], &e, NULL) < 0)
+				continue;
+			int r = store_image_load(s, &e.digest, &img, NULL);
+			free(e.name);
+			free(e.media_type);
+			if (r < 0)
+				continue;
+			const char *was = json_string_value(json_object_get(img.config.json, "created"));
+			bool same = was && same_but_created(img.config.json, config);
+			if (same)
+				json_object_set_new(config, "created", json_string(was));
+			store_image_release(&img);
+			if (same)
+				return;
+		}
+	}
+	remembered_created(s, config, &t);
+	char buf[64];
+	oci_time_format(t, buf, sizeof(buf));
+	json_object_set_new(config, "created", json_string(buf));
+}
+
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
+		char id[72], struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
+	stamp_created(s, config, tags, ntags, created);
 	if (put_json(s, config, &cd, &csize, err) < 0)
 		return strata_error_wrap(err, "store image config");
 	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",

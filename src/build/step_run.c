@@ -219,9 +219,8 @@ struct out_ctx {
 
 static void on_output(void *ctx, int stream, const char *line, size_t len)
 {
-	(void)stream;
 	struct out_ctx *oc = ctx;
-	progress_output(&oc->e->pr, oc->vertex, line, len);
+	progress_output(&oc->e->pr, oc->vertex, stream, line, len);
 }
 
 static bool heredoc_only(const struct dockerfile_step *st)

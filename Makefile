@@ -6,6 +6,8 @@
 #   make SAN=1 test   the same under ASan+UBSan (objects in build-san/)
 #   make bench        benchmarks (not part of the tests)
 #   make fuzz         libFuzzer harnesses (clang)
+#   make install      binary, man pages, bash completion (PREFIX=/usr/local, DESTDIR)
+#   make deb          a Debian package from debian/ (dpkg-buildpackage -b -us -uc)
 #
 # Sources are discovered: src/<module>/*.c (and src/registry/<part>/*.c) form
 # libstrata.a; src/cli/*.c form the binary; tests/unit/test_*.c are unit tests.
@@ -18,9 +20,12 @@ CC       := cc
 endif
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wshadow=local \
-            -Wno-missing-field-initializers -Werror
+            -Wno-missing-field-initializers $(WERROR)
+# warnings are errors here and in CI; a distribution build (debian/rules) with
+# other flags (_FORTIFY_SOURCE) keeps them as warnings
+WERROR   ?= -Werror
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Isrc \
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -Isrc \
             $(shell pkg-config --cflags $(PKGS)) -MMD -MP
 LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread
 
@@ -46,7 +51,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 E2E      := $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 
-.PHONY: all test check check-includes slow-python unit e2e bench fuzz clean install-deps
+.PHONY: all test check check-includes slow-python man install uninstall deb unit e2e bench fuzz clean install-deps
 all: $(B)/strata $(UNIT_BIN)
 
 $(B)/%.o: %.c
@@ -58,11 +63,11 @@ $(B)/libstrata.a: $(LIB_OBJ)
 	@echo "  AR $@"; ar rcs $@ $^
 
 $(B)/strata: $(CLI_OBJ) $(B)/libstrata.a
-	@echo "  LD $@"; $(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(B)/libstrata.a $(LIBS)
+	@echo "  LD $@"; $(CC) $(LDFLAGS) $(LDSAN) -o $@ $(CLI_OBJ) $(B)/libstrata.a $(LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libstrata.a tests/unit/tap.h
 	@mkdir -p $(dir $@)
-	@echo "  CCLD $@"; $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Itests/unit $(LDSAN) -o $@ $< $(B)/libstrata.a $(LIBS)
+	@echo "  CCLD $@"; $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Itests/unit $(LDFLAGS) $(LDSAN) -o $@ $< $(B)/libstrata.a $(LIBS)
 
 # The include direction of docs/architecture.md ("Include direction").
 check-includes:
@@ -109,6 +114,32 @@ build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
 	  -DSTRATA_VERSION='"fuzz"' -DSTRATA_GITREV='"fuzz"' \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LIBS)
+
+# Man pages for every verb, from the --help text (scripts/gen-man, help2man).
+man: $(B)/man/strata.1
+$(B)/man/strata.1: $(B)/strata scripts/gen-man $(wildcard docs/man/*.h2m)
+	@rm -rf $(B)/man
+	@echo "  MAN $(B)/man"; scripts/gen-man $(CURDIR)/$(B)/strata $(B)/man $(VERSION)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man pages,
+# bash completion.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+install: $(B)/strata man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(B)/strata $(DESTDIR)$(BINDIR)/strata
+	install -m 0644 $(B)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 contrib/completion/strata.bash $(DESTDIR)$(BASHCOMPDIR)/strata
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/strata $(DESTDIR)$(BASHCOMPDIR)/strata $(DESTDIR)$(MANDIR)/man1/strata.1 \
+	  $(DESTDIR)$(MANDIR)/man1/strata-*.1
+
+# A Debian package from the tree (debian/): ../strata_VERSION_ARCH.deb
+deb:
+	dpkg-buildpackage -b -us -uc
 
 install-deps:
 	scripts/install-deps

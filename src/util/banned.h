@@ -1,9 +1,16 @@
 /*
  * banned.h — functions strata never calls (unbounded or thread-unsafe).
- * Included last by util/util.h, so system headers are unaffected.
+ * Included last by util/util.h, so system headers are unaffected: the
+ * headers declaring these are included first here, so a file that includes
+ * them after util.h (or a -D_FORTIFY_SOURCE build, whose headers define
+ * inline wrappers with these names) never sees the macros in them.
  */
 #ifndef STRATA_UTIL_BANNED_H
 #define STRATA_UTIL_BANNED_H
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #define BANNED(func) sorry_##func##_is_banned_in_strata
 

@@ -44,6 +44,12 @@ test_expect_success 'prove reports the hung file as failed and the rest as passi
     grep "fine.sh .* ok" pout
 '
 
+test_expect_success 'a script may ask for a longer limit (# test-timeout: SECS)' '
+    { echo "# test-timeout: 3"; cat hang.sh; } >long.sh &&
+    { STRATA_TEST_TIMEOUT=1 "$RUN_TEST" long.sh >lout 2>&1; echo $? >lrc; } &&
+    test "$(cat lrc)" = 124 && grep "long.sh was killed after 3s" lout
+'
+
 test_expect_success 'a unit test binary runs under the same wrapper' '
     "$RUN_TEST" "$STRATA_BUILD/tests/test_util" >uout && grep -q "^1\.\." uout
 '

@@ -214,11 +214,11 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	json_t *a = json_array();
 	if (c->exec_form) {
 		for (size_t i = 0; i < c->argc; i++)
-			json_array_append_new(a, json_string(c->argv[i]));
+			json_array_append_new(a, strata_json_text(c->argv[i]));
 	} else {
 		for (size_t i = 0; i < c->shell_argc; i++)
-			json_array_append_new(a, json_string(c->shell_argv[i]));
-		json_array_append_new(a, json_string(c->shell));
+			json_array_append_new(a, strata_json_text(c->shell_argv[i]));
+		json_array_append_new(a, strata_json_text(c->shell));
 	}
 	return a;
 }
@@ -226,7 +226,7 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 static void history_add(struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
-	json_t *ent = json_pack("{s:s}", "created_by", created_by);
+	json_t *ent = json_pack("{s:o}", "created_by", strata_json_text(created_by));
 	if (empty)
 		json_object_set_new(ent, "empty_layer", json_true());
 	json_array_append_new(h, ent);
@@ -248,7 +248,7 @@ static void expose_port(json_t *ports, const char *word)
 	unsigned long lo, hi;
 	char proto[16];
 	if (sscanf(word, "%lu-%lu/%15s", &lo, &hi, proto) != 3 || hi < lo || hi > 65535) {
-		json_object_set_new(ports, word, json_object());
+		strata_json_set_text(ports, word, json_object());
 		return;
 	}
 	for (unsigned long p = lo; p <= hi; p++) {
@@ -276,10 +276,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_LABEL:
 		for (size_t i = 0; i < st->nkvs; i++)
-			json_object_set_new(obj_member(cfg, "Labels"), st->kvs[i].name, json_string(st->kvs[i].value));
+			strata_json_set_text(obj_member(cfg, "Labels"), st->kvs[i].name, strata_json_text(st->kvs[i].value));
 		break;
 	case DF_MAINTAINER:
-		json_object_set_new(s->image, "author", json_string(st->value));
+		json_object_set_new(s->image, "author", strata_json_text(st->value));
 		break;
 	case DF_EXPOSE:
 		for (size_t i = 0; i < st->nwords; i++)
@@ -287,10 +287,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_VOLUME:
 		for (size_t i = 0; i < st->nwords; i++)
-			json_object_set_new(obj_member(cfg, "Volumes"), st->words[i], json_object());
+			strata_json_set_text(obj_member(cfg, "Volumes"), st->words[i], json_object());
 		break;
 	case DF_USER:
-		json_object_set_new(cfg, "User", json_string(st->value));
+		json_object_set_new(cfg, "User", strata_json_text(st->value));
 		break;
 	case DF_WORKDIR: {
 		const char *cur = json_string_value(json_object_get(cfg, "WorkingDir"));
@@ -311,17 +311,17 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		}
 		if (!b.len)
 			strata_buf_addch(&b, '/');
-		json_object_set_new(cfg, "WorkingDir", json_string(b.data));
+		json_object_set_new(cfg, "WorkingDir", strata_json_text(b.data));
 		strata_buf_release(&b);
 		break;
 	}
 	case DF_STOPSIGNAL:
-		json_object_set_new(cfg, "StopSignal", json_string(st->value));
+		json_object_set_new(cfg, "StopSignal", strata_json_text(st->value));
 		break;
 	case DF_SHELL: {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->nwords; i++)
-			json_array_append_new(a, json_string(st->words[i]));
+			json_array_append_new(a, strata_json_text(st->words[i]));
 		json_object_set_new(cfg, "Shell", a);
 		s->shell_set = true;
 		break;
@@ -336,10 +336,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			if (h->cmd.exec_form) {
 				json_array_append_new(t, json_string("CMD"));
 				for (size_t i = 0; i < h->cmd.argc; i++)
-					json_array_append_new(t, json_string(h->cmd.argv[i]));
+					json_array_append_new(t, strata_json_text(h->cmd.argv[i]));
 			} else {
 				json_array_append_new(t, json_string("CMD-SHELL"));
-				json_array_append_new(t, json_string(h->cmd.shell));
+				json_array_append_new(t, strata_json_text(h->cmd.shell));
 			}
 			json_object_set_new(hc, "Test", t);
 			if (h->interval)
@@ -362,7 +362,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			a = json_array();
 			json_object_set_new(cfg, "OnBuild", a);
 		}
-		json_array_append_new(a, json_string(st->value));
+		json_array_append_new(a, strata_json_text(st->value));
 		break;
 	}
 	case DF_ENV:
@@ -380,7 +380,7 @@ static void set_env(struct stage_state *s, struct dockerfile_scope *sc)
 	const char *const *env = dockerfile_scope_env(sc);
 	json_t *a = json_array();
 	for (size_t i = 0; env && env[i]; i++)
-		json_array_append_new(a, json_string(env[i]));
+		json_array_append_new(a, strata_json_text(env[i]));
 	json_t *cfg = json_object_get(s->image, "config");
 	if (json_array_size(a))
 		json_object_set_new(cfg, "Env", a);
@@ -420,7 +420,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
-				json_object_set_new(args, st->args[i].name, json_string(st->args[i].value));
+				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
 		json_object_set_new(inputs, "args", args);
 	}
 
@@ -1023,7 +1023,7 @@ static int setup(struct engine *e, struct strata_error **err)
 		statcache = xasprintf("%s/build/statcache/%s", e->root, hex);
 	}
 	cleanup_free char *scdir = xasprintf("%s/build/statcache", e->root);
-	if (strata_mkdir_p(scdir, 0755, err) < 0)
+	if (strata_mkdir_p(scdir, 0700, err) < 0)
 		return -1;
 	if (build_context_open(e->context_dir, e->ig ? &e->bign : NULL, statcache, &e->ctx, err) < 0)
 		return -1;
@@ -1036,9 +1036,11 @@ static int setup(struct engine *e, struct strata_error **err)
 	cleanup_free char *tmproot = xasprintf("%s/build/tmp", e->root);
 	e->run_dir = xasprintf("%s/run/exec", e->root);
 	e->cache_root = xasprintf("%s/cache/run-mounts", e->root);
-	if (strata_mkdir_p(e->snapdir, 0755, err) < 0 || strata_mkdir_p(tmproot, 0700, err) < 0 ||
+	if (strata_mkdir_p(e->snapdir, 0700, err) < 0 || strata_mkdir_p(tmproot, 0700, err) < 0 ||
 	    strata_mkdir_p(e->run_dir, 0700, err) < 0)
 		return -1;
+	strata_dir_make_private(e->snapdir);
+	cache_make_private(e->root);
 	if (executor_cleanup_stale(e->run_dir, err) < 0)
 		return -1;
 	if (engine_work_dir(tmproot, "build-", &e->tmp, &e->lockfd, err) < 0)
@@ -1096,6 +1098,7 @@ static void teardown(struct engine *e)
 	free(e->dfname);
 	free(e->dfid);
 	free(e->tmp);
+	free(e->ctx_mask);
 	free(e->empty);
 	free(e->run_dir);
 	free(e->cache_root);

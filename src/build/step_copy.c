@@ -15,7 +15,7 @@ static json_t *strs(char **v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, strata_json_exact(v[i]));
 	return a;
 }
 
@@ -105,24 +105,25 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 		json_decref(files);
 		return copy_fail(e, st, err);
 	}
-	json_t *insn = json_pack("{s:s,s:o,s:s,s:s?,s:s?,s:s?,s:b,s:b,s:o,s:s?}", "kind",
+	json_t *insn = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "kind",
 				 st->kind == DF_ADD ? "ADD" : "COPY", "sources", strs(c->sources, c->nsources), "dest",
-				 c->dest, "from", c->from, "chown", c->chown, "chmod", c->chmod, "link", c->link,
+				 strata_json_exact(c->dest), "from", strata_json_exact(c->from), "chown",
+				 strata_json_exact(c->chown), "chmod", strata_json_exact(c->chmod), "link", c->link,
 				 "parents", c->parents, "excludes", strs(c->excludes, c->nexcludes), "checksum",
-				 c->checksum);
+				 strata_json_exact(c->checksum));
 	if (st->nheredocs) {
 		json_t *h = json_array();
 		for (size_t i = 0; i < st->nheredocs; i++)
-			json_array_append_new(h, json_pack("{s:s,s:s}", "name", st->heredocs[i].name, "content",
-							   st->heredocs[i].content));
+			json_array_append_new(h, json_pack("{s:o,s:o}", "name", strata_json_exact(st->heredocs[i].name),
+							   "content", strata_json_exact(st->heredocs[i].content)));
 		json_object_set_new(insn, "heredocs", h);
 	}
 	json_object_set_new(inputs, "insn", insn);
-	json_object_set_new(inputs, "sources", json_string(hex));
+	json_object_set_new(inputs, "sources", strata_json_exact(hex));
 	json_object_set_new(inputs, "files", files);
 	if (c->chown) {
 		const char *user = c->chown;
-		json_t *cfg = json_pack("{s:s}", "chown", user);
+		json_t *cfg = json_pack("{s:o}", "chown", strata_json_exact(user));
 		if (c->link) {
 			uid_t uid;
 			gid_t gid;

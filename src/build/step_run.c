@@ -5,6 +5,7 @@
 #include "build/build_internal.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *mount_type_name(enum dockerfile_mount_type t)
 {
@@ -29,6 +30,41 @@ static char **run_env(const struct dockerfile_step *st)
 			v[n++] = xasprintf("%s=%s", st->args[i].name, st->args[i].value);
 	}
 	return v;
+}
+
+/*
+ * The whiteouts hiding what .dockerignore excludes from the context's
+ * directory rel ("" = the root), for a bind mount of it (BuildKit mounts the
+ * filtered context): *hide is NULL when nothing below rel is excluded.
+ * An excluded source itself is an error, as a COPY of it would be.
+ */
+static int context_hide_dir(struct engine *e, const char *rel, const char *shown, char **hide,
+			    struct strata_error **err)
+{
+	*hide = NULL;
+	pthread_mutex_lock(&e->lock);
+	int r = 0;
+	if (!e->ctx_mask_done) {
+		cleanup_free char *dir = xasprintf("%s/context-mask", e->tmp);
+		r = build_context_mask(e->ctx, dir, err);
+		if (r > 0)
+			e->ctx_mask = xstrdup(dir);
+		e->ctx_mask_done = r >= 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (r < 0)
+		return strata_error_wrap(err, "hide the files .dockerignore excludes");
+	if (*rel && build_context_find(e->ctx, rel) < 0 && !build_context_has_below(e->ctx, rel))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "source '%s' is excluded by .dockerignore", shown);
+	if (!e->ctx_mask)
+		return 0;
+	char *h = *rel ? xasprintf("%s/%s", e->ctx_mask, rel) : xstrdup(e->ctx_mask);
+	struct stat st;
+	if (lstat(h, &st) == 0 && S_ISDIR(st.st_mode))
+		*hide = h;
+	else
+		free(h);
+	return 0;
 }
 
 static void strv_free(char **v)
@@ -80,37 +116,38 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 	if (st->cmd.exec_form) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->cmd.argc; i++)
-			json_array_append_new(a, json_string(st->cmd.argv[i]));
+			json_array_append_new(a, strata_json_exact(st->cmd.argv[i]));
 		json_object_set_new(cmd, "argv", a);
 	} else {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->cmd.shell_argc; i++)
-			json_array_append_new(a, json_string(st->cmd.shell_argv[i]));
+			json_array_append_new(a, strata_json_exact(st->cmd.shell_argv[i]));
 		json_object_set_new(cmd, "shell", a);
-		json_object_set_new(cmd, "cmdline", json_string(st->cmd.shell));
+		json_object_set_new(cmd, "cmdline", strata_json_exact(st->cmd.shell));
 	}
 	json_object_set_new(insn, "cmd", cmd);
 	if (st->nheredocs) {
 		json_t *h = json_array();
 		for (size_t i = 0; i < st->nheredocs; i++)
-			json_array_append_new(h, json_pack("{s:s,s:s}", "name", st->heredocs[i].name, "content",
-							   st->heredocs[i].content));
+			json_array_append_new(h, json_pack("{s:o,s:o}", "name", strata_json_exact(st->heredocs[i].name),
+							   "content", strata_json_exact(st->heredocs[i].content)));
 		json_object_set_new(insn, "heredocs", h);
 	}
 	if (st->network)
-		json_object_set_new(insn, "network", json_string(st->network));
+		json_object_set_new(insn, "network", strata_json_exact(st->network));
 	json_t *mounts = json_array();
 	for (size_t i = 0; i < st->nmounts; i++) {
 		const struct dockerfile_mount *m = &st->mounts[i];
-		json_t *jm = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:i,s:I,s:I,s:b,s:b,s:I}", "type",
-				       mount_type_name(m->type), "target", m->target, "source", m->source, "from", m->from,
-				       "id", m->id, "sharing", (int)m->sharing, "uid", (json_int_t)m->uid, "gid",
+		json_t *jm = json_pack("{s:s,s:o,s:o,s:o,s:o,s:i,s:I,s:I,s:b,s:b,s:I}", "type",
+				       mount_type_name(m->type), "target", strata_json_exact(m->target), "source",
+				       strata_json_exact(m->source), "from", strata_json_exact(m->from), "id",
+				       strata_json_exact(m->id), "sharing", (int)m->sharing, "uid", (json_int_t)m->uid, "gid",
 				       (json_int_t)m->gid, "ro", m->readonly, "required", m->required, "mode",
 				       (json_int_t)(m->mode_set ? m->mode : 0));
 		/* what a bind mount shows decides the result: its content goes in the key */
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
-				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key));
+				json_object_set_new(jm, "stage_key", strata_json_exact(e->st[m->from_stage].key));
 			} else if (m->from) {
 				/* an image (local store, else pulled lazily: manifest and
 				 * config only until the step runs): its config digest */
@@ -122,7 +159,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 					return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
 								 m->from);
 				}
-				json_object_set_new(jm, "image", json_string(img->id));
+				json_object_set_new(jm, "image", strata_json_exact(img->id));
 			} else {
 				struct dockerfile_step fake;
 				memset(&fake, 0, sizeof(fake));
@@ -143,7 +180,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 					return strata_error_wrap(err, "%s:%d: RUN --mount source", e->dfname, st->line);
 				}
 				build_copy_plan_free(p);
-				json_object_set_new(jm, "content", json_string(hex));
+				json_object_set_new(jm, "content", strata_json_exact(hex));
 			}
 		}
 		json_array_append_new(mounts, jm);
@@ -156,15 +193,15 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 	char **env = run_env(st);
 	json_t *je = json_array();
 	for (size_t i = 0; env[i]; i++)
-		json_array_append_new(je, json_string(env[i]));
+		json_array_append_new(je, strata_json_exact(env[i]));
 	strv_free(env);
 	json_object_set_new(inputs, "env", je);
 	const char *wd = cfg_str(s, "WorkingDir"), *user = cfg_str(s, "User");
 	json_t *cfg = json_object();
-	json_object_set_new(cfg, "workdir", json_string(wd && *wd ? wd : "/"));
-	json_object_set_new(cfg, "user", json_string(user ? user : ""));
+	json_object_set_new(cfg, "workdir", strata_json_exact(wd && *wd ? wd : "/"));
+	json_object_set_new(cfg, "user", strata_json_exact(user ? user : ""));
 	json_object_set_new(cfg, "network",
-			    json_string(st->network ? st->network : e->o->network == EXEC_NET_NONE ? "none" : "default"));
+			    strata_json_exact(st->network ? st->network : e->o->network == EXEC_NET_NONE ? "none" : "default"));
 	json_t *bsh = base_shell(s, st);
 	if (bsh)
 		json_object_set(cfg, "shell", bsh);
@@ -231,6 +268,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	const char **shell = NULL;
 	struct exec_mount *mounts = xcalloc(st->nmounts + 1, sizeof(*mounts));
 	char **owned = xcalloc(st->nmounts + 1, sizeof(char *));
+	char **hides = xcalloc(st->nmounts + 1, sizeof(char *));
 	int rc = 0;
 
 	if (st->cmd.exec_form) {
@@ -315,6 +353,16 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 				goto out;
 			}
 			x->host_source = owned[i];
+			size_t cl = strlen(e->context_dir);
+			if (m->type == DF_MOUNT_BIND && !m->from && !strncmp(owned[i], e->context_dir, cl) &&
+			    (!owned[i][cl] || owned[i][cl] == '/')) {
+				const char *rel = owned[i] + cl + (owned[i][cl] == '/');
+				if (context_hide_dir(e, rel, m->source ? m->source : ".", &hides[i], err) < 0) {
+					rc = strata_error_wrap(err, "%s:%d: RUN --mount", e->dfname, st->line);
+					goto out;
+				}
+				x->hide_dir = hides[i];
+			}
 		} else if (m->type == DF_MOUNT_SECRET) {
 			for (size_t k = 0; k < e->o->nsecrets; k++)
 				if (m->id && !strcmp(e->o->secrets[k].id, m->id))
@@ -362,9 +410,12 @@ out:
 	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
 	free(lowers);
-	for (size_t i = 0; i < st->nmounts; i++)
+	for (size_t i = 0; i < st->nmounts; i++) {
 		free(owned[i]);
+		free(hides[i]);
+	}
 	free(owned);
+	free(hides);
 	free(mounts);
 	strv_free(env);
 	free(argv);

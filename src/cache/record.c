@@ -82,9 +82,8 @@ static json_t *step_json(const struct rcache_entry *e, int layer)
 			while (n > 0 && ((unsigned char)e->insn[n] & 0xc0) == 0x80)
 				n--; /* do not cut a UTF-8 sequence */
 		}
-		json_t *str = json_stringn(e->insn, n);
-		if (str)
-			json_object_set_new(s, "insn", str);
+		cleanup_free char *cut = xstrndup(e->insn, n);
+		json_object_set_new(s, "insn", strata_json_text(cut)); /* names are bytes: U+FFFD for the rest */
 	}
 	if (e->inputs)
 		json_object_set_new(s, "inputs", rcache_inputs_cap(e->inputs));

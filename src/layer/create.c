@@ -52,6 +52,15 @@ static int arch_fail(struct create_ctx *c, const char *what, struct strata_error
 	return strata_error_make(err, 0, "write layer entry '%s': %s", what, archive_error_string(c->a));
 }
 
+/* archive_write_header, a non-UTF-8 name's switch to hdrcharset=BINARY being success. */
+static int write_header(struct create_ctx *c, struct archive_entry *e)
+{
+	int r = archive_write_header(c->a, e);
+	if (r == ARCHIVE_WARN && layer_tar_write_warning_ok(c->a))
+		return ARCHIVE_OK;
+	return r;
+}
+
 /* ---- hardlink table (dev, ino) -> first path */
 
 static size_t link_hash(dev_t d, ino_t i, size_t cap)
@@ -151,7 +160,7 @@ static int write_simple(struct create_ctx *c, const char *path, mode_t type, mod
 	archive_entry_set_gid(e, 0);
 	archive_entry_set_size(e, 0);
 	archive_entry_set_mtime(e, entry_mtime(c, mtime), 0);
-	int r = archive_write_header(c->a, e);
+	int r = write_header(c, e);
 	archive_entry_free(e);
 	if (r < ARCHIVE_OK)
 		return arch_fail(c, path, err);
@@ -233,6 +242,8 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 	cleanup_close int cfd = fd; /* closes fd on every return below */
 	(void)cfd;
 
+	if (layer_tar_name_check(c->path.data, NULL, err) < 0)
+		return -1;
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, c->path.data);
 	archive_entry_set_mode(e, st.st_mode);
@@ -252,6 +263,10 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 			goto out;
 		}
 		target[n] = '\0';
+		if (layer_tar_name_check(c->path.data, target, err) < 0) {
+			rc = -1;
+			goto out;
+		}
 		archive_entry_set_symlink(e, target);
 	} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
 		archive_entry_set_rdevmajor(e, major(st.st_rdev));
@@ -279,7 +294,7 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 			rc = -1;
 			goto out;
 		}
-		if (archive_write_header(c->a, e) < ARCHIVE_OK) {
+		if (write_header(c, e) < ARCHIVE_OK) {
 			rc = arch_fail(c, c->path.data, err);
 			goto out;
 		}
@@ -364,8 +379,13 @@ int layer_create(const char *dir, const struct layer_create_opts *opts, struct l
 	c.data = xmalloc(DATA_CAP);
 	c.a = archive_write_new();
 	int rc = -1;
-	if (archive_write_set_format_pax_restricted(c.a) != ARCHIVE_OK ||
-	    /* SCHILY.xattr only: what GNU tar and Go's archive/tar read, and no doubled data */
+	if (archive_write_set_format_pax_restricted(c.a) != ARCHIVE_OK) {
+		strata_error_make(err, 0, "start tar of '%s': %s", dir, archive_error_string(c.a));
+		goto out;
+	}
+	if (layer_tar_names_setup(c.a, err) < 0)
+		goto out;
+	if (/* SCHILY.xattr only: what GNU tar and Go's archive/tar read, and no doubled data */
 	    archive_write_set_format_option(c.a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
 	    archive_write_add_filter_none(c.a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(c.a, 10240) != ARCHIVE_OK ||

@@ -197,4 +197,19 @@ int layer_treehash(const char *dir, char out[LAYER_DIGEST_MAX], struct strata_er
 int layer_treehash_paths(const char *dir, const char *const *paths, size_t n,
 			 char out[LAYER_DIGEST_MAX], struct strata_error **err);
 
+/*
+ * Names as bytes in pax tar (tarname.c; docs/internals/layer.md "Names"):
+ * layer_tar_names_setup makes a pax writer put valid UTF-8 names into its
+ * records unchanged and every other name raw under hdrcharset=BINARY,
+ * whatever the locale (call it before archive_write_open).
+ * layer_tar_write_warning_ok tells, after archive_write_header returned
+ * ARCHIVE_WARN, whether the warning was only that binary fallback (the entry
+ * was written). layer_tar_name_check refuses the one kind of name libarchive
+ * would rewrite (CESU-8 surrogates); target may be NULL. @return 0 or -1.
+ */
+struct archive;
+int layer_tar_names_setup(struct archive *a, struct strata_error **err);
+bool layer_tar_write_warning_ok(struct archive *a);
+int layer_tar_name_check(const char *path, const char *target, struct strata_error **err);
+
 #endif

@@ -55,6 +55,12 @@ spawn() {
     SPAWNED="$SPAWNED $!"
 }
 
+# _test_status TEXT: what is running, for tests/run-test to name on a timeout
+_test_status() {
+    [ -n "${STRATA_TEST_STATUS:-}" ] && echo "$1" >"$STRATA_TEST_STATUS"
+    return 0
+}
+
 _run_body() {
     ( cd "$TRASH" && eval "$1" )
 }
@@ -63,12 +69,14 @@ test_expect_success() {
     test_count=$((test_count + 1))
     desc=$1
     out="$TRASH/.out.$test_count"
+    _test_status "$test_count - '$desc'"
     if [ "${STRATA_TEST_VERBOSE:-0}" = 1 ]; then
         _run_body "$2"
     else
         _run_body "$2" >"$out" 2>&1
     fi
     rc=$?
+    _test_status "(between tests, after $test_count - '$desc')"
     if [ $rc -eq 0 ]; then
         echo "ok $test_count - $desc"
     else
@@ -338,4 +346,24 @@ require_builder() {
     [ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
     grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
     [ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+}
+
+# wait_until SECS CMD...: run CMD every 0.1 s until it succeeds; fail after
+# SECS seconds (wait for a condition, never for a guessed time: a process
+# start may take seconds, e.g. a python3 version-manager shim)
+wait_until() {
+    _n=$(( $1 * 10 ))
+    shift
+    until "$@"; do
+        [ $_n -gt 0 ] || { echo "wait_until: '$*' still false" >&2; return 1; }
+        sleep 0.1; _n=$((_n - 1))
+    done
+}
+
+# hold_port PORT READYFILE: listen on 127.0.0.1:PORT in the background (60 s
+# at most; its pid in $!), touching READYFILE once the port is bound
+hold_port() {
+    python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen()
+open(sys.argv[2],"w").close(); time.sleep(60)' "$1" "$2" &
 }

@@ -11,7 +11,7 @@
 # libstrata.a; src/cli/*.c form the binary; tests/unit/test_*.c are unit tests.
 
 PKGS     := libcurl libmicrohttpd jansson yaml-0.1 libarchive libcrypto zlib \
-            libisal libzstd sqlite3 libcrypt
+            libisal libzstd sqlite3 libcrypt libpq
 CC       ?= cc
 ifeq ($(origin CC),default)
 CC       := cc

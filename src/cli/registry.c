@@ -1,5 +1,5 @@
 /*
- * registry.c — `strata registry serve|gc`: the built-in OCI registry.
+ * registry.c — `strata registry serve|gc|migrate`: the built-in OCI registry.
  */
 #include "cli/cli.h"
 #include "registry/server/server.h"
@@ -17,6 +17,9 @@ static const char serve_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --metadata URL         metadata in PostgreSQL (postgres://USER@HOST:PORT/DB)\n"
+	"                             instead of SQLite in ROOT/meta.db; instances that\n"
+	"                             share it and ROOT serve the same registry\n"
 	"      --addr HOST:PORT       listen address (default 127.0.0.1:5000)\n"
 	"      --htpasswd FILE        require Basic auth against a bcrypt htpasswd file\n"
 	"      --auth-config FILE     per-repository permissions (USER pull|push|pull,push GLOB)\n"
@@ -41,6 +44,7 @@ static const char gc_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"  -n, --dry-run              list what would be removed, remove nothing\n"
 	"      --grace SECONDS        keep anything younger than this (default 3600)\n"
 	"      --upload-ttl SECONDS   remove upload sessions idle longer (default 86400)\n"
@@ -51,7 +55,14 @@ static const char group_usage[] =
 	"\n"
 	"Commands:\n"
 	"  serve    serve an OCI registry\n"
-	"  gc       garbage-collect a registry's storage\n";
+	"  gc       garbage-collect a registry's storage\n"
+	"  migrate  apply pending schema migrations to PostgreSQL metadata\n";
+
+static const char migrate_usage[] =
+	"Usage: strata registry migrate --metadata postgres://USER@HOST:PORT/DB\n"
+	"\n"
+	"Apply the pending schema migrations (serve and gc also apply them when they\n"
+	"start) and print the schema version.\n";
 
 static char *default_root(void)
 {
@@ -73,10 +84,11 @@ static int parse_uint(const char *s, unsigned *out)
 
 static int cmd_serve(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
+	enum { O_ROOT = 256, O_META, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
 	       O_MAXCONN, O_MAXUP, O_TIMEOUT };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "metadata", required_argument, NULL, O_META },
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "htpasswd", required_argument, NULL, O_HTPASSWD },
 		{ "auth-config", required_argument, NULL, O_AUTH },
@@ -104,6 +116,9 @@ static int cmd_serve(int argc, char **argv)
 		case O_ROOT:
 			free(root);
 			root = xstrdup(optarg);
+			break;
+		case O_META:
+			cfg.metadata = optarg;
 			break;
 		case O_ADDR:
 			cfg.addr = optarg;
@@ -203,9 +218,10 @@ static void gc_report(void *ud, const char *kind, const char *repo, const char *
 
 static int cmd_gc(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_GRACE, O_TTL };
+	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "metadata", required_argument, NULL, O_META },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "upload-ttl", required_argument, NULL, O_TTL },
@@ -224,6 +240,9 @@ static int cmd_gc(int argc, char **argv)
 			return EXIT_OK;
 		case 'n':
 			o.dry_run = true;
+			break;
+		case O_META:
+			o.metadata = optarg;
 			break;
 		case O_ROOT:
 			free(root);
@@ -263,6 +282,38 @@ static int cmd_gc(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "metadata", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *metadata = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(migrate_usage, stdout);
+			return EXIT_OK;
+		}
+		if (c != 'm')
+			return cli_usage_error("registry migrate", "unknown option '%s'", argv[optind - 1]);
+		metadata = optarg;
+	}
+	if (optind < argc)
+		return cli_usage_error("registry migrate", "unexpected argument '%s'", argv[optind]);
+	if (!metadata)
+		return cli_usage_error("registry migrate", "--metadata postgres://... is required");
+	struct strata_error *err = NULL;
+	int version = 0;
+	if (registry_migrate(metadata, &version, &err) < 0)
+		return cli_fail(err);
+	printf("schema version %d\n", version);
+	return EXIT_OK;
+}
+
 static int cmd_registry(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -273,6 +324,8 @@ static int cmd_registry(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gc"))
 		return cmd_gc(argc - 1, argv + 1);
-	return cli_usage_error("registry", "unknown command '%s' (serve, gc)", argv[1]);
+	if (!strcmp(argv[1], "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
+	return cli_usage_error("registry", "unknown command '%s' (serve, gc, migrate)", argv[1]);
 }
 STRATA_COMMAND(registry, "registry", "Serve an OCI registry, or garbage-collect its storage", cmd_registry);

@@ -88,10 +88,11 @@ struct registry {
 /* ---- storage (storage.c) ---- */
 /*
  * Open the blob store and the metadata of a registry root (created when
- * create; a missing root is STRATA_E_NOTFOUND otherwise).
+ * create; a missing root is STRATA_E_NOTFOUND otherwise). metadata: NULL
+ * (SQLite in ROOT/meta.db) or a postgres:// URL.
  */
-int reg_storage_open(const char *root, bool create, struct reg_blobstore **bs, struct reg_meta **meta,
-		     struct strata_error **err);
+int reg_storage_open(const char *root, const char *metadata, bool create, struct reg_blobstore **bs,
+		     struct reg_meta **meta, struct strata_error **err);
 /* Callback of reg_publish: more rows in the publishing transaction. */
 typedef int (*reg_publish_fn)(struct reg_meta *m, const char *repo, void *ud, struct strata_error **err);
 /*

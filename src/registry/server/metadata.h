@@ -6,7 +6,9 @@
  * driver per backend:
  *
  *   meta_sqlite.c   ROOT/meta.db, WAL, one connection per thread (the first
- *                   driver)
+ *                   driver; one serving process)
+ *   meta_pg.c       PostgreSQL (libpq), versioned migrations applied at
+ *                   open; shared by any number of instances
  *
  * Every operation runs on the calling thread's connection. Operations
  * marked (tx) must run inside begin(write = true) ... commit; the others
@@ -154,6 +156,13 @@ struct reg_meta {
  * upgraded) unless !create, when a missing database is STRATA_E_NOTFOUND.
  */
 int reg_meta_sqlite_open(const char *path, bool create, struct reg_meta **out, struct strata_error **err);
+
+/*
+ * The PostgreSQL driver on a libpq URL ("postgres://USER@HOST:PORT/DB"):
+ * pending schema migrations are applied first; *version (may be NULL) is
+ * the schema version afterwards.
+ */
+int reg_meta_pg_open(const char *url, int *version, struct reg_meta **out, struct strata_error **err);
 
 static inline void reg_meta_free(struct reg_meta *m)
 {

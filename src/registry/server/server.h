@@ -30,6 +30,8 @@ enum registry_log_format {
 
 struct registry_server_config {
 	const char *root;        /* storage root, created if missing (required) */
+	const char *metadata;    /* NULL: SQLite in ROOT/meta.db; "postgres://USER@HOST:PORT/DB":
+				    PostgreSQL, shared by any number of instances */
 	const char *addr;        /* "127.0.0.1:5000", "[::1]:5000"; port 0 = any */
 	const char *htpasswd;    /* bcrypt htpasswd file, or NULL (no auth) */
 	const char *auth_config; /* per-repository permissions, or NULL */
@@ -67,6 +69,7 @@ void registry_server_stop(struct registry_server *s, unsigned grace_ms);
 
 struct registry_gc_options {
 	const char *root;
+	const char *metadata;   /* as registry_server_config.metadata */
 	bool dry_run;
 	int64_t grace_seconds;  /* never delete anything younger than this (default 3600) */
 	int64_t upload_ttl;     /* upload sessions idle longer than this are removed (default 86400) */
@@ -92,5 +95,11 @@ typedef void (*registry_gc_report_fn)(void *ud, const char *kind, const char *re
  */
 int registry_gc(const struct registry_gc_options *o, registry_gc_report_fn report, void *ud,
 		struct registry_gc_stats *stats, struct strata_error **err);
+
+/*
+ * Apply pending schema migrations of a PostgreSQL metadata URL (the server
+ * and gc also do it when they start). @return 0 with *version, or -1.
+ */
+int registry_migrate(const char *metadata, int *version, struct strata_error **err);
 
 #endif

@@ -18,17 +18,40 @@
 
 #include <string.h>
 
-int reg_storage_open(const char *root, bool create, struct reg_blobstore **bs, struct reg_meta **meta,
-		     struct strata_error **err)
+static bool is_pg_url(const char *s)
+{
+	return !strncmp(s, "postgres://", 11) || !strncmp(s, "postgresql://", 13);
+}
+
+int registry_migrate(const char *metadata, int *version, struct strata_error **err)
+{
+	if (!metadata || !is_pg_url(metadata))
+		return strata_error_makec(err, STRATA_E_USAGE, 0,
+					  "--metadata must be a postgres://USER@HOST:PORT/DB URL");
+	struct reg_meta *m = NULL;
+	if (reg_meta_pg_open(metadata, version, &m, err) < 0)
+		return -1;
+	reg_meta_free(m);
+	return 0;
+}
+
+int reg_storage_open(const char *root, const char *metadata, bool create, struct reg_blobstore **bs,
+		     struct reg_meta **meta, struct strata_error **err)
 {
 	cleanup_free char *dbpath = strata_path_join(root, "meta.db");
 	*bs = NULL;
 	*meta = NULL;
-	if (!create && !strata_path_exists(dbpath))
+	if (metadata && !is_pg_url(metadata))
+		return strata_error_makec(err, STRATA_E_USAGE, 0,
+					  "--metadata '%s': expected postgres://USER@HOST:PORT/DB", metadata);
+	if (!create && !metadata && !strata_path_exists(dbpath))
+		return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "no registry at '%s'", root);
+	if (!create && metadata && !strata_path_exists(root))
 		return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "no registry at '%s'", root);
 	if (reg_blobstore_fs_open(root, create, bs, err) < 0)
 		return -1;
-	if (reg_meta_sqlite_open(dbpath, create, meta, err) < 0) {
+	if (metadata ? reg_meta_pg_open(metadata, NULL, meta, err) < 0
+		     : reg_meta_sqlite_open(dbpath, create, meta, err) < 0) {
 		reg_blobstore_free(*bs);
 		*bs = NULL;
 		return -1;

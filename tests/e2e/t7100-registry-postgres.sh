@@ -5,8 +5,8 @@
 # push through one instance pulled through the other, an upload whose first
 # chunk goes through one and the rest plus the PUT through the other, a tag
 # moved on one seen at once on the other, a kill -9 mid-upload with the
-# client's retry through the other, gc (with --metadata) while the other
-# instance takes pushes. PostgreSQL 15 is started in a temp dir on
+# client's retry through the other, retention, gc (with --metadata) while
+# the other instance takes pushes. PostgreSQL 15 is started in a temp dir on
 # 127.0.0.1 (tests/e2e/helpers/postgres.sh); skipped when it cannot start.
 . "$(dirname "$0")/lib.sh"
 
@@ -93,6 +93,16 @@ test_expect_success 'kill -9 of A mid-upload: the client retries through B and s
 '
 
 start_sreg_instance A --root "$ROOT" --metadata "$PG_URL"
+
+test_expect_success 'retention over PostgreSQL keeps exactly the newest N matching tags' '
+    for t in r1 r2 r3 r4; do
+        test "$(http_status -X PUT -H "Content-Type: application/vnd.oci.image.manifest.v1+json" --data-binary @m1 "http://$A_ADDR/v2/pg/img/manifests/$t")" = 201 || exit 1
+    done &&
+    strata registry retention --root "$ROOT" --metadata "$PG_URL" --repository "pg/*" --match "^r[0-9]+$" --keep-last 2 >ret.out &&
+    grep -x "deleted 2 tags" ret.out &&
+    curl -sf "http://$B_ADDR/v2/pg/img/tags/list" | jq -ce .tags >t &&
+    test "$(cat t)" = "[\"1\",\"r3\",\"r4\"]"
+'
 
 test_expect_success 'gc through the metadata while B takes pushes: no push fails, every image whole' '
     for i in 1 2 3 4 5 6; do

@@ -486,6 +486,24 @@ static int pg_tags_list(struct reg_meta *m, const char *repo, const char *last, 
 	return 1;
 }
 
+static int pg_tags_dated(struct reg_meta *m, const char *repo,
+			 int (*fn)(void *ud, const char *tag, const char *digest, int64_t updated), void *ud,
+			 struct strata_error **err)
+{
+	GET_CONN(m, err);
+	const char *p[] = { repo };
+	cleanup_res PGresult *r = q(c,
+				    "SELECT t.name, t.digest, t.updated FROM tags t JOIN repos r ON r.id = t.repo"
+				    " WHERE r.name = $1 ORDER BY t.name COLLATE \"C\"",
+				    1, p, NULL, "list tags", err);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		if (fn(ud, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), atoll(PQgetvalue(r, i, 2))))
+			break;
+	return 0;
+}
+
 static int pg_repos_list(struct reg_meta *m, const char *last, int (*fn)(void *ud, const char *name), void *ud,
 			 struct strata_error **err)
 {
@@ -823,6 +841,7 @@ static const struct reg_meta_ops pg_ops = {
 	.manifest_put = pg_manifest_put,
 	.manifest_delete = pg_manifest_delete,
 	.tags_list = pg_tags_list,
+	.tags_dated = pg_tags_dated,
 	.repos_list = pg_repos_list,
 	.referrers = pg_referrers,
 	.upload_create = pg_upload_create,

@@ -557,6 +557,25 @@ static int sq_tags_list(struct reg_meta *m, const char *repo, const char *last, 
 	return 1;
 }
 
+static int sq_tags_dated(struct reg_meta *m, const char *repo,
+			 int (*fn)(void *ud, const char *tag, const char *digest, int64_t updated), void *ud,
+			 struct strata_error **err)
+{
+	GET_DB(m, err);
+	cleanup_stmt sqlite3_stmt *st = NULL;
+	if (prepare(db,
+		    "SELECT t.name, t.digest, t.updated FROM tags t JOIN repos r ON r.id = t.repo"
+		    " WHERE r.name = ? ORDER BY t.name",
+		    &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(ud, col_text(st, 0), col_text(st, 1), sqlite3_column_int64(st, 2)))
+			return 0;
+	return rc == SQLITE_DONE ? 0 : db_err(db, err, "list tags");
+}
+
 static int sq_repos_list(struct reg_meta *m, const char *last, int (*fn)(void *ud, const char *name), void *ud,
 			 struct strata_error **err)
 {
@@ -899,6 +918,7 @@ static const struct reg_meta_ops sqlite_ops = {
 	.manifest_put = sq_manifest_put,
 	.manifest_delete = sq_manifest_delete,
 	.tags_list = sq_tags_list,
+	.tags_dated = sq_tags_dated,
 	.repos_list = sq_repos_list,
 	.referrers = sq_referrers,
 	.upload_create = sq_upload_create,

@@ -105,6 +105,10 @@ struct reg_meta_ops {
 	 */
 	int (*tags_list)(struct reg_meta *m, const char *repo, const char *last, uint64_t limit,
 			 json_t *names, struct strata_error **err);
+	/* Every tag of repo with its digest and when it was last set: fn per tag until it returns non-zero. */
+	int (*tags_dated)(struct reg_meta *m, const char *repo,
+			  int (*fn)(void *ud, const char *tag, const char *digest, int64_t updated), void *ud,
+			  struct strata_error **err);
 	/* Repositories holding a manifest or a link, after last, in order: fn per name until it returns non-zero. */
 	int (*repos_list)(struct reg_meta *m, const char *last, int (*fn)(void *ud, const char *name), void *ud,
 			  struct strata_error **err);

@@ -229,18 +229,32 @@ static int session_hash(struct reg_req *q, const struct reg_meta_upload *u, uint
 	return rc;
 }
 
+/*
+ * Take the session lock for this request (released by reg_upload_done).
+ * @return true, or false with the answer (busy_status when another
+ * request holds it) queued in *ret.
+ */
+static bool lock_session(struct reg_req *q, unsigned busy_status, const char *busy_msg, enum MHD_Result *ret)
+{
+	struct strata_error *err = NULL;
+	struct reg_meta *m = q->r->meta;
+	int lk = m->ops->upload_lock(m, q->ref, &err);
+	if (lk <= 0) {
+		*ret = lk < 0 ? reg_reply_internal(q, err)
+			      : reg_reply_error(q, busy_status, "BLOB_UPLOAD_INVALID", "%s", busy_msg);
+		return false;
+	}
+	q->locked = true;
+	return true;
+}
+
 static enum MHD_Result chunk_begin(struct reg_req *q, const struct reg_meta_upload *u)
 {
 	struct strata_error *err = NULL;
 	struct reg_blobstore *bs = q->r->bs;
-	struct reg_meta *m = q->r->meta;
-	int lk = m->ops->upload_lock(m, q->ref, &err);
-	if (lk < 0)
-		return reg_reply_internal(q, err);
-	if (!lk)
-		return reg_reply_error(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID",
-				       "another request is writing to this upload");
-	q->locked = true;
+	enum MHD_Result ret;
+	if (!lock_session(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, "another request is writing to this upload", &ret))
+		return ret;
 	uint64_t offset = 0;
 	int there = bs->ops->upload_stat(bs, q->ref, u->bs_state, &offset, NULL, &err);
 	if (there < 0)
@@ -286,12 +300,9 @@ static enum MHD_Result upload_cancel(struct reg_req *q, const struct reg_meta_up
 	struct strata_error *err = NULL;
 	struct reg_blobstore *bs = q->r->bs;
 	struct reg_meta *m = q->r->meta;
-	int lk = m->ops->upload_lock(m, q->ref, &err);
-	if (lk < 0)
-		return reg_reply_internal(q, err);
-	if (!lk)
-		return reg_reply_error(q, MHD_HTTP_CONFLICT, "BLOB_UPLOAD_INVALID", "upload is in use");
-	q->locked = true;
+	enum MHD_Result ret;
+	if (!lock_session(q, MHD_HTTP_CONFLICT, "upload is in use", &ret))
+		return ret;
 	if (m->ops->upload_delete(m, q->ref, &err) < 0 ||
 	    bs->ops->upload_delete(bs, q->ref, u->bs_state, &err) < 0)
 		return reg_reply_internal(q, err);

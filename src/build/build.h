@@ -24,10 +24,11 @@
  * builds sharing a root at once are safe (the loser of a race discards its
  * copy). The image id is the config digest, as docker's.
  *
- * Mounts: build_run and build_image_run mount overlays (COPY targets, stage
- * roots for COPY --from) in the CALLER's mount namespace and unmount them
- * before returning; callers should first move to a private mount namespace
- * (build_private_mounts) so that nothing can outlive a killed process.
+ * Mounts: build_run mounts overlays (COPY targets, stage roots for COPY
+ * --from) through the sandbox (build/sandbox.h: sandbox_view_mount) in the
+ * process's own private mount namespace, and unmounts them before
+ * returning; callers call sandbox_require() first, while single-threaded,
+ * so that nothing can outlive a killed process.
  *
  * Only cli/ prints: progress goes to the FILE given in the options.
  */
@@ -43,6 +44,7 @@
 
 #include "util/util.h"
 #include "build/context.h"
+#include "build/events.h"
 #include "build/executor.h"
 #include "dockerfile/dockerfile.h"
 #include "store/store.h"
@@ -143,7 +145,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
  * version (docs/internals/cache.md, "Key version"); tests/unit/
  * test_build_cachekey.c and tests/e2e/t5400-cache-key-golden.sh pin keys.
  */
-#define BUILD_CACHE_KEY_VERSION 1
+#define BUILD_CACHE_KEY_VERSION 2
 void build_cache_key(const json_t *inputs, char key[72]);
 
 /*
@@ -184,8 +186,16 @@ struct build_secret {
  * cache_add       every layer step of the build (hit or miss), for the
  *                 inline cache and --cache-to (the fields are borrowed).
  * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
+ * copy_sources    COPY --from a stage or an image some of whose layers are
+ *                 only in a registry: the sources digest recorded for the
+ *                 source set sources_id (build_step_record.sources_id of an
+ *                 earlier build), {"sources": hex, "files": {...}} (new
+ *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * image_created   the image's creation time when it is wholly another's (a
+ *                 fully cached build from one cache source: that image's
+ *                 time), else 0 (the build's own time).
  */
 struct build_step_record {
 	const char *key;
@@ -198,6 +208,7 @@ struct build_step_record {
 	const json_t *desc;
 	const char *diff_id;
 	bool remote_hit;
+	const char *sources_id; /* COPY/ADD --from: the source set (step_copy.c), else NULL */
 };
 
 struct build_hooks {
@@ -208,7 +219,9 @@ struct build_hooks {
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
+	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
+	time_t (*image_created)(void *ctx);
 };
 
 struct build_options {
@@ -227,6 +240,7 @@ struct build_options {
 	size_t nsecrets;
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
+	const struct build_listener *listener; /* the event stream (events.h); NULL: none */
 	const struct build_hooks *hooks;  /* NULL: none */
 };
 
@@ -241,9 +255,6 @@ struct build_result {
  * @return 0 with *res filled, or -1.
  */
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err);
-
-/* Make the mount namespace of the calling (single-threaded) process private. */
-int build_private_mounts(struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Images (interim local records) and `strata run`                          */

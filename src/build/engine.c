@@ -3,6 +3,7 @@
  * per-step cache protocol; metadata instructions; the final image.
  */
 #include "build/build_internal.h"
+#include "build/sandbox.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,15 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int build_private_mounts(struct strata_error **err)
-{
-	if (unshare(CLONE_NEWNS) < 0)
-		return strata_error_make(err, errno, "unshare mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return strata_error_make(err, errno, "make mounts private");
-	return 0;
-}
 
 char *engine_snapshot_path(struct engine *e, const char *id)
 {
@@ -49,7 +41,7 @@ void engine_umount(struct engine *e, const char *target)
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i] && !strcmp(e->mounted[i], target)) {
-			umount2(target, MNT_DETACH);
+			sandbox_view_unmount(target);
 			free(e->mounted[i]);
 			e->mounted[i] = NULL;
 		}
@@ -83,6 +75,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 			progress_error(&e->pr, v, m);
 			return strata_error_wrap(err, "fetch cached layer %s", digest);
 		}
+		progress_bytes(&e->pr, v, digest, (uint64_t)json_integer_value(json_object_get(desc, "size")), 0);
 		progress_done(&e->pr, v);
 	}
 	cleanup_free char *diff = xasprintf("sha256:%s", id);
@@ -117,13 +110,9 @@ int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_er
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err)
 {
-	struct strata_buf o = STRATA_BUF_INIT;
-	strata_buf_adds(&o, "lowerdir=");
 	size_t n = json_array_size(snapshots), nl = 0;
-	if (engine_snapshots_fetch(e, snapshots, err) < 0) {
-		strata_buf_release(&o);
+	if (engine_snapshots_fetch(e, snapshots, err) < 0)
 		return -1;
-	}
 	char **chain = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
@@ -131,21 +120,12 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 	for (size_t i = 0; i < n; i++)
 		free(chain[i]);
 	free(chain);
-	for (size_t i = 0; i < nl; i++) {
-		strata_buf_addf(&o, "%s:", lowers[i]);
+	lowers = xreallocarray(lowers, nl + 1, sizeof(char *));
+	lowers[nl++] = xstrdup(e->empty);
+	int rc = sandbox_view_mount((const char *const *)lowers, nl, upper, work, target, err);
+	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
-	}
 	free(lowers);
-	strata_buf_adds(&o, e->empty);
-	if (upper)
-		strata_buf_addf(&o, ",upperdir=%s,workdir=%s", upper, work);
-	strata_buf_adds(&o, ",index=off,metacopy=off,redirect_dir=off");
-	int rc = 0;
-	if (o.len >= 4000)
-		rc = strata_error_make(err, E2BIG, "too many layers to mount (%zu)", json_array_size(snapshots));
-	else if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, o.data) < 0)
-		rc = strata_error_make(err, errno, "mount overlay at '%s'", target);
-	strata_buf_release(&o);
 	if (rc < 0)
 		return -1;
 	pthread_mutex_lock(&e->lock);
@@ -221,6 +201,26 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 		json_array_append_new(a, strata_json_text(c->shell));
 	}
 	return a;
+}
+
+/*
+ * The base image's history, with an entry for each of its layers it does
+ * not describe: history is optional in OCI, but an image whose history
+ * describes fewer layers than rootfs.diff_ids has is invalid once strata adds
+ * its own entries (the BuildKit fix: missing entries go first).
+ */
+static json_t *base_history(const json_t *config)
+{
+	json_t *h = json_object_get(config, "history");
+	h = json_is_array(h) ? json_deep_copy(h) : json_array();
+	size_t described = 0, i;
+	json_t *ent;
+	json_array_foreach(h, i, ent)
+		described += !json_is_true(json_object_get(ent, "empty_layer"));
+	size_t layers = json_array_size(json_object_get(json_object_get(config, "rootfs"), "diff_ids"));
+	for (size_t k = described; k < layers; k++)
+		json_array_insert_new(h, 0, json_pack("{s:s}", "comment", "base layer without history"));
+	return h;
 }
 
 static void history_add(struct stage_state *s, const char *created_by, bool empty)
@@ -406,7 +406,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 {
 	char lbl[128];
 	stage_label(e, si, lbl, sizeof(lbl));
-	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
+	int v = progress_start_step(&e->pr, (int)si, st->line, "[%s%d/%d] %s%s", lbl, pos, total,
+				    onbuild ? "ONBUILD " : "", st->original);
 	cleanup_json json_t *inputs = json_object();
 	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
 	 * parent (the steps after it chain on both, see below) */
@@ -416,12 +417,14 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
-		 * them already expanded in the instruction) */
-		json_t *args = json_object();
+		 * them already expanded in the instruction). Inputs are published
+		 * (strata.cache.v1) and kept in build/cache/inputs: a digest of
+		 * each value, never the value (docs/internals/cache.md) */
+		cleanup_json json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
 				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
-		json_object_set_new(inputs, "args", args);
+		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
 	}
 
 	struct build_copy_plan *plan = NULL;
@@ -429,6 +432,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	const char *tree_root = NULL;
 	cleanup_free char *stepid_src = NULL;
 	cleanup_json json_t *entry = NULL;
+	char sources_id[72] = "";
 	int rc;
 	/* inputs read the shared context (digests are filled in place) */
 	pthread_mutex_lock(&e->lock);
@@ -436,7 +440,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, inputs, &plan, &tree, &tree_root, err);
+		rc = step_copy_prepare(e, s, st, inputs, !e->o->no_cache, sources_id, &plan, &tree, &tree_root, err);
 	if (rc < 0)
 		goto fail;
 
@@ -484,10 +488,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	pthread_mutex_unlock(&e->lock);
 	locked = false;
 	if (entry) {
-		if (linked)
-			progress_line(&e->pr, v, "CACHED (linked layer reused)");
-		else
-			progress_cached(&e->pr, v);
+		progress_cached(&e->pr, v, linked ? "linked layer reused" : NULL);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
@@ -505,7 +506,17 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 						       !linked && s->missed);
 			if (!why)
 				why = build_cache_explain(prev, inputs, parent_missed);
-			progress_line(&e->pr, v, "MISS: %s", why);
+			progress_miss(&e->pr, v, why);
+		}
+		if (st->kind != DF_RUN && !plan) {
+			/* the sources digest was the cache's record (lazy): the step
+			 * runs, so its sources are read now, and they key the layer */
+			pthread_mutex_lock(&e->lock);
+			rc = step_copy_prepare(e, s, st, inputs, false, sources_id, &plan, &tree, &tree_root, err);
+			pthread_mutex_unlock(&e->lock);
+			if (rc < 0)
+				goto fail;
+			build_cache_key(inputs, key);
 		}
 		cleanup_free char *d = engine_tmpdir(e, "step-", err);
 		if (!d) {
@@ -544,6 +555,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		pthread_mutex_unlock(&e->lock);
 		progress_done(&e->pr, v);
 	}
+	progress_layer(&e->pr, v, json_string_value(json_object_get(desc, "digest")),
+		       (uint64_t)json_integer_value(json_object_get(desc, "size")));
 	if (cache_last_set(e->root, stepid, key, err) < 0) {
 		rc = -1;
 		goto fail;
@@ -560,6 +573,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			.desc = desc,
 			.diff_id = diff_id,
 			.remote_hit = remote_hit,
+			.sources_id = sources_id[0] ? sources_id : NULL,
 		};
 		h->cache_add(h->ctx, &r);
 	}
@@ -627,10 +641,8 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		if (pull(e, ref, err) < 0) {
-			strata_error_wrap(err, "image '%s' not found in the local store", ref);
-			return NULL;
-		}
+		if (pull(e, ref, err) < 0)
+			return NULL; /* "pull REF: <why>" says it all */
 		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
 	}
@@ -804,7 +816,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
 	}
-	int v = progress_start(&e->pr, "[%s1/%d] FROM %s", lbl, total, sg->base);
+	int v = progress_start_step(&e->pr, (int)si, sg->line, "[%s1/%d] FROM %s", lbl, total, sg->base);
 	switch (sg->base_type) {
 	case DF_BASE_SCRATCH: {
 		s->image = new_image(e->b);
@@ -830,10 +842,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	}
 	case DF_BASE_IMAGE: {
 		s->image = json_deep_copy(img->config);
-		json_object_set_new(s->image, "history",
-				    json_is_array(json_object_get(img->config, "history"))
-					    ? json_deep_copy(json_object_get(img->config, "history"))
-					    : json_array());
+		json_object_set_new(s->image, "history", base_history(img->config));
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
 		s->layers = json_deep_copy(img->layers);
@@ -899,7 +908,8 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
+	time_t created = h && h->image_created ? h->image_created(h->ctx) : 0;
+	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, res->image_id, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
 	for (size_t i = 0; i < e->o->ntags; i++)
@@ -1070,7 +1080,7 @@ static void teardown(struct engine *e)
 	free(e->trees);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i])
-			umount2(e->mounted[i], MNT_DETACH);
+			sandbox_view_unmount(e->mounted[i]);
 		free(e->mounted[i]);
 	}
 	free(e->mounted);
@@ -1203,7 +1213,7 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	pthread_mutex_init(&e.lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	memset(res, 0, sizeof(*res));
-	progress_init(&e.pr, o->out, o->progress);
+	progress_init(&e.pr, o->out, o->progress, o->listener);
 	int rc = setup(&e, err);
 	if (rc == 0)
 		rc = run_stages(&e, err);

@@ -4,6 +4,7 @@
  * wait, and the teardown (stubs out of the upper dir, locks released).
  */
 #include "build/exec_internal.h"
+#include "build/sandbox.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -38,11 +39,8 @@ static double now_ms(void)
 
 static int check_spec(const struct exec_spec *s, struct strata_error **err)
 {
-	if (geteuid() != 0)
-		return strata_error_makec(err, STRATA_E_CONFIG, 0,
-					  "running a build step needs root (running as uid %u): rootless builds are not "
-					  "supported",
-					  (unsigned)geteuid());
+	if (sandbox_usable(err) < 0)
+		return strata_error_wrap(err, "running a build step");
 	if (!s->upper_dir || !s->work_dir || !s->run_dir)
 		return strata_error_make(err, 0, "executor: upper_dir, work_dir and run_dir are required");
 	if (!s->cmdline && !(s->argv && s->argv[0]))
@@ -252,7 +250,11 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 	}
 	f.alive_r = ap[0], f.alive_w = ap[1];
 	for (int i = 0; i < 2; i++) {
-		if (spec->on_output) {
+		if (spec->on_output && i == 1) {
+			/* stderr shares stdout's pipe: the lines keep the order the
+			 * command wrote them (two pipes cannot tell it afterwards) */
+			ctx.out_w[1] = ctx.out_w[0];
+		} else if (spec->on_output) {
 			int op[2];
 			if (pipe2(op, O_CLOEXEC) < 0) {
 				strata_error_make(err, errno, "pipe");

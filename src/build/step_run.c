@@ -2,6 +2,7 @@
  * step_run.c — RUN: its cache inputs and its execution through the executor
  * over an overlay of the stage's snapshots.
  */
+#include "build/sandbox.h"
 #include "build/build_internal.h"
 
 #include <string.h>
@@ -190,11 +191,13 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		json_object_set_new(inputs, "mounts", mounts);
 	else
 		json_decref(mounts);
-	char **env = run_env(st);
+	/* the ENV part of RUN's environment: the ARGs in it are keyed as digests
+	 * ("build_args"), and the proxy args not at all, as docker does */
 	json_t *je = json_array();
-	for (size_t i = 0; env[i]; i++)
-		json_array_append_new(je, strata_json_exact(env[i]));
-	strv_free(env);
+	for (size_t i = 0; i < st->nenv; i++) {
+		cleanup_free char *kv = xasprintf("%s=%s", st->env[i].name, st->env[i].value ? st->env[i].value : "");
+		json_array_append_new(je, strata_json_exact(kv));
+	}
 	json_object_set_new(inputs, "env", je);
 	const char *wd = cfg_str(s, "WorkingDir"), *user = cfg_str(s, "User");
 	json_t *cfg = json_object();
@@ -216,9 +219,8 @@ struct out_ctx {
 
 static void on_output(void *ctx, int stream, const char *line, size_t len)
 {
-	(void)stream;
 	struct out_ctx *oc = ctx;
-	progress_output(&oc->e->pr, oc->vertex, line, len);
+	progress_output(&oc->e->pr, oc->vertex, stream, line, len);
 }
 
 static bool heredoc_only(const struct dockerfile_step *st)
@@ -309,6 +311,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		x->source = m->source;
 		x->from = m->from;
 		x->id = m->id;
+		x->env = m->env; /* secret: also an environment variable */
 		x->sharing = m->sharing == DF_SHARING_PRIVATE  ? EXEC_SHARING_PRIVATE
 			     : m->sharing == DF_SHARING_LOCKED ? EXEC_SHARING_LOCKED
 							       : EXEC_SHARING_SHARED;
@@ -403,8 +406,8 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: killed by signal %d", e->dfname,
 						st->line, st->original, res.signal);
 		else
-			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d", e->dfname, st->line,
-						st->original, res.exit_code);
+			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d%s", e->dfname,
+						st->line, st->original, res.exit_code, sandbox_run_hint());
 	}
 out:
 	for (size_t i = 0; i < nl; i++)

@@ -5,6 +5,7 @@
  * cache.h.
  */
 #include "cache/cache.h"
+#include "cache/internal.h"
 
 #include <string.h>
 
@@ -98,6 +99,11 @@ const struct rcache_entry *rcache_session_lookup(const struct rcache_session *x,
 	return x ? rcache_table_lookup(x->t, key) : NULL;
 }
 
+json_t *rcache_session_copy_sources(const struct rcache_session *x, const char *sources_id)
+{
+	return x ? rcache_table_copy_sources(x->t, sources_id) : NULL;
+}
+
 char *rcache_session_explain(const struct rcache_session *x, int stage, int pos, const json_t *inputs,
 			     bool parent_missed)
 {
@@ -127,6 +133,23 @@ static void in_image(const struct rcache_session *x, const json_t *layers, struc
 		if (!dup)
 			rcache_record_add(out, e);
 	}
+}
+
+time_t rcache_session_created(const struct rcache_session *x)
+{
+	if (!x || !x->built.n)
+		return 0;
+	const char *src = NULL;
+	for (size_t i = 0; i < x->built.n; i++) {
+		const char *s = x->built.v[i].source;
+		if (!s || (src && strcmp(src, s)))
+			return 0;
+		src = s;
+	}
+	for (size_t i = 0; x->t && i < x->t->n_src; i++)
+		if (!strcmp(x->t->src[i]->ref, src))
+			return x->t->src[i]->created;
+	return 0;
 }
 
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,

@@ -22,16 +22,6 @@ static const char *first(const char *(*get)(const char *), const char *flag, con
 	return NULL;
 }
 
-static bool is_git_sha(const char *s)
-{
-	if (strlen(s) != 40)
-		return false;
-	for (; *s; s++)
-		if (!isxdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* "https://reg.example.com:5000/" -> "reg.example.com:5000" */
 static char *clean_registry(const char *url, const char *port)
 {
@@ -47,6 +37,24 @@ static char *clean_registry(const char *url, const char *port)
 		return r;
 	}
 	return host;
+}
+
+int ci_cache_tag(const char *flag, const char *(*get)(const char *), const char **tag, struct strata_error **err)
+{
+	static const char *const vars[] = { "STRATA_CACHE_TAG", NULL };
+	const char *from = NULL;
+	const char *t = first(get, flag, vars, &from);
+	*tag = NULL;
+	if (!t)
+		t = CI_CACHE_TAG_DEFAULT;
+	if (!strcmp(t, "none"))
+		return 0;
+	if (!oci_tag_valid(t) || !strcmp(t, "latest"))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "cache tag '%s' (from %s): %s", t, from ? from : "default",
+					  strcmp(t, "latest") ? "not a valid tag" : "'latest' is the image's tag");
+	*tag = t;
+	return 0;
 }
 
 int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char *name),
@@ -65,14 +73,25 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 	if (!image)
 		return strata_error_makec(err, STRATA_E_CONFIG, 0,
 					  "no image name: set DOCKER_IMAGE_NAME or pass --image");
+	/* one rule for every form (docs/ci.md): <revision>_<build number>, the
+	 * revision exactly as given (a 40-character git SHA whole), both needed */
 	if (!rev && !build)
 		return strata_error_makec(err, STRATA_E_CONFIG, 0,
 					  "no revision or build number: pass --revision/--build-number or set one of "
 					  "SEMAPHORE_GIT_SHA, GITHUB_SHA, CI_COMMIT_SHA, REVISION, SEMAPHORE_BUILD_NUMBER, "
 					  "GITHUB_RUN_NUMBER, CI_PIPELINE_IID, BUILD_NUMBER");
-	cleanup_free char *shortrev = rev ? (is_git_sha(rev) ? xstrndup(rev, 12) : xstrdup(rev)) : NULL;
-	cleanup_free char *tag = shortrev && build ? xasprintf("%s_%s", shortrev, build)
-						    : xstrdup(shortrev ? shortrev : build);
+	if (!build)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "a revision (from %s) but no build number: the tag is REVISION_BUILD; pass "
+					  "--build-number or set one of SEMAPHORE_BUILD_NUMBER, GITHUB_RUN_NUMBER, "
+					  "CI_PIPELINE_IID, BUILD_NUMBER",
+					  out->revision_from);
+	if (!rev)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "a build number (from %s) but no revision: the tag is REVISION_BUILD; pass "
+					  "--revision or set one of SEMAPHORE_GIT_SHA, GITHUB_SHA, CI_COMMIT_SHA, REVISION",
+					  out->build_from);
+	cleanup_free char *tag = xasprintf("%s_%s", rev, build);
 	if (!oci_tag_valid(tag))
 		return strata_error_makec(err, STRATA_E_CONFIG, 0,
 					  "tag '%s' (from %s%s%s) is not a valid tag", tag,
@@ -97,6 +116,16 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 	out->tag = STRATA_STEAL(tag);
 	out->ref_tag = xasprintf("%s:%s", out->repository, out->tag);
 	out->ref_latest = xasprintf("%s:latest", out->repository);
+	const char *ct = NULL;
+	if (ci_cache_tag(flags->cache_tag, get, &ct, err) < 0)
+		return -1;
+	if (ct && !strcmp(ct, out->tag))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "cache tag '%s' is the image's tag", ct);
+	if (ct) {
+		out->cache_tag = xstrdup(ct);
+		out->ref_cache = xasprintf("%s:%s", out->repository, ct);
+		out->cache_to = xasprintf("%s,mode=max", out->ref_cache);
+	}
 	return 0;
 }
 
@@ -107,6 +136,9 @@ void ci_plan_release(struct ci_plan *p)
 	free(p->ref_tag);
 	free(p->ref_latest);
 	free(p->registry);
+	free(p->cache_tag);
+	free(p->ref_cache);
+	free(p->cache_to);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -118,6 +150,7 @@ int ci_exit_code(const struct strata_error *e)
 	case STRATA_E_AUTH: return CI_EXIT_AUTH;
 	case STRATA_E_REGISTRY: return CI_EXIT_REGISTRY;
 	case STRATA_E_CONFIG:
+	case STRATA_E_NOTFOUND: /* a base image the registry does not have */
 	case STRATA_E_INVALID: return CI_EXIT_CONFIG;
 	case STRATA_E_INTERRUPTED: return CI_EXIT_INTERRUPTED;
 	default: return CI_EXIT_FAIL;

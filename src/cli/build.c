@@ -1,11 +1,13 @@
 /*
  * build.c — `strata build`: build an image from a Dockerfile.
  */
+#include "build/sandbox.h"
 #include "cli/cli.h"
 #include "build/build.h"
 #include "ci/ci.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
+#include "cli/report.h"
 #include "oci/reference.h"
 
 #include <getopt.h>
@@ -40,6 +42,8 @@ static void usage(FILE *out)
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
+		"      --report FILE        write a report of the build to FILE.html (a page: steps on a\n"
+		"                           timeline, cached or run, why each missed, bytes moved) or FILE.json\n"
 		"  -h, --help               show this help\n");
 }
 
@@ -93,7 +97,7 @@ static int cmd_build(int argc, char **argv)
 		return EXIT_OK;
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
-	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO };
+	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_REPORT };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
@@ -103,7 +107,8 @@ static int cmd_build(int argc, char **argv)
 		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", no_argument, NULL, O_PULL },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
-		{ "cache-to", required_argument, NULL, O_CACHE_TO }, CLI_REGOPTS_LONG,
+		{ "cache-to", required_argument, NULL, O_CACHE_TO }, { "report", required_argument, NULL, O_REPORT },
+		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct build_options o = { .out = stderr };
@@ -117,7 +122,8 @@ static int cmd_build(int argc, char **argv)
 	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
 	struct cli_build_remote *remote = NULL;
 	size_t nt = 0, nl = 0, ns = 0;
-	const char *iidfile = NULL;
+	const char *iidfile = NULL, *report_path = NULL;
+	struct cli_report report = { 0 };
 	bool quiet = false;
 	char *root = NULL;
 	int rc = EXIT_FAIL, c;
@@ -129,6 +135,7 @@ static int cmd_build(int argc, char **argv)
 			continue;
 		switch (c) {
 		case O_PULL: rop.pull_always = true; break;
+		case O_REPORT: report_path = optarg; break;
 		case O_PUSH: rop.push = true; break;
 		case O_PLATFORM:
 			if (!strchr(optarg, '/')) {
@@ -196,7 +203,7 @@ static int cmd_build(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case O_IIDFILE: iidfile = optarg; break;
 		default:
-			rc = cli_usage_error("build", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("build", argv, "t:f:q", opts);
 			goto out;
 		}
 	}
@@ -237,6 +244,15 @@ static int cmd_build(int argc, char **argv)
 		rc = cli_usage_error("build", "--push needs at least one -t tag");
 		goto out;
 	}
+	if (cli_report_open(&report, report_path, &err) < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		rc = cli_usage_error("build", "%s", m);
+		goto out;
+	}
+	o.listener = cli_report_listener(&report);
+	rop.events = o.listener;
+	rop.quiet = quiet;
 	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
 		bool usage = strata_error_code(err) == STRATA_E_USAGE;
 		if (usage) {
@@ -250,7 +266,7 @@ static int cmd_build(int argc, char **argv)
 	}
 	o.hooks = cli_build_remote_hooks(remote);
 	struct build_result res;
-	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0 ||
+	if (sandbox_require(&err) < 0 || build_run(&o, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, nt, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
 		/* a child of `strata ci --compose` reports the failure's category (ci.h) */
@@ -277,10 +293,13 @@ static int cmd_build(int argc, char **argv)
 		fputc('\n', stderr);
 		struct cli_build_moved m;
 		cli_build_remote_moved(remote, &m);
-		if (m.requests)
-			fprintf(stderr, "strata: registry traffic: %llu bytes down, %llu bytes up, %llu requests\n",
-				(unsigned long long)m.bytes_down, (unsigned long long)m.bytes_up,
+		if (m.requests) {
+			char down[32], up[32];
+			strata_format_bytes(m.bytes_down, down, sizeof(down));
+			strata_format_bytes(m.bytes_up, up, sizeof(up));
+			fprintf(stderr, "strata: registry traffic: %s down, %s up, %llu requests\n", down, up,
 				(unsigned long long)m.requests);
+		}
 	}
 	rc = EXIT_OK;
 out:
@@ -294,6 +313,7 @@ out:
 	free(secrets);
 	free(memfds);
 	free(cache_from);
+	cli_report_close(&report, nt ? tags[0] : argv[argc - 1]);
 	cli_build_remote_free(remote);
 	regclient_opts_release(&ro);
 	free(tags);

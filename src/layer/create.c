@@ -136,6 +136,25 @@ static int add_xattrs(struct create_ctx *c, struct archive_entry *e, int dirfd, 
 	return rc;
 }
 
+/* the real owner of an entry extracted where it could not be set (LAYER_OWNER_XATTR) */
+static void owner_override(int dirfd, const char *name, struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return;
+	char pp[PATH_MAX + 64];
+	snprintf(pp, sizeof(pp), "/proc/self/fd/%d/%s", dirfd, name);
+	char v[64];
+	ssize_t n = lgetxattr(pp, LAYER_OWNER_XATTR, v, sizeof(v) - 1);
+	if (n <= 0)
+		return;
+	v[n] = '\0';
+	unsigned long u, g;
+	if (sscanf(v, "%lu:%lu", &u, &g) == 2) {
+		st->st_uid = (uid_t)u;
+		st->st_gid = (gid_t)g;
+	}
+}
+
 static bool is_opaque(int dirfd, const char *name)
 {
 	char pp[PATH_MAX];
@@ -145,7 +164,13 @@ static bool is_opaque(int dirfd, const char *name)
 	if (n == 1 && v[0] == 'y')
 		return true;
 	n = lgetxattr(pp, "user.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
+	if (n == 1 && v[0] == 'y')
+		return true;
+	/* fuse-overlayfs marks an opaque directory with a .wh..wh..opq file and a .wh..opq whiteout in it */
+	struct stat st;
+	cleanup_free char *marker = xasprintf("%s/" WH_OPAQUE, pp);
+	cleanup_free char *wh = xasprintf("%s/" FUSE_OPAQUE, pp);
+	return (lstat(marker, &st) == 0 && S_ISREG(st.st_mode)) || (lstat(wh, &st) == 0 && layer_is_overlay_whiteout(&st));
 }
 
 /* A plain entry of the given type/perm/owner at the current path (whiteouts, parents). */
@@ -220,6 +245,9 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return strata_error_make(err, errno, "stat '%s'", c->path.data);
+	if (o->overlay_upper && ((S_ISREG(st.st_mode) && !strcmp(name, WH_OPAQUE)) ||
+				 (layer_is_overlay_whiteout(&st) && !strcmp(name, FUSE_OPAQUE))))
+		return 0; /* fuse-overlayfs's opaque markers: the directory's entry says it (is_opaque) */
 
 	if (o->overlay_upper && layer_is_overlay_whiteout(&st)) {
 		/* path "dir/name" -> "dir/.wh.name" */
@@ -249,6 +277,7 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 	archive_entry_set_mode(e, st.st_mode);
 	if (o->mode >= 0 && !S_ISLNK(st.st_mode))
 		archive_entry_set_perm(e, (mode_t)o->mode & 07777);
+	owner_override(dirfd, name, &st);
 	archive_entry_set_uid(e, o->uid >= 0 ? o->uid : st.st_uid);
 	archive_entry_set_gid(e, o->gid >= 0 ? o->gid : st.st_gid);
 	archive_entry_set_mtime(e, entry_mtime(c, st.st_mtime), 0);

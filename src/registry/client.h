@@ -212,6 +212,8 @@ int regclient_run_parallel(size_t n, int parallel, int (*job)(void *ctx, size_t 
 struct regclient_cred {
 	char *user;
 	char *secret;
+	char *source; /* where they came from, or where none were found: "/root/.docker/config.json",
+			 "credential helper docker-credential-pass", "... ($DOCKER_CONFIG)" */
 };
 void regclient_cred_release(struct regclient_cred *c);
 /* @return 1 found, 0 none, -1 error (bad config.json, helper failure). */
@@ -221,5 +223,13 @@ int regclient_creds_store(const char *dir, const char *host, const char *user, c
 			  struct strata_error **err);
 /* @return 1 removed, 0 there was nothing to remove, -1 error. */
 int regclient_creds_erase(const char *dir, const char *host, struct strata_error **err);
+
+/*
+ * Where credentials come from, for `strata info`: a new JSON object
+ * {"config": path of config.json, "exists": bool, "auths": [hosts],
+ *  "credsStore": name or null, "credHelpers": {host: name}}; a config.json
+ * that cannot be read gives "error": message instead of the lists.
+ */
+json_t *regclient_creds_describe(const char *dir);
 
 #endif

@@ -367,6 +367,43 @@ hold_port() {
 s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen()
 open(sys.argv[2],"w").close(); time.sleep(60)' "$1" "$2" &
 }
+# rootless_setup: the rootless tests' users, made idempotently: strata-rl-sub
+# (a range in /etc/subuid and /etc/subgid) and strata-rl-nosub (none); $TRASH
+# made traversable and the binary copied into it (the build tree may be out of
+# their reach); for each user U a wrapper $TRASH/as-U runs that copy as U with
+# HOME, XDG dirs and DOCKER_CONFIG of its own under $TRASH/home-U and no
+# STRATA_ROOT (the default store, $XDG_DATA_HOME/strata, is used).
+rootless_setup() {
+    [ "$(id -u)" = 0 ] || test_skip_all "creating the test users needs root"
+    command -v setpriv >/dev/null || test_skip_all "setpriv (util-linux) is missing"
+    command -v newuidmap >/dev/null || test_skip_all "newuidmap (Debian's uidmap) is missing"
+    command -v useradd >/dev/null || test_skip_all "useradd is missing"
+    for _u in strata-rl-sub strata-rl-nosub; do
+        id "$_u" >/dev/null 2>&1 || useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$_u" 2>/dev/null ||
+            id "$_u" >/dev/null 2>&1 || test_skip_all "cannot create the user $_u"
+    done
+    (
+        flock 9
+        for _f in /etc/subuid /etc/subgid; do
+            touch "$_f"
+            grep -q '^strata-rl-sub:' "$_f" || echo 'strata-rl-sub:300000:65536' >>"$_f"
+            if grep -q '^strata-rl-nosub:' "$_f"; then sed -i '/^strata-rl-nosub:/d' "$_f"; fi
+        done
+    ) 9>/tmp/strata-rl-users.lock
+    chmod 755 "$TRASH"
+    cp "$STRATA_BIN" "$TRASH/strata-rl" && chmod 755 "$TRASH/strata-rl"
+    for _u in strata-rl-sub strata-rl-nosub; do
+        _h="$TRASH/home-$_u"
+        mkdir -p "$_h" && chown "$_u:" "$_h"
+        cat >"$TRASH/as-$_u" <<-WRAP
+	#!/bin/sh
+	exec setpriv --reuid=$_u --regid=$_u --clear-groups env -u STRATA_ROOT HOME=$_h \\
+	    XDG_DATA_HOME=$_h/.local/share XDG_CONFIG_HOME=$_h/.config DOCKER_CONFIG=$_h/.docker \\
+	    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$TRASH/strata-rl" "\$@"
+	WRAP
+        chmod 755 "$TRASH/as-$_u"
+    done
+}
 
 # start_postgres: a throwaway PostgreSQL (tests/e2e/helpers/postgres.sh) on
 # 127.0.0.1; sets PG_URL, stopped when the test exits. Skips the whole test

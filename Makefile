@@ -13,7 +13,7 @@
 # libstrata.a; src/cli/*.c form the binary; tests/unit/test_*.c are unit tests.
 
 PKGS     := libcurl libmicrohttpd jansson yaml-0.1 libarchive libcrypto zlib \
-            libisal libzstd sqlite3 libcrypt libseccomp
+            libisal libzstd sqlite3 libcrypt libseccomp libpq
 CC       ?= cc
 ifeq ($(origin CC),default)
 CC       := cc

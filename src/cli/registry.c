@@ -1,5 +1,5 @@
 /*
- * registry.c — `strata registry serve|gc`: the built-in OCI registry.
+ * registry.c — `strata registry serve|gc|migrate|retention`: the built-in OCI registry.
  */
 #include "cli/cli.h"
 #include "registry/server/server.h"
@@ -17,6 +17,9 @@ static const char serve_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --metadata URL         metadata in PostgreSQL (postgres://USER@HOST:PORT/DB)\n"
+	"                             instead of SQLite in ROOT/meta.db; instances that\n"
+	"                             share it and ROOT serve the same registry\n"
 	"      --addr HOST:PORT       listen address (default 127.0.0.1:5000)\n"
 	"      --htpasswd FILE        require Basic auth against a bcrypt htpasswd file\n"
 	"      --auth-config FILE     per-repository permissions (USER pull|push|pull,push GLOB)\n"
@@ -41,6 +44,7 @@ static const char gc_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"  -n, --dry-run              list what would be removed, remove nothing\n"
 	"      --grace SECONDS        keep anything younger than this (default 3600)\n"
 	"      --upload-ttl SECONDS   remove upload sessions idle longer (default 86400)\n"
@@ -51,7 +55,31 @@ static const char group_usage[] =
 	"\n"
 	"Commands:\n"
 	"  serve    serve an OCI registry\n"
-	"  gc       garbage-collect a registry's storage\n";
+	"  gc       garbage-collect a registry's storage\n"
+	"  migrate  apply pending schema migrations to PostgreSQL metadata\n"
+	"  retention  delete all but the newest matching tags\n";
+
+static const char retention_usage[] =
+	"Usage: strata registry retention --repository GLOB --match REGEX --keep-last N [OPTIONS]\n"
+	"\n"
+	"In every repository matching GLOB, keep the N most recently pushed tags whose\n"
+	"name matches REGEX (POSIX extended) and delete the other matching tags. The\n"
+	"manifests and blobs only they referenced go at the next `strata registry gc`.\n"
+	"\n"
+	"Options:\n"
+	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
+	"      --older-than AGE       delete only tags set longer ago (e.g. 3600, 90m, 12h, 30d)\n"
+	"  -n, --dry-run              list what would be deleted, delete nothing\n"
+	"  -h, --help                 show this help\n"
+	"\n"
+	"Each matching tag is printed as 'keep' or 'delete' (or 'would delete').\n";
+
+static const char migrate_usage[] =
+	"Usage: strata registry migrate --metadata postgres://USER@HOST:PORT/DB\n"
+	"\n"
+	"Apply the pending schema migrations (serve and gc also apply them when they\n"
+	"start) and print the schema version.\n";
 
 static char *default_root(void)
 {
@@ -73,10 +101,11 @@ static int parse_uint(const char *s, unsigned *out)
 
 static int cmd_serve(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
+	enum { O_ROOT = 256, O_META, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
 	       O_MAXCONN, O_MAXUP, O_TIMEOUT };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "metadata", required_argument, NULL, O_META },
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "htpasswd", required_argument, NULL, O_HTPASSWD },
 		{ "auth-config", required_argument, NULL, O_AUTH },
@@ -104,6 +133,9 @@ static int cmd_serve(int argc, char **argv)
 		case O_ROOT:
 			free(root);
 			root = xstrdup(optarg);
+			break;
+		case O_META:
+			cfg.metadata = optarg;
 			break;
 		case O_ADDR:
 			cfg.addr = optarg;
@@ -203,9 +235,10 @@ static void gc_report(void *ud, const char *kind, const char *repo, const char *
 
 static int cmd_gc(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_GRACE, O_TTL };
+	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "metadata", required_argument, NULL, O_META },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "upload-ttl", required_argument, NULL, O_TTL },
@@ -224,6 +257,9 @@ static int cmd_gc(int argc, char **argv)
 			return EXIT_OK;
 		case 'n':
 			o.dry_run = true;
+			break;
+		case O_META:
+			o.metadata = optarg;
 			break;
 		case O_ROOT:
 			free(root);
@@ -263,6 +299,142 @@ static int cmd_gc(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int cmd_migrate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "metadata", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *metadata = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(migrate_usage, stdout);
+			return EXIT_OK;
+		}
+		if (c != 'm')
+			return cli_usage_error("registry migrate", "unknown option '%s'", argv[optind - 1]);
+		metadata = optarg;
+	}
+	if (optind < argc)
+		return cli_usage_error("registry migrate", "unexpected argument '%s'", argv[optind]);
+	if (!metadata)
+		return cli_usage_error("registry migrate", "--metadata postgres://... is required");
+	struct strata_error *err = NULL;
+	int version = 0;
+	if (registry_migrate(metadata, &version, &err) < 0)
+		return cli_fail(err);
+	printf("schema version %d\n", version);
+	return EXIT_OK;
+}
+
+/* "90", "90s", "15m", "12h", "30d" in seconds. @return 0 or -1 */
+static int parse_age(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || v < 0 || end == s)
+		return -1;
+	long long mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600
+		      : !strcmp(end, "d") ? 86400 : 0;
+	if (!mul || v > INT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+struct ret_print {
+	bool dry_run;
+};
+
+static void ret_report(void *ud, const char *repo, const char *tag, const char *digest, int64_t updated,
+		       bool removed)
+{
+	struct ret_print *p = ud;
+	(void)updated;
+	printf("%s %s:%s %s\n", !removed ? "keep" : p->dry_run ? "would delete" : "delete", repo, tag, digest);
+}
+
+static int cmd_retention(int argc, char **argv)
+{
+	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER };
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "metadata", required_argument, NULL, O_META },
+		{ "repository", required_argument, NULL, O_REPO },
+		{ "match", required_argument, NULL, O_MATCH },
+		{ "keep-last", required_argument, NULL, O_KEEP },
+		{ "older-than", required_argument, NULL, O_OLDER },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct registry_retention_options o = { 0 };
+	bool have_keep = false;
+	cleanup_free char *root = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hn", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(retention_usage, stdout);
+			return EXIT_OK;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case O_ROOT:
+			free(root);
+			root = xstrdup(optarg);
+			break;
+		case O_META:
+			o.metadata = optarg;
+			break;
+		case O_REPO:
+			o.repository = optarg;
+			break;
+		case O_MATCH:
+			o.match = optarg;
+			break;
+		case O_KEEP: {
+			char *end = NULL;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || v > 1000000)
+				return cli_usage_error("registry retention", "--keep-last needs a number, not '%s'",
+						       optarg);
+			o.keep_last = (unsigned)v;
+			have_keep = true;
+			break;
+		}
+		case O_OLDER:
+			if (parse_age(optarg, &o.older_than) < 0)
+				return cli_usage_error("registry retention",
+						       "--older-than '%s': expected SECONDS or a number with s, m, h or d",
+						       optarg);
+			break;
+		default:
+			return cli_usage_error("registry retention", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("registry retention", "unexpected argument '%s'", argv[optind]);
+	if (!o.repository || !o.match || !have_keep)
+		return cli_usage_error("registry retention", "--repository, --match and --keep-last are required");
+	if (!root)
+		root = default_root();
+	o.root = root;
+	struct ret_print p = { o.dry_run };
+	uint64_t removed = 0;
+	struct strata_error *err = NULL;
+	if (registry_retention(&o, ret_report, &p, &removed, &err) < 0)
+		return cli_fail(err);
+	printf("%s %llu tags\n", o.dry_run ? "would delete" : "deleted", (unsigned long long)removed);
+	return EXIT_OK;
+}
+
 static int cmd_registry(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -273,6 +445,10 @@ static int cmd_registry(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gc"))
 		return cmd_gc(argc - 1, argv + 1);
-	return cli_usage_error("registry", "unknown command '%s' (serve, gc)", argv[1]);
+	if (!strcmp(argv[1], "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "retention"))
+		return cmd_retention(argc - 1, argv + 1);
+	return cli_usage_error("registry", "unknown command '%s' (serve, gc, migrate, retention)", argv[1]);
 }
 STRATA_COMMAND(registry, "registry", "Serve an OCI registry, or garbage-collect its storage", cmd_registry);

@@ -404,3 +404,27 @@ rootless_setup() {
         chmod 755 "$TRASH/as-$_u"
     done
 }
+
+# start_postgres: a throwaway PostgreSQL (tests/e2e/helpers/postgres.sh) on
+# 127.0.0.1; sets PG_URL, stopped when the test exits. Skips the whole test
+# with the reason when PostgreSQL cannot start here. Call it at top level.
+start_postgres() {
+    PG_URL=$("$TEST_DIR/helpers/postgres.sh" start "$TRASH/.pg" 2>"$TRASH/.pg-reason") || {
+        _why=$(cat "$TRASH/.pg-reason" 2>/dev/null)
+        "$TEST_DIR/helpers/postgres.sh" stop "$TRASH/.pg" >/dev/null 2>&1
+        test_skip_all "PostgreSQL cannot start: ${_why:-unknown reason}"
+    }
+    trap '"$TEST_DIR/helpers/postgres.sh" stop "$TRASH/.pg" >/dev/null 2>&1; test_cleanup' EXIT
+}
+
+# start_sreg_instance NAME [ARGS...]: one more `strata registry serve` on a
+# free port (for multi-instance tests); sets <NAME>_ADDR and <NAME>_PID;
+# its log is $TRASH/NAME.log.
+start_sreg_instance() {
+    _name=$1
+    shift
+    _port=$(free_port)
+    spawn "$STRATA_BIN" registry serve --addr "127.0.0.1:$_port" "$@" >>"$TRASH/$_name.log" 2>&1
+    eval "${_name}_PID=$!; ${_name}_ADDR=127.0.0.1:$_port"
+    wait_http "http://127.0.0.1:$_port/v2/" 30
+}

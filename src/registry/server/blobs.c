@@ -1,8 +1,8 @@
 /*
  * blobs.c — GET/HEAD/DELETE /v2/<name>/blobs/<digest>.
  *
- * A blob is visible in a repository when it is linked there. GET answers
- * from the shared blob file with sendfile (MHD_create_response_from_fd*),
+ * A blob is visible in a repository when it is linked there (metadata);
+ * GET answers from the blob store (sendfile for the filesystem driver),
  * one range at most ("bytes=a-b", "bytes=a-", "bytes=-n"; 206, or 416 with
  * "Content-Range: bytes *\/size"; another unit or several ranges: the whole
  * blob, 200). DELETE removes the link only; the file
@@ -10,11 +10,7 @@
  */
 #include "registry/server/internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* @return 1 with [*a, *b] set, 0 when absent, -1 when unsatisfiable or malformed */
 static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
@@ -60,21 +56,14 @@ static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 	return 1;
 }
 
-static enum MHD_Result blob_delete(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result blob_delete(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (reg_prepare(db,
-			"DELETE FROM links WHERE digest = ?2 AND repo = (SELECT id FROM repos WHERE name = ?1)",
-			&st, &err) < 0)
+	struct reg_meta *m = q->r->meta;
+	int rc = m->ops->blob_unlink(m, q->name, q->ref, &err);
+	if (rc < 0)
 		return reg_reply_internal(q, err);
-	sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, q->ref, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		reg_db_err(db, &err, "delete blob link");
-		return reg_reply_internal(q, err);
-	}
-	if (sqlite3_changes(db) == 0)
+	if (rc == 0)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
 	return reg_reply_empty(q, MHD_HTTP_ACCEPTED);
 }
@@ -82,57 +71,57 @@ static enum MHD_Result blob_delete(struct reg_req *q, sqlite3 *db)
 enum MHD_Result reg_blob_handle(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
+	struct reg_meta *m = q->r->meta;
+	struct reg_blobstore *bs = q->r->bs;
 	if (!oci_digest_valid(q->ref))
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest '%s'",
 				       q->ref);
-	sqlite3 *db = reg_db(q->r, &err);
-	if (!db)
-		return reg_reply_internal(q, err);
 	if (!strcmp(q->method, "DELETE"))
-		return blob_delete(q, db);
-	int64_t size = 0;
-	int linked = reg_blob_linked(db, q->name, q->ref, &size, &err);
+		return blob_delete(q);
+	int64_t msize = 0;
+	int linked = m->ops->blob_linked(m, q->name, q->ref, &msize, &err);
 	if (linked < 0)
 		return reg_reply_internal(q, err);
 	if (!linked)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
-	cleanup_free char *path = reg_blob_path(q->r, q->ref);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	/* the bytes: absent is 404 (a gc interrupted before its COMMIT); EACCES, EMFILE... are 500 */
+	uint64_t fsize = 0;
+	int there = bs->ops->stat(bs, q->ref, &fsize, &err);
+	if (there < 0)
+		return reg_reply_internal(q, err);
+	if (!there)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
-	}
-	uint64_t fsize = (uint64_t)st.st_size, a = 0, b = 0;
+	uint64_t a = 0, b = 0;
 	int rg = parse_range(reg_header(q, MHD_HTTP_HEADER_RANGE), fsize, &a, &b);
 	if (rg < 0) {
-		close(fd);
 		struct MHD_Response *resp =
 			MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		reg_add_header(resp, "Content-Range", "bytes */%llu", (unsigned long long)fsize);
 		q->bytes_out = 0;
 		return reg_reply(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
 	}
+	uint64_t len = rg ? b - a + 1 : fsize;
 	struct MHD_Response *resp;
 	unsigned status = MHD_HTTP_OK;
 	if (!strcmp(q->method, "HEAD")) {
-		close(fd);
-		fd = -1;
-		resp = reg_response_head(rg ? b - a + 1 : fsize);
-	} else if (rg) {
-		resp = MHD_create_response_from_fd_at_offset64(b - a + 1, fd, a);
-		q->bytes_out = b - a + 1;
+		resp = reg_response_head(len);
 	} else {
-		resp = MHD_create_response_from_fd64(fsize, fd);
-		q->bytes_out = fsize;
+		struct reg_blob_reader rd;
+		int o = bs->ops->open(bs, q->ref, a, len, &rd, &err);
+		if (o < 0)
+			return reg_reply_internal(q, err);
+		if (!o)
+			return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
+		if (rd.len != len) {
+			reg_blob_reader_close(&rd);
+			strata_error_make(&err, 0, "blob %s changed size while being read", q->ref);
+			return reg_reply_internal(q, err);
+		}
+		resp = reg_response_reader(&rd);
+		q->bytes_out = len;
 	}
-	if (!resp) {
-		if (fd >= 0)
-			close(fd);
+	if (!resp)
 		return reg_reply_internal(q, NULL);
-	}
 	if (rg) {
 		status = MHD_HTTP_PARTIAL_CONTENT;
 		reg_add_header(resp, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)a,

@@ -17,11 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void close_db(void *p)
-{
-	sqlite3_close(p);
-}
-
 static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len,
 		      struct strata_error **err)
 {
@@ -62,14 +57,11 @@ static void free_registry(struct registry *r)
 {
 	if (!r)
 		return;
-	reg_sessions_free(r);
 	reg_auth_free(r->auth);
-	pthread_key_delete(r->db_key);
+	reg_meta_free(r->meta);
+	reg_blobstore_free(r->bs);
 	pthread_mutex_destroy(&r->lock);
 	free(r->root);
-	free(r->blobs_dir);
-	free(r->uploads_dir);
-	free(r->db_path);
 	free(r->tls_cert_pem);
 	free(r->tls_key_pem);
 	free(r);
@@ -150,11 +142,7 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	struct registry *r = xcalloc(1, sizeof(*r));
 	r->cfg = *cfg;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_key_create(&r->db_key, close_db);
 	r->root = xstrdup(cfg->root);
-	r->blobs_dir = strata_path_join(r->root, "blobs");
-	r->uploads_dir = strata_path_join(r->root, "uploads");
-	r->db_path = strata_path_join(r->root, "meta.db");
 	if (!r->cfg.threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		r->cfg.threads = n < 2 ? 2 : (unsigned)n;
@@ -166,22 +154,20 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	if (!r->cfg.max_uploads)
 		r->cfg.max_uploads = 128;
 
-	sqlite3 *db = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
-	if (strata_mkdir_p(r->blobs_dir, 0755, err) < 0 || strata_mkdir_p(r->uploads_dir, 0755, err) < 0 ||
-	    reg_meta_open(r->db_path, &db, err) < 0)
+	if (strata_mkdir_p(r->root, 0755, err) < 0 ||
+	    reg_storage_open(r->root, cfg->metadata, true, &r->bs, &r->meta, err) < 0)
 		goto fail;
 	if (!cfg->read_only) {
 		struct strata_error *e = NULL;
-		if (reg_gc_recover(r, db, &e) < 0) {
+		if (reg_gc_recover(r->bs, r->meta, &e) < 0) {
 			char *s = strata_error_string(e);
 			LOG_WARN("restore blobs from an interrupted gc: %s", s);
 			free(s);
 			strata_error_free(e);
 		}
 	}
-	sqlite3_close(db);
 	if ((cfg->htpasswd || cfg->auth_config) &&
 	    reg_auth_load(cfg->htpasswd, cfg->auth_config, &r->auth, err) < 0)
 		goto fail;

@@ -189,7 +189,7 @@ static void body_data(struct reg_req *q, const char *data, size_t n)
 			return;
 		{
 			struct strata_error *err = NULL;
-			if (strata_write_full(q->fd, data, n, "upload", &err) < 0) {
+			if (q->r->bs->ops->chunk_write(q->w, data, n, &err) < 0) {
 				q->body_failed = true;
 				q->body_errno = strata_error_errnum(err);
 				strata_error_free(err);
@@ -198,6 +198,8 @@ static void body_data(struct reg_req *q, const char *data, size_t n)
 		}
 		if (q->hashing)
 			strata_hash_update(&q->hash, data, n);
+		if (q->shashing)
+			reg_sha256_update(&q->shash, data, n);
 		q->written += n;
 		return;
 	case BODY_BUF:
@@ -261,7 +263,6 @@ enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url
 	if (!q) {
 		q = xcalloc(1, sizeof(*q));
 		q->r = cls;
-		q->fd = -1;
 		q->range_start = q->range_end = -1;
 		clock_gettime(CLOCK_MONOTONIC, &q->start);
 		*con_cls = q;
@@ -340,14 +341,10 @@ void reg_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		MHD_destroy_response(q->deferred);
 	if (q->hashing)
 		strata_hash_release(&q->hash);
-	if (q->fd >= 0)
-		close(q->fd);
-	if (q->tmp)
-		unlink(q->tmp);
 	if (r->cfg.log_format != REGISTRY_LOG_NONE && q->method)
 		reg_access_log(q);
 	strata_buf_release(&q->buf);
-	free(q->tmp);
+	free(q->bs_state);
 	free(q->url);
 	free(q->name);
 	free(q->ref);

@@ -5,11 +5,13 @@
  *   http.c       request lifecycle and routing
  *   response.c   response helpers
  *   accesslog.c  one access log line per request
- *   meta.c       SQLite: schema, per-thread connections, transactions
- *   storage.c    blob paths, atomic publication of verified content
+ *   metadata.h   the metadata interface; meta_sqlite.c its SQLite driver
+ *   blobstore.h  the blob-store interface; blobstore_fs.c its filesystem driver
+ *   storage.c    atomic publication of verified content (blob store + metadata)
+ *   hashstate.c  sha256 whose state is saved with an upload session
  *   blobs.c      GET/HEAD/DELETE /v2/<name>/blobs/<digest>
  *   uploads.c    /v2/<name>/blobs/uploads/...
- *   sessions.c   in-memory upload session state (hash between chunks)
+ *   sessions.c   upload bodies: counting, releasing a session's chunk and lock
  *   manifests.c  /v2/<name>/manifests/<reference>
  *   manifest_parse.c  validation of pushed manifests (pure; fuzzed)
  *   tags.c       /v2/<name>/tags/list and /v2/_catalog
@@ -22,12 +24,13 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "oci/oci.h"
+#include "registry/server/blobstore.h"
+#include "registry/server/metadata.h"
 #include "registry/server/server.h"
 #include "util/util.h"
 
@@ -54,26 +57,27 @@ bool reg_auth_allowed(const struct reg_auth *a, const char *user, const char *na
 /* Can anonymous do anything at all? */
 bool reg_auth_anonymous_any(const struct reg_auth *a);
 
-/* ---- upload sessions kept in memory (hash state between PATCHes) ---- */
-struct reg_sessions;
-struct reg_session {
-	char uuid[40];
-	struct strata_hash hash; /* sha256 over [0, offset) */
-	uint64_t offset;
-	bool busy;
-	bool valid;              /* hash matches offset */
-	struct reg_session *next;
+/* ---- sha256 with an exportable state (hashstate.c) ---- */
+#define REG_SHA256_STATE_MAX 160
+struct reg_sha256 {
+	unsigned long long ctx[16]; /* SHA256_CTX */
 };
+void reg_sha256_init(struct reg_sha256 *h);
+void reg_sha256_update(struct reg_sha256 *h, const void *p, size_t n);
+void reg_sha256_final(struct reg_sha256 *h, char hex[65]);
+/* The state as bytes (at most REG_SHA256_STATE_MAX). @return its length */
+size_t reg_sha256_export(const struct reg_sha256 *h, unsigned char out[REG_SHA256_STATE_MAX]);
+/* @return 0, or -1 when p is not a state of this build's layout */
+int reg_sha256_import(struct reg_sha256 *h, const void *p, size_t n);
 
 /* ---- the server ---- */
 struct registry {
 	struct registry_server_config cfg;
-	char *root, *blobs_dir, *uploads_dir, *db_path;
+	char *root;
+	struct reg_blobstore *bs;       /* the bytes */
+	struct reg_meta *meta;          /* what is visible */
 	struct reg_auth *auth;          /* NULL: no authentication */
-	pthread_key_t db_key;           /* per-thread sqlite3 connection */
-	pthread_mutex_t lock;           /* sessions, counters */
-	struct reg_session *sessions;
-	unsigned nsessions;
+	pthread_mutex_t lock;           /* counters */
 	unsigned uploads_active;
 	unsigned inflight;              /* requests between first call and completion */
 	struct MHD_Daemon *daemon;
@@ -81,48 +85,28 @@ struct registry {
 	char *tls_cert_pem, *tls_key_pem;
 };
 
-/* ---- metadata ---- */
-/* Open (creating the schema) a connection on path. */
-int reg_meta_open(const char *path, sqlite3 **out, struct strata_error **err);
-/* The calling thread's connection (opened on first use), or NULL with err. */
-sqlite3 *reg_db(struct registry *r, struct strata_error **err);
-int reg_db_err(sqlite3 *db, struct strata_error **err, const char *what);
-int reg_exec(sqlite3 *db, const char *sql, struct strata_error **err);
-int reg_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct strata_error **err);
-static inline void reg_finalizep(sqlite3_stmt **s) { if (*s) sqlite3_finalize(*s); }
-#define cleanup_stmt __attribute__((cleanup(reg_finalizep)))
-/* BEGIN IMMEDIATE (writers) / BEGIN (readers). */
-int reg_begin(sqlite3 *db, bool write, struct strata_error **err);
-int reg_commit(sqlite3 *db, struct strata_error **err);
-void reg_rollback(sqlite3 *db);
-/* gc.c: restore blobs an interrupted gc left in ROOT/trash (at server start) */
-int reg_gc_recover(struct registry *r, sqlite3 *db, struct strata_error **err);
-/* Repository id, creating the row when create; 0 when absent. @return id >= 0 or -1. */
-int64_t reg_repo_id(sqlite3 *db, const char *name, bool create, struct strata_error **err);
-/* Is the blob digest linked into repository name? @return 1, 0 or -1. size in *size. */
-int reg_blob_linked(sqlite3 *db, const char *name, const char *digest, int64_t *size,
-		    struct strata_error **err);
-/* Link an existing blob row into a repository (inside a write transaction). */
-int reg_link_blob(sqlite3 *db, int64_t repo, const char *digest, struct strata_error **err);
-
-/* ---- storage ---- */
-/* "ROOT/blobs/sha256/ab/abcd..." (newly allocated) */
-char *reg_blob_path(const struct registry *r, const char *digest);
+/* ---- storage (storage.c) ---- */
 /*
- * Publish verified content: tmp (a file under uploads/ whose content has
- * digest and size) is fsynced, then in one write transaction renamed into
- * the blob store (or dropped when the blob is already there), recorded and,
- * when repo_name != NULL, linked into that repository; extra(db, repo_id, ud)
- * runs in the same transaction (may be NULL). tmp is gone afterwards on
- * success. @return 0 or -1.
+ * Open the blob store and the metadata of a registry root (created when
+ * create; a missing root is STRATA_E_NOTFOUND otherwise). metadata: NULL
+ * (SQLite in ROOT/meta.db) or a postgres:// URL.
  */
-int reg_publish(struct registry *r, sqlite3 *db, const char *tmp, int tmp_fd, const char *digest,
-		int64_t size, const char *repo_name,
-		int (*extra)(sqlite3 *db, int64_t repo, void *ud, struct strata_error **err), void *ud,
-		struct strata_error **err);
-/* Hash a whole file (sha256 or sha512) into an "alg:hex" digest. */
-int reg_hash_file(int fd, enum strata_hash_alg alg, uint64_t len, struct strata_hash *h,
-		  struct strata_error **err);
+int reg_storage_open(const char *root, const char *metadata, bool create, struct reg_blobstore **bs,
+		     struct reg_meta **meta, struct strata_error **err);
+/* Callback of reg_publish: more rows in the publishing transaction. */
+typedef int (*reg_publish_fn)(struct reg_meta *m, const char *repo, void *ud, struct strata_error **err);
+/*
+ * Publish verified content: the upload (id, state) whose content has
+ * digest and size is sealed, then in one write transaction published into
+ * the blob store (or dropped when the blob is already there), recorded and,
+ * when repo != NULL, linked into that repository; extra(meta, repo, ud)
+ * runs in the same transaction (may be NULL). The upload is gone
+ * afterwards on success. @return 0 or -1.
+ */
+int reg_publish(struct registry *r, const char *id, const char *state, const char *digest, int64_t size,
+		const char *repo, reg_publish_fn extra, void *ud, struct strata_error **err);
+/* gc.c: restore blobs an interrupted gc left in the trash (at server start) */
+int reg_gc_recover(struct reg_blobstore *bs, struct reg_meta *meta, struct strata_error **err);
 
 /* ---- manifest validation (manifest_parse.c) ---- */
 enum { REG_MANIFEST_INVALID = -1, REG_MANIFEST_UNSUPPORTED = -2 };
@@ -182,11 +166,15 @@ struct reg_req {
 	bool checked;    /* routed, authenticated, validated */
 	/* body */
 	enum reg_body body;
-	int fd;
-	char *tmp;       /* temp file path of a BODY_FILE that is not a session */
-	struct reg_session *sess;
-	struct strata_hash hash;
+	struct reg_blob_writer *w; /* the chunk being written (BODY_FILE) */
+	char *temp_id;   /* upload id of a monolithic upload's content (not a session) */
+	char *bs_state;  /* the blob store's state of the upload being written */
+	bool locked;     /* holds the session lock of ref */
+	uint64_t offset; /* where the chunk starts */
+	struct strata_hash hash;  /* monolithic upload: sha256 or sha512 */
 	bool hashing;
+	struct reg_sha256 shash;  /* session: sha256 over [0, offset + written) */
+	bool shashing;
 	uint64_t written;
 	int64_t range_start, range_end; /* PATCH Content-Range, -1 if none */
 	bool body_failed;
@@ -232,6 +220,8 @@ const char *reg_header(struct reg_req *q, const char *name);
 const char *reg_arg(struct reg_req *q, const char *name);
 /* A response with no body but Content-Length: size (for HEAD). */
 struct MHD_Response *reg_response_head(uint64_t size);
+/* A response with rd's range as body (rd is consumed, also on failure: NULL). */
+struct MHD_Response *reg_response_reader(struct reg_blob_reader *rd);
 /* Parse a non-negative decimal; @return 0 or -1. */
 int reg_parse_u64(const char *s, uint64_t *out);
 /*
@@ -253,12 +243,9 @@ enum MHD_Result reg_tags_handle(struct reg_req *q);
 enum MHD_Result reg_catalog_handle(struct reg_req *q);
 enum MHD_Result reg_referrers_handle(struct reg_req *q);
 
-/* sessions (sessions.c) */
-/* Take the session for one request; NULL with *busy when another request has it. */
-struct reg_session *reg_session_acquire(struct registry *r, const char *uuid, bool *busy);
-/* Drop the in-memory state of a session (completed or cancelled). */
-void reg_session_forget(struct registry *r, const char *uuid);
-void reg_sessions_free(struct registry *r);
+/* upload bodies (sessions.c) */
+/* Count one more upload body; false when --max-uploads are in flight. */
+bool reg_upload_count(struct reg_req *q);
 
 /* libmicrohttpd callbacks (http.c) */
 enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,

@@ -16,11 +16,8 @@
 #include "registry/server/internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 struct accept_ctx {
 	const char *mt;
@@ -65,215 +62,104 @@ static bool is_digest_ref(const char *ref)
 	return strchr(ref, ':') != NULL;
 }
 
-static enum MHD_Result manifest_get(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result manifest_get(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
+	struct reg_meta *m = q->r->meta;
+	struct reg_blobstore *bs = q->r->bs;
 	bool by_digest = is_digest_ref(q->ref);
 	if (by_digest && !oci_digest_valid(q->ref))
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest");
 	if (!by_digest && !oci_tag_valid(q->ref))
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", "invalid tag");
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	const char *sql = by_digest ? "SELECT r.id, m.digest, m.media_type, m.size, m.subject FROM repos r"
-				      " LEFT JOIN manifests m ON m.repo = r.id AND m.digest = ?1"
-				      " WHERE r.name = ?2"
-				    : "SELECT r.id, m.digest, m.media_type, m.size, m.subject FROM repos r"
-				      " LEFT JOIN tags t ON t.repo = r.id AND t.name = ?1"
-				      " LEFT JOIN manifests m ON m.repo = r.id AND m.digest = t.digest"
-				      " WHERE r.name = ?2";
-	if (reg_prepare(db, sql, &st, &err) < 0)
+	struct reg_meta_manifest mf;
+	bool repo_known = false;
+	int rc = m->ops->manifest_get(m, q->name, q->ref, by_digest, &mf, &repo_known, &err);
+	if (rc < 0)
 		return reg_reply_internal(q, err);
-	sqlite3_bind_text(st, 1, q->ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, q->name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
+	if (!repo_known)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "NAME_UNKNOWN",
 				       "repository name not known to registry");
-	if (rc != SQLITE_ROW) {
-		reg_db_err(db, &err, "look up manifest");
-		return reg_reply_internal(q, err);
-	}
-	if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+	if (!rc)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown");
-	cleanup_free char *digest = xstrdup((const char *)sqlite3_column_text(st, 1));
-	cleanup_free char *mt = xstrdup((const char *)sqlite3_column_text(st, 2));
-	uint64_t size = (uint64_t)sqlite3_column_int64(st, 3);
-	cleanup_free char *subject =
-		sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : xstrdup((const char *)sqlite3_column_text(st, 4));
-	sqlite3_reset(st);
-	if (!accepts(q, mt))
-		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN",
-				       "manifest has media type '%s', which the Accept header excludes", mt);
+	enum MHD_Result ret;
 	struct MHD_Response *resp;
-	if (!strcmp(q->method, "HEAD")) {
-		resp = reg_response_head(size);
-	} else {
-		cleanup_free char *path = reg_blob_path(q->r, digest);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown");
-		resp = MHD_create_response_from_fd64(size, fd);
-		if (!resp) {
-			close(fd);
-			return reg_reply_internal(q, NULL);
-		}
-		q->bytes_out = size;
+	if (!accepts(q, mf.media_type)) {
+		ret = reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN",
+				      "manifest has media type '%s', which the Accept header excludes",
+				      mf.media_type);
+		goto out;
 	}
-	MHD_add_response_header(resp, "Content-Type", mt);
-	MHD_add_response_header(resp, "Docker-Content-Digest", digest);
-	reg_add_header(resp, "ETag", "\"%s\"", digest);
-	return reg_reply(q, MHD_HTTP_OK, resp);
+	if (!strcmp(q->method, "HEAD")) {
+		resp = reg_response_head((uint64_t)mf.size);
+	} else {
+		struct reg_blob_reader rd;
+		int o = bs->ops->open(bs, mf.digest, 0, (uint64_t)mf.size, &rd, &err);
+		if (o < 0) {
+			ret = reg_reply_internal(q, err);
+			goto out;
+		}
+		if (!o) {
+			ret = reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown");
+			goto out;
+		}
+		resp = reg_response_reader(&rd);
+		q->bytes_out = (uint64_t)mf.size;
+	}
+	if (!resp) {
+		ret = reg_reply_internal(q, NULL);
+		goto out;
+	}
+	MHD_add_response_header(resp, "Content-Type", mf.media_type);
+	MHD_add_response_header(resp, "Docker-Content-Digest", mf.digest);
+	reg_add_header(resp, "ETag", "\"%s\"", mf.digest);
+	ret = reg_reply(q, MHD_HTTP_OK, resp);
+out:
+	reg_meta_manifest_release(&mf);
+	return ret;
 }
 
-static enum MHD_Result manifest_delete(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result manifest_delete(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
+	struct reg_meta *m = q->r->meta;
 	bool by_digest = is_digest_ref(q->ref);
 	if (by_digest && !oci_digest_valid(q->ref))
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest");
-	int64_t repo = reg_repo_id(db, q->name, false, &err);
-	if (repo < 0)
+	bool repo_known = false;
+	int rc = m->ops->manifest_delete(m, q->name, q->ref, by_digest, &repo_known, &err);
+	if (rc < 0)
 		return reg_reply_internal(q, err);
-	if (!repo)
+	if (!repo_known)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "NAME_UNKNOWN",
 				       "repository name not known to registry");
-	if (reg_begin(db, true, &err) < 0)
-		return reg_reply_internal(q, err);
-	static const char *by_digest_sql[] = {
-		"DELETE FROM manifests WHERE repo = ?1 AND digest = ?2",
-		"DELETE FROM tags WHERE repo = ?1 AND digest = ?2",
-		"DELETE FROM refs WHERE repo = ?1 AND parent = ?2",
-	};
-	static const char *by_tag_sql[] = { "DELETE FROM tags WHERE repo = ?1 AND name = ?2" };
-	const char **sqls = by_digest ? by_digest_sql : by_tag_sql;
-	size_t n = by_digest ? 3 : 1;
-	int found = 0;
-	for (size_t i = 0; i < n; i++) {
-		cleanup_stmt sqlite3_stmt *st = NULL;
-		if (reg_prepare(db, sqls[i], &st, &err) < 0)
-			goto fail;
-		sqlite3_bind_int64(st, 1, repo);
-		sqlite3_bind_text(st, 2, q->ref, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			reg_db_err(db, &err, "delete manifest");
-			goto fail;
-		}
-		if (i == 0)
-			found = sqlite3_changes(db);
-	}
-	if (!found) {
-		reg_rollback(db);
+	if (!rc)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", "manifest unknown");
-	}
-	if (reg_commit(db, &err) < 0)
-		goto fail;
 	return reg_reply_empty(q, MHD_HTTP_ACCEPTED);
-fail:
-	reg_rollback(db);
-	return reg_reply_internal(q, err);
 }
 
 /* ---- PUT ---- */
 
 struct put_ctx {
-	const char *digest, *mt, *tag, *artifact_type, *subject;
-	const char *annotations;
-	int64_t size;
-	json_t *blobs;     /* array of digests that must be linked */
-	json_t *children;  /* array of digests that must be manifests here */
+	struct reg_meta_manifest_put p;
 	char *missing;     /* set when a reference is absent */
 	bool missing_is_manifest;
 };
 
-static int put_rows(sqlite3 *db, int64_t repo, void *ud, struct strata_error **err)
+static int put_rows(struct reg_meta *m, const char *repo, void *ud, struct strata_error **err)
 {
 	struct put_ctx *c = ud;
-	size_t i;
-	json_t *v;
-	json_array_foreach(c->blobs, i, v) {
-		const char *d = json_string_value(v);
-		cleanup_stmt sqlite3_stmt *st = NULL;
-		if (reg_prepare(db, "SELECT 1 FROM links WHERE repo = ? AND digest = ?", &st, err) < 0)
-			return -1;
-		sqlite3_bind_int64(st, 1, repo);
-		sqlite3_bind_text(st, 2, d, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			c->missing = xstrdup(d);
-			return strata_error_make(err, 0, "blob '%s' unknown", d);
-		}
-	}
-	json_array_foreach(c->children, i, v) {
-		const char *d = json_string_value(v);
-		cleanup_stmt sqlite3_stmt *st = NULL;
-		if (reg_prepare(db, "SELECT 1 FROM manifests WHERE repo = ? AND digest = ?", &st, err) < 0)
-			return -1;
-		sqlite3_bind_int64(st, 1, repo);
-		sqlite3_bind_text(st, 2, d, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			c->missing = xstrdup(d);
-			c->missing_is_manifest = true;
-			return strata_error_make(err, 0, "manifest '%s' unknown", d);
-		}
-	}
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (reg_prepare(db,
-			"INSERT INTO manifests(repo, digest, media_type, size, artifact_type, subject,"
-			" annotations, created) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"
-			" ON CONFLICT DO UPDATE SET created = excluded.created",
-			&st, err) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, repo);
-	sqlite3_bind_text(st, 2, c->digest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->mt, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, c->size);
-	sqlite3_bind_text(st, 5, c->artifact_type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, c->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, c->annotations, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return reg_db_err(db, err, "record manifest");
-	for (int pass = 0; pass < 2; pass++) {
-		json_t *arr = pass ? c->children : c->blobs;
-		json_array_foreach(arr, i, v) {
-			cleanup_stmt sqlite3_stmt *ins = NULL;
-			if (reg_prepare(db,
-					"INSERT OR IGNORE INTO refs(repo, parent, child, is_manifest)"
-					" VALUES(?, ?, ?, ?)",
-					&ins, err) < 0)
-				return -1;
-			sqlite3_bind_int64(ins, 1, repo);
-			sqlite3_bind_text(ins, 2, c->digest, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 3, json_string_value(v), -1, SQLITE_STATIC);
-			sqlite3_bind_int(ins, 4, pass);
-			if (sqlite3_step(ins) != SQLITE_DONE)
-				return reg_db_err(db, err, "record reference");
-		}
-	}
-	if (c->tag) {
-		cleanup_stmt sqlite3_stmt *t = NULL;
-		if (reg_prepare(db,
-				"INSERT INTO tags(repo, name, digest, updated) VALUES(?, ?, ?, ?)"
-				" ON CONFLICT DO UPDATE SET digest = excluded.digest, updated = excluded.updated",
-				&t, err) < 0)
-			return -1;
-		sqlite3_bind_int64(t, 1, repo);
-		sqlite3_bind_text(t, 2, c->tag, -1, SQLITE_STATIC);
-		sqlite3_bind_text(t, 3, c->digest, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(t, 4, (int64_t)time(NULL));
-		if (sqlite3_step(t) != SQLITE_DONE)
-			return reg_db_err(db, err, "record tag");
-	}
-	return 0;
+	return m->ops->manifest_put(m, repo, &c->p, &c->missing, &c->missing_is_manifest, err);
 }
 
-static enum MHD_Result store(struct reg_req *q, sqlite3 *db, const struct oci_digest *d, struct put_ctx *c);
+static enum MHD_Result store(struct reg_req *q, const struct oci_digest *d, struct put_ctx *c);
 
 static enum MHD_Result invalid(struct reg_req *q, const char *msg)
 {
 	return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "MANIFEST_INVALID", "manifest invalid: %s", msg);
 }
 
-static enum MHD_Result manifest_put(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result manifest_put(struct reg_req *q)
 {
 	if (q->too_big)
 		return reg_reply_error(q, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID",
@@ -306,67 +192,69 @@ static enum MHD_Result manifest_put(struct reg_req *q, sqlite3 *db)
 		return reg_reply_error(q, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED", "%s", why);
 	if (pr < 0)
 		return invalid(q, why);
-	struct put_ctx c = { .digest = got.str, .mt = m.media_type, .tag = by_digest ? NULL : q->ref,
-			     .size = (int64_t)q->buf.len, .blobs = m.blobs, .children = m.children,
-			     .artifact_type = m.artifact_type, .subject = m.subject,
-			     .annotations = m.annotations };
-	enum MHD_Result ret = store(q, db, &got, &c);
+	struct put_ctx c = { .p = { .digest = got.str, .media_type = m.media_type,
+				    .tag = by_digest ? NULL : q->ref, .size = (int64_t)q->buf.len,
+				    .blobs = m.blobs, .children = m.children,
+				    .artifact_type = m.artifact_type, .subject = m.subject,
+				    .annotations = m.annotations } };
+	enum MHD_Result ret = store(q, &got, &c);
 	reg_manifest_release(&m);
 	return ret;
 }
 
-static enum MHD_Result store(struct reg_req *q, sqlite3 *db, const struct oci_digest *d, struct put_ctx *cp)
+/* Write the bytes to a temp upload and publish them like a blob, with the manifest's rows. */
+static enum MHD_Result store(struct reg_req *q, const struct oci_digest *d, struct put_ctx *c)
 {
 	struct strata_error *err = NULL;
-	struct put_ctx c = *cp;
-	struct oci_digest got = *d;
-	c.digest = got.str;
-	/* write the bytes to a temp file and publish them like a blob */
-	char rnd[16];
+	struct reg_blobstore *bs = q->r->bs;
+	unsigned char rnd[16];
 	if (getrandom(rnd, sizeof(rnd), 0) < 0)
 		memset(rnd, 0, sizeof(rnd));
-	cleanup_free char *tmp = xasprintf("%s/.manifest-%s-%016llx%016llx", q->r->uploads_dir,
-					   got.hex, *(unsigned long long *)(void *)rnd,
-					   *(unsigned long long *)(void *)(rnd + 8));
-	cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		strata_error_make(&err, errno, "create '%s'", tmp);
+	char rhex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(rhex + 2 * i, 3, "%02x", rnd[i]);
+	cleanup_free char *id = xasprintf(".manifest-%s-%s", d->hex, rhex);
+	cleanup_free char *state = NULL;
+	if (bs->ops->upload_create(bs, id, &state, &err) < 0)
 		return reg_reply_internal(q, err);
+	struct reg_blob_writer *w = NULL;
+	int o = bs->ops->chunk_begin(bs, id, state, 0, &w, &err);
+	if (o <= 0) {
+		if (!o)
+			strata_error_make(&err, ENOENT, "upload '%s' vanished", id);
+		goto fail;
 	}
-	if (strata_write_full(fd, q->buf.data, q->buf.len, tmp, &err) < 0) {
-		unlink(tmp);
-		return reg_reply_internal(q, err);
-	}
-	int rc = reg_publish(q->r, db, tmp, fd, got.str, c.size, q->name, put_rows, &c, &err);
-	unlink(tmp);
-	if (rc < 0) {
-		if (c.missing) {
+	int wr = bs->ops->chunk_write(w, q->buf.data, q->buf.len, &err);
+	if (bs->ops->chunk_end(w, wr == 0, wr == 0 ? &err : NULL) < 0 || wr < 0)
+		goto fail;
+	if (reg_publish(q->r, id, state, d->str, c->p.size, q->name, put_rows, c, &err) < 0) {
+		bs->ops->upload_delete(bs, id, state, NULL);
+		if (c->missing) {
 			strata_error_free(err);
-			cleanup_free char *missing = c.missing;
+			cleanup_free char *missing = c->missing;
 			return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN",
 					       "%s '%s' referenced by the manifest is unknown to the repository",
-					       c.missing_is_manifest ? "manifest" : "blob", missing);
+					       c->missing_is_manifest ? "manifest" : "blob", missing);
 		}
 		return reg_reply_internal(q, err);
 	}
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	reg_add_header(resp, "Location", "/v2/%s/manifests/%s", q->name, got.str);
-	MHD_add_response_header(resp, "Docker-Content-Digest", got.str);
-	if (c.subject)
-		MHD_add_response_header(resp, "OCI-Subject", c.subject);
+	reg_add_header(resp, "Location", "/v2/%s/manifests/%s", q->name, d->str);
+	MHD_add_response_header(resp, "Docker-Content-Digest", d->str);
+	if (c->p.subject)
+		MHD_add_response_header(resp, "OCI-Subject", c->p.subject);
 	q->bytes_out = 0;
 	return reg_reply(q, MHD_HTTP_CREATED, resp);
+fail:
+	bs->ops->upload_delete(bs, id, state, NULL);
+	return reg_reply_internal(q, err);
 }
 
 enum MHD_Result reg_manifest_handle(struct reg_req *q)
 {
-	struct strata_error *err = NULL;
-	sqlite3 *db = reg_db(q->r, &err);
-	if (!db)
-		return reg_reply_internal(q, err);
 	if (!strcmp(q->method, "PUT"))
-		return manifest_put(q, db);
+		return manifest_put(q);
 	if (!strcmp(q->method, "DELETE"))
-		return manifest_delete(q, db);
-	return manifest_get(q, db);
+		return manifest_delete(q);
+	return manifest_get(q);
 }

@@ -133,6 +133,48 @@ struct MHD_Response *reg_response_head(uint64_t size)
 	return MHD_create_response_from_callback(size, 4096, never_called, NULL, NULL);
 }
 
+struct reader_ctx {
+	struct reg_blob_reader rd;
+};
+
+static ssize_t reader_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct reader_ctx *c = cls;
+	if (pos >= c->rd.len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (max > c->rd.len - pos)
+		max = (size_t)(c->rd.len - pos);
+	ssize_t n = reg_blob_reader_pread(&c->rd, c->rd.off + pos, buf, max);
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void reader_free(void *cls)
+{
+	struct reader_ctx *c = cls;
+	reg_blob_reader_close(&c->rd);
+	free(c);
+}
+
+struct MHD_Response *reg_response_reader(struct reg_blob_reader *rd)
+{
+	struct MHD_Response *resp;
+	if (rd->fd >= 0) {
+		resp = MHD_create_response_from_fd_at_offset64(rd->len, rd->fd, rd->off);
+		if (resp)
+			rd->fd = -1; /* libmicrohttpd closes it */
+		reg_blob_reader_close(rd);
+		return resp;
+	}
+	struct reader_ctx *c = xcalloc(1, sizeof(*c));
+	c->rd = *rd;
+	resp = MHD_create_response_from_callback(rd->len, 256 * 1024, reader_cb, c, reader_free);
+	if (!resp)
+		reader_free(c);
+	rd->close = NULL;
+	rd->ctx = NULL;
+	return resp;
+}
+
 int reg_parse_u64(const char *s, uint64_t *out)
 {
 	if (!s || !*s)

@@ -30,6 +30,8 @@ enum registry_log_format {
 
 struct registry_server_config {
 	const char *root;        /* storage root, created if missing (required) */
+	const char *metadata;    /* NULL: SQLite in ROOT/meta.db; "postgres://USER@HOST:PORT/DB":
+				    PostgreSQL, shared by any number of instances */
 	const char *addr;        /* "127.0.0.1:5000", "[::1]:5000"; port 0 = any */
 	const char *htpasswd;    /* bcrypt htpasswd file, or NULL (no auth) */
 	const char *auth_config; /* per-repository permissions, or NULL */
@@ -67,6 +69,7 @@ void registry_server_stop(struct registry_server *s, unsigned grace_ms);
 
 struct registry_gc_options {
 	const char *root;
+	const char *metadata;   /* as registry_server_config.metadata */
 	bool dry_run;
 	int64_t grace_seconds;  /* never delete anything younger than this (default 3600) */
 	int64_t upload_ttl;     /* upload sessions idle longer than this are removed (default 86400) */
@@ -92,5 +95,35 @@ typedef void (*registry_gc_report_fn)(void *ud, const char *kind, const char *re
  */
 int registry_gc(const struct registry_gc_options *o, registry_gc_report_fn report, void *ud,
 		struct registry_gc_stats *stats, struct strata_error **err);
+
+struct registry_retention_options {
+	const char *root;
+	const char *metadata;   /* as registry_server_config.metadata */
+	const char *repository; /* fnmatch(3) glob on repository names (required) */
+	const char *match;      /* POSIX extended regex on tag names (required) */
+	unsigned keep_last;     /* keep the N most recently set matching tags per repository */
+	int64_t older_than;     /* and only remove tags set longer ago than this (seconds; 0: any age) */
+	bool dry_run;
+};
+
+/* Called per matching tag: removed (or would be, with dry_run) or kept. */
+typedef void (*registry_retention_fn)(void *ud, const char *repo, const char *tag, const char *digest,
+				      int64_t updated, bool removed);
+
+/*
+ * Retention for CI tags: per repository matching o->repository, the tags
+ * matching o->match, newest first (by when they were last set, then by
+ * name), beyond the first keep_last and older than older_than are deleted
+ * (the tags only: the manifests and blobs they freed go at the next gc).
+ * A bad regex is STRATA_E_USAGE. @return 0 with *removed set, or -1.
+ */
+int registry_retention(const struct registry_retention_options *o, registry_retention_fn report, void *ud,
+		       uint64_t *removed, struct strata_error **err);
+
+/*
+ * Apply pending schema migrations of a PostgreSQL metadata URL (the server
+ * and gc also do it when they start). @return 0 with *version, or -1.
+ */
+int registry_migrate(const char *metadata, int *version, struct strata_error **err);
 
 #endif

@@ -4,22 +4,21 @@
  * Content-Range rules with 416), completion (PUT ?digest=), status (GET) and
  * cancel (DELETE).
  *
- * Session state: the bytes live in ROOT/uploads/<uuid> (its size is the
- * offset, the source of truth) and the row in the uploads table. The sha256
- * state over those bytes is kept in memory between requests (struct
- * reg_session) so a chunked upload is hashed once; when it is missing or
- * stale (restart, eviction, a failed chunk) the file is re-hashed from disk
- * before the next chunk. One request at a time per session: a concurrent
- * chunk gets 416.
+ * Session state lives in the storage, not in the process, so any instance
+ * sharing the storage continues an upload: the bytes are an upload in the
+ * blob store (its size is the offset, the source of truth) and the row in
+ * the metadata holds the blob store's state of the upload and the sha256
+ * state over the first hash_offset bytes, saved after every chunk, so a
+ * chunked upload is hashed once. When the saved state is not at the
+ * upload's size (a chunk cut short) the bytes are re-hashed from the blob
+ * store before the next chunk. One request at a time per session (the
+ * metadata's session lock): a concurrent chunk gets 416.
  */
 #include "registry/server/internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- helpers ---- */
 
@@ -78,43 +77,10 @@ static enum MHD_Result reply_created(struct reg_req *q, const char *digest)
 	return reg_reply(q, MHD_HTTP_CREATED, resp);
 }
 
-static bool count_upload(struct reg_req *q)
-{
-	struct registry *r = q->r;
-	pthread_mutex_lock(&r->lock);
-	bool ok = r->uploads_active < r->cfg.max_uploads;
-	if (ok)
-		r->uploads_active++;
-	pthread_mutex_unlock(&r->lock);
-	q->counted_upload = ok;
-	return ok;
-}
-
 static enum MHD_Result too_many(struct reg_req *q)
 {
 	return reg_reply_error(q, MHD_HTTP_TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS",
 			       "too many uploads in progress, retry later");
-}
-
-/* Is uuid a session of repository name? @return 1, 0 or -1 */
-static int session_exists(sqlite3 *db, const char *uuid, const char *name, struct strata_error **err)
-{
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (reg_prepare(db, "SELECT 1 FROM uploads WHERE uuid = ? AND repo = ?", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE)
-		return reg_db_err(db, err, "look up upload");
-	return 0;
-}
-
-static char *session_path(struct registry *r, const char *uuid)
-{
-	return xasprintf("%s/%s", r->uploads_dir, uuid);
 }
 
 /* "start-end" (optionally "bytes " / "bytes=" first). @return 0 or -1 */
@@ -137,32 +103,18 @@ static int parse_content_range(const char *h, int64_t *a, int64_t *b)
 
 /* ---- POST ---- */
 
-static enum MHD_Result create_session(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result create_session(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
+	struct reg_blobstore *bs = q->r->bs;
+	struct reg_meta *m = q->r->meta;
 	char uuid[33];
 	new_uuid(uuid);
-	cleanup_free char *path = session_path(q->r, uuid);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		strata_error_make(&err, errno, "create '%s'", path);
+	cleanup_free char *state = NULL;
+	if (bs->ops->upload_create(bs, uuid, &state, &err) < 0)
 		return reg_reply_internal(q, err);
-	}
-	close(fd);
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (reg_prepare(db, "INSERT INTO uploads(uuid, repo, created, updated) VALUES(?, ?, ?, ?)", &st,
-			&err) < 0) {
-		unlink(path);
-		return reg_reply_internal(q, err);
-	}
-	int64_t now = (int64_t)time(NULL);
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, q->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		unlink(path);
-		reg_db_err(db, &err, "create upload");
+	if (m->ops->upload_create(m, uuid, q->name, state, &err) < 0) {
+		bs->ops->upload_delete(bs, uuid, state, NULL);
 		return reg_reply_internal(q, err);
 	}
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -173,27 +125,27 @@ static enum MHD_Result create_session(struct reg_req *q, sqlite3 *db)
 }
 
 /* @return 1 mounted, 0 not available here, -1 error */
-static int try_mount(struct reg_req *q, sqlite3 *db, const char *digest, const char *from,
-		     struct strata_error **err)
+static int try_mount(struct reg_req *q, const char *digest, const char *from, struct strata_error **err)
 {
-	if (reg_begin(db, true, err) < 0)
+	struct reg_meta *m = q->r->meta;
+	if (m->ops->begin(m, true, err) < 0)
 		return -1;
-	int linked = reg_blob_linked(db, from, digest, NULL, err);
+	int linked = m->ops->blob_linked(m, from, digest, NULL, err);
 	if (linked <= 0) {
-		reg_rollback(db);
+		m->ops->rollback(m);
 		return linked;
 	}
-	int64_t repo = reg_repo_id(db, q->name, true, err);
-	if (repo < 0 || reg_link_blob(db, repo, digest, err) < 0 || reg_commit(db, err) < 0) {
-		reg_rollback(db);
+	if (m->ops->blob_link(m, q->name, digest, err) < 0 || m->ops->commit(m, err) < 0) {
+		m->ops->rollback(m);
 		return -1;
 	}
 	return 1;
 }
 
-static enum MHD_Result post_begin(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result post_begin(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
+	struct reg_blobstore *bs = q->r->bs;
 	const char *mount = reg_arg(q, "mount");
 	const char *from = reg_arg(q, "from");
 	const char *digest = reg_arg(q, "digest");
@@ -204,30 +156,34 @@ static enum MHD_Result post_begin(struct reg_req *q, sqlite3 *db)
 		bool may = from && strlen(from) <= OCI_NAME_MAX && oci_repo_path_valid(from) &&
 			   (!q->r->auth || reg_auth_allowed(q->r->auth, q->user, from, REG_PULL));
 		if (may) {
-			int m = try_mount(q, db, mount, from, &err);
-			if (m < 0)
+			int mr = try_mount(q, mount, from, &err);
+			if (mr < 0)
 				return reg_reply_internal(q, err);
-			if (m)
+			if (mr)
 				return reply_created(q, mount);
 		}
-		return create_session(q, db);
+		return create_session(q);
 	}
 	if (!digest)
-		return create_session(q, db);
+		return create_session(q);
 	struct oci_digest d;
 	if (oci_digest_parse(digest, &d, NULL) < 0)
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest '%s'",
 				       digest);
-	if (!count_upload(q))
+	if (!reg_upload_count(q))
 		return too_many(q);
 	char uuid[33];
 	new_uuid(uuid);
-	q->tmp = xasprintf("%s/.mono-%s", q->r->uploads_dir, uuid);
-	q->fd = open(q->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (q->fd < 0) {
-		strata_error_make(&err, errno, "create '%s'", q->tmp);
-		free(q->tmp);
-		q->tmp = NULL;
+	char *id = xasprintf(".mono-%s", uuid);
+	if (bs->ops->upload_create(bs, id, &q->bs_state, &err) < 0) {
+		free(id);
+		return reg_reply_internal(q, err);
+	}
+	q->temp_id = id;
+	int o = bs->ops->chunk_begin(bs, id, q->bs_state, 0, &q->w, &err);
+	if (o <= 0) {
+		if (!o)
+			strata_error_make(&err, ENOENT, "upload '%s' vanished", id);
 		return reg_reply_internal(q, err);
 	}
 	q->body = BODY_FILE;
@@ -238,23 +194,74 @@ static enum MHD_Result post_begin(struct reg_req *q, sqlite3 *db)
 
 /* ---- PATCH / PUT body setup ---- */
 
-static enum MHD_Result chunk_begin(struct reg_req *q)
+/* The session's sha256 over [0, offset): the saved state when it is at offset, else re-hashed. */
+static int session_hash(struct reg_req *q, const struct reg_meta_upload *u, uint64_t offset,
+			struct strata_error **err)
+{
+	if (u->hash_state && u->hash_offset == offset &&
+	    reg_sha256_import(&q->shash, u->hash_state, u->hash_state_len) == 0)
+		return 0;
+	if (offset == 0) {
+		reg_sha256_init(&q->shash);
+		return 0;
+	}
+	struct reg_blobstore *bs = q->r->bs;
+	struct reg_blob_reader rd;
+	int o = bs->ops->upload_open(bs, q->ref, u->bs_state, &rd, err);
+	if (o <= 0)
+		return o < 0 ? -1 : strata_error_make(err, ENOENT, "upload '%s' vanished", q->ref);
+	static const size_t bufsz = 1 << 20;
+	cleanup_free char *buf = xmalloc(bufsz);
+	reg_sha256_init(&q->shash);
+	uint64_t off = 0;
+	int rc = 0;
+	while (off < offset) {
+		size_t want = offset - off < bufsz ? (size_t)(offset - off) : bufsz;
+		ssize_t n = reg_blob_reader_pread(&rd, off, buf, want);
+		if (n <= 0) {
+			rc = strata_error_make(err, n < 0 ? errno : EIO, "read upload '%s'", q->ref);
+			break;
+		}
+		reg_sha256_update(&q->shash, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	reg_blob_reader_close(&rd);
+	return rc;
+}
+
+/*
+ * Take the session lock for this request (released by reg_upload_done).
+ * @return true, or false with the answer (busy_status when another
+ * request holds it) queued in *ret.
+ */
+static bool lock_session(struct reg_req *q, unsigned busy_status, const char *busy_msg, enum MHD_Result *ret)
 {
 	struct strata_error *err = NULL;
-	struct registry *r = q->r;
-	bool busy = false;
-	struct reg_session *s = reg_session_acquire(r, q->ref, &busy);
-	if (!s)
-		return reg_reply_error(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID",
-				       "another request is writing to this upload");
-	q->sess = s;
-	cleanup_free char *path = session_path(r, q->ref);
-	q->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	struct stat st;
-	if (q->fd < 0 || fstat(q->fd, &st) < 0)
+	struct reg_meta *m = q->r->meta;
+	int lk = m->ops->upload_lock(m, q->ref, &err);
+	if (lk <= 0) {
+		*ret = lk < 0 ? reg_reply_internal(q, err)
+			      : reg_reply_error(q, busy_status, "BLOB_UPLOAD_INVALID", "%s", busy_msg);
+		return false;
+	}
+	q->locked = true;
+	return true;
+}
+
+static enum MHD_Result chunk_begin(struct reg_req *q, const struct reg_meta_upload *u)
+{
+	struct strata_error *err = NULL;
+	struct reg_blobstore *bs = q->r->bs;
+	enum MHD_Result ret;
+	if (!lock_session(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, "another request is writing to this upload", &ret))
+		return ret;
+	uint64_t offset = 0;
+	int there = bs->ops->upload_stat(bs, q->ref, u->bs_state, &offset, NULL, &err);
+	if (there < 0)
+		return reg_reply_internal(q, err);
+	if (!there)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UPLOAD_UNKNOWN",
 				       "blob upload unknown to registry");
-	uint64_t offset = (uint64_t)st.st_size;
 	const char *cr = reg_header(q, "Content-Range");
 	if (cr) {
 		if (parse_content_range(cr, &q->range_start, &q->range_end) < 0 ||
@@ -265,23 +272,19 @@ static enum MHD_Result chunk_begin(struct reg_req *q)
 		if (cl && reg_parse_u64(cl, &n) == 0 && n != (uint64_t)(q->range_end - q->range_start + 1))
 			goto bad_range;
 	}
-	if (!count_upload(q))
+	if (!reg_upload_count(q))
 		return too_many(q);
-	if (!s->valid || s->offset != offset || !s->hash.ctx) {
-		strata_hash_release(&s->hash);
-		cleanup_close int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (rfd < 0 || reg_hash_file(rfd, STRATA_HASH_SHA256, offset, &q->hash, &err) < 0) {
-			if (rfd < 0)
-				strata_error_make(&err, errno, "open '%s'", path);
-			return reg_reply_internal(q, err);
-		}
-	} else {
-		q->hash = s->hash;
-		s->hash.ctx = NULL;
-	}
-	s->offset = offset;
-	s->valid = false;
-	q->hashing = true;
+	if (session_hash(q, u, offset, &err) < 0)
+		return reg_reply_internal(q, err);
+	q->shashing = true;
+	int o = bs->ops->chunk_begin(bs, q->ref, u->bs_state, offset, &q->w, &err);
+	if (o < 0)
+		return reg_reply_internal(q, err);
+	if (!o)
+		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UPLOAD_UNKNOWN",
+				       "blob upload unknown to registry");
+	q->bs_state = xstrdup(u->bs_state);
+	q->offset = offset;
 	q->body = BODY_FILE;
 	return MHD_YES;
 bad_range: {
@@ -292,79 +295,88 @@ bad_range: {
 }
 }
 
+static enum MHD_Result upload_cancel(struct reg_req *q, const struct reg_meta_upload *u)
+{
+	struct strata_error *err = NULL;
+	struct reg_blobstore *bs = q->r->bs;
+	struct reg_meta *m = q->r->meta;
+	enum MHD_Result ret;
+	if (!lock_session(q, MHD_HTTP_CONFLICT, "upload is in use", &ret))
+		return ret;
+	if (m->ops->upload_delete(m, q->ref, &err) < 0 ||
+	    bs->ops->upload_delete(bs, q->ref, u->bs_state, &err) < 0)
+		return reg_reply_internal(q, err);
+	return reg_reply_empty(q, MHD_HTTP_NO_CONTENT);
+}
+
 enum MHD_Result reg_upload_begin(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
-	sqlite3 *db = reg_db(q->r, &err);
-	if (!db)
-		return reg_reply_internal(q, err);
+	struct reg_blobstore *bs = q->r->bs;
+	struct reg_meta *m = q->r->meta;
 	if (!*q->ref)
-		return post_begin(q, db);
+		return post_begin(q);
 	if (!uuid_valid(q->ref))
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UPLOAD_UNKNOWN",
 				       "blob upload unknown to registry");
-	int ex = session_exists(db, q->ref, q->name, &err);
+	struct reg_meta_upload u;
+	int ex = m->ops->upload_get(m, q->ref, q->name, &u, &err);
 	if (ex < 0)
 		return reg_reply_internal(q, err);
 	if (!ex)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UPLOAD_UNKNOWN",
 				       "blob upload unknown to registry");
-	cleanup_free char *path = session_path(q->r, q->ref);
+	enum MHD_Result ret;
 	if (!strcmp(q->method, "GET")) {
-		struct stat st;
-		if (stat(path, &st) < 0)
-			return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UPLOAD_UNKNOWN",
-					       "blob upload unknown to registry");
-		return reply_upload(q, MHD_HTTP_NO_CONTENT, q->ref, (uint64_t)st.st_size);
-	}
-	if (!strcmp(q->method, "DELETE")) {
-		bool busy = false;
-		struct reg_session *s = reg_session_acquire(q->r, q->ref, &busy);
-		if (!s)
-			return reg_reply_error(q, MHD_HTTP_CONFLICT, "BLOB_UPLOAD_INVALID",
-					       "upload is in use");
-		reg_session_forget(q->r, q->ref);
-		cleanup_stmt sqlite3_stmt *st = NULL;
-		if (reg_prepare(db, "DELETE FROM uploads WHERE uuid = ?", &st, &err) < 0)
-			return reg_reply_internal(q, err);
-		sqlite3_bind_text(st, 1, q->ref, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			reg_db_err(db, &err, "delete upload");
-			return reg_reply_internal(q, err);
-		}
-		unlink(path);
-		return reg_reply_empty(q, MHD_HTTP_NO_CONTENT);
-	}
-	if (!strcmp(q->method, "PUT")) {
+		uint64_t size = 0;
+		int there = bs->ops->upload_stat(bs, q->ref, u.bs_state, &size, NULL, &err);
+		if (there < 0)
+			ret = reg_reply_internal(q, err);
+		else if (!there)
+			ret = reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UPLOAD_UNKNOWN",
+					      "blob upload unknown to registry");
+		else
+			ret = reply_upload(q, MHD_HTTP_NO_CONTENT, q->ref, size);
+	} else if (!strcmp(q->method, "DELETE")) {
+		ret = upload_cancel(q, &u);
+	} else {
 		const char *digest = reg_arg(q, "digest");
-		if (!digest || !oci_digest_valid(digest))
-			return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
-					       "a valid digest parameter is required");
+		if (!strcmp(q->method, "PUT") && (!digest || !oci_digest_valid(digest)))
+			ret = reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
+					      "a valid digest parameter is required");
+		else
+			ret = chunk_begin(q, &u);
 	}
-	return chunk_begin(q);
+	reg_meta_upload_release(&u);
+	return ret;
 }
 
 /* ---- final calls ---- */
 
-static int drop_upload_row(sqlite3 *db, int64_t repo, void *ud, struct strata_error **err)
+static int drop_upload_row(struct reg_meta *m, const char *repo, void *ud, struct strata_error **err)
 {
 	(void)repo;
-	cleanup_stmt sqlite3_stmt *st = NULL;
-	if (reg_prepare(db, "DELETE FROM uploads WHERE uuid = ?", &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, ud, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return reg_db_err(db, err, "delete upload");
-	return 0;
+	return m->ops->upload_delete(m, ud, err) < 0 ? -1 : 0;
 }
 
-static enum MHD_Result finish_monolithic(struct reg_req *q, sqlite3 *db)
+/* End the chunk being written (keep: its bytes become part of the upload). */
+static int end_chunk(struct reg_req *q, bool keep, struct strata_error **err)
+{
+	struct reg_blob_writer *w = q->w;
+	q->w = NULL;
+	return w ? q->r->bs->ops->chunk_end(w, keep, err) : 0;
+}
+
+static enum MHD_Result finish_monolithic(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
 	if (q->body_failed) {
+		end_chunk(q, false, NULL);
 		strata_error_make(&err, q->body_errno, "write upload");
 		return reg_reply_internal(q, err);
 	}
+	if (end_chunk(q, true, &err) < 0)
+		return reg_reply_internal(q, err);
 	const char *want = reg_arg(q, "digest");
 	struct oci_digest d;
 	char hex[STRATA_HASH_HEX_MAX];
@@ -374,43 +386,49 @@ static enum MHD_Result finish_monolithic(struct reg_req *q, sqlite3 *db)
 	if (strcmp(d.str, want))
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
 				       "provided digest did not match uploaded content");
-	if (reg_publish(q->r, db, q->tmp, q->fd, want, (int64_t)q->written, q->name, NULL, NULL, &err) < 0)
+	if (reg_publish(q->r, q->temp_id, q->bs_state, want, (int64_t)q->written, q->name, NULL, NULL, &err) < 0)
 		return reg_reply_internal(q, err);
-	free(q->tmp);
-	q->tmp = NULL;
+	free(q->temp_id);
+	q->temp_id = NULL;
 	return reply_created(q, want);
 }
 
-static enum MHD_Result finish_chunk(struct reg_req *q, sqlite3 *db)
+static enum MHD_Result finish_chunk(struct reg_req *q)
 {
 	struct strata_error *err = NULL;
-	struct reg_session *s = q->sess;
-	uint64_t offset = s->offset;
+	struct reg_meta *m = q->r->meta;
+	uint64_t offset = q->offset;
 	if (q->body_failed) {
 		/* take the chunk back: a full disk must not stay full of a failed chunk */
-		if (ftruncate(q->fd, (off_t)offset) < 0)
-			LOG_WARN("truncate upload %s: %s", q->ref, strerror(errno));
+		if (end_chunk(q, false, &err) < 0) {
+			char *s = strata_error_string(err);
+			LOG_WARN("take back upload %s: %s", q->ref, s);
+			free(s);
+			strata_error_free(err);
+			err = NULL;
+		}
 		strata_error_make(&err, q->body_errno, "write upload");
 		return reg_reply_internal(q, err);
 	}
 	if (q->range_start >= 0 && q->written != (uint64_t)(q->range_end - q->range_start + 1)) {
 		/* the chunk does not match its Content-Range: take it back */
-		if (ftruncate(q->fd, (off_t)offset) < 0)
-			LOG_WARN("truncate upload %s: %s", q->ref, strerror(errno));
+		if (end_chunk(q, false, &err) < 0) {
+			char *s = strata_error_string(err);
+			LOG_WARN("take back upload %s: %s", q->ref, s);
+			free(s);
+			strata_error_free(err);
+		}
 		q->body_failed = true;
 		return reply_upload(q, MHD_HTTP_RANGE_NOT_SATISFIABLE, q->ref, offset);
 	}
+	if (end_chunk(q, true, &err) < 0)
+		return reg_reply_internal(q, err);
 	uint64_t total = offset + q->written;
 	if (!strcmp(q->method, "PATCH")) {
-		cleanup_stmt sqlite3_stmt *st = NULL;
-		if (reg_prepare(db, "UPDATE uploads SET updated = ? WHERE uuid = ?", &st, &err) < 0)
+		unsigned char state[REG_SHA256_STATE_MAX];
+		size_t n = reg_sha256_export(&q->shash, state);
+		if (m->ops->upload_update(m, q->ref, state, n, total, &err) < 0)
 			return reg_reply_internal(q, err);
-		sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-		sqlite3_bind_text(st, 2, q->ref, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			reg_db_err(db, &err, "update upload");
-			return reg_reply_internal(q, err);
-		}
 		return reply_upload(q, MHD_HTTP_ACCEPTED, q->ref, total);
 	}
 	/* PUT: verify and publish */
@@ -419,44 +437,38 @@ static enum MHD_Result finish_chunk(struct reg_req *q, sqlite3 *db)
 	oci_digest_parse(want, &wd, NULL);
 	char hex[STRATA_HASH_HEX_MAX];
 	struct oci_digest got;
-	cleanup_free char *path = session_path(q->r, q->ref);
 	if (wd.alg == STRATA_HASH_SHA256) {
-		struct strata_hash copy = q->hash;
-		q->hashing = false; /* the state is consumed: a retry re-hashes the file */
-		strata_hash_final(&copy, hex);
+		reg_sha256_final(&q->shash, hex);
+		q->shashing = false;
 	} else {
+		struct reg_blobstore *bs = q->r->bs;
+		struct reg_blob_reader rd;
 		struct strata_hash h;
-		cleanup_close int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (rfd < 0 || reg_hash_file(rfd, wd.alg, total, &h, &err) < 0) {
-			if (rfd < 0)
-				strata_error_make(&err, errno, "open '%s'", path);
+		int o = bs->ops->upload_open(bs, q->ref, q->bs_state, &rd, &err);
+		if (o <= 0) {
+			if (!o)
+				strata_error_make(&err, ENOENT, "upload '%s' vanished", q->ref);
 			return reg_reply_internal(q, err);
 		}
+		int hr = reg_blob_reader_hash(&rd, wd.alg, total, &h, &err);
+		reg_blob_reader_close(&rd);
+		if (hr < 0)
+			return reg_reply_internal(q, err);
 		strata_hash_final(&h, hex);
 	}
 	oci_digest_from_hex(&got, wd.alg, hex);
 	if (strcmp(got.str, want))
 		return reg_reply_error(q, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID",
 				       "provided digest did not match uploaded content");
-	if (reg_publish(q->r, db, path, q->fd, want, (int64_t)total, q->name, drop_upload_row, q->ref,
+	if (reg_publish(q->r, q->ref, q->bs_state, want, (int64_t)total, q->name, drop_upload_row, q->ref,
 			&err) < 0)
 		return reg_reply_internal(q, err);
-	struct reg_session *sess = q->sess;
-	pthread_mutex_lock(&q->r->lock);
-	sess->busy = false;
-	pthread_mutex_unlock(&q->r->lock);
-	q->sess = NULL;
-	reg_session_forget(q->r, q->ref);
 	return reply_created(q, want);
 }
 
 enum MHD_Result reg_upload_handle(struct reg_req *q)
 {
-	struct strata_error *err = NULL;
-	sqlite3 *db = reg_db(q->r, &err);
-	if (!db)
-		return reg_reply_internal(q, err);
 	if (!*q->ref)
-		return finish_monolithic(q, db);
-	return finish_chunk(q, db);
+		return finish_monolithic(q);
+	return finish_chunk(q);
 }

@@ -21,7 +21,7 @@ test_expect_success 'the revision is used whole, in the implicit and the explici
     grep "^strata ci: building $OPEN/app:${SHA}_12 (image from flag, registry from flag, revision from GITHUB_SHA, build from GITHUB_RUN_NUMBER)$" err &&
     strata ci --image app --registry $OPEN --revision $SHA --build-number 13 --progress plain proj >/dev/null 2>err &&
     grep "^strata ci: $OPEN/app:${SHA}_13 and $OPEN/app:latest pushed: " err &&
-    curl -sf http://$OPEN/v2/app/tags/list | jq -e ".tags | sort == [\"${SHA}_12\", \"${SHA}_13\", \"latest\"]"
+    curl -sf http://$OPEN/v2/app/tags/list | jq -e ".tags | sort == [\"${SHA}_12\", \"${SHA}_13\", \"buildcache\", \"latest\"]"
 '
 
 test_expect_success 'a revision-only or build-number-only tag is refused (6), naming what is missing' '

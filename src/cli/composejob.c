@@ -110,12 +110,55 @@ static int code_of_exit(int st)
 	}
 }
 
+/* is "NAME=..." entry e one of the names set by "NAME=VALUE" entries in over? */
+static bool env_overridden(const char *e, char *const *over)
+{
+	size_t n = strcspn(e, "=");
+	for (size_t i = 0; over[i]; i++)
+		if (!strncmp(over[i], e, n) && over[i][n] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * The child's environment, made before fork: the jobs run on threads, and a
+ * child of a threaded process may not allocate (another thread may hold the
+ * allocator's lock at the fork: setenv there deadlocked under ASan).
+ * Ours less what over sets, then over. Free the array only (strings borrowed).
+ */
+static char **child_env(char *const *over)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	for (size_t i = 0; over[i]; i++)
+		n++;
+	char **env = xcalloc(n + 1, sizeof(*env));
+	for (char **e = environ; *e; e++)
+		if (!env_overridden(*e, over))
+			env[k++] = *e;
+	for (size_t i = 0; over[i]; i++)
+		env[k++] = over[i];
+	env[k] = NULL;
+	return env;
+}
+
 /* run argv with its stdout+stderr prefixed by "name | " on our stderr */
 static int run_child(const char *name, char **argv, char **envs, struct strata_error **err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return strata_error_make(err, errno, "pipe");
+	/* STRATA_EXIT_CODES=ci, then the environment secrets as resolved with .env */
+	size_t nenvs = 0;
+	while (envs && envs[nenvs])
+		nenvs++;
+	cleanup_free char **over = xcalloc(nenvs + 2, sizeof(*over));
+	over[0] = (char *)"STRATA_EXIT_CODES=ci";
+	for (size_t i = 0; i < nenvs; i++)
+		over[i + 1] = envs[i];
+	cleanup_free char **env = child_env(over);
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(p[0]);
@@ -125,10 +168,7 @@ static int run_child(const char *name, char **argv, char **envs, struct strata_e
 	if (pid == 0) {
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		setenv("STRATA_EXIT_CODES", "ci", 1);
-		for (size_t i = 0; envs && envs[i]; i++)
-			putenv(envs[i]); /* environment secrets, as resolved with .env */
-		execv("/proc/self/exe", argv);
+		execve("/proc/self/exe", argv, env);
 		_exit(127);
 	}
 	close(p[1]);

@@ -179,6 +179,7 @@ static void test_config(void)
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 
 	is_int(regclient_creds_lookup(dir, "r.example", &cr, &err), 0, "no config.json: no credentials");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 
 	write_file(path, "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"dTE6cDE=\"},"
 			 "\"http://r.example:5000/v2/\":{\"auth\":\"dTI6cDI6eA==\"},"
@@ -195,6 +196,7 @@ static void test_config(void)
 	is_str(cr.user, "u3", "user field");
 	regclient_cred_release(&cr);
 	is_int(regclient_creds_lookup(dir, "r.example", &cr, &err), 0, "other port: none");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 
 	ok(regclient_creds_store(dir, "new.example:1", "me", "s3cret", &err) == 0, "store");
 	is_int(regclient_creds_lookup(dir, "new.example:1", &cr, &err), 1, "stored credentials found");
@@ -213,9 +215,11 @@ static void test_config(void)
 	is_int(regclient_creds_erase(dir, "new.example:1", &err), 1, "erase");
 	is_int(regclient_creds_erase(dir, "new.example:1", &err), 0, "erase again: nothing");
 	is_int(regclient_creds_lookup(dir, "new.example:1", &cr, &err), 0, "erased");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 
 	write_file(path, "{\"auths\":{\"bad.example\":{\"auth\":\"!!!!\"}}}");
 	is_int(regclient_creds_lookup(dir, "bad.example", &cr, &err), -1, "bad base64 is an error");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 	char *m = strata_error_string(err);
 	ok(strstr(m, "auths.bad.example.auth") != NULL, "error names the field: %s", m);
 	free(m);
@@ -223,6 +227,7 @@ static void test_config(void)
 
 	write_file(path, "{\"auths\": [");
 	is_int(regclient_creds_lookup(dir, "x", &cr, &err), -1, "broken JSON is an error");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 	m = strata_error_string(err);
 	ok(strstr(m, "config.json") != NULL, "error names the file: %s", m);
 	free(m);
@@ -230,11 +235,13 @@ static void test_config(void)
 
 	write_file(path, "{\"credHelpers\":{\"h.example\":\"strata-test-none\"}}");
 	is_int(regclient_creds_lookup(dir, "h.example", &cr, &err), -1, "missing helper program is an error");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 	m = strata_error_string(err);
 	ok(strstr(m, "docker-credential-strata-test-none") != NULL, "error names the helper: %s", m);
 	free(m);
 	strata_error_clear(&err);
 	is_int(regclient_creds_lookup(dir, "other.example", &cr, &err), 0, "helper only for its host");
+	regclient_cred_release(&cr); /* a lookup may say where it looked, found or not */
 
 	unlink(path);
 	rmdir(dir);

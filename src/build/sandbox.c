@@ -137,21 +137,6 @@ static int write_file(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-static bool have_exe(const char *name)
-{
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (const char *p = path;; p++) {
-		const char *c = strchrnul(p, ':');
-		cleanup_free char *cand = xasprintf("%.*s/%s", (int)(c - p), p, name);
-		if (c > p && access(cand, X_OK) == 0)
-			return true;
-		if (!*c)
-			return false;
-		p = c;
-	}
-}
 
 /* argv for new[ug]idmap PID 0 <id> 1 1 <start> <count> ... */
 static char **map_argv(const char *tool, pid_t pid, unsigned long id, unsigned long (*r)[2], size_t n,
@@ -216,7 +201,7 @@ static void enter_userns(void)
 	cleanup_free char *sg = read_small("/etc/subgid");
 	size_t nu = su ? sandbox_parse_subid(su, g_user, g.host_uid, ur, MAX_RANGES) : 0;
 	size_t ng = sg ? sandbox_parse_subid(sg, g_user, g.host_uid, gr, MAX_RANGES) : 0;
-	bool tools = nu && ng && have_exe("newuidmap") && have_exe("newgidmap");
+	bool tools = nu && ng && strata_exe_on_path("newuidmap") && strata_exe_on_path("newgidmap");
 	if (nu && ng && !tools)
 		LOG_WARN("rootless: /etc/subuid has ids for %s but newuidmap/newgidmap are missing (install "
 				"Debian's uidmap): mapping only your own id",

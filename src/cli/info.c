@@ -56,19 +56,6 @@ static unsigned long long du(int dirfd, int depth)
 	return sum;
 }
 
-static bool exe_on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	for (const char *p = path ? path : "/usr/bin:/bin";; p++) {
-		const char *c = strchrnul(p, ':');
-		cleanup_free char *cand = xasprintf("%.*s/%s", (int)(c - p), p, name);
-		if (c > p && access(cand, X_OK) == 0)
-			return true;
-		if (!*c)
-			return false;
-		p = c;
-	}
-}
 
 static char *first_line(const char *path)
 {
@@ -136,8 +123,8 @@ static json_t *collect(void)
 	bool ovl = strata_read_file("/proc/filesystems", &fs, 1 << 20, NULL) == 0 && strstr(fs.data, "\toverlay\n");
 	json_object_set_new(k, "overlayfs", json_boolean(ovl));
 	json_object_set_new(k, "fuse", json_boolean(access("/dev/fuse", R_OK | W_OK) == 0));
-	json_object_set_new(k, "fuse-overlayfs", json_boolean(exe_on_path("fuse-overlayfs")));
-	json_object_set_new(k, "newuidmap", json_boolean(exe_on_path("newuidmap") && exe_on_path("newgidmap")));
+	json_object_set_new(k, "fuse-overlayfs", json_boolean(strata_exe_on_path("fuse-overlayfs")));
+	json_object_set_new(k, "newuidmap", json_boolean(strata_exe_on_path("newuidmap") && strata_exe_on_path("newgidmap")));
 	static const char *const sysctls[][2] = {
 		{ "user.max_user_namespaces", "/proc/sys/user/max_user_namespaces" },
 		{ "kernel.unprivileged_userns_clone", "/proc/sys/kernel/unprivileged_userns_clone" },

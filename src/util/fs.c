@@ -299,3 +299,19 @@ int strata_mkdtemp(const char *parent, const char *prefix, char **out, struct st
 	*out = t;
 	return 0;
 }
+
+bool strata_exe_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path;; p++) {
+		const char *c = strchrnul(p, ':');
+		cleanup_free char *cand = xasprintf("%.*s/%s", (int)(c - p), p, name);
+		if (c > p && access(cand, X_OK) == 0)
+			return true;
+		if (!*c)
+			return false;
+		p = c;
+	}
+}

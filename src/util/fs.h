@@ -86,4 +86,7 @@ int strata_lock_file(const char *path, bool exclusive, struct strata_error **err
 /* Create a unique temporary directory "<parent>/<prefix>XXXXXX". Newly allocated path in *out. */
 int strata_mkdtemp(const char *parent, const char *prefix, char **out, struct strata_error **err);
 
+/* Is name an executable in a directory of $PATH (default /usr/local/bin:/usr/bin:/bin)? */
+bool strata_exe_on_path(const char *name);
+
 #endif

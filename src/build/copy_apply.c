@@ -212,6 +212,18 @@ static char *join_abs(const char *dir, const char *rel)
 	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", rel);
 }
 
+/* Does the file start like a (possibly compressed) tar? (ADD --unpack of a URL
+ * unpacks archives and copies anything else as it is, as BuildKit's AttemptUnpack.) */
+static bool looks_like_archive(const char *path)
+{
+	unsigned char h[512] = { 0 };
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, h, sizeof(h), 0) < 6)
+		return false;
+	return (h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3) || !memcmp(h, "\xfd" "7zXZ\0", 6) ||
+	       !memcmp(h, "\x28\xb5\x2f\xfd", 4) || !memcmp(h + 257, "ustar", 5);
+}
+
 /*
  * ADD of a local archive: extract into the directory dest, open at destfd.
  * Every entry is resolved inside dest (RESOLVE_IN_ROOT from destfd), as
@@ -325,6 +337,12 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 		if (it->url) {
 			if (!it->fetched)
 				return strata_error_makec(err, STRATA_E_CONFIG, 0, "ADD %s: not downloaded", it->src);
+			if (it->archive && looks_like_archive(it->fetched)) { /* ADD --unpack: extract into dest */
+				cleanup_close int dfd = mkdirs(rootfd, it->dest, a->uid, a->gid, err);
+				if (dfd < 0 || extract_archive(dfd, it->fetched, it->dest, a, err) < 0)
+					return strata_error_wrap(err, "ADD --unpack %s", it->src);
+				continue;
+			}
 			/* the name is the URL path's last component (docker's rule) */
 			cleanup_free char *u = xstrdup(it->src);
 			u[strcspn(u, "?#")] = '\0';

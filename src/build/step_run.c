@@ -5,6 +5,7 @@
 #include "build/build_internal.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *mount_type_name(enum dockerfile_mount_type t)
 {
@@ -184,29 +185,43 @@ static void on_output(void *ctx, int stream, const char *line, size_t len)
 	progress_output(&oc->e->pr, oc->vertex, line, len);
 }
 
+/*
+ * Is the command nothing but one heredoc (`RUN <<EOF`, `RUN 3<< 'EOF'`)?
+ * BuildKit (MustParseHeredoc of the whole command) then runs the body itself
+ * as the script, or, when it starts with "#!", as an executable file.
+ */
 static bool heredoc_only(const struct dockerfile_step *st)
 {
 	if (st->nheredocs != 1 || !st->cmd.shell)
 		return false;
 	const char *p = st->cmd.shell;
-	while (*p == ' ')
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p >= '0' && *p <= '9')
 		p++;
 	if (strncmp(p, "<<", 2))
 		return false;
 	p += 2;
 	if (*p == '-')
 		p++;
-	if (*p == '"' || *p == '\'')
+	while (*p == ' ' || *p == '\t')
 		p++;
-	size_t n = strlen(st->heredocs[0].name);
-	if (strncmp(p, st->heredocs[0].name, n))
+	if (!*p)
 		return false;
-	p += n;
-	if (*p == '"' || *p == '\'')
-		p++;
-	while (*p == ' ')
-		p++;
-	return *p == '\0';
+	for (; *p; p++)
+		if (*p == ' ' || *p == '\t' || *p == '<')
+			return false;
+	return true;
+}
+
+/* The file a shebang heredoc runs as (BuildKit mounts it at /dev/pipes/NAME). */
+static char *shebang_target(const char *name)
+{
+	cleanup_free char *safe = xstrdup(name);
+	for (char *c = safe; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	return xasprintf("/dev/pipes/%s", safe);
 }
 
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
@@ -229,8 +244,10 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	const char **argv = NULL;
 	cleanup_free char *script = NULL;
 	const char **shell = NULL;
-	struct exec_mount *mounts = xcalloc(st->nmounts + 1, sizeof(*mounts));
+	struct exec_mount *mounts = xcalloc(st->nmounts + 2, sizeof(*mounts));
 	char **owned = xcalloc(st->nmounts + 1, sizeof(char *));
+	size_t nmounts = st->nmounts;
+	cleanup_free char *shebang_file = NULL, *shebang_path = NULL;
 	int rc = 0;
 
 	if (st->cmd.exec_form) {
@@ -250,7 +267,31 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 				shell[i] = st->cmd.shell_argv[i];
 		}
 		spec.shell = shell;
-		if (heredoc_only(st)) {
+		if (heredoc_only(st) && !strncmp(st->heredocs[0].content, "#!", 2)) {
+			/* a script with its own interpreter: a read-only executable file, run by path */
+			shebang_file = xasprintf("%s/heredoc-XXXXXX", e->run_dir);
+			int fd = mkstemp(shebang_file);
+			const char *body = st->heredocs[0].content;
+			if (fd < 0) {
+				rc = strata_error_make(err, errno, "create '%s'", shebang_file);
+				free(shebang_file);
+				shebang_file = NULL;
+				goto out;
+			}
+			rc = strata_write_full(fd, body, strlen(body), shebang_file, err);
+			if (rc == 0 && fchmod(fd, 0755) < 0)
+				rc = strata_error_make(err, errno, "chmod '%s'", shebang_file);
+			close(fd);
+			if (rc < 0)
+				goto out;
+			shebang_path = shebang_target(st->heredocs[0].name);
+			struct exec_mount *x = &mounts[nmounts++];
+			exec_mount_init(x, EXEC_MOUNT_BIND);
+			x->target = shebang_path;
+			x->host_source = shebang_file;
+			x->readonly = true;
+			script = xstrdup(shebang_path);
+		} else if (heredoc_only(st)) {
 			script = xstrdup(st->heredocs[0].content);
 		} else {
 			struct strata_buf b = STRATA_BUF_INIT;
@@ -338,7 +379,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	else if (st->network && !strcmp(st->network, "host"))
 		spec.network = EXEC_NET_HOST;
 	spec.mounts = mounts;
-	spec.n_mounts = st->nmounts;
+	spec.n_mounts = nmounts;
 	struct out_ctx oc = { e, vertex };
 	spec.on_output = on_output;
 	spec.output_ctx = &oc;
@@ -359,6 +400,8 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 						st->original, res.exit_code);
 	}
 out:
+	if (shebang_file)
+		unlink(shebang_file);
 	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
 	free(lowers);

@@ -1,7 +1,8 @@
 # strata — one Makefile, pkg-config for every dependency.
 #
 #   make              build build/strata (and the unit tests)
-#   make test         unit + end-to-end tests (TAP through prove)
+#   make test         include direction + unit + end-to-end tests (TAP through prove)
+#   make check-includes  only the include direction (docs/architecture.md)
 #   make SAN=1 test   the same under ASan+UBSan (objects in build-san/)
 #   make bench        benchmarks (not part of the tests)
 #   make fuzz         libFuzzer harnesses (clang)
@@ -45,7 +46,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 E2E      := $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 
-.PHONY: all test check unit e2e bench fuzz clean install-deps
+.PHONY: all test check check-includes unit e2e bench fuzz clean install-deps
 all: $(B)/strata $(UNIT_BIN)
 
 $(B)/%.o: %.c
@@ -63,13 +64,18 @@ $(B)/tests/%: tests/unit/%.c $(B)/libstrata.a tests/unit/tap.h
 	@mkdir -p $(dir $@)
 	@echo "  CCLD $@"; $(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -Itests/unit $(LDSAN) -o $@ $< $(B)/libstrata.a $(LIBS)
 
-# The test command: every unit test binary and every end-to-end script, as TAP.
-test: all
+# The include direction of docs/architecture.md ("Include direction").
+check-includes:
+	scripts/check-includes
+
+# The test command: the include check, every unit test binary and every
+# end-to-end script, as TAP.
+test: all check-includes
 	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) \
 	  prove -j2 --timer --failures --comments $(UNIT_BIN) $(E2E)
 
-# What CI runs: the suite, then the suite again under ASan+UBSan.
-check:
+# What CI runs: the include check, the suite, then the suite again under ASan+UBSan.
+check: check-includes
 	$(MAKE) test
 	$(MAKE) SAN=1 test
 

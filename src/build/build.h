@@ -136,8 +136,14 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
  *   config   {"workdir", "user", "shell", "network"} in effect (RUN, COPY)
  *   sources  the COPY/ADD source digest; files: {path: digest}
  *   mounts   the RUN --mount list (normalised) and the keys of `from` stages
- * The key is "sha256:" + sha256 of the compact, key-sorted JSON.
+ * The key is "sha256:" + sha256 of the compact, key-sorted, ASCII-escaped
+ * JSON of the inputs with "v": BUILD_CACHE_KEY_VERSION added (an "v" already
+ * in inputs is replaced). Every user's cache is keyed by these bytes: a
+ * deliberate change of what a key covers or how it is serialised bumps the
+ * version (docs/internals/cache.md, "Key version"); tests/unit/
+ * test_build_cachekey.c and tests/e2e/t5400-cache-key-golden.sh pin keys.
  */
+#define BUILD_CACHE_KEY_VERSION 1
 void build_cache_key(const json_t *inputs, char key[72]);
 
 /*

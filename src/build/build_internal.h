@@ -37,6 +37,8 @@ json_t *cache_lookup(const char *root, const char *key);
 int cache_put(const char *root, const char *key, const json_t *entry, const json_t *inputs,
 	      struct strata_error **err);
 json_t *cache_inputs_get(const char *root, const char *key);
+/* Tighten the cache index of a store made by an older strata: 0700 dirs, 0600 files. */
+void cache_make_private(const char *root);
 char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
@@ -135,6 +137,8 @@ struct engine {
 	json_t *remote;               /* remote cache hits not extracted yet: diff_id hex -> {key, desc} */
 	char **pulled;                /* references pulled by this build (hooks->pull_image) */
 	size_t npulled;
+	char *ctx_mask;               /* the context's .dockerignore whiteouts (step_run.c), made once */
+	bool ctx_mask_done;
 };
 
 /* engine.c helpers used by the step files (and imagerun.c) */

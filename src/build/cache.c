@@ -10,7 +10,10 @@
  */
 #include "build/build_internal.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *hex_of(const char *key)
 {
@@ -34,11 +37,11 @@ json_t *cache_lookup(const char *root, const char *key)
 static int write_json(const char *root, const char *dir, const char *key, const json_t *j, struct strata_error **err)
 {
 	cleanup_free char *d = xasprintf("%s/build/cache/%s", root, dir);
-	if (strata_mkdir_p(d, 0755, err) < 0)
+	if (strata_mkdir_p(d, 0700, err) < 0)
 		return -1;
 	cleanup_free char *p = path_of(root, dir, key);
 	cleanup_free char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	return strata_atomic_write(p, s, strlen(s), 0644, err);
+	return strata_atomic_write(p, s, strlen(s), 0600, err);
 }
 
 int cache_put(const char *root, const char *key, const json_t *entry, const json_t *inputs,
@@ -48,6 +51,24 @@ int cache_put(const char *root, const char *key, const json_t *entry, const json
 	if (write_json(root, "inputs", key, inputs, err) < 0 || write_json(root, "keys", key, j, err) < 0)
 		return strata_error_wrap(err, "cache index");
 	return 0;
+}
+
+void cache_make_private(const char *root)
+{
+	static const char *const dirs[] = { "cache", "cache/keys", "cache/last", "cache/inputs" };
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(dirs); i++) {
+		cleanup_free char *d = xasprintf("%s/build/%s", root, dirs[i]);
+		if (strata_dir_make_private(d) != 1)
+			continue;
+		/* tightened now: an older strata wrote its files 0644 */
+		DIR *dir = opendir(d);
+		struct dirent *de;
+		while (dir && (de = readdir(dir)))
+			if (de->d_type == DT_REG)
+				fchmodat(dirfd(dir), de->d_name, 0600, 0);
+		if (dir)
+			closedir(dir);
+	}
 }
 
 json_t *cache_inputs_get(const char *root, const char *key)

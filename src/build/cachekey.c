@@ -8,7 +8,9 @@
 
 void build_cache_key(const json_t *inputs, char key[72])
 {
-	cleanup_free char *s = json_dumps(inputs, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	cleanup_json json_t *doc = json_is_object(inputs) ? json_copy((json_t *)inputs) : json_object();
+	json_object_set_new(doc, "v", json_integer(BUILD_CACHE_KEY_VERSION));
+	cleanup_free char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	char hex[65];
 	strata_sha256_hex(s, strlen(s), hex);
 	snprintf(key, 72, "sha256:%s", hex);

@@ -26,6 +26,8 @@ struct build_context {
 	int rootfd;
 	struct build_ctx_entry *v;
 	size_t n, cap;
+	char **hidden;          /* paths the ignore rules excluded, sorted */
+	size_t nhidden, caphidden;
 	const struct build_ignore *ign;
 
 	char *statcache;
@@ -38,6 +40,11 @@ struct build_context {
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct build_ctx_entry *)a)->path, ((const struct build_ctx_entry *)b)->path);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -89,7 +96,13 @@ static int scan_dir(struct build_context *c, int dfd, const char *rel, bool pare
 		bool is_dir = S_ISDIR(st.st_mode);
 		bool excluded = c->ign && c->ign->excluded(c->ign->ctx, path, is_dir);
 		(void)parent_excluded;
-		if (!excluded) {
+		if (excluded) {
+			if (c->nhidden == c->caphidden) {
+				c->caphidden = c->caphidden ? c->caphidden * 2 : 16;
+				c->hidden = xreallocarray(c->hidden, c->caphidden, sizeof(*c->hidden));
+			}
+			c->hidden[c->nhidden++] = xstrdup(path);
+		} else {
 			struct build_ctx_entry *e = push_entry(c);
 			e->path = xstrdup(path);
 			e->mode = st.st_mode;
@@ -237,6 +250,8 @@ int build_context_open(const char *root, const struct build_ignore *ign, const c
 	}
 	if (c->n)
 		qsort(c->v, c->n, sizeof(*c->v), entry_cmp);
+	if (c->nhidden)
+		qsort(c->hidden, c->nhidden, sizeof(*c->hidden), str_cmp);
 	c->st.entries = c->n;
 	if (statcache) {
 		c->statcache = xstrdup(statcache);
@@ -256,6 +271,9 @@ void build_context_free(struct build_context *c)
 	}
 	for (size_t i = 0; i < c->ncache; i++)
 		free(c->cache[i].path);
+	for (size_t i = 0; i < c->nhidden; i++)
+		free(c->hidden[i]);
+	free(c->hidden);
 	free(c->cache);
 	free(c->v);
 	if (c->rootfd >= 0)
@@ -285,6 +303,30 @@ ssize_t build_context_find(const struct build_context *c, const char *path)
 	struct build_ctx_entry key = { .path = (char *)path };
 	const struct build_ctx_entry *e = c->n ? bsearch(&key, c->v, c->n, sizeof(*c->v), entry_cmp) : NULL;
 	return e ? e - c->v : -1;
+}
+
+size_t build_context_hidden_count(const struct build_context *c)
+{
+	return c->nhidden;
+}
+
+const char *build_context_hidden(const struct build_context *c, size_t i)
+{
+	return c->hidden[i];
+}
+
+bool build_context_has_below(const struct build_context *c, const char *dir)
+{
+	size_t dl = strlen(dir), lo = 0, hi = c->n;
+	cleanup_free char *prefix = xasprintf("%s/", dir);
+	while (lo < hi) { /* first entry >= "dir/" */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(c->v[mid].path, prefix) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && !strncmp(c->v[lo].path, prefix, dl + 1);
 }
 
 static bool same_stat(const struct cache_rec *r, const struct build_ctx_entry *e)
@@ -396,10 +438,10 @@ int build_context_save(struct build_context *c, struct strata_error **err)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (strata_mkdir_p(dir, 0755, err) < 0)
+		if (strata_mkdir_p(dir, 0700, err) < 0)
 			return -1;
 	}
-	if (strata_atomic_write(c->statcache, b.data, b.len, 0644, err) < 0)
+	if (strata_atomic_write(c->statcache, b.data, b.len, 0600, err) < 0)
 		return strata_error_wrap(err, "save stat cache");
 	c->dirty = false;
 	return 0;

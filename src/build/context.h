@@ -74,6 +74,28 @@ struct build_ctx_entry *build_context_entry(struct build_context *c, size_t i);
 ssize_t build_context_find(const struct build_context *c, const char *path);
 
 /*
+ * The paths the ignore rules excluded (files and directories, including
+ * excluded directories the scan entered for re-included paths), sorted
+ * bytewise. Paths below an excluded directory that was not entered are not
+ * listed.
+ */
+size_t build_context_hidden_count(const struct build_context *c);
+const char *build_context_hidden(const struct build_context *c, size_t i);
+/* true when an entry of the context lies below dir ("dir/..."). */
+bool build_context_has_below(const struct build_context *c, const char *dir);
+
+/*
+ * Make dir (missing) a tree of overlayfs whiteouts hiding every excluded
+ * path: an overlay with dir above the context root (lowerdir=dir:root)
+ * shows exactly the context as the ignore rules filter it, as BuildKit
+ * mounts it for RUN --mount=type=bind. Directories of dir copy the mode,
+ * owner and times of the context's (overlayfs shows the upper-most
+ * layer's). Needs the right to create 0/0 character devices.
+ * @return 1 made, 0 nothing is excluded (dir not created), -1 error.
+ */
+int build_context_mask(const struct build_context *c, const char *dir, struct strata_error **err);
+
+/*
  * Content digest of a regular file entry, from the stat cache when its stat
  * data is unchanged, else by reading it. Fills e->digest.
  * @return 0 or -1 (the file vanished or cannot be read).

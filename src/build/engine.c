@@ -1023,7 +1023,7 @@ static int setup(struct engine *e, struct strata_error **err)
 		statcache = xasprintf("%s/build/statcache/%s", e->root, hex);
 	}
 	cleanup_free char *scdir = xasprintf("%s/build/statcache", e->root);
-	if (strata_mkdir_p(scdir, 0755, err) < 0)
+	if (strata_mkdir_p(scdir, 0700, err) < 0)
 		return -1;
 	if (build_context_open(e->context_dir, e->ig ? &e->bign : NULL, statcache, &e->ctx, err) < 0)
 		return -1;
@@ -1036,9 +1036,11 @@ static int setup(struct engine *e, struct strata_error **err)
 	cleanup_free char *tmproot = xasprintf("%s/build/tmp", e->root);
 	e->run_dir = xasprintf("%s/run/exec", e->root);
 	e->cache_root = xasprintf("%s/cache/run-mounts", e->root);
-	if (strata_mkdir_p(e->snapdir, 0755, err) < 0 || strata_mkdir_p(tmproot, 0700, err) < 0 ||
+	if (strata_mkdir_p(e->snapdir, 0700, err) < 0 || strata_mkdir_p(tmproot, 0700, err) < 0 ||
 	    strata_mkdir_p(e->run_dir, 0700, err) < 0)
 		return -1;
+	strata_dir_make_private(e->snapdir);
+	cache_make_private(e->root);
 	if (executor_cleanup_stale(e->run_dir, err) < 0)
 		return -1;
 	if (engine_work_dir(tmproot, "build-", &e->tmp, &e->lockfd, err) < 0)
@@ -1096,6 +1098,7 @@ static void teardown(struct engine *e)
 	free(e->dfname);
 	free(e->dfid);
 	free(e->tmp);
+	free(e->ctx_mask);
 	free(e->empty);
 	free(e->run_dir);
 	free(e->cache_root);

@@ -347,20 +347,29 @@ static int apply_one(struct exec_ctx *ctx, size_t i, int rootfd, int upperfd, co
 	case EXEC_MOUNT_CACHE:
 		return exec_bind(pm->host_dir, tfd, m->readonly, err);
 	case EXEC_MOUNT_BIND:
-		if (m->readonly)
+		if (m->readonly && !(m->hide_dir && pm->source_is_dir))
 			return exec_bind(m->host_source, tfd, true, err);
 		if (pm->source_is_dir) {
-			/* writable, but the writes go to a tmpfs upper and vanish */
-			cleanup_free char *u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
-			cleanup_free char *w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
-			if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
-				return strata_error_make(err, errno, "mkdir '%s'", u);
-			cleanup_free char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", m->host_source, u, w);
-			if (strpbrk(m->host_source, ",:\\"))
-				return strata_error_make(err, 0, "source '%s' has a character overlayfs cannot take",
-							 m->host_source);
-			if (mount("overlay", exec_fd_path(fdp, tfd), "overlay", 0, opts) < 0)
-				return strata_error_make(err, errno, "mount writable bind of '%s'", m->host_source);
+			/* writable: the writes go to a tmpfs upper and vanish; hide_dir's
+			 * whiteouts above the source hide what .dockerignore excludes */
+			cleanup_buf struct strata_buf opts = STRATA_BUF_INIT;
+			const char *bad = strpbrk(m->host_source, ",:\\") ? m->host_source
+					  : m->hide_dir && strpbrk(m->hide_dir, ",:\\") ? m->hide_dir
+											: NULL;
+			if (bad)
+				return strata_error_make(err, 0, "source '%s' has a character overlayfs cannot take", bad);
+			strata_buf_addf(&opts, "lowerdir=%s%s%s", m->hide_dir ? m->hide_dir : "", m->hide_dir ? ":" : "",
+					m->host_source);
+			if (!m->readonly) {
+				cleanup_free char *u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
+				cleanup_free char *w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
+				if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
+					return strata_error_make(err, errno, "mkdir '%s'", u);
+				strata_buf_addf(&opts, ",upperdir=%s,workdir=%s", u, w);
+			}
+			if (mount("overlay", exec_fd_path(fdp, tfd), "overlay", m->readonly ? MS_RDONLY : 0, opts.data) < 0)
+				return strata_error_make(err, errno, "mount %s bind of '%s'",
+							 m->readonly ? "read-only" : "writable", m->host_source);
 			return 0;
 		} else {
 			struct stat st;

@@ -108,6 +108,8 @@ struct exec_mount {
 	bool required;           /* secret: fail when host_source is NULL */
 	uint64_t size;           /* tmpfs size in bytes, 0 = default */
 	const char *host_source; /* resolved by the engine (bind, secret) */
+	const char *hide_dir;    /* bind of a directory: overlayfs whiteouts laid over host_source
+	                            (the paths .dockerignore excludes), or NULL */
 };
 
 /* Fill m with the defaults of its type (what a bare `--mount=type=T` means). */

@@ -50,7 +50,7 @@ int fetch_url(const char *root, const char *url, const char *checksum, char **pa
 	if (checksum && checksum_hex(checksum, want, err) < 0)
 		return -1;
 	cleanup_free char *dir = xasprintf("%s/build/downloads", root);
-	if (strata_mkdir_p(dir, 0755, err) < 0)
+	if (strata_mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	if (want[0]) {
 		char *p = xasprintf("%s/%s", dir, want);

@@ -30,7 +30,7 @@ void snapshot_touch(const char *root, const char *diff_id)
 	if (utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
 		return;
 	cleanup_free char *dir = xasprintf("%s/build/used", root);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return;
 	int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd >= 0)
@@ -86,7 +86,7 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 		return 0;
 	}
 	cleanup_free char *dir = xasprintf("%s/build/snapshots", root);
-	if (strata_mkdir_p(dir, 0755, err) < 0)
+	if (strata_mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	struct oci_digest d;
 	if (oci_digest_parse(digest, &d, err) < 0)

@@ -32,6 +32,41 @@ static char **run_env(const struct dockerfile_step *st)
 	return v;
 }
 
+/*
+ * The whiteouts hiding what .dockerignore excludes from the context's
+ * directory rel ("" = the root), for a bind mount of it (BuildKit mounts the
+ * filtered context): *hide is NULL when nothing below rel is excluded.
+ * An excluded source itself is an error, as a COPY of it would be.
+ */
+static int context_hide_dir(struct engine *e, const char *rel, const char *shown, char **hide,
+			    struct strata_error **err)
+{
+	*hide = NULL;
+	pthread_mutex_lock(&e->lock);
+	int r = 0;
+	if (!e->ctx_mask_done) {
+		cleanup_free char *dir = xasprintf("%s/context-mask", e->tmp);
+		r = build_context_mask(e->ctx, dir, err);
+		if (r > 0)
+			e->ctx_mask = xstrdup(dir);
+		e->ctx_mask_done = r >= 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (r < 0)
+		return strata_error_wrap(err, "hide the files .dockerignore excludes");
+	if (*rel && build_context_find(e->ctx, rel) < 0 && !build_context_has_below(e->ctx, rel))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "source '%s' is excluded by .dockerignore", shown);
+	if (!e->ctx_mask)
+		return 0;
+	char *h = *rel ? xasprintf("%s/%s", e->ctx_mask, rel) : xstrdup(e->ctx_mask);
+	struct stat st;
+	if (lstat(h, &st) == 0 && S_ISDIR(st.st_mode))
+		*hide = h;
+	else
+		free(h);
+	return 0;
+}
+
 static void strv_free(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -248,6 +283,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	char **owned = xcalloc(st->nmounts + 1, sizeof(char *));
 	size_t nmounts = st->nmounts;
 	cleanup_free char *shebang_file = NULL, *shebang_path = NULL;
+	char **hides = xcalloc(st->nmounts + 1, sizeof(char *));
 	int rc = 0;
 
 	if (st->cmd.exec_form) {
@@ -356,6 +392,16 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 				goto out;
 			}
 			x->host_source = owned[i];
+			size_t cl = strlen(e->context_dir);
+			if (m->type == DF_MOUNT_BIND && !m->from && !strncmp(owned[i], e->context_dir, cl) &&
+			    (!owned[i][cl] || owned[i][cl] == '/')) {
+				const char *rel = owned[i] + cl + (owned[i][cl] == '/');
+				if (context_hide_dir(e, rel, m->source ? m->source : ".", &hides[i], err) < 0) {
+					rc = strata_error_wrap(err, "%s:%d: RUN --mount", e->dfname, st->line);
+					goto out;
+				}
+				x->hide_dir = hides[i];
+			}
 		} else if (m->type == DF_MOUNT_SECRET) {
 			for (size_t k = 0; k < e->o->nsecrets; k++)
 				if (m->id && !strcmp(e->o->secrets[k].id, m->id))
@@ -405,9 +451,12 @@ out:
 	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
 	free(lowers);
-	for (size_t i = 0; i < st->nmounts; i++)
+	for (size_t i = 0; i < st->nmounts; i++) {
 		free(owned[i]);
+		free(hides[i]);
+	}
 	free(owned);
+	free(hides);
 	free(mounts);
 	strv_free(env);
 	free(argv);

@@ -250,7 +250,7 @@ int store_blob_writer_commit(struct store_blob_writer *w, struct oci_digest *dig
 		goto fail;
 	}
 	dir = xasprintf("%s/blobs/%s", w->s->root, strata_hash_alg_name(d.alg));
-	if (strata_mkdir_p(dir, 0755, err) < 0)
+	if (strata_mkdir_p(dir, 0700, err) < 0)
 		goto fail;
 	path = store_blob_path(w->s, &d);
 	if (rename(w->tmp, path) < 0) {

@@ -37,7 +37,7 @@ static int ensure_layout(struct store *s, struct strata_error **err)
 	cleanup_close int lk = store_index_lock(s, err);
 	if (lk < 0)
 		return -1;
-	if (strata_mkdir_p(s->blobs, 0755, err) < 0)
+	if (strata_mkdir_p(s->blobs, 0700, err) < 0)
 		return -1;
 	if (!strata_path_exists(layout) &&
 	    strata_atomic_write(layout, LAYOUT, strlen(LAYOUT), 0644, err) < 0)
@@ -46,6 +46,21 @@ static int ensure_layout(struct store *s, struct strata_error **err)
 	    strata_atomic_write(s->index_path, EMPTY_INDEX, strlen(EMPTY_INDEX), 0644, err) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * The store is private to its owner (docs/internals/store.md, "Permissions"):
+ * snapshots keep setuid binaries and world-writable directories of images,
+ * the build cache keeps build inputs. A store made by an older strata (0755)
+ * is tightened here.
+ */
+static void make_private(const struct store *s)
+{
+	static const char *const dirs[] = { "", "blobs", "blobs/sha256", ".strata", "build" };
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(dirs); i++) {
+		cleanup_free char *p = strata_path_join(s->root, dirs[i]);
+		strata_dir_make_private(p);
+	}
 }
 
 int store_open(const char *root, struct store **out, struct strata_error **err)
@@ -58,8 +73,9 @@ int store_open(const char *root, struct store **out, struct strata_error **err)
 	s->index_path = strata_path_join(root, "index.json");
 	s->meta = strata_path_join(root, ".strata");
 	s->tmp = strata_path_join(root, ".strata/tmp");
-	if (strata_mkdir_p(s->root, 0755, err) < 0 || strata_mkdir_p(s->tmp, 0700, err) < 0)
+	if (strata_mkdir_p(s->root, 0700, err) < 0 || strata_mkdir_p(s->tmp, 0700, err) < 0)
 		goto fail;
+	make_private(s);
 	gc = strata_path_join(s->meta, "gc.lock");
 	s->gc_fd = strata_lock_file(gc, false, err);
 	if (s->gc_fd < 0 || ensure_layout(s, err) < 0)

@@ -191,6 +191,15 @@ int strata_mkdir_p(const char *path, mode_t mode, struct strata_error **err)
 	return 0;
 }
 
+int strata_dir_make_private(const char *path)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || !(st.st_mode & 077))
+		return 0;
+	return fchmod(fd, st.st_mode & 07700) == 0 ? 1 : 0;
+}
+
 static int rm_rf_at(int parent, const char *name, const char *display, struct strata_error **err)
 {
 	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)

@@ -55,6 +55,13 @@ int strata_atomic_write(const char *path, const void *data, size_t len, mode_t m
 
 /* mkdir -p. Existing directories are fine. */
 int strata_mkdir_p(const char *path, mode_t mode, struct strata_error **err);
+/*
+ * Make an existing directory private: mode 0700 when it is owned by the
+ * effective uid and open to group or others (a store made by an older
+ * strata). Best effort: a missing path, a foreign owner or a read-only file
+ * system leave it as it is. @return 1 when it was tightened, else 0.
+ */
+int strata_dir_make_private(const char *path);
 /* rm -rf; a missing path is fine. Does not cross into other mounts' content
  * beyond what unlinkat allows (it does not follow symlinks). */
 int strata_rm_rf(const char *path, struct strata_error **err);

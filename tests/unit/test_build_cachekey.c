@@ -29,6 +29,33 @@ int main(void)
 	json_decref(b);
 	json_decref(c);
 
+	/* golden keys: every user's cache is addressed by these exact bytes.
+	 * If this fails, the serialisation changed (a jansson upgrade?) or the
+	 * key's definition did: a deliberate change bumps BUILD_CACHE_KEY_VERSION
+	 * (docs/internals/cache.md, "Key version") and updates the values. */
+#if BUILD_CACHE_KEY_VERSION != 1
+#error "BUILD_CACHE_KEY_VERSION changed: update the golden keys below (and t5400)"
+#endif
+	json_t *g = json_loads("{\"parent\":\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
+			       "\"platform\":\"amd64\",\"insn\":{\"kind\":\"COPY\",\"sources\":[\"caf\\u00e9.txt\"],"
+			       "\"dest\":\"/app/\",\"chown\":null,\"link\":false},\"sources\":\"abc\","
+			       "\"files\":{\"z\":\"1\",\"a\":\"2\"},\"args\":{\"N\":\"1.5\"},\"n\":3,\"v\":7}",
+			       0, NULL);
+	build_cache_key(g, k1);
+	/* sha256 of (uppercase \u escapes, members sorted, no spaces, v last):
+	 * {"args":{"N":"1.5"},"files":{"a":"2","z":"1"},"insn":{"chown":null,"dest":"/app/","kind":"COPY",
+	 * "link":false,"sources":["caf\u00E9.txt"]},"n":3,"parent":"sha256:0…0","platform":"amd64",
+	 * "sources":"abc","v":1} */
+	is_str(k1, "sha256:8c61ca9f9c3bf0e07300b77a2d18a1b483a7fc30c35d9b934294ff29ea94329e",
+	       "golden key (version 1; an inputs 'v' is replaced)");
+	ok(json_integer_value(json_object_get(g, "v")) == 7, "the inputs are not modified");
+	json_decref(g);
+	json_t *empty = json_object();
+	build_cache_key(empty, k1);
+	is_str(k1, "sha256:afbf9d0f3560b0fd7795e81c42a0a79ee6b6fc67e064f77826aee642cad28d91",
+	       "golden key of empty inputs: sha256 of {\"v\":1}");
+	json_decref(empty);
+
 	const char *base = "{\"parent\":\"p\",\"insn\":\"RUN make\",\"args\":{\"VERSION\":\"1\"},\"env\":[\"PATH=/bin\"],"
 			   "\"config\":{\"workdir\":\"/\",\"user\":\"\"}}";
 	explain(NULL, base, false, "no cache entry");

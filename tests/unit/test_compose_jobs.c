@@ -74,6 +74,29 @@ static int job_fn(void *ctx, const struct compose_job *job, struct strata_error 
 	return 0;
 }
 
+/* the position of a service's name in the recorded order (whole words), or -1 */
+static int position(const char *order, const char *name)
+{
+	int pos = 0;
+	size_t n = strlen(name);
+	for (const char *p = order; *p;) {
+		size_t w = strcspn(p, " ");
+		if (w == n && !strncmp(p, name, n))
+			return pos;
+		pos++;
+		p += w;
+		p += strspn(p, " ");
+	}
+	return -1;
+}
+
+/* a ran before b: both must have run (a missing job is not "before") */
+static void ran_before(const char *order, const char *a, const char *b)
+{
+	int pa = position(order, a), pb = position(order, b);
+	ok(pa >= 0 && pb >= 0 && pa < pb, "%s ran before %s (%s)", a, b, order);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/strata-compose-jobs.XXXXXX";
@@ -134,8 +157,12 @@ int main(void)
 	struct compose_job_result res[8];
 	ok(compose_jobs_run(&jobs, 2, job_fn, &r, res, &err) == 0, "all jobs run");
 	ok(r.max_running <= 2, "at most 2 at once (%d)", r.max_running);
-	ok(strncmp(r.order, "base", 4) == 0, "base first: %s", r.order);
-	ok(strstr(r.order, "other") < strstr(r.order, "zed"), "other before zed");
+	is_int(position(r.order, "base"), 0, "base first: %s", r.order);
+	ran_before(r.order, "base", "app");
+	ran_before(r.order, "base", "other");
+	ran_before(r.order, "other", "zed");
+	is_int(position(r.order, "nope"), -1, "position of a job that did not run");
+	is_int(position("base zedx", "zed"), -1, "positions compare whole names");
 	compose_job_results_release(res, jobs.n);
 
 	/* a failure skips the dependents, others still run */
@@ -153,7 +180,8 @@ int main(void)
 	m = strata_error_string(res[3].err);
 	is_str(m, "dependency 'other' failed", "skip reason");
 	free(m);
-	ok(strstr(r2.order, "zed") == NULL, "zed never ran");
+	is_int(position(r2.order, "zed"), -1, "zed never ran");
+	ran_before(r2.order, "base", "app");
 	compose_job_results_release(res, jobs.n);
 	struct rec r3 = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	ok(compose_jobs_run(&jobs, 1, job_fn, &r3, res, &err) == 0 && r3.max_running == 1, "parallel 1 is serial");

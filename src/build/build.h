@@ -228,6 +228,15 @@ struct build_options {
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
 	const struct build_hooks *hooks;  /* NULL: none */
+	/*
+	 * SOURCE_DATE_EPOCH (BuildKit's rewrite-timestamp): when set, every layer
+	 * made by this build has its mtimes clamped to it, and the config's
+	 * `created` and the history entries of this build are set to it, so the
+	 * same tree built twice is the same image. It is part of the cache key of
+	 * the steps that make layers (only when set: other keys are unchanged).
+	 */
+	bool source_date_epoch_set;
+	int64_t source_date_epoch;
 };
 
 struct build_result {

@@ -48,9 +48,10 @@ int image_write(struct store *s, json_t *config, json_t *layers, const char *con
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
-/* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */
-int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, char diff_id[72],
-		 struct strata_error **err);
+/* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex>;
+ * mtime_clamp >= 0: every mtime in the layer clamped to it (SOURCE_DATE_EPOCH) */
+int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, json_t **desc,
+		 char diff_id[72], struct strata_error **err);
 /* lowerdirs (top first, duplicates dropped) from snapshot dirs bottom first; free each + array */
 char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
 /* extract a stored layer as its snapshot unless there already */

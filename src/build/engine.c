@@ -3,6 +3,7 @@
  * per-step cache protocol; metadata instructions; the final image.
  */
 #include "build/build_internal.h"
+#include "oci/config.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -223,10 +224,15 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	return a;
 }
 
-static void history_add(struct stage_state *s, const char *created_by, bool empty)
+static void history_add(const struct engine *e, struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
 	json_t *ent = json_pack("{s:s}", "created_by", created_by);
+	if (e->o->source_date_epoch_set) {
+		char ts[64];
+		oci_time_format((time_t)e->o->source_date_epoch, ts, sizeof(ts));
+		json_object_set_new(ent, "created", json_string(ts));
+	}
 	if (empty)
 		json_object_set_new(ent, "empty_layer", json_true());
 	json_array_append_new(h, ent);
@@ -371,7 +377,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 	default:
 		return strata_error_make(err, 0, "%s:%d: unexpected instruction", e->dfname, st->line);
 	}
-	history_add(s, st->original, true);
+	history_add(e, s, st->original, true);
 	return 0;
 }
 
@@ -414,6 +420,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	if (!linked)
 		json_object_set_new(inputs, "parent", json_string(s->key));
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
+	if (e->o->source_date_epoch_set) /* the layer's mtimes are clamped to it */
+		json_object_set_new(inputs, "source_date_epoch", json_integer((json_int_t)e->o->source_date_epoch));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
 		 * them already expanded in the instruction) */
@@ -526,7 +534,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			goto fail;
 		json_t *ndesc = NULL;
 		char ndiff[72];
-		if (layer_commit(e->store, e->root, upper, &ndesc, ndiff, err) < 0) {
+		if (layer_commit(e->store, e->root, upper, e->o->source_date_epoch_set ? e->o->source_date_epoch : -1,
+				 &ndesc, ndiff, err) < 0) {
 			/* name the step whose result could not be stored (a full disk...) */
 			rc = strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 			goto fail;
@@ -575,7 +584,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	} else {
 		snprintf(s->key, sizeof(s->key), "%s", key);
 	}
-	history_add(s, st->original, false);
+	history_add(e, s, st->original, false);
 	build_copy_plan_free(plan);
 	return 0;
 fail:
@@ -894,6 +903,11 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 		const char *eq = strchr(kv, '=');
 		cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
 		json_object_set_new(obj_member(cfg, "Labels"), k, json_string(eq ? eq + 1 : ""));
+	}
+	if (e->o->source_date_epoch_set) {
+		char ts[64];
+		oci_time_format((time_t)e->o->source_date_epoch, ts, sizeof(ts));
+		json_object_set_new(s->image, "created", json_string(ts));
 	}
 	const struct build_hooks *h = e->o->hooks;
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)

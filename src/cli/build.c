@@ -8,6 +8,7 @@
 #include "cli/regopts.h"
 #include "oci/reference.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ static void usage(FILE *out)
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
+		"      --source-date-epoch N  reproducible output: layer mtimes clamped to N, config `created`\n"
+		"                           and history times set to it (default: $SOURCE_DATE_EPOCH, or\n"
+		"                           --build-arg SOURCE_DATE_EPOCH=N)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"  -h, --help               show this help\n");
@@ -93,7 +97,7 @@ static int cmd_build(int argc, char **argv)
 		return EXIT_OK;
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
-	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO };
+	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
@@ -103,7 +107,8 @@ static int cmd_build(int argc, char **argv)
 		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", no_argument, NULL, O_PULL },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
-		{ "cache-to", required_argument, NULL, O_CACHE_TO }, CLI_REGOPTS_LONG,
+		{ "cache-to", required_argument, NULL, O_CACHE_TO },
+		{ "source-date-epoch", required_argument, NULL, O_SDE }, CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct build_options o = { .out = stderr };
@@ -117,7 +122,7 @@ static int cmd_build(int argc, char **argv)
 	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
 	struct cli_build_remote *remote = NULL;
 	size_t nt = 0, nl = 0, ns = 0;
-	const char *iidfile = NULL;
+	const char *iidfile = NULL, *sde = NULL;
 	bool quiet = false;
 	char *root = NULL;
 	int rc = EXIT_FAIL, c;
@@ -195,6 +200,7 @@ static int cmd_build(int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case O_IIDFILE: iidfile = optarg; break;
+		case O_SDE: sde = optarg; break;
 		default:
 			rc = cli_usage_error("build", "unknown or incomplete option '%s'", argv[optind - 1]);
 			goto out;
@@ -206,6 +212,24 @@ static int cmd_build(int argc, char **argv)
 	}
 	if (quiet)
 		o.progress = BUILD_PROGRESS_QUIET;
+	/* SOURCE_DATE_EPOCH: the option, else a build arg of that name (buildx passes it so), else the environment */
+	for (size_t i = 0; !sde && i < ba.n; i++)
+		if (!strcmp(ba.v[i].name, "SOURCE_DATE_EPOCH") && ba.v[i].value)
+			sde = ba.v[i].value;
+	if (!sde && getenv("SOURCE_DATE_EPOCH") && *getenv("SOURCE_DATE_EPOCH"))
+		sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde) {
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(sde, &end, 10);
+		if (errno || end == sde || *end || v < 0) {
+			rc = cli_usage_error("build", "invalid SOURCE_DATE_EPOCH '%s': expected seconds since the epoch",
+					     sde);
+			goto out;
+		}
+		o.source_date_epoch_set = true;
+		o.source_date_epoch = v;
+	}
 	root = cli_store_root();
 	o.root = root;
 	o.context_dir = argv[optind];

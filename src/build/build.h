@@ -237,10 +237,19 @@ struct build_options {
 	 */
 	bool source_date_epoch_set;
 	int64_t source_date_epoch;
+	/* --no-cache-filter: stage names (or indexes) whose steps all run (buildx's rule) */
+	const char *const *no_cache_stages;
+	size_t nno_cache_stages;
+	/* --add-host: lines for RUN's /etc/hosts ("IP\tNAME\n"...), or NULL */
+	const char *extra_hosts;
+	/* --annotation K=V: the image manifest's annotations */
+	const char *const *annotations;
+	size_t nannotations;
 };
 
 struct build_result {
 	char image_id[72];                /* "sha256:..." */
+	char manifest_digest[72];         /* "sha256:..." of the image manifest */
 	size_t steps_cached, steps_run;
 };
 

@@ -43,7 +43,9 @@ char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
+/* annotations: the manifest's ("K=V" each; NULL/0 none); mdigest: the manifest's digest */
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
+		const char *const *tags, size_t ntags, char id[72], char mdigest[72],
 		struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */

@@ -406,6 +406,20 @@ static const char *stage_label(struct engine *e, size_t si, char *buf, size_t n)
 	return buf;
 }
 
+/* --no-cache-filter: is stage si named (or numbered) there? */
+static bool stage_no_cache(const struct engine *e, size_t si)
+{
+	const struct dockerfile_stage *sg = &e->b->stages[si];
+	for (size_t i = 0; i < e->o->nno_cache_stages; i++) {
+		const char *f = e->o->no_cache_stages[i];
+		char num[32];
+		snprintf(num, sizeof(num), "%zu", si);
+		if ((sg->name && !strcasecmp(sg->name, f)) || !strcmp(num, f))
+			return true;
+	}
+	return false;
+}
+
 /* a layer step: key, lookup, explain, execute, commit */
 static int layer_step(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
 		      const char *onbuild, int pos, int total, struct strata_error **err)
@@ -422,6 +436,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	json_object_set_new(inputs, "platform", json_string(e->b->target_platform.arch));
 	if (e->o->source_date_epoch_set) /* the layer's mtimes are clamped to it */
 		json_object_set_new(inputs, "source_date_epoch", json_integer((json_int_t)e->o->source_date_epoch));
+	if (st->kind == DF_RUN && e->o->extra_hosts) /* --add-host: RUN sees them (BuildKit keys them too) */
+		json_object_set_new(inputs, "extra_hosts", json_string(e->o->extra_hosts));
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
 		 * them already expanded in the instruction) */
@@ -453,7 +469,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	stepid_src = xasprintf("%s\n%zu\n%s\n%zu", e->dfid, si, onbuild ? onbuild : "", st->insn_index);
 	char stepid[65];
 	strata_sha256_hex(stepid_src, strlen(stepid_src), stepid);
-	entry = e->o->no_cache ? NULL : cache_lookup(e->root, key);
+	bool no_cache = e->o->no_cache || stage_no_cache(e, si);
+	entry = no_cache ? NULL : cache_lookup(e->root, key);
 	const char *diff_id = json_string_value(json_object_get(entry, "diff_id"));
 	json_t *desc = json_object_get(entry, "layer");
 	const char *ldigest = json_string_value(json_object_get(desc, "digest"));
@@ -468,7 +485,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	}
 	const struct build_hooks *h = e->o->hooks;
 	bool remote_hit = false;
-	if (!entry && !e->o->no_cache && h && h->cache_lookup) {
+	if (!entry && !no_cache && h && h->cache_lookup) {
 		json_t *rdesc = NULL;
 		char rdiff[72];
 		if (h->cache_lookup(h->ctx, key, &rdesc, rdiff) == 1 && rdesc) {
@@ -500,7 +517,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
 	} else {
-		if (!e->o->no_cache) {
+		if (!no_cache) {
 			cleanup_free char *last = cache_last_get(e->root, stepid);
 			cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
 			/* a linked step does not depend on the steps below it */
@@ -913,7 +930,8 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, res->image_id, err) < 0)
+	if (image_write(e->store, s->image, s->layers, e->o->annotations, e->o->nannotations, e->o->tags, e->o->ntags,
+			res->image_id, res->manifest_digest, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
 	for (size_t i = 0; i < e->o->ntags; i++)

@@ -260,8 +260,8 @@ static int provide_file(struct exec_ctx *ctx, int rootfd, int upperfd, const cha
 
 static int setup_etc(struct exec_ctx *ctx, int rootfd, int upperfd, const char *hostname, struct strata_error **err)
 {
-	cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-					     hostname);
+	cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n%s",
+					     hostname, ctx->spec->extra_hosts ? ctx->spec->extra_hosts : "");
 	cleanup_buf struct strata_buf resolv = STRATA_BUF_INIT;
 	if (strata_read_file("/etc/resolv.conf", &resolv, 1 << 16, NULL) < 0)
 		strata_buf_reset(&resolv);

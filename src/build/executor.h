@@ -146,6 +146,7 @@ struct exec_spec {
 	const char *user;             /* USER: name, uid, name:group, uid:gid...; NULL/"" = root */
 	const char *cwd;              /* WORKDIR, absolute; created when missing; NULL = "/" */
 	const char *hostname;         /* NULL = "strata" */
+	const char *extra_hosts;      /* lines appended to /etc/hosts ("IP\tNAME\n"...), or NULL (--add-host) */
 	enum exec_network network;
 
 	const struct exec_mount *mounts;

@@ -15,8 +15,8 @@ static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *s
 	return store_blob_put(s, txt, strlen(txt), NULL, d, err);
 }
 
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, char id[72],
-		struct strata_error **err)
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
+		const char *const *tags, size_t ntags, char id[72], char mdigest[72], struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
@@ -25,9 +25,20 @@ int image_write(struct store *s, json_t *config, json_t *layers, const char *con
 	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",
 					   OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_CONFIG, "digest", cd.str,
 					   "size", (json_int_t)csize, "layers", layers);
+	if (nannotations) {
+		json_t *an = json_object();
+		for (size_t i = 0; i < nannotations; i++) {
+			const char *eq = strchr(annotations[i], '=');
+			cleanup_free char *k = eq ? xstrndup(annotations[i], (size_t)(eq - annotations[i]))
+						  : xstrdup(annotations[i]);
+			json_object_set_new(an, k, json_string(eq ? eq + 1 : ""));
+		}
+		json_object_set_new(m, "annotations", an);
+	}
 	if (put_json(s, m, &md, &msize, err) < 0)
 		return strata_error_wrap(err, "store image manifest");
 	snprintf(id, 72, "%.71s", cd.str);
+	snprintf(mdigest, 72, "%.71s", md.str);
 	if (ntags == 0)
 		return store_index_add_untagged(s, OCI_MT_MANIFEST, &md, msize, err);
 	for (size_t i = 0; i < ntags; i++) {

@@ -420,6 +420,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	if (spec.cwd && !*spec.cwd)
 		spec.cwd = NULL;
 	spec.network = e->o->network;
+	spec.extra_hosts = e->o->extra_hosts;
 	if (st->network && !strcmp(st->network, "none"))
 		spec.network = EXEC_NET_NONE;
 	else if (st->network && !strcmp(st->network, "host"))

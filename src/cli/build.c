@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "build/build.h"
 #include "ci/ci.h"
+#include "cli/buildout.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
 #include "oci/reference.h"
@@ -34,7 +35,7 @@ static void usage(FILE *out)
 		"      --secret id=ID,src=FILE  expose FILE to RUN --mount=type=secret,id=ID\n"
 		"      --secret id=ID,env=NAME  ... or the value of the environment variable NAME\n"
 		"      --progress MODE      auto (default), plain or tty\n"
-		"      --pull               always pull base images (default: only when missing)\n"
+		"      --pull[=BOOL]        always pull base images (default, or false: only when missing)\n"
 		"      --platform OS/ARCH   platform of pulled base images and cache sources\n"
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
@@ -42,6 +43,14 @@ static void usage(FILE *out)
 		"      --source-date-epoch N  reproducible output: layer mtimes clamped to N, config `created`\n"
 		"                           and history times set to it (default: $SOURCE_DATE_EPOCH, or\n"
 		"                           --build-arg SOURCE_DATE_EPOCH=N)\n"
+		"  -o, --output SPEC        also export the image (buildx): type=oci|docker|tar|local,dest=PATH\n"
+		"                           (- is stdout), type=image|registry,name=REF[,push=true];\n"
+		"                           DIR alone is type=local, - a tar of the filesystem on stdout\n"
+		"      --load               accepted: the image is always in the local store\n"
+		"      --metadata-file F    write buildx's metadata (containerimage.digest, ...) as JSON\n"
+		"      --no-cache-filter STAGE  run every step of STAGE (repeatable, or a,b)\n"
+		"      --annotation K=V     an annotation on the image manifest (repeatable; manifest:K=V)\n"
+		"      --add-host NAME:IP   an /etc/hosts line for RUN (repeatable)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"  -h, --help               show this help\n");
@@ -97,14 +106,23 @@ static int cmd_build(int argc, char **argv)
 		return EXIT_OK;
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
-	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE };
+	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE, O_LOAD, O_METADATA, O_NCFILTER, O_ANNOTATION,
+	       O_ADDHOST, O_UNSUPPORTED };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },      { "label", required_argument, NULL, O_LABEL },
 		{ "network", required_argument, NULL, O_NETWORK }, { "secret", required_argument, NULL, O_SECRET },
 		{ "progress", required_argument, NULL, O_PROGRESS }, { "quiet", no_argument, NULL, 'q' },
-		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", no_argument, NULL, O_PULL },
+		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", optional_argument, NULL, O_PULL },
+		{ "output", required_argument, NULL, 'o' },        { "load", no_argument, NULL, O_LOAD },
+		{ "metadata-file", required_argument, NULL, O_METADATA },
+		{ "no-cache-filter", required_argument, NULL, O_NCFILTER },
+		{ "annotation", required_argument, NULL, O_ANNOTATION },
+		{ "add-host", required_argument, NULL, O_ADDHOST },
+		{ "ssh", required_argument, NULL, O_UNSUPPORTED }, { "shm-size", required_argument, NULL, O_UNSUPPORTED },
+		{ "ulimit", required_argument, NULL, O_UNSUPPORTED },
+		{ "build-context", required_argument, NULL, O_UNSUPPORTED },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
 		{ "cache-to", required_argument, NULL, O_CACHE_TO },
@@ -122,18 +140,81 @@ static int cmd_build(int argc, char **argv)
 	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
 	struct cli_build_remote *remote = NULL;
 	size_t nt = 0, nl = 0, ns = 0;
-	const char *iidfile = NULL, *sde = NULL;
+	const char *iidfile = NULL, *sde = NULL, *metadata = NULL;
+	struct cli_build_output out = { 0 };
+	const char **ncfilter = xcalloc((size_t)argc + 1, sizeof(char *));
+	const char **annotations = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct strata_buf hosts = STRATA_BUF_INIT;
+	char **ncparts = NULL;
+	size_t nnc = 0, nan = 0;
 	bool quiet = false;
 	char *root = NULL;
 	int rc = EXIT_FAIL, c;
 	struct strata_error *err = NULL;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "t:f:q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:f:qo:", opts, NULL)) != -1) {
 		if (cli_regopts_handle(&ro, c, optarg))
 			continue;
 		switch (c) {
-		case O_PULL: rop.pull_always = true; break;
+		case O_PULL:
+			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
+				rc = cli_usage_error("build", "--pull takes true or false, not '%s'", optarg);
+				goto out;
+			}
+			rop.pull_always = !optarg || !strcmp(optarg, "true");
+			break;
+		case 'o':
+			cli_build_output_release(&out);
+			if (cli_build_output_parse(optarg, &out, &err) < 0) {
+				cleanup_free char *m = strata_error_string(err);
+				strata_error_free(err);
+				rc = cli_usage_error("build", "%s", m);
+				goto out;
+			}
+			break;
+		case O_LOAD: break; /* the image is in the local store whatever */
+		case O_METADATA: metadata = optarg; break;
+		case O_NCFILTER: {
+			char *copy = xstrdup(optarg), *save = NULL;
+			ncparts = xreallocarray(ncparts, nnc + 2, sizeof(*ncparts));
+			ncparts[nnc + 1] = NULL;
+			ncparts[nnc] = copy; /* owns the parts below */
+			for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+				ncfilter[o.nno_cache_stages++] = p;
+			nnc++;
+			break;
+		}
+		case O_ANNOTATION: {
+			const char *a = optarg, *colon = strchr(a, ':'), *eq = strchr(a, '=');
+			if (!strncmp(a, "manifest:", 9))
+				a += 9;
+			else if (colon && eq && colon < eq) {
+				rc = cli_usage_error("build", "--annotation '%s': only manifest annotations (strata builds no index)",
+						     optarg);
+				goto out;
+			}
+			if (!strchr(a, '=') || a[0] == '=') {
+				rc = cli_usage_error("build", "--annotation needs K=V, got '%s'", optarg);
+				goto out;
+			}
+			annotations[nan++] = a;
+			break;
+		}
+		case O_ADDHOST: {
+			const char *sep = strpbrk(optarg, ":=");
+			if (!sep || sep == optarg || !sep[1] || strpbrk(optarg, " \t\n")) {
+				rc = cli_usage_error("build", "--add-host needs NAME:IP, got '%s'", optarg);
+				goto out;
+			}
+			const char *ip = sep + 1;
+			strata_buf_addf(&hosts, "%s\t%.*s\n", !strcmp(ip, "host-gateway") ? "127.0.0.1" : ip,
+					(int)(sep - optarg), optarg);
+			break;
+		}
+		case O_UNSUPPORTED:
+			rc = cli_usage_error("build", "%s is not supported by strata yet", argv[optind - 1]);
+			goto out;
 		case O_PUSH: rop.push = true; break;
 		case O_PLATFORM:
 			if (!strchr(optarg, '/')) {
@@ -212,6 +293,17 @@ static int cmd_build(int argc, char **argv)
 	}
 	if (quiet)
 		o.progress = BUILD_PROGRESS_QUIET;
+	/* -o name=REF tags the image; type=registry / push=true pushes those names */
+	tags = xreallocarray(tags, (size_t)argc + 1 + out.nnames, sizeof(*tags));
+	for (size_t i = 0; i < out.nnames; i++)
+		tags[nt++] = out.names[i];
+	tags[nt] = NULL;
+	if (out.push)
+		rop.push = true;
+	o.no_cache_stages = ncfilter;
+	o.annotations = annotations;
+	o.nannotations = nan;
+	o.extra_hosts = hosts.len ? hosts.data : NULL;
 	/* SOURCE_DATE_EPOCH: the option, else a build arg of that name (buildx passes it so), else the environment */
 	for (size_t i = 0; !sde && i < ba.n; i++)
 		if (!strcmp(ba.v[i].name, "SOURCE_DATE_EPOCH") && ba.v[i].value)
@@ -291,6 +383,19 @@ static int cmd_build(int argc, char **argv)
 		rc = cli_fail(err);
 		goto out;
 	}
+	if (out.type != CLI_OUT_NONE && cli_build_output_write(&out, nt ? tags[0] : res.image_id, &err) < 0) {
+		strata_error_wrap(&err, "--output");
+		rc = cli_fail(err);
+		goto out;
+	}
+	if (metadata) {
+		struct cli_build_moved mv;
+		cli_build_remote_moved(remote, &mv);
+		if (cli_build_metadata_write(metadata, &res, tags, nt, mv.bytes_down, mv.bytes_up, &err) < 0) {
+			rc = cli_fail(err);
+			goto out;
+		}
+	}
 	if (quiet) {
 		printf("%s\n", res.image_id);
 	} else {
@@ -322,6 +427,13 @@ out:
 	regclient_opts_release(&ro);
 	free(tags);
 	free(labels);
+	cli_build_output_release(&out);
+	free(ncfilter);
+	free(annotations);
+	strata_buf_release(&hosts);
+	for (size_t i = 0; i < nnc; i++)
+		free(ncparts[i]);
+	free(ncparts);
 	free(root);
 	return rc;
 }

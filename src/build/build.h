@@ -260,6 +260,13 @@ struct build_result {
  */
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err);
 
+/*
+ * Download url (http/https) into the store's download cache under root, as
+ * ADD does (redirects followed, size bounded). *path: the file (newly
+ * allocated, named by its sha256). @return 0 or -1 (STRATA_E_NOTFOUND).
+ */
+int build_fetch_url(const char *root, const char *url, char **path, struct strata_error **err);
+
 /* Make the mount namespace of the calling (single-threaded) process private. */
 int build_private_mounts(struct strata_error **err);
 

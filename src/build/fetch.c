@@ -107,3 +107,9 @@ int fetch_url(const char *root, const char *url, const char *checksum, char **pa
 	*digest = xasprintf("sha256:%s", got);
 	return 0;
 }
+
+int build_fetch_url(const char *root, const char *url, char **path, struct strata_error **err)
+{
+	cleanup_free char *digest = NULL;
+	return fetch_url(root, url, NULL, path, &digest, err);
+}

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "build/build.h"
 #include "ci/ci.h"
+#include "cli/buildctx.h"
 #include "cli/buildout.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
@@ -23,6 +24,9 @@ static void usage(FILE *out)
 		"Usage: strata build [OPTIONS] CONTEXT\n"
 		"\n"
 		"Build an image from the Dockerfile in CONTEXT, reusing cached layers.\n"
+		"CONTEXT is a directory; - (a tar, or a Dockerfile alone, on stdin); a git\n"
+		"repository URL[#ref[:subdir]] (git://, git@, ssh://, github.com/, or http(s)/file\n"
+		"ending in .git); or an http(s) URL of a tarball or of a Dockerfile.\n"
 		"\n"
 		"Options:\n"
 		"  -t, --tag REF            name the image REF (repeatable)\n"
@@ -142,6 +146,8 @@ static int cmd_build(int argc, char **argv)
 	size_t nt = 0, nl = 0, ns = 0;
 	const char *iidfile = NULL, *sde = NULL, *metadata = NULL;
 	struct cli_build_output out = { 0 };
+	struct cli_build_context bctx = { 0 };
+	cleanup_free char *dfpath = NULL;
 	const char **ncfilter = xcalloc((size_t)argc + 1, sizeof(char *));
 	const char **annotations = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct strata_buf hosts = STRATA_BUF_INIT;
@@ -324,7 +330,21 @@ static int cmd_build(int argc, char **argv)
 	}
 	root = cli_store_root();
 	o.root = root;
-	o.context_dir = argv[optind];
+	if (cli_build_context_prepare(argv[optind], root, o.dockerfile && !strcmp(o.dockerfile, "-"), &bctx, &err) < 0) {
+		if (strata_error_code(err) == STRATA_E_USAGE) {
+			cleanup_free char *m = strata_error_string(err);
+			strata_error_free(err);
+			rc = cli_usage_error("build", "%s", m);
+		} else {
+			rc = cli_fail(err);
+		}
+		goto out;
+	}
+	o.context_dir = bctx.dir;
+	if (bctx.dockerfile && !o.dockerfile)
+		o.dockerfile = bctx.dockerfile;
+	else if (bctx.tmp && o.dockerfile && strcmp(o.dockerfile, "-") && o.dockerfile[0] != '/')
+		o.dockerfile = dfpath = strata_path_join(bctx.dir, o.dockerfile); /* -f inside a fetched context */
 	o.tags = tags;
 	o.ntags = nt;
 	o.labels = labels;
@@ -428,6 +448,7 @@ out:
 	free(tags);
 	free(labels);
 	cli_build_output_release(&out);
+	cli_build_context_release(&bctx);
 	free(ncfilter);
 	free(annotations);
 	strata_buf_release(&hosts);

@@ -240,6 +240,13 @@ struct build_options {
 	/* --no-cache-filter: stage names (or indexes) whose steps all run (buildx's rule) */
 	const char *const *no_cache_stages;
 	size_t nno_cache_stages;
+	/* --ssh ID=SOCKET: agent sockets for RUN --mount=type=ssh (id "default" when none is named) */
+	const struct build_secret *ssh;
+	size_t nssh;
+	/* --shm-size (0: 64 MiB) and --ulimit for RUN */
+	uint64_t shm_size;
+	const struct exec_rlimit *rlimits;
+	size_t n_rlimits;
 	/* --add-host: lines for RUN's /etc/hosts ("IP\tNAME\n"...), or NULL */
 	const char *extra_hosts;
 	/* --annotation K=V: the image manifest's annotations */

@@ -438,6 +438,13 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		json_object_set_new(inputs, "source_date_epoch", json_integer((json_int_t)e->o->source_date_epoch));
 	if (st->kind == DF_RUN && e->o->extra_hosts) /* --add-host: RUN sees them (BuildKit keys them too) */
 		json_object_set_new(inputs, "extra_hosts", json_string(e->o->extra_hosts));
+	if (st->kind == DF_RUN && e->o->n_rlimits) { /* --ulimit: keyed as BuildKit's ExecOp does */
+		json_t *rl = json_array();
+		for (size_t i = 0; i < e->o->n_rlimits; i++)
+			json_array_append_new(rl, json_pack("[i,I,I]", e->o->rlimits[i].resource,
+							    (json_int_t)e->o->rlimits[i].soft, (json_int_t)e->o->rlimits[i].hard));
+		json_object_set_new(inputs, "ulimits", rl);
+	}
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
 		 * them already expanded in the instruction) */

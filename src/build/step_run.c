@@ -282,6 +282,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	struct exec_mount *mounts = xcalloc(st->nmounts + 2, sizeof(*mounts));
 	char **owned = xcalloc(st->nmounts + 1, sizeof(char *));
 	size_t nmounts = st->nmounts;
+	char *ssh_env = NULL;
 	cleanup_free char *shebang_file = NULL, *shebang_path = NULL;
 	char **hides = xcalloc(st->nmounts + 1, sizeof(char *));
 	int rc = 0;
@@ -338,11 +339,36 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		}
 		spec.cmdline = script;
 	}
+	size_t nssh = 0;
 	for (size_t i = 0; i < st->nmounts; i++) {
 		const struct dockerfile_mount *m = &st->mounts[i];
 		struct exec_mount *x = &mounts[i];
 		static const enum exec_mount_type types[] = { EXEC_MOUNT_BIND, EXEC_MOUNT_CACHE, EXEC_MOUNT_TMPFS,
 							      EXEC_MOUNT_SECRET, EXEC_MOUNT_SSH };
+		if (m->type == DF_MOUNT_SSH) {
+			/* the agent socket given with --ssh ID=SOCKET, bound at the target (BuildKit's
+			 * /run/buildkit/ssh_agent.N), and SSH_AUTH_SOCK naming the first one */
+			const char *id = m->id && *m->id ? m->id : "default";
+			const char *sock = NULL;
+			for (size_t k = 0; k < e->o->nssh; k++)
+				if (!strcmp(e->o->ssh[k].id, id))
+					sock = e->o->ssh[k].path;
+			exec_mount_init(x, sock ? EXEC_MOUNT_BIND : EXEC_MOUNT_TMPFS);
+			if (!sock && m->required) {
+				rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+							"%s:%d: RUN --mount=type=ssh,id=%s: no --ssh %s given", e->dfname,
+							st->line, id, id);
+				goto out;
+			}
+			owned[i] = m->target ? xstrdup(m->target) : xasprintf("/run/buildkit/ssh_agent.%zu", nssh);
+			x->target = owned[i];
+			x->host_source = sock;
+			x->readonly = true;
+			if (sock && !ssh_env)
+				ssh_env = xasprintf("SSH_AUTH_SOCK=%s", owned[i]);
+			nssh++;
+			continue;
+		}
 		exec_mount_init(x, types[m->type]);
 		x->target = m->target;
 		x->source = m->source;
@@ -414,6 +440,15 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	spec.work_dir = work;
 	spec.run_dir = e->run_dir;
 	spec.cache_root = e->cache_root;
+	if (ssh_env) {
+		size_t ne = 0;
+		while (env[ne])
+			ne++;
+		env = xreallocarray(env, ne + 2, sizeof(*env));
+		env[ne] = ssh_env;
+		env[ne + 1] = NULL;
+		ssh_env = NULL;
+	}
 	spec.env = (const char *const *)env;
 	spec.user = cfg_str(s, "User");
 	spec.cwd = cfg_str(s, "WorkingDir");
@@ -421,6 +456,9 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		spec.cwd = NULL;
 	spec.network = e->o->network;
 	spec.extra_hosts = e->o->extra_hosts;
+	spec.shm_size = e->o->shm_size;
+	spec.rlimits = e->o->rlimits;
+	spec.n_rlimits = e->o->n_rlimits;
 	if (st->network && !strcmp(st->network, "none"))
 		spec.network = EXEC_NET_NONE;
 	else if (st->network && !strcmp(st->network, "host"))
@@ -447,6 +485,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 						st->original, res.exit_code);
 	}
 out:
+	free(ssh_env);
 	if (shebang_file)
 		unlink(shebang_file);
 	for (size_t i = 0; i < nl; i++)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -55,6 +56,9 @@ static void usage(FILE *out)
 		"      --no-cache-filter STAGE  run every step of STAGE (repeatable, or a,b)\n"
 		"      --annotation K=V     an annotation on the image manifest (repeatable; manifest:K=V)\n"
 		"      --add-host NAME:IP   an /etc/hosts line for RUN (repeatable)\n"
+		"      --ssh ID[=SOCKET]    an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
+		"      --shm-size SIZE      size of RUN's /dev/shm (default 64MiB)\n"
+		"      --ulimit NAME=SOFT[:HARD]  a resource limit for RUN (nofile, nproc, core, ...)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"  -h, --help               show this help\n");
@@ -103,6 +107,46 @@ static int parse_secret(const char *spec, struct build_secret *s, int *memfd)
 	return 0;
 }
 
+/* --ulimit NAME=SOFT[:HARD] (docker's names; -1 is unlimited) */
+static int parse_ulimit(const char *spec, struct exec_rlimit *out)
+{
+	static const struct {
+		const char *name;
+		int res;
+	} names[] = {
+		{ "core", RLIMIT_CORE },       { "cpu", RLIMIT_CPU },         { "data", RLIMIT_DATA },
+		{ "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },     { "memlock", RLIMIT_MEMLOCK },
+		{ "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },     { "nofile", RLIMIT_NOFILE },
+		{ "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },         { "rtprio", RLIMIT_RTPRIO },
+		{ "rttime", RLIMIT_RTTIME },   { "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+	};
+	const char *eq = strchr(spec, '=');
+	if (!eq)
+		return -1;
+	out->resource = -1;
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(names); i++)
+		if (strlen(names[i].name) == (size_t)(eq - spec) && !strncmp(spec, names[i].name, (size_t)(eq - spec)))
+			out->resource = names[i].res;
+	if (out->resource < 0)
+		return -1;
+	char *end;
+	errno = 0;
+	long long soft = strtoll(eq + 1, &end, 10), hard = soft;
+	if (errno || end == eq + 1 || (*end && *end != ':'))
+		return -1;
+	if (*end == ':') {
+		const char *h = end + 1;
+		hard = strtoll(h, &end, 10);
+		if (errno || end == h || *end)
+			return -1;
+	}
+	if (soft < -1 || hard < -1 || (hard >= 0 && (soft < 0 || soft > hard)))
+		return -1;
+	out->soft = soft < 0 ? (uint64_t)RLIM_INFINITY : (uint64_t)soft;
+	out->hard = hard < 0 ? (uint64_t)RLIM_INFINITY : (uint64_t)hard;
+	return 0;
+}
+
 static int cmd_build(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -111,7 +155,7 @@ static int cmd_build(int argc, char **argv)
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
 	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE, O_LOAD, O_METADATA, O_NCFILTER, O_ANNOTATION,
-	       O_ADDHOST, O_UNSUPPORTED };
+	       O_ADDHOST, O_UNSUPPORTED, O_SSH, O_SHM, O_ULIMIT };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
@@ -124,8 +168,8 @@ static int cmd_build(int argc, char **argv)
 		{ "no-cache-filter", required_argument, NULL, O_NCFILTER },
 		{ "annotation", required_argument, NULL, O_ANNOTATION },
 		{ "add-host", required_argument, NULL, O_ADDHOST },
-		{ "ssh", required_argument, NULL, O_UNSUPPORTED }, { "shm-size", required_argument, NULL, O_UNSUPPORTED },
-		{ "ulimit", required_argument, NULL, O_UNSUPPORTED },
+		{ "ssh", required_argument, NULL, O_SSH },         { "shm-size", required_argument, NULL, O_SHM },
+		{ "ulimit", required_argument, NULL, O_ULIMIT },
 		{ "build-context", required_argument, NULL, O_UNSUPPORTED },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
@@ -151,6 +195,9 @@ static int cmd_build(int argc, char **argv)
 	const char **ncfilter = xcalloc((size_t)argc + 1, sizeof(char *));
 	const char **annotations = xcalloc((size_t)argc + 1, sizeof(char *));
 	struct strata_buf hosts = STRATA_BUF_INIT;
+	struct build_secret *ssh = xcalloc((size_t)argc + 1, sizeof(*ssh));
+	struct exec_rlimit *rlimits = xcalloc((size_t)argc + 1, sizeof(*rlimits));
+	size_t nssh = 0, nrl = 0;
 	char **ncparts = NULL;
 	size_t nnc = 0, nan = 0;
 	bool quiet = false;
@@ -218,6 +265,40 @@ static int cmd_build(int argc, char **argv)
 					(int)(sep - optarg), optarg);
 			break;
 		}
+		case O_SSH: {
+			/* default | ID | ID=SOCKET[,SOCKET...]: the first socket; none: $SSH_AUTH_SOCK */
+			const char *eq = strchr(optarg, '=');
+			cleanup_free char *id = eq ? xstrndup(optarg, (size_t)(eq - optarg)) : xstrdup(optarg);
+			cleanup_free char *path = eq ? xstrndup(eq + 1, strcspn(eq + 1, ",")) : NULL;
+			if (!path && getenv("SSH_AUTH_SOCK") && *getenv("SSH_AUTH_SOCK"))
+				path = xstrdup(getenv("SSH_AUTH_SOCK"));
+			if (!*id || !path || !*path) {
+				rc = cli_usage_error("build", "--ssh %s: no socket (give ID=SOCKET or set SSH_AUTH_SOCK)", optarg);
+				goto out;
+			}
+			ssh[nssh].id = STRATA_STEAL(id);
+			ssh[nssh++].path = STRATA_STEAL(path);
+			break;
+		}
+		case O_SHM: {
+			int64_t v;
+			if (build_prune_parse_size(optarg, &v, &err) < 0 || v <= 0) {
+				strata_error_free(err);
+				err = NULL;
+				rc = cli_usage_error("build", "--shm-size: invalid size '%s'", optarg);
+				goto out;
+			}
+			o.shm_size = (uint64_t)v;
+			break;
+		}
+		case O_ULIMIT:
+			if (parse_ulimit(optarg, &rlimits[nrl]) < 0) {
+				rc = cli_usage_error("build", "--ulimit needs NAME=SOFT[:HARD] (nofile, nproc, core, ...), got '%s'",
+						     optarg);
+				goto out;
+			}
+			nrl++;
+			break;
 		case O_UNSUPPORTED:
 			rc = cli_usage_error("build", "%s is not supported by strata yet", argv[optind - 1]);
 			goto out;
@@ -310,6 +391,10 @@ static int cmd_build(int argc, char **argv)
 	o.annotations = annotations;
 	o.nannotations = nan;
 	o.extra_hosts = hosts.len ? hosts.data : NULL;
+	o.ssh = ssh;
+	o.nssh = nssh;
+	o.rlimits = rlimits;
+	o.n_rlimits = nrl;
 	/* SOURCE_DATE_EPOCH: the option, else a build arg of that name (buildx passes it so), else the environment */
 	for (size_t i = 0; !sde && i < ba.n; i++)
 		if (!strcmp(ba.v[i].name, "SOURCE_DATE_EPOCH") && ba.v[i].value)
@@ -452,6 +537,12 @@ out:
 	free(ncfilter);
 	free(annotations);
 	strata_buf_release(&hosts);
+	for (size_t i = 0; i < nssh; i++) {
+		free((char *)ssh[i].id);
+		free((char *)ssh[i].path);
+	}
+	free(ssh);
+	free(rlimits);
 	for (size_t i = 0; i < nnc; i++)
 		free(ncparts[i]);
 	free(ncparts);

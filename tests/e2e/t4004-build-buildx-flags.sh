@@ -80,12 +80,35 @@ test_expect_success '--add-host adds an /etc/hosts line for RUN' '
     grep "^10.1.2.3	db.internal$" out && grep "^10.1.2.4	cache$" out
 '
 
+test_expect_success '--ssh, --shm-size and --ulimit reach RUN' '
+    ln -sf busybox ctx/rootfs/bin/df &&
+    python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.bind(\"agent.sock\")" &&
+    cat >ctx/Dockerfile.run <<-\EOF &&
+	FROM scratch
+	COPY rootfs/ /
+	ENV PATH=/bin
+	RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" >/ssh.txt
+	RUN --mount=type=ssh,id=other,required=false test -z "$SSH_AUTH_SOCK"
+	RUN df -k /dev/shm | tail -1 >/shm.txt && ulimit -n >/nofile.txt && ulimit -Hn >>/nofile.txt
+	EOF
+    strata build --no-cache -t bx:run --ssh default=$TRASH/agent.sock --shm-size 128m --ulimit nofile=100:200 \
+        -f ctx/Dockerfile.run ctx 2>log &&
+    strata run bx:run cat /ssh.txt >out && test "$(cat out)" = /run/buildkit/ssh_agent.0 &&
+    strata run bx:run cat /shm.txt >out && grep " 131072 " out &&
+    strata run bx:run cat /nofile.txt >out && printf "100\n200\n" >want && diff want out &&
+    printf "FROM bx:run\nRUN --mount=type=ssh,id=missing,required=true true\n" >ctx/Dockerfile.req &&
+    test_must_fail strata build -f ctx/Dockerfile.req ctx 2>err && grep "no --ssh missing given" err &&
+    SSH_AUTH_SOCK= test_exit_code 2 strata build --ssh default ctx &&
+    test_exit_code 2 strata build --ulimit nofile=5:1 ctx &&
+    test_exit_code 2 strata build --ulimit bogus=1 ctx &&
+    test_exit_code 2 strata build --shm-size lots ctx
+'
+
 test_expect_success 'bad -o specs and unsupported flags are usage errors' '
     test_exit_code 2 strata build -o type=oci ctx 2>err && grep "needs dest" err &&
     test_exit_code 2 strata build -o type=s3,dest=x ctx 2>err &&
     test_exit_code 2 strata build -o type=registry ctx 2>err && grep "name=REF" err &&
     test_exit_code 2 strata build --pull=maybe ctx &&
-    test_exit_code 2 strata build --ssh default ctx 2>err && grep "not supported" err &&
     test_exit_code 2 strata build --build-context x=. ctx 2>err && grep "not supported" err
 '
 

@@ -240,6 +240,14 @@ struct build_options {
 	/* --no-cache-filter: stage names (or indexes) whose steps all run (buildx's rule) */
 	const char *const *no_cache_stages;
 	size_t nno_cache_stages;
+	/*
+	 * --build-context NAME=VALUE (id = NAME, path = VALUE): "docker-image://REF"
+	 * replaces the image NAME wherever one is used (FROM NAME, COPY --from=NAME,
+	 * RUN --mount from=NAME); any other value is a directory COPY --from=NAME and
+	 * RUN --mount from=NAME read instead.
+	 */
+	const struct build_secret *named_contexts;
+	size_t nnamed_contexts;
 	/* --ssh ID=SOCKET: agent sockets for RUN --mount=type=ssh (id "default" when none is named) */
 	const struct build_secret *ssh;
 	size_t nssh;

@@ -156,6 +156,8 @@ int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error 
 struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);
 /* a read-only view of an image, mounted once per build (kept until teardown);
  * *out (optional) and *rootfs stay valid until teardown; thread-safe */
+/* --build-context NAME as a directory (absolute path as given), or NULL */
+const char *engine_named_dir(const struct engine *e, const char *name);
 int engine_image_view(struct engine *e, const char *ref, struct build_image **out, const char **rootfs,
 		      struct strata_error **err);
 /* the host path of rel (a path inside the tree at root, absolute or not)

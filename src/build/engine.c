@@ -646,8 +646,26 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 }
 
 /* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
+/* The value of --build-context name, or NULL. */
+static const char *named_context(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; name && i < e->o->nnamed_contexts; i++)
+		if (!strcmp(e->o->named_contexts[i].id, name))
+			return e->o->named_contexts[i].path;
+	return NULL;
+}
+
+const char *engine_named_dir(const struct engine *e, const char *name)
+{
+	const char *v = named_context(e, name);
+	return v && strncmp(v, "docker-image://", 15) ? v : NULL;
+}
+
 static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
+	const char *named = named_context(e, ref);
+	if (named && !strncmp(named, "docker-image://", 15))
+		ref = named + 15; /* --build-context NAME=docker-image://REF */
 	const struct build_hooks *h = e->o->hooks;
 	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
 	if (can_pull && h->pull_always) {

@@ -84,6 +84,13 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	if (c->from_stage >= 0) {
 		if (engine_stage_tree(e, (size_t)c->from_stage, tree, tree_root, err) < 0)
 			return copy_fail(e, st, err);
+	} else if (c->from && engine_named_dir(e, c->from)) {
+		/* --build-context NAME=DIR: that directory, scanned like the context */
+		*tree_root = engine_named_dir(e, c->from);
+		if (build_context_open(*tree_root, NULL, NULL, tree, err) < 0)
+			return copy_fail(e, st, err);
+		e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+		e->trees[e->ntrees++] = *tree;
 	} else if (c->from) {
 		if (image_tree(e, c->from, tree, tree_root, err) < 0)
 			return copy_fail(e, st, err);

@@ -147,7 +147,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
 				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key));
-			} else if (m->from) {
+			} else if (m->from && !engine_named_dir(e, m->from)) {
 				/* an image (local store, else pulled lazily: manifest and
 				 * config only until the step runs): its config digest */
 				struct build_image *img = engine_find_image(e, m->from, err);
@@ -170,8 +170,20 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 				fake.copy.from_stage = -1;
 				struct build_copy_plan *p = NULL;
 				char hex[65];
-				if (build_copy_resolve(e->ctx, &fake, "/", false, &p, err) < 0 ||
-				    build_copy_digest(e->ctx, p, hex, NULL, err) < 0) {
+				struct build_context *src = e->ctx;
+				if (m->from) { /* --build-context NAME=DIR: that directory's content */
+					if (build_context_open(engine_named_dir(e, m->from), NULL, NULL, &src, err) < 0) {
+						json_decref(jm);
+						json_decref(mounts);
+						json_decref(insn);
+						return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname,
+									 st->line, m->from);
+					}
+					e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+					e->trees[e->ntrees++] = src;
+				}
+				if (build_copy_resolve(src, &fake, "/", false, &p, err) < 0 ||
+				    build_copy_digest(src, p, hex, NULL, err) < 0) {
 					build_copy_plan_free(p);
 					json_decref(jm);
 					json_decref(mounts);
@@ -394,6 +406,8 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 							       m->from);
 					goto out;
 				}
+			} else if (m->from && engine_named_dir(e, m->from)) {
+				base = engine_named_dir(e, m->from); /* --build-context NAME=DIR */
 			} else if (m->from) {
 				if (engine_image_view(e, m->from, NULL, &base, err) < 0) {
 					rc = strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,

@@ -59,6 +59,8 @@ static void usage(FILE *out)
 		"      --ssh ID[=SOCKET]    an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
 		"      --shm-size SIZE      size of RUN's /dev/shm (default 64MiB)\n"
 		"      --ulimit NAME=SOFT[:HARD]  a resource limit for RUN (nofile, nproc, core, ...)\n"
+		"      --build-context NAME=docker-image://REF|DIR  use REF for the image NAME, or DIR\n"
+		"                           for COPY --from=NAME and RUN --mount from=NAME (repeatable)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"  -h, --help               show this help\n");
@@ -155,7 +157,7 @@ static int cmd_build(int argc, char **argv)
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
 	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE, O_LOAD, O_METADATA, O_NCFILTER, O_ANNOTATION,
-	       O_ADDHOST, O_UNSUPPORTED, O_SSH, O_SHM, O_ULIMIT };
+	       O_ADDHOST, O_UNSUPPORTED, O_SSH, O_SHM, O_ULIMIT, O_BCTX };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
@@ -170,7 +172,7 @@ static int cmd_build(int argc, char **argv)
 		{ "add-host", required_argument, NULL, O_ADDHOST },
 		{ "ssh", required_argument, NULL, O_SSH },         { "shm-size", required_argument, NULL, O_SHM },
 		{ "ulimit", required_argument, NULL, O_ULIMIT },
-		{ "build-context", required_argument, NULL, O_UNSUPPORTED },
+		{ "build-context", required_argument, NULL, O_BCTX },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
 		{ "cache-to", required_argument, NULL, O_CACHE_TO },
@@ -197,7 +199,8 @@ static int cmd_build(int argc, char **argv)
 	struct strata_buf hosts = STRATA_BUF_INIT;
 	struct build_secret *ssh = xcalloc((size_t)argc + 1, sizeof(*ssh));
 	struct exec_rlimit *rlimits = xcalloc((size_t)argc + 1, sizeof(*rlimits));
-	size_t nssh = 0, nrl = 0;
+	size_t nssh = 0, nrl = 0, nbc = 0;
+	struct build_secret *bcs = xcalloc((size_t)argc + 1, sizeof(*bcs));
 	char **ncparts = NULL;
 	size_t nnc = 0, nan = 0;
 	bool quiet = false;
@@ -299,6 +302,34 @@ static int cmd_build(int argc, char **argv)
 			}
 			nrl++;
 			break;
+		case O_BCTX: {
+			/* NAME=docker-image://REF or NAME=DIR */
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || !eq[1]) {
+				rc = cli_usage_error("build", "--build-context needs NAME=VALUE, got '%s'", optarg);
+				goto out;
+			}
+			const char *v = eq + 1;
+			char *val = NULL;
+			if (!strncmp(v, "docker-image://", 15)) {
+				cleanup_ref struct oci_ref ref = OCI_REF_INIT;
+				if (oci_ref_parse(v + 15, &ref, NULL) < 0) {
+					rc = cli_usage_error("build", "--build-context %s: not an image reference", optarg);
+					goto out;
+				}
+				val = xstrdup(v);
+			} else if (strstr(v, "://")) {
+				rc = cli_usage_error("build", "--build-context %s: only docker-image:// and directories are "
+						     "supported", optarg);
+				goto out;
+			} else if (!(val = realpath(v, NULL))) {
+				rc = cli_usage_error("build", "--build-context %s: no directory '%s'", optarg, v);
+				goto out;
+			}
+			bcs[nbc].id = xstrndup(optarg, (size_t)(eq - optarg));
+			bcs[nbc++].path = val;
+			break;
+		}
 		case O_UNSUPPORTED:
 			rc = cli_usage_error("build", "%s is not supported by strata yet", argv[optind - 1]);
 			goto out;
@@ -393,6 +424,8 @@ static int cmd_build(int argc, char **argv)
 	o.extra_hosts = hosts.len ? hosts.data : NULL;
 	o.ssh = ssh;
 	o.nssh = nssh;
+	o.named_contexts = bcs;
+	o.nnamed_contexts = nbc;
 	o.rlimits = rlimits;
 	o.n_rlimits = nrl;
 	/* SOURCE_DATE_EPOCH: the option, else a build arg of that name (buildx passes it so), else the environment */
@@ -543,6 +576,11 @@ out:
 	}
 	free(ssh);
 	free(rlimits);
+	for (size_t i = 0; i < nbc; i++) {
+		free((char *)bcs[i].id);
+		free((char *)bcs[i].path);
+	}
+	free(bcs);
 	for (size_t i = 0; i < nnc; i++)
 		free(ncparts[i]);
 	free(ncparts);

@@ -104,12 +104,28 @@ test_expect_success '--ssh, --shm-size and --ulimit reach RUN' '
     test_exit_code 2 strata build --shm-size lots ctx
 '
 
+test_expect_success '--build-context NAME=docker-image://REF and NAME=DIR' '
+    mkdir -p extra && echo from-extra >extra/e.txt &&
+    cat >ctx/Dockerfile.bc <<-\EOF &&
+	FROM base-image
+	COPY --from=assets e.txt /e.txt
+	RUN --mount=from=assets,target=/mnt cat /mnt/e.txt >/e2.txt
+	COPY --from=other-image /one /one-again
+	CMD ["cat", "/e.txt", "/e2.txt", "/one-again"]
+	EOF
+    strata build -t bx:bc --build-context base-image=docker-image://bx:1 --build-context assets=extra \
+        --build-context other-image=docker-image://bx:1 -f ctx/Dockerfile.bc ctx 2>log &&
+    strata run bx:bc >out && printf "from-extra\nfrom-extra\none\n" >want && diff want out
+'
+
 test_expect_success 'bad -o specs and unsupported flags are usage errors' '
     test_exit_code 2 strata build -o type=oci ctx 2>err && grep "needs dest" err &&
     test_exit_code 2 strata build -o type=s3,dest=x ctx 2>err &&
     test_exit_code 2 strata build -o type=registry ctx 2>err && grep "name=REF" err &&
     test_exit_code 2 strata build --pull=maybe ctx &&
-    test_exit_code 2 strata build --build-context x=. ctx 2>err && grep "not supported" err
+    test_exit_code 2 strata build --build-context x=oci-layout:///tmp/x ctx 2>err && grep "only docker-image" err &&
+    test_exit_code 2 strata build --build-context x=/no/such/dir ctx 2>err && grep "no directory" err &&
+    test_exit_code 2 strata build --build-context =x ctx
 '
 
 test_done

@@ -46,7 +46,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 E2E      := $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 
-.PHONY: all test check check-includes unit e2e bench fuzz clean install-deps
+.PHONY: all test check check-includes slow-python unit e2e bench fuzz clean install-deps
 all: $(B)/strata $(UNIT_BIN)
 
 $(B)/%.o: %.c
@@ -69,21 +69,33 @@ check-includes:
 	scripts/check-includes
 
 # The test command: the include check, every unit test binary and every
-# end-to-end script, as TAP.
-test: all check-includes
-	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) \
-	  prove -j2 --timer --failures --comments $(UNIT_BIN) $(E2E)
+# end-to-end script, as TAP, each file under tests/run-test's time limit
+# ($$STRATA_TEST_TIMEOUT, 600 s). SLOW_PYTHON=SECS puts a python3 first on
+# PATH that sleeps SECS before starting the real one (like a version-manager
+# shim): a test racing a process start then fails instead of passing by luck.
+SLOW_PYTHON ?=
+TEST_PATH := $(if $(SLOW_PYTHON),$(CURDIR)/$(B)/slow-python:,)$(PATH)
+test: all check-includes $(if $(SLOW_PYTHON),slow-python)
+	PATH="$(TEST_PATH)" STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) \
+	  prove -j2 --timer --failures --comments --exec tests/run-test $(UNIT_BIN) $(E2E)
 
-# What CI runs: the include check, the suite, then the suite again under ASan+UBSan.
+slow-python:
+	@mkdir -p $(B)/slow-python
+	@printf '#!/bin/sh\nsleep %s\nexec %s "$$@"\n' "$(SLOW_PYTHON)" "$$(command -v python3)" >$(B)/slow-python/python3
+	@chmod +x $(B)/slow-python/python3
+
+# What CI runs: the include check, the suite, then the suite again under
+# ASan+UBSan with a python3 that takes 1.5 s to start (no test may race a
+# process start).
 check: check-includes
 	$(MAKE) test
-	$(MAKE) SAN=1 test
+	$(MAKE) SAN=1 SLOW_PYTHON=1.5 test
 
 unit: all
-	prove $(UNIT_BIN)
+	prove --exec tests/run-test $(UNIT_BIN)
 
 e2e: all
-	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) prove --timer $(E2E)
+	STRATA_BIN=$(CURDIR)/$(B)/strata STRATA_BUILD=$(CURDIR)/$(B) prove --timer --exec tests/run-test $(E2E)
 
 bench: all
 	STRATA_BIN=$(CURDIR)/$(B)/strata bench/run-all

@@ -24,10 +24,11 @@
  * builds sharing a root at once are safe (the loser of a race discards its
  * copy). The image id is the config digest, as docker's.
  *
- * Mounts: build_run and build_image_run mount overlays (COPY targets, stage
- * roots for COPY --from) in the CALLER's mount namespace and unmount them
- * before returning; callers should first move to a private mount namespace
- * (build_private_mounts) so that nothing can outlive a killed process.
+ * Mounts: build_run mounts overlays (COPY targets, stage roots for COPY
+ * --from) through the sandbox (build/sandbox.h: sandbox_view_mount) in the
+ * process's own private mount namespace, and unmounts them before
+ * returning; callers call sandbox_require() first, while single-threaded,
+ * so that nothing can outlive a killed process.
  *
  * Only cli/ prints: progress goes to the FILE given in the options.
  */
@@ -184,6 +185,11 @@ struct build_secret {
  * cache_add       every layer step of the build (hit or miss), for the
  *                 inline cache and --cache-to (the fields are borrowed).
  * fetch_layer     bring the blob of a remote hit (key, desc) into the store.
+ * copy_sources    COPY --from a stage or an image some of whose layers are
+ *                 only in a registry: the sources digest recorded for the
+ *                 source set sources_id (build_step_record.sources_id of an
+ *                 earlier build), {"sources": hex, "files": {...}} (new
+ *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
  */
@@ -198,6 +204,7 @@ struct build_step_record {
 	const json_t *desc;
 	const char *diff_id;
 	bool remote_hit;
+	const char *sources_id; /* COPY/ADD --from: the source set (step_copy.c), else NULL */
 };
 
 struct build_hooks {
@@ -208,6 +215,7 @@ struct build_hooks {
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
+	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
 };
 
@@ -281,9 +289,6 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
  * allocated, named by its sha256). @return 0 or -1 (STRATA_E_NOTFOUND).
  */
 int build_fetch_url(const char *root, const char *url, char **path, struct strata_error **err);
-
-/* Make the mount namespace of the calling (single-threaded) process private. */
-int build_private_mounts(struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Images (interim local records) and `strata run`                          */

@@ -180,9 +180,17 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		  const char *upper, const char *work, struct strata_error **err);
 int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		    struct strata_error **err);
+/*
+ * COPY/ADD inputs (insn, sources, files, config) and the plan. sources_id
+ * (char[72]): the id of a --from source set ("" for the context or URLs).
+ * lazy: when that source has layers only in a registry and the hooks know
+ * the digest recorded for the set, the inputs take it and plan and tree stay
+ * NULL (nothing fetched); a step that must run then calls again with lazy
+ * false. Under e->lock.
+ */
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
-		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
-		      struct strata_error **err);
+		      bool lazy, char sources_id[72], struct build_copy_plan **plan, struct build_context **tree,
+		      const char **tree_root, struct strata_error **err);
 int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
 		   const json_t *inputs, const struct build_copy_plan *plan, struct build_context *tree,
 		   const char *tree_root, const char *upper, const char *work, struct strata_error **err);

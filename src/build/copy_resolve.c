@@ -327,7 +327,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
 	for (size_t i = 0; i < p->nitems; i++) {
 		const struct build_copy_item *it = &p->items[i];
 		if (files && it->url && it->fetched_digest)
-			json_object_set_new(files, it->src, json_string(it->fetched_digest + 7));
+			strata_json_set_exact(files, it->src, strata_json_exact(it->fetched_digest + 7));
 	}
 	for (size_t i = 0; i < p->nfiles; i++) {
 		struct build_ctx_entry *e = build_context_entry(src, p->files[i]);
@@ -342,7 +342,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
 			char fh[65];
 			strata_sha256_hex(line, strlen(line), fh);
 			fh[16] = '\0';
-			json_object_set_new(files, e->path, json_string(fh));
+			strata_json_set_exact(files, e->path, strata_json_exact(fh));
 		}
 	}
 	char full[STRATA_HASH_HEX_MAX];

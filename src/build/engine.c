@@ -4,6 +4,7 @@
  */
 #include "build/build_internal.h"
 #include "oci/config.h"
+#include "build/sandbox.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,15 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int build_private_mounts(struct strata_error **err)
-{
-	if (unshare(CLONE_NEWNS) < 0)
-		return strata_error_make(err, errno, "unshare mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return strata_error_make(err, errno, "make mounts private");
-	return 0;
-}
 
 char *engine_snapshot_path(struct engine *e, const char *id)
 {
@@ -50,7 +42,7 @@ void engine_umount(struct engine *e, const char *target)
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i] && !strcmp(e->mounted[i], target)) {
-			umount2(target, MNT_DETACH);
+			sandbox_view_unmount(target);
 			free(e->mounted[i]);
 			e->mounted[i] = NULL;
 		}
@@ -118,13 +110,9 @@ int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_er
 int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err)
 {
-	struct strata_buf o = STRATA_BUF_INIT;
-	strata_buf_adds(&o, "lowerdir=");
 	size_t n = json_array_size(snapshots), nl = 0;
-	if (engine_snapshots_fetch(e, snapshots, err) < 0) {
-		strata_buf_release(&o);
+	if (engine_snapshots_fetch(e, snapshots, err) < 0)
 		return -1;
-	}
 	char **chain = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
 		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
@@ -132,21 +120,12 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 	for (size_t i = 0; i < n; i++)
 		free(chain[i]);
 	free(chain);
-	for (size_t i = 0; i < nl; i++) {
-		strata_buf_addf(&o, "%s:", lowers[i]);
+	lowers = xreallocarray(lowers, nl + 1, sizeof(char *));
+	lowers[nl++] = xstrdup(e->empty);
+	int rc = sandbox_view_mount((const char *const *)lowers, nl, upper, work, target, err);
+	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
-	}
 	free(lowers);
-	strata_buf_adds(&o, e->empty);
-	if (upper)
-		strata_buf_addf(&o, ",upperdir=%s,workdir=%s", upper, work);
-	strata_buf_adds(&o, ",index=off,metacopy=off,redirect_dir=off");
-	int rc = 0;
-	if (o.len >= 4000)
-		rc = strata_error_make(err, E2BIG, "too many layers to mount (%zu)", json_array_size(snapshots));
-	else if (mount("overlay", target, "overlay", upper ? 0 : MS_RDONLY, o.data) < 0)
-		rc = strata_error_make(err, errno, "mount overlay at '%s'", target);
-	strata_buf_release(&o);
 	if (rc < 0)
 		return -1;
 	pthread_mutex_lock(&e->lock);
@@ -215,11 +194,11 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 	json_t *a = json_array();
 	if (c->exec_form) {
 		for (size_t i = 0; i < c->argc; i++)
-			json_array_append_new(a, json_string(c->argv[i]));
+			json_array_append_new(a, strata_json_text(c->argv[i]));
 	} else {
 		for (size_t i = 0; i < c->shell_argc; i++)
-			json_array_append_new(a, json_string(c->shell_argv[i]));
-		json_array_append_new(a, json_string(c->shell));
+			json_array_append_new(a, strata_json_text(c->shell_argv[i]));
+		json_array_append_new(a, strata_json_text(c->shell));
 	}
 	return a;
 }
@@ -227,7 +206,7 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 static void history_add(const struct engine *e, struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
-	json_t *ent = json_pack("{s:s}", "created_by", created_by);
+	json_t *ent = json_pack("{s:o}", "created_by", strata_json_text(created_by));
 	if (e->o->source_date_epoch_set) {
 		char ts[64];
 		oci_time_format((time_t)e->o->source_date_epoch, ts, sizeof(ts));
@@ -254,7 +233,7 @@ static void expose_port(json_t *ports, const char *word)
 	unsigned long lo, hi;
 	char proto[16];
 	if (sscanf(word, "%lu-%lu/%15s", &lo, &hi, proto) != 3 || hi < lo || hi > 65535) {
-		json_object_set_new(ports, word, json_object());
+		strata_json_set_text(ports, word, json_object());
 		return;
 	}
 	for (unsigned long p = lo; p <= hi; p++) {
@@ -282,10 +261,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_LABEL:
 		for (size_t i = 0; i < st->nkvs; i++)
-			json_object_set_new(obj_member(cfg, "Labels"), st->kvs[i].name, json_string(st->kvs[i].value));
+			strata_json_set_text(obj_member(cfg, "Labels"), st->kvs[i].name, strata_json_text(st->kvs[i].value));
 		break;
 	case DF_MAINTAINER:
-		json_object_set_new(s->image, "author", json_string(st->value));
+		json_object_set_new(s->image, "author", strata_json_text(st->value));
 		break;
 	case DF_EXPOSE:
 		for (size_t i = 0; i < st->nwords; i++)
@@ -293,10 +272,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		break;
 	case DF_VOLUME:
 		for (size_t i = 0; i < st->nwords; i++)
-			json_object_set_new(obj_member(cfg, "Volumes"), st->words[i], json_object());
+			strata_json_set_text(obj_member(cfg, "Volumes"), st->words[i], json_object());
 		break;
 	case DF_USER:
-		json_object_set_new(cfg, "User", json_string(st->value));
+		json_object_set_new(cfg, "User", strata_json_text(st->value));
 		break;
 	case DF_WORKDIR: {
 		const char *cur = json_string_value(json_object_get(cfg, "WorkingDir"));
@@ -317,17 +296,17 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 		}
 		if (!b.len)
 			strata_buf_addch(&b, '/');
-		json_object_set_new(cfg, "WorkingDir", json_string(b.data));
+		json_object_set_new(cfg, "WorkingDir", strata_json_text(b.data));
 		strata_buf_release(&b);
 		break;
 	}
 	case DF_STOPSIGNAL:
-		json_object_set_new(cfg, "StopSignal", json_string(st->value));
+		json_object_set_new(cfg, "StopSignal", strata_json_text(st->value));
 		break;
 	case DF_SHELL: {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->nwords; i++)
-			json_array_append_new(a, json_string(st->words[i]));
+			json_array_append_new(a, strata_json_text(st->words[i]));
 		json_object_set_new(cfg, "Shell", a);
 		s->shell_set = true;
 		break;
@@ -342,10 +321,10 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			if (h->cmd.exec_form) {
 				json_array_append_new(t, json_string("CMD"));
 				for (size_t i = 0; i < h->cmd.argc; i++)
-					json_array_append_new(t, json_string(h->cmd.argv[i]));
+					json_array_append_new(t, strata_json_text(h->cmd.argv[i]));
 			} else {
 				json_array_append_new(t, json_string("CMD-SHELL"));
-				json_array_append_new(t, json_string(h->cmd.shell));
+				json_array_append_new(t, strata_json_text(h->cmd.shell));
 			}
 			json_object_set_new(hc, "Test", t);
 			if (h->interval)
@@ -368,7 +347,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 			a = json_array();
 			json_object_set_new(cfg, "OnBuild", a);
 		}
-		json_array_append_new(a, json_string(st->value));
+		json_array_append_new(a, strata_json_text(st->value));
 		break;
 	}
 	case DF_ENV:
@@ -386,7 +365,7 @@ static void set_env(struct stage_state *s, struct dockerfile_scope *sc)
 	const char *const *env = dockerfile_scope_env(sc);
 	json_t *a = json_array();
 	for (size_t i = 0; env && env[i]; i++)
-		json_array_append_new(a, json_string(env[i]));
+		json_array_append_new(a, strata_json_text(env[i]));
 	json_t *cfg = json_object_get(s->image, "config");
 	if (json_array_size(a))
 		json_object_set_new(cfg, "Env", a);
@@ -451,7 +430,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
-				json_object_set_new(args, st->args[i].name, json_string(st->args[i].value));
+				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
 		json_object_set_new(inputs, "args", args);
 	}
 
@@ -460,6 +439,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	const char *tree_root = NULL;
 	cleanup_free char *stepid_src = NULL;
 	cleanup_json json_t *entry = NULL;
+	char sources_id[72] = "";
 	int rc;
 	/* inputs read the shared context (digests are filled in place) */
 	pthread_mutex_lock(&e->lock);
@@ -467,7 +447,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, inputs, &plan, &tree, &tree_root, err);
+		rc = step_copy_prepare(e, s, st, inputs, !e->o->no_cache, sources_id, &plan, &tree, &tree_root, err);
 	if (rc < 0)
 		goto fail;
 
@@ -539,6 +519,16 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 				why = build_cache_explain(prev, inputs, parent_missed);
 			progress_line(&e->pr, v, "MISS: %s", why);
 		}
+		if (st->kind != DF_RUN && !plan) {
+			/* the sources digest was the cache's record (lazy): the step
+			 * runs, so its sources are read now, and they key the layer */
+			pthread_mutex_lock(&e->lock);
+			rc = step_copy_prepare(e, s, st, inputs, false, sources_id, &plan, &tree, &tree_root, err);
+			pthread_mutex_unlock(&e->lock);
+			if (rc < 0)
+				goto fail;
+			build_cache_key(inputs, key);
+		}
 		cleanup_free char *d = engine_tmpdir(e, "step-", err);
 		if (!d) {
 			rc = -1;
@@ -593,6 +583,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 			.desc = desc,
 			.diff_id = diff_id,
 			.remote_hit = remote_hit,
+			.sources_id = sources_id[0] ? sources_id : NULL,
 		};
 		h->cache_add(h->ctx, &r);
 	}
@@ -1127,7 +1118,7 @@ static void teardown(struct engine *e)
 	free(e->trees);
 	for (size_t i = 0; i < e->nmounted; i++) {
 		if (e->mounted[i])
-			umount2(e->mounted[i], MNT_DETACH);
+			sandbox_view_unmount(e->mounted[i]);
 		free(e->mounted[i]);
 	}
 	free(e->mounted);

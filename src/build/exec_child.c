@@ -15,6 +15,7 @@
  * fails before the command runs, "S <wait status>" when the command ended.
  */
 #include "build/exec_internal.h"
+#include "build/sandbox.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -93,68 +94,14 @@ static void tie_to_parent(int alive_r)
 		_exit(1);
 }
 
-static char *escape_overlay(const char *path)
-{
-	struct strata_buf b = STRATA_BUF_INIT;
-	for (const char *p = path; *p; p++) {
-		if (*p == ',' || *p == ':' || *p == '\\')
-			strata_buf_addch(&b, '\\');
-		strata_buf_addch(&b, *p);
-	}
-	return strata_buf_detach(&b, NULL);
-}
-
-/*
- * The options of the overlay mount. With fds != NULL each lower dir is named
- * /proc/self/fd/N of an O_PATH fd instead of its path: mount(2) takes one page
- * of options, which long paths times many layers can pass.
- */
-static char *overlay_options(struct exec_ctx *ctx, int *fds)
-{
-	const struct exec_spec *spec = ctx->spec;
-	struct strata_buf o = STRATA_BUF_INIT;
-	char fdp[32];
-	strata_buf_adds(&o, "lowerdir=");
-	size_t n = spec->n_lowerdirs ? spec->n_lowerdirs : 1;
-	for (size_t i = 0; i < n; i++) {
-		const char *l = spec->n_lowerdirs ? spec->lowerdirs[i] : ctx->empty;
-		cleanup_free char *e = escape_overlay(fds ? exec_fd_path(fdp, fds[i]) : l);
-		if (i)
-			strata_buf_addch(&o, ':');
-		strata_buf_adds(&o, e);
-	}
-	cleanup_free char *u = escape_overlay(spec->upper_dir);
-	cleanup_free char *w = escape_overlay(spec->work_dir);
-	/* whole-file copy-ups only: the upper dir must be a self-contained diff
-	 * the layer module can tar (no metacopy-only files, no redirects) */
-	strata_buf_addf(&o, ",upperdir=%s,workdir=%s,index=off,metacopy=off,redirect_dir=off", u, w);
-	return strata_buf_detach(&o, NULL);
-}
-
 int exec_overlay_mount(struct exec_ctx *ctx, struct strata_error **err)
 {
 	const struct exec_spec *spec = ctx->spec;
-	cleanup_free char *opts = overlay_options(ctx, NULL);
-	cleanup_free int *fds = NULL;
-	if (strlen(opts) >= 4000) {
-		fds = xcalloc(spec->n_lowerdirs, sizeof(*fds));
-		for (size_t i = 0; i < spec->n_lowerdirs; i++) {
-			fds[i] = open(spec->lowerdirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (fds[i] < 0)
-				return strata_error_make(err, errno, "open lower dir '%s'", spec->lowerdirs[i]);
-		}
-		free(opts);
-		opts = overlay_options(ctx, fds);
-		if (strlen(opts) >= 4000)
-			return strata_error_make(err, 0, "too many layers for one overlay mount (%zu)",
-						 spec->n_lowerdirs);
-	}
-	if (mount("overlay", ctx->rootfs, "overlay", 0, opts) < 0) {
-		if (errno == ENODEV)
-			return strata_error_make(err, errno, "overlayfs is not available");
-		return strata_error_make(err, errno, "mount overlay (upper '%s')", spec->upper_dir);
-	}
-	return 0;
+	const char *empty[] = { ctx->empty };
+	if (spec->n_lowerdirs)
+		return sandbox_overlay_mount(spec->lowerdirs, spec->n_lowerdirs, spec->upper_dir, spec->work_dir,
+					     ctx->rootfs, err);
+	return sandbox_overlay_mount(empty, 1, spec->upper_dir, spec->work_dir, ctx->rootfs, err);
 }
 
 static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strata_error **err)
@@ -172,9 +119,21 @@ static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strat
 		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
 		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 	};
-	for (size_t i = 0; i < STRATA_ARRAY_SIZE(nodes); i++)
-		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
-			return strata_error_make(err, errno, "mknod /dev/%s", nodes[i].name);
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(nodes); i++) {
+		if (!sandbox_rootless()) {
+			if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+				return strata_error_make(err, errno, "mknod /dev/%s", nodes[i].name);
+			continue;
+		}
+		/* a user namespace cannot make device nodes: the host's are bound (as rootless podman does) */
+		cleanup_free char *host = xasprintf("/dev/%s", nodes[i].name);
+		cleanup_close int f = openat(dev, nodes[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		cleanup_close int t = f < 0 ? -1 : openat(dev, nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0)
+			return strata_error_make(err, errno, "create /dev/%s", nodes[i].name);
+		if (exec_bind(host, t, false, err) < 0)
+			return -1;
+	}
 	static const char *const links[][2] = {
 		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
@@ -185,8 +144,10 @@ static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strat
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 || mkdirat(dev, "mqueue", 0755) < 0)
 		return strata_error_make(err, errno, "mkdir in /dev");
 	cleanup_close int pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* gid 5 (tty) exists only where the map has it */
+	bool tty_gid = !sandbox_rootless() || sandbox_get()->subgids >= 5;
 	if (pts < 0 || mount("devpts", exec_fd_path(fdp, pts), "devpts", MS_NOSUID | MS_NOEXEC,
-			     "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+			     tty_gid ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620") < 0)
 		return strata_error_make(err, errno, "mount devpts on /dev/pts");
 	cleanup_close int shm = openat(dev, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char shmopt[64];
@@ -356,9 +317,14 @@ static int setup(struct exec_ctx *ctx, struct exec_user *user, struct strata_err
 		return -1;
 	/* /sys only where the image has it (it is not asked for; no stub) */
 	cleanup_close int sysfd = openat(rootfd, "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sysfd >= 0 && mount("sysfs", exec_fd_path(fdp, sysfd), "sysfs",
-				MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	if (sysfd >= 0 && sandbox_rootless()) {
+		/* sysfs is mountable only by the owner of the network namespace: the host's, read-only */
+		if (exec_bind("/sys", sysfd, true, err) < 0)
+			return strata_error_wrap(err, "bind /sys");
+	} else if (sysfd >= 0 && mount("sysfs", exec_fd_path(fdp, sysfd), "sysfs",
+				       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		return strata_error_make(err, errno, "mount /sys");
+	}
 	if (protect_proc(rootfd, sysfd >= 0, err) < 0)
 		return -1;
 	if (setup_etc(ctx, rootfd, upperfd, hostname, err) < 0)
@@ -471,9 +437,11 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 		exec_child_report(ctx, "drop capabilities: %s", strerror(errno));
 		_exit(127);
 	}
-	if (setgroups(u->n_groups, u->groups) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
-		exec_child_report(ctx, "switch to user '%s' (%u:%u): %s", spec->user ? spec->user : "",
-				  (unsigned)u->uid, (unsigned)u->gid, strerror(errno));
+	/* rootless without subordinate ids, setgroups is denied: only gid 0 exists */
+	bool groups_ok = !sandbox_rootless() || sandbox_get()->subgids || u->n_groups;
+	if ((groups_ok && setgroups(u->n_groups, u->groups) < 0) || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
+		exec_child_report(ctx, "switch to user '%s' (%u:%u): %s%s", spec->user ? spec->user : "",
+				  (unsigned)u->uid, (unsigned)u->gid, strerror(errno), sandbox_run_hint());
 		_exit(127);
 	}
 	const char *cwd = spec->cwd && *spec->cwd ? spec->cwd : "/";
@@ -526,6 +494,13 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (ctx->pm[i].env_value)
 			env[n_env++] = ctx->pm[i].env_value;
+
+	struct sandbox_policy_ctx pol = { .rootless = sandbox_rootless(), .uid = u->uid, .gid = u->gid, .argv = argv };
+	struct strata_error *perr = NULL;
+	if (sandbox_apply_policy(&pol, &perr) < 0) {
+		report_error(ctx, perr);
+		_exit(127);
+	}
 
 	const char *file = argv[0];
 	int first_err = ENOENT;

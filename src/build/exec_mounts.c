@@ -4,6 +4,7 @@
  * child's mount namespace, before pivot_root.
  */
 #include "build/exec_internal.h"
+#include "build/sandbox.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -352,24 +353,18 @@ static int apply_one(struct exec_ctx *ctx, size_t i, int rootfd, int upperfd, co
 		if (pm->source_is_dir) {
 			/* writable: the writes go to a tmpfs upper and vanish; hide_dir's
 			 * whiteouts above the source hide what .dockerignore excludes */
-			cleanup_buf struct strata_buf opts = STRATA_BUF_INIT;
-			const char *bad = strpbrk(m->host_source, ",:\\") ? m->host_source
-					  : m->hide_dir && strpbrk(m->hide_dir, ",:\\") ? m->hide_dir
-											: NULL;
-			if (bad)
-				return strata_error_make(err, 0, "source '%s' has a character overlayfs cannot take", bad);
-			strata_buf_addf(&opts, "lowerdir=%s%s%s", m->hide_dir ? m->hide_dir : "", m->hide_dir ? ":" : "",
-					m->host_source);
+			const char *lowers[] = { m->hide_dir ? m->hide_dir : m->host_source, m->host_source };
+			size_t nl = m->hide_dir ? 2 : 1;
+			cleanup_free char *u = NULL, *w = NULL;
 			if (!m->readonly) {
-				cleanup_free char *u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
-				cleanup_free char *w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
+				u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
+				w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
 				if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
 					return strata_error_make(err, errno, "mkdir '%s'", u);
-				strata_buf_addf(&opts, ",upperdir=%s,workdir=%s", u, w);
 			}
-			if (mount("overlay", exec_fd_path(fdp, tfd), "overlay", m->readonly ? MS_RDONLY : 0, opts.data) < 0)
-				return strata_error_make(err, errno, "mount %s bind of '%s'",
-							 m->readonly ? "read-only" : "writable", m->host_source);
+			if (sandbox_overlay_mount(lowers, nl, u, w, exec_fd_path(fdp, tfd), err) < 0)
+				return strata_error_wrap(err, "%s bind of '%s'", m->readonly ? "read-only" : "writable",
+							 m->host_source);
 			return 0;
 		} else {
 			struct stat st;

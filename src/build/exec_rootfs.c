@@ -4,6 +4,7 @@
  * by executor_cleanup_stale.
  */
 #include "build/exec_internal.h"
+#include "build/sandbox.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -30,11 +31,8 @@ static void rootfs_free(struct exec_rootfs *r)
 int executor_rootfs_mount(const struct exec_spec *spec, struct exec_rootfs **out, struct strata_error **err)
 {
 	*out = NULL;
-	if (geteuid() != 0)
-		return strata_error_makec(err, STRATA_E_CONFIG, 0,
-					  "mounting a rootfs needs root (running as uid %u): rootless builds are not "
-					  "supported",
-					  (unsigned)geteuid());
+	if (sandbox_usable(err) < 0)
+		return strata_error_wrap(err, "mounting a rootfs");
 	if (!spec->upper_dir || !spec->work_dir || !spec->run_dir)
 		return strata_error_make(err, 0, "executor: upper_dir, work_dir and run_dir are required");
 	struct exec_rootfs *r = xcalloc(1, sizeof(*r));

@@ -4,6 +4,7 @@
  * wait, and the teardown (stubs out of the upper dir, locks released).
  */
 #include "build/exec_internal.h"
+#include "build/sandbox.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -38,11 +39,8 @@ static double now_ms(void)
 
 static int check_spec(const struct exec_spec *s, struct strata_error **err)
 {
-	if (geteuid() != 0)
-		return strata_error_makec(err, STRATA_E_CONFIG, 0,
-					  "running a build step needs root (running as uid %u): rootless builds are not "
-					  "supported",
-					  (unsigned)geteuid());
+	if (sandbox_usable(err) < 0)
+		return strata_error_wrap(err, "running a build step");
 	if (!s->upper_dir || !s->work_dir || !s->run_dir)
 		return strata_error_make(err, 0, "executor: upper_dir, work_dir and run_dir are required");
 	if (!s->cmdline && !(s->argv && s->argv[0]))

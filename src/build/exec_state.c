@@ -112,8 +112,24 @@ static bool is_opaque(int dirfd, const char *name)
 	if (fd < 0)
 		return true; /* cannot tell: keep it */
 	char v[4];
-	ssize_t n = fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v));
-	return n > 0;
+	/* the kernel's marker as root or rootless (userxattr), or fuse-overlayfs's marker file */
+	struct stat st;
+	return fgetxattr(fd, "trusted.overlay.opaque", v, sizeof(v)) > 0 ||
+	       fgetxattr(fd, "user.overlay.opaque", v, sizeof(v)) > 0 ||
+	       (fstatat(fd, ".wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode));
+}
+
+/* a stub directory made through fuse-overlayfs holds its opaque markers: remove them first */
+static void drop_fuse_markers(int pfd, const char *name)
+{
+	cleanup_close int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return;
+	if (fstatat(fd, ".wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0)
+		unlinkat(fd, ".wh..opq", 0);
+	if (fstatat(fd, ".wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+		unlinkat(fd, ".wh..wh..opq", 0);
 }
 
 /* Undo one record; failures to remove (not empty, replaced) mean "keep it". */
@@ -136,8 +152,10 @@ static void undo_record(int upperfd, const char *kind, const char *rel)
 		if (S_ISREG(st.st_mode) && st.st_size == 0)
 			unlinkat(pfd, base, 0);
 	} else if (!strcmp(kind, "dir")) {
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st.st_mode) && unlinkat(pfd, base, AT_REMOVEDIR) < 0 && errno == ENOTEMPTY) {
+			drop_fuse_markers(pfd, base);
 			unlinkat(pfd, base, AT_REMOVEDIR);
+		}
 	} else if (!strcmp(kind, "copyup")) {
 		if (S_ISDIR(st.st_mode) && !is_opaque(pfd, base))
 			unlinkat(pfd, base, AT_REMOVEDIR);

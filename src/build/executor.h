@@ -24,7 +24,10 @@
  *     dir holds only what the command changed.
  *
  * Every mount lives in the child's mount namespace and disappears with it;
- * nothing is mounted in the caller's namespace. When executor_run returns,
+ * nothing is mounted in the caller's namespace. Mounts are made through the
+ * sandbox (build/sandbox.h: sandbox_overlay_mount), which also decides root
+ * or rootless mode and holds the security-policy hook applied just before
+ * the command's execve (sandbox_apply_policy). When executor_run returns,
  * every process of the run is dead (also after a timeout or a signal). What
  * a run could leave on disk if the caller is SIGKILLed (mount-point stubs in
  * the upper dir, its run directory) is recorded first in a state file under
@@ -34,7 +37,8 @@
  * The command runs with docker's default capabilities less CAP_MKNOD, and
  * docker's masked / read-only /proc paths.
  *
- * Requirements: root (CAP_SYS_ADMIN in the initial user namespace), overlayfs,
+ * Requirements: root, or the rootless mode of sandbox_init (a user namespace;
+ * unprivileged overlayfs needs Linux >= 5.11, else fuse-overlayfs), overlayfs,
  * openat2(2) and the new mount API (Linux >= 5.12). No cgroups, no OCI runtime.
  *
  * Threads: executor_run blocks SIGINT, SIGTERM and SIGHUP in the calling

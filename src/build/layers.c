@@ -8,6 +8,7 @@
  * into the same place with overlay whiteouts, so any chain of diff_ids is an
  * overlay lowerdir list.
  */
+#include "build/sandbox.h"
 #include "build/build_internal.h"
 #include "layer/layer.h"
 
@@ -133,6 +134,7 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 		.diff_id = diff_id,
 		.devices = LAYER_DEVICES_CREATE,
 		.overlay_whiteouts = true,
+		.fs = sandbox_layer_ops(),
 	};
 	struct strata_error *le = NULL; /* err may be NULL: the cause decides below */
 	if (layer_apply_fd(fd, snap, &o, NULL, &le) < 0) {

@@ -15,7 +15,7 @@ static json_t *strs(char **v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, strata_json_exact(v[i]));
 	return a;
 }
 
@@ -76,60 +76,113 @@ static int link_chown(struct engine *e, struct stage_state *s, const char *spec,
 	return rc;
 }
 
+/* the snapshot ids (diff_id hex, bottom first) COPY --from reads; *remote:
+ * some of them are only in a registry (not extracted); under e->lock */
+static json_t *from_chain(struct engine *e, const struct dockerfile_copy *c, bool *remote, struct strata_error **err)
+{
+	json_t *chain;
+	if (c->from_stage >= 0) {
+		chain = json_deep_copy(e->st[c->from_stage].snapshots);
+	} else {
+		struct build_image *img = engine_find_image(e, c->from, err);
+		if (!img)
+			return NULL;
+		chain = json_array();
+		for (size_t i = 0; i < img->nsnapshots; i++)
+			json_array_append_new(chain, json_string(strrchr(img->snapshots[i], '/') + 1));
+	}
+	size_t i;
+	json_t *id;
+	*remote = false;
+	json_array_foreach(chain, i, id) if (json_object_get(e->remote, json_string_value(id))) *remote = true;
+	return chain;
+}
+
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
-		      struct build_copy_plan **plan, struct build_context **tree, const char **tree_root,
-		      struct strata_error **err)
+		      bool lazy, char sources_id[72], struct build_copy_plan **plan, struct build_context **tree,
+		      const char **tree_root, struct strata_error **err)
 {
 	const struct dockerfile_copy *c = &st->copy;
-	if (c->from_stage >= 0) {
-		if (engine_stage_tree(e, (size_t)c->from_stage, tree, tree_root, err) < 0)
-			return copy_fail(e, st, err);
-	} else if (c->from && engine_named_dir(e, c->from)) {
-		/* --build-context NAME=DIR: that directory, scanned like the context */
-		*tree_root = engine_named_dir(e, c->from);
-		if (build_context_open(*tree_root, NULL, NULL, tree, err) < 0)
-			return copy_fail(e, st, err);
-		e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-		e->trees[e->ntrees++] = *tree;
-	} else if (c->from) {
-		if (image_tree(e, c->from, tree, tree_root, err) < 0)
-			return copy_fail(e, st, err);
-	} else {
-		*tree = e->ctx;
-		*tree_root = e->context_dir;
-	}
 	const char *wd = json_string_value(json_object_get(json_object_get(s->image, "config"), "WorkingDir"));
-	if (build_copy_resolve(*tree, st, wd && *wd ? wd : "/", st->kind == DF_ADD, plan, err) < 0)
-		return copy_fail(e, st, err);
-	for (size_t i = 0; i < (*plan)->nitems; i++) {
-		struct build_copy_item *it = &(*plan)->items[i];
-		if (it->url && fetch_url(e->root, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
-			return copy_fail(e, st, err);
-	}
-	json_t *files = json_object();
-	char hex[65];
-	if (build_copy_digest(*tree, *plan, hex, files, err) < 0) {
-		json_decref(files);
-		return copy_fail(e, st, err);
-	}
-	json_t *insn = json_pack("{s:s,s:o,s:s,s:s?,s:s?,s:s?,s:b,s:b,s:o,s:s?}", "kind",
+	wd = wd && *wd ? wd : "/";
+	json_t *insn = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:o}", "kind",
 				 st->kind == DF_ADD ? "ADD" : "COPY", "sources", strs(c->sources, c->nsources), "dest",
-				 c->dest, "from", c->from, "chown", c->chown, "chmod", c->chmod, "link", c->link,
+				 strata_json_exact(c->dest), "from", strata_json_exact(c->from), "chown",
+				 strata_json_exact(c->chown), "chmod", strata_json_exact(c->chmod), "link", c->link,
 				 "parents", c->parents, "excludes", strs(c->excludes, c->nexcludes), "checksum",
-				 c->checksum);
+				 strata_json_exact(c->checksum));
 	if (st->nheredocs) {
 		json_t *h = json_array();
 		for (size_t i = 0; i < st->nheredocs; i++)
-			json_array_append_new(h, json_pack("{s:s,s:s}", "name", st->heredocs[i].name, "content",
-							   st->heredocs[i].content));
+			json_array_append_new(h, json_pack("{s:o,s:o}", "name", strata_json_exact(st->heredocs[i].name),
+							   "content", strata_json_exact(st->heredocs[i].content)));
 		json_object_set_new(insn, "heredocs", h);
 	}
 	json_object_set_new(inputs, "insn", insn);
-	json_object_set_new(inputs, "sources", json_string(hex));
-	json_object_set_new(inputs, "files", files);
+	/*
+	 * COPY --from a stage or an image: the source set is named by the exact
+	 * layer chain it reads (diff_ids: content, not keys, so another output of
+	 * the source stage is another set), the instruction and the WORKDIR
+	 * (relative destinations): everything the sources digest depends on.
+	 */
+	sources_id[0] = '\0';
+	bool remote = false;
+	const char *named_dir = c->from_stage < 0 && c->from ? engine_named_dir(e, c->from) : NULL;
+	if ((c->from_stage >= 0 || c->from) && !named_dir) {
+		cleanup_json json_t *chain = from_chain(e, c, &remote, err);
+		if (!chain)
+			return copy_fail(e, st, err);
+		cleanup_json json_t *set = json_pack("{s:i,s:O,s:O,s:o}", "v", 1, "chain", chain, "insn", insn,
+						     "workdir", strata_json_exact(wd));
+		build_cache_key(set, sources_id);
+	}
+	/* some of its layers are only in a registry: the digest an earlier build
+	 * recorded for the same set spares downloading them for a cache hit */
+	const struct build_hooks *h = e->o->hooks;
+	json_t *rec = lazy && remote && h && h->copy_sources ? h->copy_sources(h->ctx, sources_id) : NULL;
+	if (rec) {
+		json_object_set(inputs, "sources", json_object_get(rec, "sources"));
+		json_object_set(inputs, "files", json_object_get(rec, "files"));
+		json_decref(rec);
+	} else {
+		if (c->from_stage >= 0) {
+			if (engine_stage_tree(e, (size_t)c->from_stage, tree, tree_root, err) < 0)
+				return copy_fail(e, st, err);
+		} else if (named_dir) {
+			/* --build-context NAME=DIR: that directory, scanned like the context */
+			*tree_root = named_dir;
+			if (build_context_open(*tree_root, NULL, NULL, tree, err) < 0)
+				return copy_fail(e, st, err);
+			e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+			e->trees[e->ntrees++] = *tree;
+		} else if (c->from) {
+			if (image_tree(e, c->from, tree, tree_root, err) < 0)
+				return copy_fail(e, st, err);
+		} else {
+			*tree = e->ctx;
+			*tree_root = e->context_dir;
+		}
+		if (build_copy_resolve(*tree, st, wd, st->kind == DF_ADD, plan, err) < 0)
+			return copy_fail(e, st, err);
+		for (size_t i = 0; i < (*plan)->nitems; i++) {
+			struct build_copy_item *it = &(*plan)->items[i];
+			if (it->url)
+				sources_id[0] = '\0'; /* a download is not part of the source set */
+			if (it->url && fetch_url(e->root, it->src, c->checksum, &it->fetched, &it->fetched_digest, err) < 0)
+				return copy_fail(e, st, err);
+		}
+		json_t *files = json_object();
+		char hex[65];
+		if (build_copy_digest(*tree, *plan, hex, files, err) < 0) {
+			json_decref(files);
+			return copy_fail(e, st, err);
+		}
+		json_object_set_new(inputs, "sources", strata_json_exact(hex));
+		json_object_set_new(inputs, "files", files);
+	}
 	if (c->chown) {
 		const char *user = c->chown;
-		json_t *cfg = json_pack("{s:s}", "chown", user);
+		json_t *cfg = json_pack("{s:o}", "chown", strata_json_exact(user));
 		if (c->link) {
 			uid_t uid;
 			gid_t gid;

@@ -2,6 +2,7 @@
  * step_run.c — RUN: its cache inputs and its execution through the executor
  * over an overlay of the stage's snapshots.
  */
+#include "build/sandbox.h"
 #include "build/build_internal.h"
 
 #include <string.h>
@@ -116,37 +117,38 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 	if (st->cmd.exec_form) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->cmd.argc; i++)
-			json_array_append_new(a, json_string(st->cmd.argv[i]));
+			json_array_append_new(a, strata_json_exact(st->cmd.argv[i]));
 		json_object_set_new(cmd, "argv", a);
 	} else {
 		json_t *a = json_array();
 		for (size_t i = 0; i < st->cmd.shell_argc; i++)
-			json_array_append_new(a, json_string(st->cmd.shell_argv[i]));
+			json_array_append_new(a, strata_json_exact(st->cmd.shell_argv[i]));
 		json_object_set_new(cmd, "shell", a);
-		json_object_set_new(cmd, "cmdline", json_string(st->cmd.shell));
+		json_object_set_new(cmd, "cmdline", strata_json_exact(st->cmd.shell));
 	}
 	json_object_set_new(insn, "cmd", cmd);
 	if (st->nheredocs) {
 		json_t *h = json_array();
 		for (size_t i = 0; i < st->nheredocs; i++)
-			json_array_append_new(h, json_pack("{s:s,s:s}", "name", st->heredocs[i].name, "content",
-							   st->heredocs[i].content));
+			json_array_append_new(h, json_pack("{s:o,s:o}", "name", strata_json_exact(st->heredocs[i].name),
+							   "content", strata_json_exact(st->heredocs[i].content)));
 		json_object_set_new(insn, "heredocs", h);
 	}
 	if (st->network)
-		json_object_set_new(insn, "network", json_string(st->network));
+		json_object_set_new(insn, "network", strata_json_exact(st->network));
 	json_t *mounts = json_array();
 	for (size_t i = 0; i < st->nmounts; i++) {
 		const struct dockerfile_mount *m = &st->mounts[i];
-		json_t *jm = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:i,s:I,s:I,s:b,s:b,s:I}", "type",
-				       mount_type_name(m->type), "target", m->target, "source", m->source, "from", m->from,
-				       "id", m->id, "sharing", (int)m->sharing, "uid", (json_int_t)m->uid, "gid",
+		json_t *jm = json_pack("{s:s,s:o,s:o,s:o,s:o,s:i,s:I,s:I,s:b,s:b,s:I}", "type",
+				       mount_type_name(m->type), "target", strata_json_exact(m->target), "source",
+				       strata_json_exact(m->source), "from", strata_json_exact(m->from), "id",
+				       strata_json_exact(m->id), "sharing", (int)m->sharing, "uid", (json_int_t)m->uid, "gid",
 				       (json_int_t)m->gid, "ro", m->readonly, "required", m->required, "mode",
 				       (json_int_t)(m->mode_set ? m->mode : 0));
 		/* what a bind mount shows decides the result: its content goes in the key */
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
-				json_object_set_new(jm, "stage_key", json_string(e->st[m->from_stage].key));
+				json_object_set_new(jm, "stage_key", strata_json_exact(e->st[m->from_stage].key));
 			} else if (m->from && !engine_named_dir(e, m->from)) {
 				/* an image (local store, else pulled lazily: manifest and
 				 * config only until the step runs): its config digest */
@@ -158,7 +160,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 					return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
 								 m->from);
 				}
-				json_object_set_new(jm, "image", json_string(img->id));
+				json_object_set_new(jm, "image", strata_json_exact(img->id));
 			} else {
 				struct dockerfile_step fake;
 				memset(&fake, 0, sizeof(fake));
@@ -191,7 +193,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 					return strata_error_wrap(err, "%s:%d: RUN --mount source", e->dfname, st->line);
 				}
 				build_copy_plan_free(p);
-				json_object_set_new(jm, "content", json_string(hex));
+				json_object_set_new(jm, "content", strata_json_exact(hex));
 			}
 		}
 		json_array_append_new(mounts, jm);
@@ -204,15 +206,15 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 	char **env = run_env(st);
 	json_t *je = json_array();
 	for (size_t i = 0; env[i]; i++)
-		json_array_append_new(je, json_string(env[i]));
+		json_array_append_new(je, strata_json_exact(env[i]));
 	strv_free(env);
 	json_object_set_new(inputs, "env", je);
 	const char *wd = cfg_str(s, "WorkingDir"), *user = cfg_str(s, "User");
 	json_t *cfg = json_object();
-	json_object_set_new(cfg, "workdir", json_string(wd && *wd ? wd : "/"));
-	json_object_set_new(cfg, "user", json_string(user ? user : ""));
+	json_object_set_new(cfg, "workdir", strata_json_exact(wd && *wd ? wd : "/"));
+	json_object_set_new(cfg, "user", strata_json_exact(user ? user : ""));
 	json_object_set_new(cfg, "network",
-			    json_string(st->network ? st->network : e->o->network == EXEC_NET_NONE ? "none" : "default"));
+			    strata_json_exact(st->network ? st->network : e->o->network == EXEC_NET_NONE ? "none" : "default"));
 	json_t *bsh = base_shell(s, st);
 	if (bsh)
 		json_object_set(cfg, "shell", bsh);
@@ -386,6 +388,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		x->source = m->source;
 		x->from = m->from;
 		x->id = m->id;
+		x->env = m->env; /* secret: also an environment variable */
 		x->sharing = m->sharing == DF_SHARING_PRIVATE  ? EXEC_SHARING_PRIVATE
 			     : m->sharing == DF_SHARING_LOCKED ? EXEC_SHARING_LOCKED
 							       : EXEC_SHARING_SHARED;
@@ -495,8 +498,8 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: killed by signal %d", e->dfname,
 						st->line, st->original, res.signal);
 		else
-			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d", e->dfname, st->line,
-						st->original, res.exit_code);
+			rc = strata_error_makec(err, STRATA_E_BUILD, 0, "%s:%d: %s: exit status %d%s", e->dfname,
+						st->line, st->original, res.exit_code, sandbox_run_hint());
 	}
 out:
 	free(ssh_env);

@@ -40,6 +40,12 @@
 #define RCACHE_CONFIG_MT "application/vnd.strata.cache.config.v1+json"
 /* Per-step list of file digests kept for explanations (then only "sources"). */
 #define RCACHE_FILES_MAX 256
+/*
+ * The same for a COPY --from step's entry (it has a sources_id): its inputs
+ * are what a fresh runner uses instead of reading the source stage, so they
+ * are kept whole up to this many files (a larger set is downloaded and read).
+ */
+#define RCACHE_COPY_FILES_MAX 8192
 /* Steps kept in one record (a config stays small; later steps are dropped). */
 #define RCACHE_STEPS_MAX 4096
 /* Inline text of an instruction, truncated to this many bytes. */
@@ -64,6 +70,10 @@
  *  desc     the layer descriptor (mediaType, digest, size) — set by decode /
  *           import; the encoders for artifacts read it
  *  diff_id  the layer's uncompressed digest ("sha256:...") or NULL
+ *  sources_id  COPY/ADD --from a stage or an image: "sha256:..." naming the
+ *           exact source set (the source's layer chain, the instruction, the
+ *           WORKDIR; build_copy_sources_id), whose digest is inputs.sources;
+ *           NULL for other steps. rcache_table_copy_sources finds it again.
  * All pointers are owned by the entry.
  */
 struct rcache_entry {
@@ -76,6 +86,7 @@ struct rcache_entry {
 	json_t *inputs;
 	json_t *desc;
 	char *diff_id;
+	char *sources_id;
 	/* set by import: where the layer lives (borrowed from the table's source) */
 	const char *source;   /* the --cache-from reference as given */
 	const char *host;     /* registry host */
@@ -131,8 +142,8 @@ bool rcache_is_artifact(const json_t *manifest);
 int rcache_artifact_decode(const json_t *manifest, const json_t *config, struct rcache_record *out,
 			   struct strata_error **err);
 
-/* A copy of an inputs object with "files" capped to RCACHE_FILES_MAX entries. */
-json_t *rcache_inputs_cap(const json_t *inputs);
+/* A copy of an inputs object with "files" capped to max entries (then "files_truncated": true). */
+json_t *rcache_inputs_cap(const json_t *inputs, size_t max);
 
 /* ------------------------------------------------------------------------- */
 /* Import (--cache-from)                                                     */
@@ -178,6 +189,12 @@ int rcache_import(struct rcache_table *t, struct regclient *c, const char *ref, 
 
 /* The entry for key (borrowed, valid while t lives), or NULL. */
 const struct rcache_entry *rcache_table_lookup(const struct rcache_table *t, const char *key);
+/*
+ * COPY --from: the recorded sources digest of the source set sources_id
+ * (an entry with that sources_id whose inputs hold "sources" and a complete
+ * "files"): a new {"sources": hex, "files": {...}}, or NULL.
+ */
+json_t *rcache_table_copy_sources(const struct rcache_table *t, const char *sources_id);
 /* Every entry, source by source, in import order (borrowed). */
 const struct rcache_entry *rcache_table_entries(const struct rcache_table *t, size_t *n);
 /* Number of sources imported with RCACHE_SOURCE_OK. */
@@ -341,6 +358,8 @@ void rcache_session_moved(const struct rcache_session *x, struct regclient_stats
 const struct rcache_table *rcache_session_table(const struct rcache_session *x);
 /* rcache_table_lookup on the session's table; x may be NULL (no hit). */
 const struct rcache_entry *rcache_session_lookup(const struct rcache_session *x, const char *key);
+/* rcache_table_copy_sources on the session's table; x may be NULL (none). */
+json_t *rcache_session_copy_sources(const struct rcache_session *x, const char *sources_id);
 /* rcache_explain on the session's table; x may be NULL ("no cache entry"). */
 char *rcache_session_explain(const struct rcache_session *x, int stage, int pos, const json_t *inputs,
 			     bool parent_missed);

@@ -14,6 +14,7 @@ struct rcache_table *rcache_table_new(void)
 {
 	struct rcache_table *t = xcalloc(1, sizeof(*t));
 	t->index = json_object();
+	t->copies = json_object();
 	return t;
 }
 
@@ -30,6 +31,7 @@ void rcache_table_free(struct rcache_table *t)
 	}
 	free(t->src);
 	json_decref(t->index);
+	json_decref(t->copies);
 	free(t);
 }
 
@@ -46,6 +48,24 @@ const struct rcache_entry *rcache_table_lookup(const struct rcache_table *t, con
 		return NULL;
 	json_t *i = json_object_get(t->index, key);
 	return i ? &t->all.v[json_integer_value(i)] : NULL;
+}
+
+/* an entry whose inputs can stand for its COPY --from source set: the digest and every file */
+static bool copy_usable(const struct rcache_entry *e)
+{
+	const char *src = json_string_value(json_object_get(e->inputs, "sources"));
+	return e->sources_id && src && strlen(src) == 64 && strspn(src, "0123456789abcdef") == 64 &&
+	       json_is_object(json_object_get(e->inputs, "files")) &&
+	       !json_is_true(json_object_get(e->inputs, "files_truncated"));
+}
+
+json_t *rcache_table_copy_sources(const struct rcache_table *t, const char *sources_id)
+{
+	json_t *i = t && sources_id ? json_object_get(t->copies, sources_id) : NULL;
+	if (!i)
+		return NULL;
+	const json_t *in = t->all.v[json_integer_value(i)].inputs;
+	return json_pack("{s:O,s:O}", "sources", json_object_get(in, "sources"), "files", json_object_get(in, "files"));
 }
 
 const struct rcache_entry *rcache_table_entries(const struct rcache_table *t, size_t *n)
@@ -155,6 +175,8 @@ int rcache_table_take(struct rcache_table *t, const char *ref, const char *host,
 		rec.v[i].repo = src->repo;
 		if (!json_object_get(t->index, rec.v[i].key))
 			json_object_set_new(t->index, rec.v[i].key, json_integer((json_int_t)t->all.n));
+		if (copy_usable(&rec.v[i]) && !json_object_get(t->copies, rec.v[i].sources_id))
+			json_object_set_new(t->copies, rec.v[i].sources_id, json_integer((json_int_t)t->all.n));
 		/* the entry moves into the table without a copy */
 		t->all.v = xreallocarray(t->all.v, t->all.n + 1, sizeof(*t->all.v));
 		t->all.v[t->all.n++] = rec.v[i];

@@ -20,6 +20,7 @@ struct rcache_source {
 struct rcache_table {
 	struct rcache_record all;   /* every entry, source by source */
 	json_t *index;              /* key -> index in all (the first source holding it) */
+	json_t *copies;             /* sources_id -> index in all (the first usable one) */
 	struct rcache_source **src;
 	size_t n_src;
 };

@@ -11,6 +11,7 @@ void rcache_entry_release(struct rcache_entry *e)
 	free(e->key);
 	free(e->insn);
 	free(e->diff_id);
+	free(e->sources_id);
 	if (e->inputs)
 		json_decref(e->inputs);
 	if (e->desc)
@@ -26,6 +27,7 @@ void rcache_record_add(struct rcache_record *r, const struct rcache_entry *e)
 	d->key = xstrdup_or_null(e->key);
 	d->insn = xstrdup_or_null(e->insn);
 	d->diff_id = xstrdup_or_null(e->diff_id);
+	d->sources_id = xstrdup_or_null(e->sources_id);
 	d->inputs = e->inputs ? json_deep_copy(e->inputs) : NULL;
 	d->desc = e->desc ? json_deep_copy(e->desc) : NULL;
 }
@@ -39,20 +41,20 @@ void rcache_record_release(struct rcache_record *r)
 	r->n = 0;
 }
 
-json_t *rcache_inputs_cap(const json_t *inputs)
+json_t *rcache_inputs_cap(const json_t *inputs, size_t max)
 {
 	if (!inputs)
 		return NULL;
 	json_t *c = json_deep_copy(inputs);
 	json_t *files = json_object_get(c, "files");
-	if (json_is_object(files) && json_object_size(files) > RCACHE_FILES_MAX) {
+	if (json_is_object(files) && json_object_size(files) > max) {
 		json_t *kept = json_object();
 		const char *k;
 		json_t *v;
 		size_t n = 0;
 		json_object_foreach(files, k, v)
 		{
-			if (n++ == RCACHE_FILES_MAX)
+			if (n++ == max)
 				break;
 			json_object_set(kept, k, v);
 		}
@@ -82,12 +84,14 @@ static json_t *step_json(const struct rcache_entry *e, int layer)
 			while (n > 0 && ((unsigned char)e->insn[n] & 0xc0) == 0x80)
 				n--; /* do not cut a UTF-8 sequence */
 		}
-		json_t *str = json_stringn(e->insn, n);
-		if (str)
-			json_object_set_new(s, "insn", str);
+		cleanup_free char *cut = xstrndup(e->insn, n);
+		json_object_set_new(s, "insn", strata_json_text(cut)); /* names are bytes: U+FFFD for the rest */
 	}
+	if (e->sources_id)
+		json_object_set_new(s, "sources_id", json_string(e->sources_id));
 	if (e->inputs)
-		json_object_set_new(s, "inputs", rcache_inputs_cap(e->inputs));
+		json_object_set_new(s, "inputs",
+				    rcache_inputs_cap(e->inputs, e->sources_id ? RCACHE_COPY_FILES_MAX : RCACHE_FILES_MAX));
 	return s;
 }
 
@@ -138,7 +142,7 @@ static int decode_steps(const json_t *field, const char *what, const json_t *lay
 	json_t *s;
 	json_array_foreach(steps, i, s)
 	{
-		const char *key = NULL, *insn = NULL;
+		const char *key = NULL, *insn = NULL, *sources_id = NULL;
 		int64_t layer = -1, stage = 0, pos = 0, line = 0;
 		json_t *inputs = json_object_get(s, "inputs");
 		cleanup_free char *w = xasprintf("%s: %s.steps[%zu]", what, RCACHE_FIELD, i);
@@ -149,10 +153,13 @@ static int decode_steps(const json_t *field, const char *what, const json_t *lay
 		    strata_json_get_int(s, "stage", false, w, &stage, err) < 0 ||
 		    strata_json_get_int(s, "pos", false, w, &pos, err) < 0 ||
 		    strata_json_get_int(s, "line", false, w, &line, err) < 0 ||
-		    strata_json_get_string(s, "insn", false, w, &insn, err) < 0)
+		    strata_json_get_string(s, "insn", false, w, &insn, err) < 0 ||
+		    strata_json_get_string(s, "sources_id", false, w, &sources_id, err) < 0)
 			return -1;
 		if (!key_valid(key))
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid key '%s'", w, key);
+		if (sources_id && !key_valid(sources_id))
+			return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid sources_id '%s'", w, sources_id);
 		if (layer < 0 || (size_t)layer >= n_layers)
 			return strata_error_makec(err, STRATA_E_INVALID, 0,
 						  "%s: layer %lld out of range (the image has %zu)", w,
@@ -180,6 +187,7 @@ static int decode_steps(const json_t *field, const char *what, const json_t *lay
 			.inputs = inputs,
 			.desc = d,
 			.diff_id = (char *)diff_id,
+			.sources_id = (char *)sources_id,
 		};
 		rcache_record_add(out, &e);
 	}

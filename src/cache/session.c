@@ -107,6 +107,11 @@ const struct rcache_entry *rcache_session_lookup(const struct rcache_session *x,
 	return x ? rcache_table_lookup(x->t, key) : NULL;
 }
 
+json_t *rcache_session_copy_sources(const struct rcache_session *x, const char *sources_id)
+{
+	return x ? rcache_table_copy_sources(x->t, sources_id) : NULL;
+}
+
 char *rcache_session_explain(const struct rcache_session *x, int stage, int pos, const json_t *inputs,
 			     bool parent_missed)
 {

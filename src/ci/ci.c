@@ -49,6 +49,24 @@ static char *clean_registry(const char *url, const char *port)
 	return host;
 }
 
+int ci_cache_tag(const char *flag, const char *(*get)(const char *), const char **tag, struct strata_error **err)
+{
+	static const char *const vars[] = { "STRATA_CACHE_TAG", NULL };
+	const char *from = NULL;
+	const char *t = first(get, flag, vars, &from);
+	*tag = NULL;
+	if (!t)
+		t = CI_CACHE_TAG_DEFAULT;
+	if (!strcmp(t, "none"))
+		return 0;
+	if (!oci_tag_valid(t) || !strcmp(t, "latest"))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "cache tag '%s' (from %s): %s", t, from ? from : "default",
+					  strcmp(t, "latest") ? "not a valid tag" : "'latest' is the image's tag");
+	*tag = t;
+	return 0;
+}
+
 int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char *name),
 		    struct ci_plan *out, struct strata_error **err)
 {
@@ -97,6 +115,16 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 	out->tag = STRATA_STEAL(tag);
 	out->ref_tag = xasprintf("%s:%s", out->repository, out->tag);
 	out->ref_latest = xasprintf("%s:latest", out->repository);
+	const char *ct = NULL;
+	if (ci_cache_tag(flags->cache_tag, get, &ct, err) < 0)
+		return -1;
+	if (ct && !strcmp(ct, out->tag))
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "cache tag '%s' is the image's tag", ct);
+	if (ct) {
+		out->cache_tag = xstrdup(ct);
+		out->ref_cache = xasprintf("%s:%s", out->repository, ct);
+		out->cache_to = xasprintf("%s,mode=max", out->ref_cache);
+	}
 	return 0;
 }
 
@@ -107,6 +135,9 @@ void ci_plan_release(struct ci_plan *p)
 	free(p->ref_tag);
 	free(p->ref_latest);
 	free(p->registry);
+	free(p->cache_tag);
+	free(p->ref_cache);
+	free(p->cache_to);
 	memset(p, 0, sizeof(*p));
 }
 

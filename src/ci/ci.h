@@ -41,7 +41,20 @@ struct ci_flags {
 	const char *registry;
 	const char *revision;
 	const char *build_number;
+	const char *cache_tag;  /* --cache-tag TAG|none */
 };
+
+/*
+ * The cache artifact beside the image (docs/ci.md): every stage's cache
+ * (mode=max) is exported to REPOSITORY:<cache tag> and imported from it,
+ * so builder stages are cached too. The tag: the flag, else
+ * $STRATA_CACHE_TAG, else CI_CACHE_TAG_DEFAULT; "none" turns it off
+ * (*tag NULL). @return 0, or -1 (STRATA_E_CONFIG: not a valid tag, or
+ * "latest", which is the image's).
+ */
+#define CI_CACHE_TAG_DEFAULT "buildcache"
+int ci_cache_tag(const char *flag, const char *(*getenv_fn)(const char *name), const char **tag,
+		 struct strata_error **err);
 
 /* Where the plan's values came from, for the summary ("image from DOCKER_IMAGE_NAME"). */
 struct ci_plan {
@@ -50,6 +63,9 @@ struct ci_plan {
 	char *ref_tag;         /* repository:tag */
 	char *ref_latest;      /* repository:latest */
 	char *registry;        /* "host[:port]" from --registry / REGISTRY_URL[+PORT], or NULL */
+	char *cache_tag;       /* the cache artifact's tag (ci_cache_tag), NULL: none */
+	char *ref_cache;       /* repository:cache_tag, or NULL */
+	char *cache_to;        /* "repository:cache_tag,mode=max", or NULL */
 	const char *image_from, *registry_from, *revision_from, *build_from; /* static names */
 };
 

@@ -1,6 +1,7 @@
 /*
  * build.c — `strata build`: build an image from a Dockerfile.
  */
+#include "build/sandbox.h"
 #include "cli/cli.h"
 #include "build/build.h"
 #include "ci/ci.h"
@@ -504,7 +505,7 @@ static int cmd_build(int argc, char **argv)
 	}
 	o.hooks = cli_build_remote_hooks(remote);
 	struct build_result res;
-	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0 ||
+	if (sandbox_require(&err) < 0 || build_run(&o, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, nt, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
 		/* a child of `strata ci --compose` reports the failure's category (ci.h) */

@@ -86,6 +86,7 @@ static void hook_add(void *ctx, const struct build_step_record *b)
 		.inputs = (json_t *)b->inputs,
 		.desc = (json_t *)b->desc,
 		.diff_id = (char *)b->diff_id,
+		.sources_id = (char *)b->sources_id,
 		.source = hit ? hit->source : NULL,
 		.host = hit ? hit->host : NULL,
 		.repo = hit ? hit->repo : NULL,
@@ -100,6 +101,12 @@ static int hook_fetch(void *ctx, const char *key, const json_t *desc, struct str
 	const char *digest = json_string_value(json_object_get(desc, "digest"));
 	int64_t size = (int64_t)json_integer_value(json_object_get(desc, "size"));
 	return rcache_fetch_blob(r->c, r->s, digest, size, e ? e->host : NULL, e ? e->repo : NULL, err);
+}
+
+static json_t *hook_copy_sources(void *ctx, const char *sources_id)
+{
+	struct cli_build_remote *r = ctx;
+	return rcache_session_copy_sources(r->cache, sources_id);
 }
 
 static int hook_config(void *ctx, json_t *config, const json_t *layers, struct strata_error **err)
@@ -138,6 +145,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.cache_explain = hook_explain,
 		.cache_add = hook_add,
 		.fetch_layer = hook_fetch,
+		.copy_sources = hook_copy_sources,
 		.image_config = hook_config,
 	};
 	*rp = r;

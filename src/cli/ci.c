@@ -1,9 +1,11 @@
 /*
  * ci.c — `strata ci`: the seed's CI job in one command (docs/ci.md). The
  * plan (names, tags) comes from ci/ci.h; the build, the cache import and the
- * push are those of `strata build --cache-from REG:latest -t REG:TAG -t
- * REG:latest --push` (cli/buildremote.h); the exit code says what failed.
+ * push are those of `strata build --cache-from REG:buildcache --cache-from
+ * REG:latest --cache-to REG:buildcache,mode=max -t REG:TAG -t REG:latest
+ * --push` (cli/buildremote.h); the exit code says what failed.
  */
+#include "build/sandbox.h"
 #include "cli/cli.h"
 #include "cli/buildremote.h"
 #include "cli/ci_compose.h"
@@ -24,8 +26,9 @@ static void usage(FILE *out)
 		"       strata ci --compose [FILE] [OPTIONS]\n"
 		"\n"
 		"The CI job of docs/ci.md in one command: build CONTEXT (default .) with\n"
-		"--cache-from REGISTRY/IMAGE:latest (a missing latest is fine), tag it\n"
-		"REVISION_BUILD and latest, push both, print a summary.\n"
+		"--cache-from REGISTRY/IMAGE:buildcache and :latest (missing is fine), tag it\n"
+		"REVISION_BUILD and latest, push both, export every stage's cache to\n"
+		"REGISTRY/IMAGE:buildcache (mode=max), print a summary.\n"
 		"\n"
 		"Options (each overrides the environment):\n"
 		"      --image NAME         the repository (DOCKER_IMAGE_NAME)\n"
@@ -35,6 +38,8 @@ static void usage(FILE *out)
 		"                           BUILD_NUMBER)\n"
 		"  -f, --file PATH          the Dockerfile (default CONTEXT/Dockerfile)\n"
 		"      --build-arg K[=V]    a build argument (repeatable)\n"
+		"      --cache-tag TAG      the cache artifact's tag (STRATA_CACHE_TAG, default buildcache);\n"
+		"                           none: no cache artifact, only the inline cache of :latest\n"
 		"      --compose [FILE]     build and push every service of a compose file that has a\n"
 		"                           build section (default: compose.yaml & co.)\n"
 		"      --progress MODE      auto (default), plain or tty\n" CLI_REGOPTS_HELP
@@ -77,7 +82,7 @@ static int cmd_ci(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	enum { O_IMAGE = 256, O_REGISTRY, O_REVISION, O_BUILD, O_BUILDARG, O_COMPOSE, O_PROGRESS };
+	enum { O_IMAGE = 256, O_REGISTRY, O_REVISION, O_BUILD, O_BUILDARG, O_COMPOSE, O_PROGRESS, O_CACHE_TAG };
 	static const struct option opts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "registry", required_argument, NULL, O_REGISTRY },
@@ -87,6 +92,7 @@ static int cmd_ci(int argc, char **argv)
 		{ "build-arg", required_argument, NULL, O_BUILDARG },
 		{ "compose", no_argument, NULL, O_COMPOSE },
 		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "cache-tag", required_argument, NULL, O_CACHE_TAG },
 		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,6 +118,7 @@ static int cmd_ci(int argc, char **argv)
 		case O_REGISTRY: fl.registry = optarg; break;
 		case O_REVISION: fl.revision = optarg; break;
 		case O_BUILD: fl.build_number = optarg; break;
+		case O_CACHE_TAG: fl.cache_tag = optarg; break;
 		case 'f': o.dockerfile = optarg; break;
 		case O_BUILDARG:
 			buildargs[nba++] = optarg;
@@ -166,8 +173,13 @@ static int cmd_ci(int argc, char **argv)
 		plan.ref_tag, plan.image_from, plan.registry_from ? plan.registry_from : "-", plan.revision_from ? plan.revision_from : "-",
 		plan.build_from ? plan.build_from : "-");
 	const char *tags[] = { plan.ref_tag, plan.ref_latest };
-	const char *cache_from[] = { plan.ref_latest };
-	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from, .ncache_from = 1, .push = true };
+	/* every stage's cache beside the image (mode=max), then latest's inline cache */
+	const char *cache_from[] = { plan.ref_cache ? plan.ref_cache : plan.ref_latest, plan.ref_latest };
+	struct cli_build_remote_opts rop = { .reg = &ro,
+					     .cache_from = cache_from,
+					     .ncache_from = plan.ref_cache ? 2 : 1,
+					     .cache_to = plan.cache_to,
+					     .push = true };
 	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
 		rc = ci_fail(err);
 		goto out;
@@ -180,7 +192,7 @@ static int cmd_ci(int argc, char **argv)
 	o.buildargs = &ba;
 	o.hooks = cli_build_remote_hooks(remote);
 	struct build_result res;
-	if (build_private_mounts(&err) < 0 || build_run(&o, &res, &err) < 0 ||
+	if (sandbox_require(&err) < 0 || build_run(&o, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, 2, &err) < 0) {
 		rc = ci_fail(err);
 		goto out;

@@ -1,3 +1,4 @@
+#include "build/sandbox.h"
 #include "cli/cli.h"
 
 #include <errno.h>
@@ -56,7 +57,8 @@ char *cli_store_root(void)
 	const char *r = getenv("STRATA_ROOT");
 	if (r && *r)
 		return xstrdup(r);
-	if (geteuid() == 0)
+	/* the real user decides (in rootless mode the process is root of its user namespace) */
+	if (sandbox_get()->isolation == SANDBOX_ROOT && geteuid() == 0)
 		return xstrdup("/var/lib/strata");
 	const char *x = getenv("XDG_DATA_HOME");
 	if (x && *x)

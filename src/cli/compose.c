@@ -20,22 +20,10 @@ extern char **environ;
 
 static const bool build_engine_available = true;
 
-/*
- * Run one job: build job->build (context, dockerfile or inline text, args,
- * target, cache_from/cache_to, labels, network, secrets, no_cache, pull),
- * tag it with every job->tags[i], and push the tags when job->push.
- * `ctx` is the struct compose_cli of the verb (push_only: `compose push`,
- * which pushes the already built tags without building).
- */
-struct compose_cli {
-	bool push_only;
-};
-
-static int compose_run_job(void *ctx, const struct compose_job *job, struct strata_error **err)
+/* STRATA_CACHE_TAG for ci_cache_tag */
+static const char *env_get(const char *name)
 {
-	struct compose_cli *c = ctx;
-	struct cli_compose_job_opts o = { .push_only = c->push_only };
-	return cli_compose_job_run(&o, job, err);
+	return getenv(name);
 }
 
 static void usage(void)
@@ -58,8 +46,12 @@ static void usage(void)
 	       "Commands:\n"
 	       "  config [--format yaml|json] [--services] [-q]\n"
 	       "                           print the resolved model (-q: only validate)\n"
-	       "  build [--push] [--no-cache] [--pull] [--parallel N] [--dry-run] [--format text|json] [SERVICE...]\n"
-	       "                           build the services that have a build section\n"
+	       "  build [--push] [--no-cache] [--pull] [--parallel N] [--cache-tag TAG|none] [--dry-run]\n"
+	       "        [--format text|json] [SERVICE...]\n"
+	       "                           build the services that have a build section; with --push,\n"
+	       "                           a service without build.cache_to also imports and exports\n"
+	       "                           every stage's cache as IMAGE-REPOSITORY:TAG (mode=max; TAG:\n"
+	       "                           --cache-tag, else $STRATA_CACHE_TAG, else buildcache; none: off)\n"
 	       "  push [--dry-run] [--format text|json] [SERVICE...]\n"
 	       "                           push the images of the services that have a build section\n"
 	       "\n"
@@ -164,8 +156,9 @@ static void print_opt(const char *opt, const char *val)
 }
 
 /* One job as the `strata build` command line it stands for. */
-static void print_job_text(const struct compose_jobs *jobs, size_t i, bool push_only)
+static void print_job_text(const struct compose_jobs *jobs, size_t i, const struct cli_compose_job_opts *o)
 {
+	bool push_only = o->push_only;
 	const struct compose_job *j = &jobs->v[i];
 	const struct compose_build *b = j->build;
 	printf("%s:", j->service->name);
@@ -195,6 +188,14 @@ static void print_job_text(const struct compose_jobs *jobs, size_t i, bool push_
 		print_opt("--cache-from", b->cache_from[k]);
 	for (size_t k = 0; k < b->ncache_to; k++)
 		print_opt("--cache-to", b->cache_to[k]);
+	char *cache_ref = cli_compose_cache_ref(o, j);
+	if (cache_ref) {
+		char *to = xasprintf("%s,mode=max", cache_ref);
+		print_opt("--cache-from", cache_ref);
+		print_opt("--cache-to", to);
+		free(to);
+		free(cache_ref);
+	}
 	for (size_t k = 0; k < b->nlabels; k++) {
 		char *kv = xasprintf("%s=%s", b->labels[k].key, b->labels[k].value);
 		print_opt("--label", kv);
@@ -235,6 +236,7 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "parallel", required_argument, NULL, 'j' },
+		{ "cache-tag", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,11 +245,12 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 	bool dry_run = false;
 	const char *format = "text";
 	int parallel = 2;
+	const char *cache_tag_flag = NULL;
 	int c;
 	optind = 0; /* full re-initialisation: this parser permutes (options after SERVICE...) */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (push_only && (c == 'P' || c == 'n' || c == 'l' || c == 'j'))
+		if (push_only && (c == 'P' || c == 'n' || c == 'l' || c == 'j' || c == 'C'))
 			c = '?';
 		switch (c) {
 		case 'P':
@@ -269,6 +272,9 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 			if (cli_parallel_parse(verb, optarg, &parallel) != 0)
 				return EXIT_USAGE;
 			break;
+		case 'C':
+			cache_tag_flag = optarg;
+			break;
 		case 'h':
 			usage();
 			return EXIT_OK;
@@ -282,6 +288,11 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 	po.nservices = (size_t)(argc - optind);
 	struct compose_jobs jobs;
 	struct strata_error *err = NULL;
+	struct cli_compose_job_opts jo = { .push_only = push_only };
+	if (!push_only && ci_cache_tag(cache_tag_flag, env_get, &jo.cache_tag, &err) < 0) {
+		strata_error_set_code(&err, STRATA_E_USAGE);
+		return cli_fail(err);
+	}
 	if (compose_jobs_plan(p, &po, &jobs, &err) < 0)
 		return cli_fail(err);
 	print_warnings(jobs.warnings, jobs.nwarnings);
@@ -299,7 +310,7 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 			json_decref(a);
 		} else {
 			for (size_t i = 0; i < jobs.n; i++)
-				print_job_text(&jobs, i, push_only);
+				print_job_text(&jobs, i, &jo);
 		}
 		if (fflush(stdout) != 0)
 			rc = EXIT_FAIL;
@@ -318,9 +329,8 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 				   push_only ? "push" : "build");
 		return cli_fail(err);
 	}
-	struct compose_cli ctx = { .push_only = push_only };
 	struct compose_job_result *res = xcalloc(jobs.n, sizeof(*res));
-	if (compose_jobs_run(&jobs, (unsigned)parallel, compose_run_job, &ctx, res, &err) < 0) {
+	if (compose_jobs_run(&jobs, (unsigned)parallel, cli_compose_job_run, &jo, res, &err) < 0) {
 		for (size_t i = 0; i < jobs.n; i++) {
 			if (!res[i].err)
 				continue;

@@ -73,6 +73,14 @@ static char *ci_repo(const struct cli_compose_job_opts *o, const struct compose_
 	return repo_of(full);
 }
 
+char *cli_compose_cache_ref(const struct cli_compose_job_opts *o, const struct compose_job *job)
+{
+	if (!o->cache_tag || o->push_only || job->build->ncache_to || !job->ntags || !(o->ci || job->push))
+		return NULL;
+	cleanup_free char *repo = o->ci ? ci_repo(o, job) : repo_of(job->tags[0]);
+	return repo ? xasprintf("%s:%s", repo, o->cache_tag) : NULL;
+}
+
 /* map a child's exit status back to an error category (ci.h's codes) */
 static int code_of_exit(int st)
 {
@@ -197,6 +205,12 @@ int cli_compose_job_run(void *ctx, const struct compose_job *job, struct strata_
 		av_addf2(&a, "--cache-from", b->cache_from[i]);
 	if (b->ncache_to)
 		av_addf2(&a, "--cache-to", b->cache_to[0]);
+	cleanup_free char *cache_ref = cli_compose_cache_ref(o, job);
+	if (cache_ref) {
+		cleanup_free char *to = xasprintf("%s,mode=max", cache_ref);
+		av_addf2(&a, "--cache-from", cache_ref);
+		av_addf2(&a, "--cache-to", to);
+	}
 	for (size_t i = 0; i < b->nlabels; i++) {
 		cleanup_free char *kv = xasprintf("%s=%s", b->labels[i].key, b->labels[i].value);
 		av_addf2(&a, "--label", kv);
@@ -291,7 +305,8 @@ int ci_compose_run(const struct ci_compose_options *o)
 		fprintf(stderr, "strata: warning: %s\n", jobs.warnings[i]);
 	regargs_from(o->reg, &ra);
 	struct cli_compose_job_opts jo = { .ci = true, .ci_tag = plan.tag, .ci_registry = plan.registry,
-					   .regargs = (const char *const *)ra.v, .nregargs = ra.n };
+					   .regargs = (const char *const *)ra.v, .nregargs = ra.n,
+					   .cache_tag = plan.cache_tag };
 	struct compose_job_result *res = xcalloc(jobs.n ? jobs.n : 1, sizeof(*res));
 	if (jobs.n && compose_jobs_run(&jobs, 2, cli_compose_job_run, &jo, res, &err) < 0) {
 		for (size_t i = 0; i < jobs.n; i++) {

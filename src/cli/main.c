@@ -1,6 +1,7 @@
 /*
  * main.c — the strata binary: global options, verb dispatch, top-level help.
  */
+#include "build/sandbox.h"
 #include "cli/cli.h"
 
 #include <getopt.h>
@@ -103,5 +104,7 @@ int main(int argc, char **argv)
 	const struct strata_command *c = find(argv[i]);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
+	/* the one place the isolation mode is decided: root, or a user namespace */
+	sandbox_init();
 	return c->run(argc - i, argv + i);
 }

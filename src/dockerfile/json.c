@@ -8,14 +8,14 @@
 
 static json_t *str_or_null(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? strata_json_text(s) : json_null();
 }
 
 static json_t *strv_json(char *const *v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, strata_json_text(v[i]));
 	return a;
 }
 
@@ -25,7 +25,7 @@ static json_t *vars_json(const struct dockerfile_var *v, size_t n, const char *k
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_object();
-		json_object_set_new(o, k, json_string(v[i].name));
+		json_object_set_new(o, k, strata_json_text(v[i].name));
 		json_object_set_new(o, val, str_or_null(v[i].value));
 		if (with_cache)
 			json_object_set_new(o, "cache_key", json_boolean(v[i].cache_key));
@@ -38,13 +38,13 @@ static json_t *command_json(const struct dockerfile_command *c)
 {
 	json_t *o = json_object();
 	if (c->exec_form) {
-		json_object_set_new(o, "form", json_string("exec"));
+		json_object_set_new(o, "form", strata_json_text("exec"));
 		json_object_set_new(o, "argv", strv_json(c->argv, c->argc));
 	} else {
-		json_object_set_new(o, "form", json_string("shell"));
+		json_object_set_new(o, "form", strata_json_text("shell"));
 		json_object_set_new(o, "shell", c->shell_argv ? strv_json(c->shell_argv, c->shell_argc)
 							      : json_null());
-		json_object_set_new(o, "script", json_string(c->shell ? c->shell : ""));
+		json_object_set_new(o, "script", strata_json_text(c->shell ? c->shell : ""));
 	}
 	return o;
 }
@@ -54,8 +54,8 @@ static json_t *heredocs_json(const struct dockerfile_heredoc *h, size_t n)
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_object();
-		json_object_set_new(o, "name", json_string(h[i].name));
-		json_object_set_new(o, "content", json_string(h[i].content ? h[i].content : ""));
+		json_object_set_new(o, "name", strata_json_text(h[i].name));
+		json_object_set_new(o, "content", strata_json_text(h[i].content ? h[i].content : ""));
 		json_object_set_new(o, "expand", json_boolean(h[i].expand));
 		json_object_set_new(o, "strip_tabs", json_boolean(h[i].strip_tabs));
 		json_object_set_new(o, "fd", json_integer(h[i].fd));
@@ -77,16 +77,16 @@ static json_t *mount_json(const struct dockerfile_mount *m)
 	json_t *o = json_object();
 	char mode[16];
 	snprintf(mode, sizeof(mode), "%04o", m->mode);
-	json_object_set_new(o, "type", json_string(types[m->type]));
+	json_object_set_new(o, "type", strata_json_text(types[m->type]));
 	json_object_set_new(o, "target", str_or_null(m->target));
 	json_object_set_new(o, "source", str_or_null(m->source));
 	json_object_set_new(o, "from", str_or_null(m->from));
 	json_object_set_new(o, "from_stage", int_or_null(m->from_stage, m->from_stage >= 0));
 	json_object_set_new(o, "id", str_or_null(m->id));
 	json_object_set_new(o, "env", str_or_null(m->env));
-	json_object_set_new(o, "sharing", m->type == DF_MOUNT_CACHE ? json_string(sharing[m->sharing])
+	json_object_set_new(o, "sharing", m->type == DF_MOUNT_CACHE ? strata_json_text(sharing[m->sharing])
 								     : json_null());
-	json_object_set_new(o, "mode", m->mode ? json_string(mode) : json_null());
+	json_object_set_new(o, "mode", m->mode ? strata_json_text(mode) : json_null());
 	json_object_set_new(o, "uid", int_or_null(m->uid, m->uid >= 0));
 	json_object_set_new(o, "gid", int_or_null(m->gid, m->gid >= 0));
 	json_object_set_new(o, "size", int_or_null(m->size, m->size > 0));
@@ -98,10 +98,10 @@ static json_t *mount_json(const struct dockerfile_mount *m)
 static json_t *step_json(const struct dockerfile_step *s)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string(dockerfile_kind_name(s->kind)));
+	json_object_set_new(o, "kind", strata_json_text(dockerfile_kind_name(s->kind)));
 	json_object_set_new(o, "line", json_integer(s->line));
 	json_object_set_new(o, "end_line", json_integer(s->end_line));
-	json_object_set_new(o, "original", json_string(s->original));
+	json_object_set_new(o, "original", strata_json_text(s->original));
 	switch (s->kind) {
 	case DF_RUN: {
 		json_object_set_new(o, "command", command_json(&s->cmd));
@@ -138,13 +138,13 @@ static json_t *step_json(const struct dockerfile_step *s)
 	case DF_STOPSIGNAL:
 	case DF_MAINTAINER:
 	case DF_ONBUILD:
-		json_object_set_new(o, "value", json_string(s->value ? s->value : ""));
+		json_object_set_new(o, "value", strata_json_text(s->value ? s->value : ""));
 		break;
 	case DF_COPY:
 	case DF_ADD: {
 		const struct dockerfile_copy *c = &s->copy;
 		json_object_set_new(o, "sources", strv_json(c->sources, c->nsources));
-		json_object_set_new(o, "dest", json_string(c->dest ? c->dest : ""));
+		json_object_set_new(o, "dest", strata_json_text(c->dest ? c->dest : ""));
 		json_object_set_new(o, "from", str_or_null(c->from));
 		json_object_set_new(o, "from_stage", int_or_null(c->from_stage, c->from_stage >= 0));
 		json_object_set_new(o, "chown", str_or_null(c->chown));
@@ -189,14 +189,14 @@ json_t *dockerfile_build_to_json(const struct dockerfile_build *b)
 	const struct dockerfile *df = b->df;
 	char buf[128], esc[2] = { df->escape, 0 };
 	json_t *o = json_object();
-	json_object_set_new(o, "file", json_string(df->name));
-	json_object_set_new(o, "escape", json_string(esc));
+	json_object_set_new(o, "file", strata_json_text(df->name));
+	json_object_set_new(o, "escape", strata_json_text(esc));
 	json_object_set_new(o, "syntax", str_or_null(df->syntax));
 	json_object_set_new(o, "check", str_or_null(df->check));
 	json_object_set_new(o, "build_platform",
-			    json_string(dockerfile_platform_format(&b->build_platform, buf, sizeof(buf))));
+			    strata_json_text(dockerfile_platform_format(&b->build_platform, buf, sizeof(buf))));
 	json_object_set_new(o, "target_platform",
-			    json_string(dockerfile_platform_format(&b->target_platform, buf, sizeof(buf))));
+			    strata_json_text(dockerfile_platform_format(&b->target_platform, buf, sizeof(buf))));
 	json_t *t = json_object();
 	json_object_set_new(t, "index", json_integer((json_int_t)b->target));
 	json_object_set_new(t, "name", str_or_null(b->stages[b->target].name));
@@ -209,7 +209,7 @@ json_t *dockerfile_build_to_json(const struct dockerfile_build *b)
 			    vars_json(b->global_args, b->nglobal_args, "name", "value", false));
 	json_t *w = strv_json(df->warnings, df->nwarnings);
 	for (size_t i = 0; i < b->nwarnings; i++)
-		json_array_append_new(w, json_string(b->warnings[i]));
+		json_array_append_new(w, strata_json_text(b->warnings[i]));
 	json_object_set_new(o, "warnings", w);
 	json_t *stages = json_array();
 	for (size_t i = 0; i < b->nstages; i++) {
@@ -222,15 +222,15 @@ json_t *dockerfile_build_to_json(const struct dockerfile_build *b)
 		json_t *base = json_object();
 		switch (st->base_type) {
 		case DF_BASE_IMAGE:
-			json_object_set_new(base, "type", json_string("image"));
-			json_object_set_new(base, "ref", json_string(st->base));
+			json_object_set_new(base, "type", strata_json_text("image"));
+			json_object_set_new(base, "ref", strata_json_text(st->base));
 			break;
 		case DF_BASE_STAGE:
-			json_object_set_new(base, "type", json_string("stage"));
+			json_object_set_new(base, "type", strata_json_text("stage"));
 			json_object_set_new(base, "stage", json_integer(st->base_stage));
 			break;
 		case DF_BASE_SCRATCH:
-			json_object_set_new(base, "type", json_string("scratch"));
+			json_object_set_new(base, "type", strata_json_text("scratch"));
 			break;
 		}
 		json_object_set_new(so, "base", base);

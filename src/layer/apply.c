@@ -317,11 +317,31 @@ static int write_file(struct apply_ctx *c, int fd, const char *path, struct stra
 	return 0;
 }
 
+/* chown through the caller's sandbox (layer_fs_ops), else fchownat */
+static int do_chown(struct apply_ctx *c, int dirfd, const char *name, struct archive_entry *e, int flags,
+		    const char *path, struct strata_error **err)
+{
+	if (c->o->no_chown)
+		return 0;
+	uid_t uid = (uid_t)archive_entry_uid(e);
+	gid_t gid = (gid_t)archive_entry_gid(e);
+	int r = c->o->fs && c->o->fs->chown ? c->o->fs->chown(dirfd, name, uid, gid, flags)
+					    : fchownat(dirfd, name, uid, gid, flags);
+	if (r < 0)
+		return strata_error_make(err, errno, "chown '%s'", path);
+	return 0;
+}
+
+static const char *opaque_xattr(struct apply_ctx *c)
+{
+	return c->o->fs && c->o->fs->opaque_xattr ? c->o->fs->opaque_xattr : "trusted.overlay.opaque";
+}
+
 static int own_and_time(struct apply_ctx *c, struct archive_entry *e, int fd, const char *path,
 			struct strata_error **err)
 {
-	if (!c->o->no_chown && fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
-		return strata_error_make(err, errno, "chown '%s'", path);
+	if (do_chown(c, fd, "", e, AT_EMPTY_PATH, path, err) < 0)
+		return -1;
 	if (fchmod(fd, archive_entry_perm(e)) < 0)
 		return strata_error_make(err, errno, "chmod '%s'", path);
 	if (set_xattrs(c, e, fd, path, err) < 0)
@@ -338,7 +358,7 @@ static int do_whiteout(struct apply_ctx *c, int pfd, const char *parent, const c
 	if (strcmp(name, WH_OPAQUE) == 0) {
 		if (c->o->overlay_whiteouts) {
 			cleanup_close int d = sys_openat2(c->root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
-			if (d < 0 || fsetxattr(d, "trusted.overlay.opaque", "y", 1, 0) < 0)
+			if (d < 0 || fsetxattr(d, opaque_xattr(c), "y", 1, 0) < 0)
 				return strata_error_make(err, errno, "mark '%s' opaque", parent);
 			return 0;
 		}
@@ -391,8 +411,8 @@ static int apply_entry(struct apply_ctx *c, struct archive_entry *e, struct stra
 		cleanup_close int d = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (d < 0)
 			return strata_error_make(err, errno, "open directory '%s'", path);
-		if (!c->o->no_chown && fchown(d, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
-			return strata_error_make(err, errno, "chown '%s'", path);
+		if (do_chown(c, d, "", e, AT_EMPTY_PATH, path, err) < 0)
+			return -1;
 		if (set_xattrs(c, e, d, path, err) < 0)
 			return -1;
 		if (c->ndirs == c->capdirs) {
@@ -445,9 +465,8 @@ static int apply_entry(struct apply_ctx *c, struct archive_entry *e, struct stra
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "symlink '%s' has no target", path);
 		if (symlinkat(t, pfd, name) < 0)
 			return strata_error_make(err, errno, "create symlink '%s'", path);
-		if (!c->o->no_chown &&
-		    fchownat(pfd, name, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
-			return strata_error_make(err, errno, "chown '%s'", path);
+		if (do_chown(c, pfd, name, e, AT_SYMLINK_NOFOLLOW, path, err) < 0)
+			return -1;
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };
 		if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			return strata_error_make(err, errno, "set times of '%s'", path);
@@ -465,8 +484,12 @@ static int apply_entry(struct apply_ctx *c, struct archive_entry *e, struct stra
 				return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': device nodes need root", path);
 		}
 		dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-		if (mknodat(pfd, name, type | 0600, type == AE_IFIFO ? 0 : dev) < 0)
+		int made = type != AE_IFIFO && c->o->fs && c->o->fs->mknod ? c->o->fs->mknod(pfd, name, type | 0600, dev)
+									     : mknodat(pfd, name, type | 0600, type == AE_IFIFO ? 0 : dev);
+		if (made < 0)
 			return strata_error_make(err, errno, "create node '%s'", path);
+		if (made == 1)
+			return 0; /* skipped by the sandbox */
 		cleanup_close int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return strata_error_make(err, errno, "open '%s'", path);
@@ -474,8 +497,8 @@ static int apply_entry(struct apply_ctx *c, struct archive_entry *e, struct stra
 		char pp[64];
 		snprintf(pp, sizeof(pp), "/proc/self/fd/%d", fd);
 		cleanup_close int rfd = -1;
-		if (!c->o->no_chown && chown(pp, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
-			return strata_error_make(err, errno, "chown '%s'", path);
+		if (do_chown(c, fd, "", e, AT_EMPTY_PATH, path, err) < 0)
+			return -1;
 		if (chmod(pp, archive_entry_perm(e)) < 0)
 			return strata_error_make(err, errno, "chmod '%s'", path);
 		struct timespec ts[2] = { { 0, UTIME_OMIT }, { archive_entry_mtime(e), archive_entry_mtime_nsec(e) } };

@@ -52,6 +52,15 @@ static int arch_fail(struct create_ctx *c, const char *what, struct strata_error
 	return strata_error_make(err, 0, "write layer entry '%s': %s", what, archive_error_string(c->a));
 }
 
+/* archive_write_header, a non-UTF-8 name's switch to hdrcharset=BINARY being success. */
+static int write_header(struct create_ctx *c, struct archive_entry *e)
+{
+	int r = archive_write_header(c->a, e);
+	if (r == ARCHIVE_WARN && layer_tar_write_warning_ok(c->a))
+		return ARCHIVE_OK;
+	return r;
+}
+
 /* ---- hardlink table (dev, ino) -> first path */
 
 static size_t link_hash(dev_t d, ino_t i, size_t cap)
@@ -127,6 +136,25 @@ static int add_xattrs(struct create_ctx *c, struct archive_entry *e, int dirfd, 
 	return rc;
 }
 
+/* the real owner of an entry extracted where it could not be set (LAYER_OWNER_XATTR) */
+static void owner_override(int dirfd, const char *name, struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return;
+	char pp[PATH_MAX + 64];
+	snprintf(pp, sizeof(pp), "/proc/self/fd/%d/%s", dirfd, name);
+	char v[64];
+	ssize_t n = lgetxattr(pp, LAYER_OWNER_XATTR, v, sizeof(v) - 1);
+	if (n <= 0)
+		return;
+	v[n] = '\0';
+	unsigned long u, g;
+	if (sscanf(v, "%lu:%lu", &u, &g) == 2) {
+		st->st_uid = (uid_t)u;
+		st->st_gid = (gid_t)g;
+	}
+}
+
 static bool is_opaque(int dirfd, const char *name)
 {
 	char pp[PATH_MAX];
@@ -136,7 +164,13 @@ static bool is_opaque(int dirfd, const char *name)
 	if (n == 1 && v[0] == 'y')
 		return true;
 	n = lgetxattr(pp, "user.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
+	if (n == 1 && v[0] == 'y')
+		return true;
+	/* fuse-overlayfs marks an opaque directory with a .wh..wh..opq file and a .wh..opq whiteout in it */
+	struct stat st;
+	cleanup_free char *marker = xasprintf("%s/" WH_OPAQUE, pp);
+	cleanup_free char *wh = xasprintf("%s/" FUSE_OPAQUE, pp);
+	return (lstat(marker, &st) == 0 && S_ISREG(st.st_mode)) || (lstat(wh, &st) == 0 && layer_is_overlay_whiteout(&st));
 }
 
 /* A plain entry of the given type/perm/owner at the current path (whiteouts, parents). */
@@ -151,7 +185,7 @@ static int write_simple(struct create_ctx *c, const char *path, mode_t type, mod
 	archive_entry_set_gid(e, 0);
 	archive_entry_set_size(e, 0);
 	archive_entry_set_mtime(e, entry_mtime(c, mtime), 0);
-	int r = archive_write_header(c->a, e);
+	int r = write_header(c, e);
 	archive_entry_free(e);
 	if (r < ARCHIVE_OK)
 		return arch_fail(c, path, err);
@@ -211,6 +245,9 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return strata_error_make(err, errno, "stat '%s'", c->path.data);
+	if (o->overlay_upper && ((S_ISREG(st.st_mode) && !strcmp(name, WH_OPAQUE)) ||
+				 (layer_is_overlay_whiteout(&st) && !strcmp(name, FUSE_OPAQUE))))
+		return 0; /* fuse-overlayfs's opaque markers: the directory's entry says it (is_opaque) */
 
 	if (o->overlay_upper && layer_is_overlay_whiteout(&st)) {
 		/* path "dir/name" -> "dir/.wh.name" */
@@ -233,11 +270,14 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 	cleanup_close int cfd = fd; /* closes fd on every return below */
 	(void)cfd;
 
+	if (layer_tar_name_check(c->path.data, NULL, err) < 0)
+		return -1;
 	struct archive_entry *e = archive_entry_new();
 	archive_entry_set_pathname(e, c->path.data);
 	archive_entry_set_mode(e, st.st_mode);
 	if (o->mode >= 0 && !S_ISLNK(st.st_mode))
 		archive_entry_set_perm(e, (mode_t)o->mode & 07777);
+	owner_override(dirfd, name, &st);
 	archive_entry_set_uid(e, o->uid >= 0 ? o->uid : st.st_uid);
 	archive_entry_set_gid(e, o->gid >= 0 ? o->gid : st.st_gid);
 	archive_entry_set_mtime(e, entry_mtime(c, st.st_mtime), 0);
@@ -252,6 +292,10 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 			goto out;
 		}
 		target[n] = '\0';
+		if (layer_tar_name_check(c->path.data, target, err) < 0) {
+			rc = -1;
+			goto out;
+		}
 		archive_entry_set_symlink(e, target);
 	} else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
 		archive_entry_set_rdevmajor(e, major(st.st_rdev));
@@ -279,7 +323,7 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 			rc = -1;
 			goto out;
 		}
-		if (archive_write_header(c->a, e) < ARCHIVE_OK) {
+		if (write_header(c, e) < ARCHIVE_OK) {
 			rc = arch_fail(c, c->path.data, err);
 			goto out;
 		}
@@ -364,8 +408,13 @@ int layer_create(const char *dir, const struct layer_create_opts *opts, struct l
 	c.data = xmalloc(DATA_CAP);
 	c.a = archive_write_new();
 	int rc = -1;
-	if (archive_write_set_format_pax_restricted(c.a) != ARCHIVE_OK ||
-	    /* SCHILY.xattr only: what GNU tar and Go's archive/tar read, and no doubled data */
+	if (archive_write_set_format_pax_restricted(c.a) != ARCHIVE_OK) {
+		strata_error_make(err, 0, "start tar of '%s': %s", dir, archive_error_string(c.a));
+		goto out;
+	}
+	if (layer_tar_names_setup(c.a, err) < 0)
+		goto out;
+	if (/* SCHILY.xattr only: what GNU tar and Go's archive/tar read, and no doubled data */
 	    archive_write_set_format_option(c.a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
 	    archive_write_add_filter_none(c.a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(c.a, 10240) != ARCHIVE_OK ||

@@ -10,14 +10,20 @@
 #include <sys/stat.h>
 
 #include "util/util.h"
+#include "layer/layer.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
+#define FUSE_OPAQUE ".wh..opq" /* fuse-overlayfs's opaque marker in an upper dir (a 0/0 whiteout) */
 
-/* An xattr overlayfs uses for its own bookkeeping (never copied into or out of a layer). */
+/*
+ * An xattr overlayfs (or the sandbox, LAYER_OWNER_XATTR) uses for its own
+ * bookkeeping: never copied into or out of a layer.
+ */
 static inline bool layer_xattr_is_overlay(const char *name)
 {
-	return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0;
+	return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 ||
+	       strcmp(name, LAYER_OWNER_XATTR) == 0;
 }
 
 /* An overlayfs whiteout: a character device 0/0. */

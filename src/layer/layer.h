@@ -138,6 +138,30 @@ enum layer_devices {
 	LAYER_DEVICES_CREATE,     /* created when running as root, else an error */
 };
 
+/*
+ * The privileged calls of an extraction, given by the caller's sandbox
+ * (build/sandbox.h): NULL members (or a NULL layer_fs_ops) mean the plain
+ * system calls.
+ *  chown:  as fchownat(dirfd, name, uid, gid, flags); name "" with
+ *          AT_EMPTY_PATH for dirfd itself (also an O_PATH fd);
+ *  mknod:  as mknodat, for device nodes (not FIFOs, not whiteouts); 1 = the
+ *          node was skipped (a user namespace cannot make devices);
+ *  opaque_xattr: the xattr name overlayfs reads as the opaque marker
+ *          (NULL: "trusted.overlay.opaque").
+ */
+struct layer_fs_ops {
+	int (*chown)(int dirfd, const char *name, uid_t uid, gid_t gid, int flags);
+	int (*mknod)(int dirfd, const char *name, mode_t mode, dev_t dev);
+	const char *opaque_xattr;
+};
+
+/*
+ * An entry extracted where its owner cannot be set (a user namespace that
+ * maps only one id) keeps its real owner as "UID:GID" in this xattr;
+ * layer_create records those ids and never copies the xattr into a layer.
+ */
+#define LAYER_OWNER_XATTR "user.strata.owner"
+
 struct layer_apply_opts {
 	const char *media_type;       /* any layer media type; NULL = uncompressed tar */
 	const char *digest;           /* expected "sha256:..." of the blob, or NULL */
@@ -146,11 +170,13 @@ struct layer_apply_opts {
 	enum layer_devices devices;
 	/*
 	 * Extract as an overlayfs upper dir: a whiteout becomes a 0/0 character
-	 * device (root only) and an opaque marker the trusted.overlay.opaque="y"
-	 * xattr, instead of deleting lower content (there is none in an upper).
+	 * device and an opaque marker the opaque xattr (fs->opaque_xattr, default
+	 * trusted.overlay.opaque) ="y", instead of deleting lower content (there
+	 * is none in an upper).
 	 */
 	bool overlay_whiteouts;
-	bool no_chown;                /* keep the caller's owner (rootless) */
+	bool no_chown;                /* keep the caller's owner */
+	const struct layer_fs_ops *fs; /* privileged calls; NULL = plain system calls */
 };
 
 /*
@@ -196,5 +222,20 @@ int layer_treehash(const char *dir, char out[LAYER_DIGEST_MAX], struct strata_er
  */
 int layer_treehash_paths(const char *dir, const char *const *paths, size_t n,
 			 char out[LAYER_DIGEST_MAX], struct strata_error **err);
+
+/*
+ * Names as bytes in pax tar (tarname.c; docs/internals/layer.md "Names"):
+ * layer_tar_names_setup makes a pax writer put valid UTF-8 names into its
+ * records unchanged and every other name raw under hdrcharset=BINARY,
+ * whatever the locale (call it before archive_write_open).
+ * layer_tar_write_warning_ok tells, after archive_write_header returned
+ * ARCHIVE_WARN, whether the warning was only that binary fallback (the entry
+ * was written). layer_tar_name_check refuses the one kind of name libarchive
+ * would rewrite (CESU-8 surrogates); target may be NULL. @return 0 or -1.
+ */
+struct archive;
+int layer_tar_names_setup(struct archive *a, struct strata_error **err);
+bool layer_tar_write_warning_ok(struct archive *a);
+int layer_tar_name_check(const char *path, const char *target, struct strata_error **err);
 
 #endif

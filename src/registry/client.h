@@ -222,4 +222,12 @@ int regclient_creds_store(const char *dir, const char *host, const char *user, c
 /* @return 1 removed, 0 there was nothing to remove, -1 error. */
 int regclient_creds_erase(const char *dir, const char *host, struct strata_error **err);
 
+/*
+ * Where credentials come from, for `strata info`: a new JSON object
+ * {"config": path of config.json, "exists": bool, "auths": [hosts],
+ *  "credsStore": name or null, "credHelpers": {host: name}}; a config.json
+ * that cannot be read gives "error": message instead of the lists.
+ */
+json_t *regclient_creds_describe(const char *dir);
+
 #endif

@@ -1,5 +1,7 @@
 #include "util/json.h"
+#include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <stdlib.h>
@@ -144,4 +146,35 @@ int strata_json_get_array(const json_t *obj, const char *key, bool required, con
 		return type_error(what, key, "an array", err);
 	*out = v;
 	return 1;
+}
+
+json_t *strata_json_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	cleanup_free char *m = strata_utf8_lossy(s);
+	return json_string(m);
+}
+
+json_t *strata_json_exact(const char *s)
+{
+	if (!s)
+		return json_null();
+	cleanup_free char *m = strata_utf8_exact(s);
+	return json_string(m);
+}
+
+int strata_json_set_text(json_t *obj, const char *key, json_t *value)
+{
+	cleanup_free char *k = strata_utf8_lossy(key);
+	return json_object_set_new(obj, k, value);
+}
+
+int strata_json_set_exact(json_t *obj, const char *key, json_t *value)
+{
+	cleanup_free char *k = strata_utf8_exact(key);
+	return json_object_set_new(obj, k, value);
 }

@@ -58,4 +58,15 @@ int strata_json_get_object(const json_t *obj, const char *key, bool required, co
 int strata_json_get_array(const json_t *obj, const char *key, bool required, const char *what,
 			  json_t **out, struct strata_error **err);
 
+/*
+ * JSON strings from bytes (util/utf8.h): strata_json_text maps invalid UTF-8
+ * to U+FFFD (configs, reports), strata_json_exact injectively (cache-key
+ * inputs). Never NULL: a NULL s gives JSON null. The _set variants use the
+ * same mapping for an object's key (the value is stolen, as with _set_new).
+ */
+json_t *strata_json_text(const char *s);
+json_t *strata_json_exact(const char *s);
+int strata_json_set_text(json_t *obj, const char *key, json_t *value);
+int strata_json_set_exact(json_t *obj, const char *key, json_t *value);
+
 #endif

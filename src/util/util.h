@@ -12,6 +12,7 @@
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/json.h"
+#include "util/utf8.h"
 #include "util/log.h"
 #include "util/sink.h"
 #include "util/banned.h"

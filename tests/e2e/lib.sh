@@ -55,6 +55,12 @@ spawn() {
     SPAWNED="$SPAWNED $!"
 }
 
+# _test_status TEXT: what is running, for tests/run-test to name on a timeout
+_test_status() {
+    [ -n "${STRATA_TEST_STATUS:-}" ] && echo "$1" >"$STRATA_TEST_STATUS"
+    return 0
+}
+
 _run_body() {
     ( cd "$TRASH" && eval "$1" )
 }
@@ -63,12 +69,14 @@ test_expect_success() {
     test_count=$((test_count + 1))
     desc=$1
     out="$TRASH/.out.$test_count"
+    _test_status "$test_count - '$desc'"
     if [ "${STRATA_TEST_VERBOSE:-0}" = 1 ]; then
         _run_body "$2"
     else
         _run_body "$2" >"$out" 2>&1
     fi
     rc=$?
+    _test_status "(between tests, after $test_count - '$desc')"
     if [ $rc -eq 0 ]; then
         echo "ok $test_count - $desc"
     else
@@ -338,4 +346,61 @@ require_builder() {
     [ "$(id -u)" = 0 ] || test_skip_all "the builder needs root"
     grep -q overlay /proc/filesystems || test_skip_all "overlayfs is not available"
     [ -x /bin/busybox ] || test_skip_all "busybox-static is not installed"
+}
+
+# wait_until SECS CMD...: run CMD every 0.1 s until it succeeds; fail after
+# SECS seconds (wait for a condition, never for a guessed time: a process
+# start may take seconds, e.g. a python3 version-manager shim)
+wait_until() {
+    _n=$(( $1 * 10 ))
+    shift
+    until "$@"; do
+        [ $_n -gt 0 ] || { echo "wait_until: '$*' still false" >&2; return 1; }
+        sleep 0.1; _n=$((_n - 1))
+    done
+}
+
+# hold_port PORT READYFILE: listen on 127.0.0.1:PORT in the background (60 s
+# at most; its pid in $!), touching READYFILE once the port is bound
+hold_port() {
+    python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen()
+open(sys.argv[2],"w").close(); time.sleep(60)' "$1" "$2" &
+}
+# rootless_setup: the rootless tests' users, made idempotently: strata-rl-sub
+# (a range in /etc/subuid and /etc/subgid) and strata-rl-nosub (none); $TRASH
+# made traversable and the binary copied into it (the build tree may be out of
+# their reach); for each user U a wrapper $TRASH/as-U runs that copy as U with
+# HOME, XDG dirs and DOCKER_CONFIG of its own under $TRASH/home-U and no
+# STRATA_ROOT (the default store, $XDG_DATA_HOME/strata, is used).
+rootless_setup() {
+    [ "$(id -u)" = 0 ] || test_skip_all "creating the test users needs root"
+    command -v setpriv >/dev/null || test_skip_all "setpriv (util-linux) is missing"
+    command -v newuidmap >/dev/null || test_skip_all "newuidmap (Debian's uidmap) is missing"
+    command -v useradd >/dev/null || test_skip_all "useradd is missing"
+    for _u in strata-rl-sub strata-rl-nosub; do
+        id "$_u" >/dev/null 2>&1 || useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$_u" 2>/dev/null ||
+            id "$_u" >/dev/null 2>&1 || test_skip_all "cannot create the user $_u"
+    done
+    (
+        flock 9
+        for _f in /etc/subuid /etc/subgid; do
+            touch "$_f"
+            grep -q '^strata-rl-sub:' "$_f" || echo 'strata-rl-sub:300000:65536' >>"$_f"
+            if grep -q '^strata-rl-nosub:' "$_f"; then sed -i '/^strata-rl-nosub:/d' "$_f"; fi
+        done
+    ) 9>/tmp/strata-rl-users.lock
+    chmod 755 "$TRASH"
+    cp "$STRATA_BIN" "$TRASH/strata-rl" && chmod 755 "$TRASH/strata-rl"
+    for _u in strata-rl-sub strata-rl-nosub; do
+        _h="$TRASH/home-$_u"
+        mkdir -p "$_h" && chown "$_u:" "$_h"
+        cat >"$TRASH/as-$_u" <<-WRAP
+	#!/bin/sh
+	exec setpriv --reuid=$_u --regid=$_u --clear-groups env -u STRATA_ROOT HOME=$_h \\
+	    XDG_DATA_HOME=$_h/.local/share XDG_CONFIG_HOME=$_h/.config DOCKER_CONFIG=$_h/.docker \\
+	    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$TRASH/strata-rl" "\$@"
+	WRAP
+        chmod 755 "$TRASH/as-$_u"
+    done
 }

@@ -68,10 +68,10 @@ test_expect_success 'usage errors exit 2' '
     grep "host or none" err
 '
 
-test_expect_success 'not root: a clear error' '
+test_expect_success 'not root and rootless mode turned off: a clear error' '
     command -v setpriv >/dev/null || exit 0
     rd=$(mktemp -d /tmp/strata-t5000-nobody.XXXXXX) && chmod 777 "$rd" &&
-    setpriv --reuid=65534 --regid=65534 --clear-groups \
+    STRATA_ROOTLESS=0 setpriv --reuid=65534 --regid=65534 --clear-groups \
         "$STRATA_BIN" exec-debug --run-dir "$rd/r" --rootfs /nonexistent -- /bin/true 2>err
     rc=$?
     rm -rf "$rd"
@@ -79,7 +79,7 @@ test_expect_success 'not root: a clear error' '
     # the binary may be out of reach of nobody (a private build dir): nothing to check then
     if grep -q "Permission denied" err; then exit 0; fi
     test $rc = 1 &&
-    grep "needs root (running as uid 65534): rootless builds are not supported" err
+    grep "running a build step: not root (uid 65534) and STRATA_ROOTLESS=0: builds need root or a user namespace" err
 '
 
 test_done

@@ -308,11 +308,12 @@ test_expect_success 'RUN --mount: bind from the context, cache, tmpfs, secret; -
 '
 
 test_expect_success '--network none isolates every RUN; RUN --network=host overrides it' '
-    printf "FROM demo\nRUN grep -c : /proc/net/dev\nRUN --network=host grep -c : /proc/net/dev\n" >ctx/Dockerfile.net &&
+    printf "FROM demo\nRUN grep -c : /proc/net/dev; ls -l /proc/self/ns/net\nRUN --network=host ls -l /proc/self/ns/net\n" >ctx/Dockerfile.net &&
     strata build -f ctx/Dockerfile.net --network none --no-cache --progress plain ctx 2>log &&
     grep -E "^#4 [0-9.]+ 1$" log &&
-    host=$(grep -c : /proc/net/dev) &&
-    grep -E "^#5 [0-9.]+ $host$" log &&
+    host=$(readlink /proc/self/ns/net) && echo "host: $host" &&
+    grep "^#4 .* -> net:" log && ! grep "^#4 " log | grep -F -- "-> $host" &&
+    grep "^#5 " log | grep -F -- "-> $host" &&
     test_exit_code 2 strata build --network bridge ctx
 '
 

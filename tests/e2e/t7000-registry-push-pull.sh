@@ -186,12 +186,10 @@ test_expect_success 'without --root the storage is <strata root>/registry' '
 
 test_expect_success 'a port in use is a clear error' '
     P=$(free_port) &&
-    rm -f holder.ready &&
-    { python3 -c "import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",$P)); s.listen(); open(\"holder.ready\",\"w\").close(); time.sleep(60)" & } &&
-    holder=$! &&
-    n=300 && while [ ! -e holder.ready ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done &&
-    test -e holder.ready &&
-    { timeout 30 "$STRATA_BIN" registry serve --root r3 --addr 127.0.0.1:$P 2>err; rc=$?; kill $holder; wait $holder; test $rc -eq 1; } &&
+    hold_port $P held && holder=$! &&
+    { wait_until 30 test -e held &&
+      test_exit_code 1 timeout 30 "$STRATA_BIN" registry serve --root r3 --addr 127.0.0.1:$P 2>err
+      rc=$?; kill $holder; wait $holder; test $rc = 0; } &&
     grep "listen on .127.0.0.1:$P." err
 '
 

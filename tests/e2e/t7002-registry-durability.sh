@@ -125,9 +125,10 @@ import socket, time
 s = socket.create_connection((\"127.0.0.1\", $SREG_PORT))
 s.sendall(b\"GET /v2/ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
 s.recv(1000)
+open(\"connected\", \"w\").close()
 time.sleep(4)
 " & } &&
-    sleep 0.5 &&
+    wait_until 30 test -e connected &&
     start=$(date +%s) &&
     stop_strata_registry &&
     test $(( $(date +%s) - start )) -le 3

@@ -27,7 +27,7 @@ test_expect_success 'first build on an empty registry: no cache, both tags pushe
     cat err1 &&
     grep "^warning: --cache-from $SREG/app:latest: not found (first build?)" err1 &&
     grep "strata ci: $SREG/app:0123456789ab_7 and $SREG/app:latest pushed: 0 steps cached, 4 run" err1 &&
-    curl -sf http://$SREG/v2/app/tags/list | jq -e ".tags | sort == [\"0123456789ab_7\", \"latest\"]"
+    curl -sf http://$SREG/v2/app/tags/list | jq -e ".tags | sort == [\"0123456789ab_7\", \"buildcache\", \"latest\"]"
 '
 
 test_expect_success 'again on a fresh runner: fully cached, under 64 KiB moved' '

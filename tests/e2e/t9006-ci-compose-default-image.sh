@@ -18,7 +18,7 @@ test_expect_success 'ci --compose pushes it as shop-web under the CI registry' '
         strata ci --compose >../out 2>../err ) || { cat err; false; } &&
     grep "^web | pushed $SREG/shop-web:r_1" err &&
     grep "^web | pushed $SREG/shop-web:latest" err &&
-    curl -sf "http://$SREG/v2/shop-web/tags/list" | jq -e ".tags | sort == [\"latest\", \"r_1\"]"
+    curl -sf "http://$SREG/v2/shop-web/tags/list" | jq -e ".tags | sort == [\"buildcache\", \"latest\", \"r_1\"]"
 '
 
 test_done

@@ -181,7 +181,7 @@ static void test_cap(void)
 		json_object_set_new(files, p, json_string("sha256:x"));
 	}
 	cleanup_json json_t *in = json_pack("{s:s, s:O}", "insn", "COPY . /", "files", files);
-	cleanup_json json_t *c = rcache_inputs_cap(in);
+	cleanup_json json_t *c = rcache_inputs_cap(in, RCACHE_FILES_MAX);
 	is_int(json_object_size(json_object_get(c, "files")), RCACHE_FILES_MAX, "cap: files capped");
 	ok(json_is_true(json_object_get(c, "files_truncated")), "cap: marked truncated");
 	/* a long instruction is truncated in the record */
@@ -274,12 +274,49 @@ static void test_cache_to(void)
 	strata_error_clear(&err);
 }
 
+/* COPY --from: the source set's id round-trips, its files are kept up to
+ * RCACHE_COPY_FILES_MAX, a bad id is refused */
+static void test_sources_id(void)
+{
+	cleanup_json json_t *files = json_object();
+	for (int i = 0; i < RCACHE_FILES_MAX + 10; i++) {
+		char p[32];
+		snprintf(p, sizeof(p), "f%04d", i);
+		json_object_set_new(files, p, json_string("0123456789abcdef"));
+	}
+	cleanup_free char *k = key(7), *sid = key(0x77), *di = diffid(0);
+	cleanup_json json_t *d = desc(0);
+	cleanup_json json_t *in = json_pack("{s:s, s:s, s:O}", "insn", "COPY --from=b /x /x", "sources",
+					    "aa00000000000000000000000000000000000000000000000000000000000000", "files",
+					    files);
+	struct rcache_record r = { 0 }, back = { 0 };
+	struct rcache_entry e = { .key = k, .layer = 0, .inputs = in, .desc = d, .diff_id = di, .sources_id = sid };
+	rcache_record_add(&r, &e);
+	cleanup_json json_t *cfg = json_pack("{s:{s:[s]}}", "rootfs", "diff_ids", di);
+	struct strata_error *err = NULL;
+	ok(rcache_config_set(cfg, &r, &err) == 0, "sources_id: encode");
+	cleanup_json json_t *layers = json_pack("[O]", d);
+	is_int(rcache_config_get(cfg, layers, &back, &err), 1, "sources_id: decode");
+	ok(back.n == 1 && back.v[0].sources_id && !strcmp(back.v[0].sources_id, sid), "sources_id: round trip");
+	is_int(json_object_size(json_object_get(back.v[0].inputs, "files")), RCACHE_FILES_MAX + 10,
+	       "sources_id: files kept whole below RCACHE_COPY_FILES_MAX");
+	rcache_record_release(&back);
+	json_t *step = json_array_get(json_object_get(json_object_get(cfg, RCACHE_FIELD), "steps"), 0);
+	json_object_set_new(step, "sources_id", json_string("sha256:nothex"));
+	is_int(rcache_config_get(cfg, layers, &back, &err), -1, "sources_id: a bad id is refused");
+	cleanup_free char *m = strata_error_string(err);
+	ok(strstr(m, "steps[0]: invalid sources_id"), "sources_id: the error names the field (%s)", m);
+	strata_error_clear(&err);
+	rcache_record_release(&r);
+}
+
 int main(void)
 {
 	test_inline();
 	test_artifact(true);
 	test_artifact(false);
 	test_cap();
+	test_sources_id();
 	test_explain();
 	test_cache_to();
 	return done_testing();

@@ -84,6 +84,31 @@ int main(void)
 	static const char *const tagged[] = { "DOCKER_IMAGE_NAME", "a:v1", "REVISION", "1", NULL };
 	check("tagged image name", tagged, (struct ci_flags){ 0 }, NULL, NULL, "without a tag");
 
+	/* the cache artifact beside the image: default, flag over env, off, refused */
+	struct ci_plan p;
+	struct strata_error *ce = NULL;
+	env_table = semaphore;
+	ok(ci_plan_resolve(&(struct ci_flags){ 0 }, fake_getenv, &p, &ce) == 0, "cache: default plan");
+	is_str(p.ref_cache, "127.0.0.1:5000/app:buildcache", "cache: default ref");
+	is_str(p.cache_to, "127.0.0.1:5000/app:buildcache,mode=max", "cache: every stage exported");
+	ci_plan_release(&p);
+	static const char *const envtag[] = { "DOCKER_IMAGE_NAME", "app", "REVISION", "1", "STRATA_CACHE_TAG", "c1", NULL };
+	env_table = envtag;
+	ok(ci_plan_resolve(&(struct ci_flags){ 0 }, fake_getenv, &p, &ce) == 0, "cache: env plan");
+	is_str(p.ref_cache, "docker.io/library/app:c1", "cache: STRATA_CACHE_TAG");
+	ci_plan_release(&p);
+	ok(ci_plan_resolve(&(struct ci_flags){ .cache_tag = "c2" }, fake_getenv, &p, &ce) == 0, "cache: flag plan");
+	is_str(p.ref_cache, "docker.io/library/app:c2", "cache: the flag wins over the environment");
+	ci_plan_release(&p);
+	ok(ci_plan_resolve(&(struct ci_flags){ .cache_tag = "none" }, fake_getenv, &p, &ce) == 0 && !p.ref_cache &&
+		   !p.cache_to && !p.cache_tag,
+	   "cache: none turns it off");
+	ci_plan_release(&p);
+	check("cache tag latest", envtag, (struct ci_flags){ .cache_tag = "latest" }, NULL, NULL, "is the image's tag");
+	check("cache tag = the build's tag", envtag, (struct ci_flags){ .cache_tag = "1" }, NULL, NULL,
+	      "is the image's tag");
+	check("bad cache tag", envtag, (struct ci_flags){ .cache_tag = "a/b" }, NULL, NULL, "not a valid tag");
+
 	struct strata_error *e = NULL;
 	strata_error_makec(&e, STRATA_E_BUILD, 0, "step failed");
 	is_int(ci_exit_code(e), CI_EXIT_BUILD, "build failure exit code");

@@ -182,8 +182,38 @@ static void test_json(void)
 	strata_error_clear(&err);
 }
 
+static void test_utf8(void)
+{
+	ok(strata_utf8_valid("caf\xc3\xa9", 5), "UTF-8 is valid");
+	ok(!strata_utf8_valid("bad\xff", 4), "0xFF is not");
+	ok(!strata_utf8_valid("\xc0\xaf", 2), "an overlong form is not");
+	ok(!strata_utf8_valid("\xed\xa0\x80", 3), "a surrogate is not");
+	ok(!strata_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF is not");
+	ok(!strata_utf8_valid("\xc3", 1), "a cut sequence is not");
+	char *a = strata_utf8_lossy("caf\xc3\xa9");
+	is_str(a, "caf\xc3\xa9", "lossy: valid text unchanged");
+	free(a);
+	a = strata_utf8_lossy("a\xff\xfe" "b");
+	is_str(a, "a\xef\xbf\xbd\xef\xbf\xbd" "b", "lossy: one U+FFFD per bad byte, as Go");
+	free(a);
+	a = strata_utf8_exact("caf\xc3\xa9");
+	is_str(a, "caf\xc3\xa9", "exact: valid text unchanged");
+	free(a);
+	char *x = strata_utf8_exact("a\xff"), *y = strata_utf8_exact("a\xfe"), *z = strata_utf8_exact("a\xf4\x8f\xbf\xbf");
+	ok(strcmp(x, y) && strcmp(x, z) && strcmp(y, z), "exact: 0xFF, 0xFE and U+10FFFF map apart");
+	ok(strata_utf8_valid(x, strlen(x)) && strata_utf8_valid(z, strlen(z)), "exact: the results are UTF-8");
+	free(x), free(y), free(z);
+	json_t *j = strata_json_text("x\xff");
+	ok(j && json_is_string(j), "strata_json_text never fails on bytes");
+	json_decref(j);
+	j = strata_json_exact(NULL);
+	ok(json_is_null(j), "NULL is JSON null");
+	json_decref(j);
+}
+
 int main(void)
 {
+	test_utf8();
 	test_error();
 	test_buf();
 	test_hash();

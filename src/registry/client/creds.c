@@ -334,3 +334,33 @@ int regclient_creds_erase(const char *dir, const char *host, struct strata_error
 		return -1;
 	return 1;
 }
+
+json_t *regclient_creds_describe(const char *dir)
+{
+	cleanup_free char *path = NULL;
+	json_t *cfg = NULL;
+	struct strata_error *err = NULL;
+	int rc = load_config(dir, &path, &cfg, &err);
+	json_t *o = json_pack("{s:s,s:b}", "config", path, "exists", strata_path_exists(path));
+	if (rc < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		json_object_set_new(o, "error", json_string(m));
+		return o;
+	}
+	json_t *auths = json_array();
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(cfg, "auths"), key, v)
+		json_array_append_new(auths, json_string(key));
+	json_object_set_new(o, "auths", auths);
+	const char *store = json_string_value(json_object_get(cfg, "credsStore"));
+	json_object_set_new(o, "credsStore", store && *store ? json_string(store) : json_null());
+	json_t *helpers = json_object();
+	json_object_foreach(json_object_get(cfg, "credHelpers"), key, v)
+		if (json_string_value(v))
+			json_object_set_new(helpers, key, json_string(json_string_value(v)));
+	json_object_set_new(o, "credHelpers", helpers);
+	json_decref(cfg);
+	return o;
+}

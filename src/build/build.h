@@ -44,6 +44,7 @@
 
 #include "util/util.h"
 #include "build/context.h"
+#include "build/events.h"
 #include "build/executor.h"
 #include "dockerfile/dockerfile.h"
 #include "store/store.h"
@@ -144,7 +145,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
  * version (docs/internals/cache.md, "Key version"); tests/unit/
  * test_build_cachekey.c and tests/e2e/t5400-cache-key-golden.sh pin keys.
  */
-#define BUILD_CACHE_KEY_VERSION 1
+#define BUILD_CACHE_KEY_VERSION 2
 void build_cache_key(const json_t *inputs, char key[72]);
 
 /*
@@ -192,6 +193,9 @@ struct build_secret {
  *                 reference), or NULL: the layers are fetched and read.
  * image_config    the final config before it is serialised (inline cache);
  *                 layers: the final manifest's layers.
+ * image_created   the image's creation time when it is wholly another's (a
+ *                 fully cached build from one cache source: that image's
+ *                 time), else 0 (the build's own time).
  */
 struct build_step_record {
 	const char *key;
@@ -217,6 +221,7 @@ struct build_hooks {
 	int (*fetch_layer)(void *ctx, const char *key, const json_t *desc, struct strata_error **err);
 	json_t *(*copy_sources)(void *ctx, const char *sources_id);
 	int (*image_config)(void *ctx, json_t *config, const json_t *layers, struct strata_error **err);
+	time_t (*image_created)(void *ctx);
 };
 
 struct build_options {
@@ -235,6 +240,7 @@ struct build_options {
 	size_t nsecrets;
 	enum build_progress_mode progress;
 	FILE *out;                        /* progress output (stderr) */
+	const struct build_listener *listener; /* the event stream (events.h); NULL: none */
 	const struct build_hooks *hooks;  /* NULL: none */
 	/*
 	 * SOURCE_DATE_EPOCH (BuildKit's rewrite-timestamp): when set, every layer

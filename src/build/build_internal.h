@@ -43,9 +43,13 @@ char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
-/* annotations: the manifest's ("K=V" each; NULL/0 none); mdigest: the manifest's digest */
+/*
+ * annotations: the manifest's ("K=V" each; NULL/0 none); created: the time
+ * to stamp when no tag names the same config (0: now; created_fixed: always,
+ * --source-date-epoch), see image.c; mdigest: the manifest's digest
+ */
 int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
-		const char *const *tags, size_t ntags, char id[72], char mdigest[72],
+		const char *const *tags, size_t ntags, time_t created, bool created_fixed, char id[72], char mdigest[72],
 		struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
@@ -73,24 +77,43 @@ int prune_tree_remove(const char *path, struct strata_error **err);
 
 #endif
 
-/* ---- progress.c: BuildKit-style plain output, a compact tty view, or nothing ---- */
+/* ---- progress.c: the event stream (events.h) and its terminal view ---- */
+struct progress_vertex {
+	char *name;
+	double t0;                       /* when it started */
+	bool running;
+};
 struct progress {
 	FILE *out;
 	enum build_progress_mode mode;   /* resolved: PLAIN, TTY or QUIET */
-	int next;
-	double *t0;                      /* start time of vertex n at [n - 1] */
-	size_t nt0;
+	struct progress_vertex *v;       /* vertex n at [n - 1] */
+	size_t nv;
+	double origin;                   /* when the stream began */
+	struct build_listener listener;  /* event NULL: none */
 	bool tty_pending;                /* a live line is on screen (tty) */
+	bool ticking, stop;              /* the tty's elapsed-time ticker */
+	pthread_t tick;
+	pthread_cond_t wake;
 	pthread_mutex_t lock;            /* stages may print from several threads */
 };
 double progress_now(void);
-void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode);
+void progress_init(struct progress *pr, FILE *out, enum build_progress_mode mode, const struct build_listener *l);
 void progress_release(struct progress *pr);
 int progress_start(struct progress *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a Dockerfile step: stage index and line go to the event */
+int progress_start_step(struct progress *pr, int stage, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void progress_line(struct progress *pr, int n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void progress_output(struct progress *pr, int n, const char *line, size_t len);
+void progress_miss(struct progress *pr, int n, const char *why);
+/* one line a RUN printed (stream 1 stdout, 2 stderr) */
+void progress_output(struct progress *pr, int n, int stream, const char *line, size_t len);
+/* bytes vertex n moved (digest: the blob, or NULL) */
+void progress_bytes(struct progress *pr, int n, const char *digest, uint64_t pulled, uint64_t pushed);
+/* the layer vertex n made or reused */
+void progress_layer(struct progress *pr, int n, const char *digest, uint64_t size);
 void progress_done(struct progress *pr, int n);
-void progress_cached(struct progress *pr, int n);
+/* note: NULL, or a detail ("linked layer reused") */
+void progress_cached(struct progress *pr, int n, const char *note);
 void progress_error(struct progress *pr, int n, const char *msg);
 
 /* ---- the engine's state ---- */

@@ -80,7 +80,11 @@ char *build_cache_explain(const json_t *prev, const json_t *now, bool parent_mis
 		return xstrdup("parent step changed");
 	if (!same(json_object_get(prev, "insn"), json_object_get(now, "insn")))
 		return xstrdup("instruction changed");
-	json_t *pa = json_object_get(prev, "args"), *na = json_object_get(now, "args");
+	/* older inputs kept build-arg values in clear, in "args" and in "env" */
+	const json_t *old_args = json_object_get(prev, "build_args") ? NULL : json_object_get(prev, "args");
+	cleanup_json json_t *old_digests = old_args ? strata_json_digest_values(old_args) : NULL;
+	json_t *pa = old_digests ? old_digests : json_object_get(prev, "build_args");
+	json_t *na = json_object_get(now, "build_args");
 	if (!same(pa, na)) {
 		cleanup_json json_t *e1 = pa ? json_incref(pa) : json_object();
 		cleanup_json json_t *e2 = na ? json_incref(na) : json_object();
@@ -88,10 +92,14 @@ char *build_cache_explain(const json_t *prev, const json_t *now, bool parent_mis
 		if (m)
 			return m;
 	}
-	json_t *pe = json_object_get(prev, "env"), *ne = json_object_get(now, "env");
-	if (!same(pe, ne)) {
-		cleanup_json json_t *e1 = env_object(pe);
-		cleanup_json json_t *e2 = env_object(ne);
+	cleanup_json json_t *e1 = env_object(json_object_get(prev, "env"));
+	cleanup_json json_t *e2 = env_object(json_object_get(now, "env"));
+	const char *ak;
+	json_t *av;
+	json_object_foreach((json_t *)old_args, ak, av)
+		if (json_equal(json_object_get(e1, ak), av) && !json_object_get(e2, ak))
+			json_object_del(e1, ak);
+	if (!same(e1, e2)) {
 		char *m = diff_object(e1, e2, "env");
 		return m ? m : xstrdup("env changed");
 	}

@@ -76,6 +76,7 @@ static int snapshot_fetch_locked(struct engine *e, const char *id, struct strata
 			progress_error(&e->pr, v, m);
 			return strata_error_wrap(err, "fetch cached layer %s", digest);
 		}
+		progress_bytes(&e->pr, v, digest, (uint64_t)json_integer_value(json_object_get(desc, "size")), 0);
 		progress_done(&e->pr, v);
 	}
 	cleanup_free char *diff = xasprintf("sha256:%s", id);
@@ -201,6 +202,26 @@ static json_t *cmd_json(const struct dockerfile_command *c)
 		json_array_append_new(a, strata_json_text(c->shell));
 	}
 	return a;
+}
+
+/*
+ * The base image's history, with an entry for each of its layers it does
+ * not describe: history is optional in OCI, but an image whose history
+ * describes fewer layers than rootfs.diff_ids has is invalid once strata adds
+ * its own entries (the BuildKit fix: missing entries go first).
+ */
+static json_t *base_history(const json_t *config)
+{
+	json_t *h = json_object_get(config, "history");
+	h = json_is_array(h) ? json_deep_copy(h) : json_array();
+	size_t described = 0, i;
+	json_t *ent;
+	json_array_foreach(h, i, ent)
+		described += !json_is_true(json_object_get(ent, "empty_layer"));
+	size_t layers = json_array_size(json_object_get(json_object_get(config, "rootfs"), "diff_ids"));
+	for (size_t k = described; k < layers; k++)
+		json_array_insert_new(h, 0, json_pack("{s:s}", "comment", "base layer without history"));
+	return h;
 }
 
 static void history_add(const struct engine *e, struct stage_state *s, const char *created_by, bool empty)
@@ -405,7 +426,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 {
 	char lbl[128];
 	stage_label(e, si, lbl, sizeof(lbl));
-	int v = progress_start(&e->pr, "[%s%d/%d] %s%s", lbl, pos, total, onbuild ? "ONBUILD " : "", st->original);
+	int v = progress_start_step(&e->pr, (int)si, st->line, "[%s%d/%d] %s%s", lbl, pos, total,
+				    onbuild ? "ONBUILD " : "", st->original);
 	cleanup_json json_t *inputs = json_object();
 	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
 	 * parent (the steps after it chain on both, see below) */
@@ -426,12 +448,14 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	}
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
-		 * them already expanded in the instruction) */
-		json_t *args = json_object();
+		 * them already expanded in the instruction). Inputs are published
+		 * (strata.cache.v1) and kept in build/cache/inputs: a digest of
+		 * each value, never the value (docs/internals/cache.md) */
+		cleanup_json json_t *args = json_object();
 		for (size_t i = 0; i < st->nargs; i++)
 			if (st->args[i].cache_key && st->args[i].value)
 				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
-		json_object_set_new(inputs, "args", args);
+		json_object_set_new(inputs, "build_args", strata_json_digest_values(args));
 	}
 
 	struct build_copy_plan *plan = NULL;
@@ -496,10 +520,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 	pthread_mutex_unlock(&e->lock);
 	locked = false;
 	if (entry) {
-		if (linked)
-			progress_line(&e->pr, v, "CACHED (linked layer reused)");
-		else
-			progress_cached(&e->pr, v);
+		progress_cached(&e->pr, v, linked ? "linked layer reused" : NULL);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
@@ -517,7 +538,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 						       !linked && s->missed);
 			if (!why)
 				why = build_cache_explain(prev, inputs, parent_missed);
-			progress_line(&e->pr, v, "MISS: %s", why);
+			progress_miss(&e->pr, v, why);
 		}
 		if (st->kind != DF_RUN && !plan) {
 			/* the sources digest was the cache's record (lazy): the step
@@ -567,6 +588,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		pthread_mutex_unlock(&e->lock);
 		progress_done(&e->pr, v);
 	}
+	progress_layer(&e->pr, v, json_string_value(json_object_get(desc, "digest")),
+		       (uint64_t)json_integer_value(json_object_get(desc, "size")));
 	if (cache_last_set(e->root, stepid, key, err) < 0) {
 		rc = -1;
 		goto fail;
@@ -669,10 +692,8 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		if (pull(e, ref, err) < 0) {
-			strata_error_wrap(err, "image '%s' not found in the local store", ref);
-			return NULL;
-		}
+		if (pull(e, ref, err) < 0)
+			return NULL; /* "pull REF: <why>" says it all */
 		if (build_image_lookup(e->root, ref, &img, err) < 0)
 			return NULL;
 	}
@@ -846,7 +867,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
 	}
-	int v = progress_start(&e->pr, "[%s1/%d] FROM %s", lbl, total, sg->base);
+	int v = progress_start_step(&e->pr, (int)si, sg->line, "[%s1/%d] FROM %s", lbl, total, sg->base);
 	switch (sg->base_type) {
 	case DF_BASE_SCRATCH: {
 		s->image = new_image(e->b);
@@ -872,10 +893,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	}
 	case DF_BASE_IMAGE: {
 		s->image = json_deep_copy(img->config);
-		json_object_set_new(s->image, "history",
-				    json_is_array(json_object_get(img->config, "history"))
-					    ? json_deep_copy(json_object_get(img->config, "history"))
-					    : json_array());
+		json_object_set_new(s->image, "history", base_history(img->config));
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
 		s->layers = json_deep_copy(img->layers);
@@ -937,17 +955,14 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 		cleanup_free char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
 		json_object_set_new(obj_member(cfg, "Labels"), k, json_string(eq ? eq + 1 : ""));
 	}
-	if (e->o->source_date_epoch_set) {
-		char ts[64];
-		oci_time_format((time_t)e->o->source_date_epoch, ts, sizeof(ts));
-		json_object_set_new(s->image, "created", json_string(ts));
-	}
 	const struct build_hooks *h = e->o->hooks;
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
+	time_t created = e->o->source_date_epoch_set ? (time_t)e->o->source_date_epoch
+						     : h && h->image_created ? h->image_created(h->ctx) : 0;
 	if (image_write(e->store, s->image, s->layers, e->o->annotations, e->o->nannotations, e->o->tags, e->o->ntags,
-			res->image_id, res->manifest_digest, err) < 0)
+			created, e->o->source_date_epoch_set, res->image_id, res->manifest_digest, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id);
 	for (size_t i = 0; i < e->o->ntags; i++)
@@ -1251,7 +1266,7 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	pthread_mutex_init(&e.lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	memset(res, 0, sizeof(*res));
-	progress_init(&e.pr, o->out, o->progress);
+	progress_init(&e.pr, o->out, o->progress, o->listener);
 	int rc = setup(&e, err);
 	if (rc == 0)
 		rc = run_stages(&e, err);

@@ -250,7 +250,11 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 	}
 	f.alive_r = ap[0], f.alive_w = ap[1];
 	for (int i = 0; i < 2; i++) {
-		if (spec->on_output) {
+		if (spec->on_output && i == 1) {
+			/* stderr shares stdout's pipe: the lines keep the order the
+			 * command wrote them (two pipes cannot tell it afterwards) */
+			ctx.out_w[1] = ctx.out_w[0];
+		} else if (spec->on_output) {
 			int op[2];
 			if (pipe2(op, O_CLOEXEC) < 0) {
 				strata_error_make(err, errno, "pipe");

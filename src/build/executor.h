@@ -165,7 +165,9 @@ struct exec_spec {
 	const struct exec_mount *mounts;
 	size_t n_mounts;
 
-	/* output: on_output if set, else stdout_fd/stderr_fd if >= 0, else /dev/null */
+	/* output: on_output if set (stdout and stderr share one pipe, so lines keep
+	 * the order they were written; all are told as stream 1), else
+	 * stdout_fd/stderr_fd if >= 0, else /dev/null */
 	exec_output_fn on_output;
 	void *output_ctx;
 	int stdin_fd;                 /* -1 = /dev/null */

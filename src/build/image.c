@@ -6,7 +6,9 @@
 #include "build/build_internal.h"
 #include "oci/reference.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *size, struct strata_error **err)
 {
@@ -15,11 +17,66 @@ static int put_json(struct store *s, json_t *j, struct oci_digest *d, int64_t *s
 	return store_blob_put(s, txt, strlen(txt), NULL, d, err);
 }
 
+/* true if a and b are the same config but for "created" */
+static bool same_but_created(const json_t *a, const json_t *b)
+{
+	cleanup_json json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+	json_object_del(x, "created");
+	json_object_del(y, "created");
+	return json_equal(x, y);
+}
+
+/*
+ * The image's own creation time (what `strata images` shows as CREATED, as
+ * docker): $SOURCE_DATE_EPOCH when set (reproducible builds); else, when a
+ * tag already names an image whose config is this one but for "created" (a
+ * no-op rebuild), its time, so that the image id stays; else `created` when
+ * set (the time of the cache source a fully cached build reused whole, so a
+ * fresh runner makes the same image); else now.
+ */
+static void stamp_created(struct store *s, json_t *config, const char *const *tags, size_t ntags, time_t created,
+			  bool created_fixed)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	time_t t = created > 0 || created_fixed ? created : time(NULL);
+	unsigned long long v;
+	char *end;
+	if (created_fixed) {
+		/* --source-date-epoch (the option, a build arg or the variable): that time, always */
+	} else if (sde && *sde && (v = strtoull(sde, &end, 10), !*end)) {
+		t = (time_t)v;
+	} else {
+		for (size_t i = 0; i < ntags; i++) {
+			struct store_entry e;
+			struct store_image img;
+			if (store_resolve(s, tags[i], &e, NULL) < 0)
+				continue;
+			int r = store_image_load(s, &e.digest, &img, NULL);
+			free(e.name);
+			free(e.media_type);
+			if (r < 0)
+				continue;
+			const char *was = json_string_value(json_object_get(img.config.json, "created"));
+			bool same = was && same_but_created(img.config.json, config);
+			if (same)
+				json_object_set_new(config, "created", json_string(was));
+			store_image_release(&img);
+			if (same)
+				return;
+		}
+	}
+	char buf[64];
+	oci_time_format(t, buf, sizeof(buf));
+	json_object_set_new(config, "created", json_string(buf));
+}
+
 int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
-		const char *const *tags, size_t ntags, char id[72], char mdigest[72], struct strata_error **err)
+		const char *const *tags, size_t ntags, time_t created, bool created_fixed, char id[72], char mdigest[72],
+		struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
+	stamp_created(s, config, tags, ntags, created, created_fixed);
 	if (put_json(s, config, &cd, &csize, err) < 0)
 		return strata_error_wrap(err, "store image config");
 	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",

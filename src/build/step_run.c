@@ -203,11 +203,13 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		json_object_set_new(inputs, "mounts", mounts);
 	else
 		json_decref(mounts);
-	char **env = run_env(st);
+	/* the ENV part of RUN's environment: the ARGs in it are keyed as digests
+	 * ("build_args"), and the proxy args not at all, as docker does */
 	json_t *je = json_array();
-	for (size_t i = 0; env[i]; i++)
-		json_array_append_new(je, strata_json_exact(env[i]));
-	strv_free(env);
+	for (size_t i = 0; i < st->nenv; i++) {
+		cleanup_free char *kv = xasprintf("%s=%s", st->env[i].name, st->env[i].value ? st->env[i].value : "");
+		json_array_append_new(je, strata_json_exact(kv));
+	}
 	json_object_set_new(inputs, "env", je);
 	const char *wd = cfg_str(s, "WorkingDir"), *user = cfg_str(s, "User");
 	json_t *cfg = json_object();
@@ -229,9 +231,8 @@ struct out_ctx {
 
 static void on_output(void *ctx, int stream, const char *line, size_t len)
 {
-	(void)stream;
 	struct out_ctx *oc = ctx;
-	progress_output(&oc->e->pr, oc->vertex, line, len);
+	progress_output(&oc->e->pr, oc->vertex, stream, line, len);
 }
 
 /*

@@ -280,6 +280,10 @@ void rcache_push_result_release(struct rcache_push_result *r);
  */
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 		      struct rcache_push_result *out, struct strata_error **err);
+/* The same, telling prog (may be NULL) each upload's progress. */
+int rcache_push_image_progress(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
+			       const struct regclient_progress *prog, struct rcache_push_result *out,
+			       struct strata_error **err);
 
 /*
  * --cache-to dest_ref: encode the artifact of entries (rcache_artifact_encode),
@@ -376,6 +380,12 @@ void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e);
  * count) go into config["strata.cache.v1"]. layers: the final manifest's
  * layers array.
  */
+/*
+ * When every layer step of this build was a hit from one cache source, that
+ * source image's "created" (a fresh runner's fully cached build is the same
+ * image); else 0.
+ */
+time_t rcache_session_created(const struct rcache_session *x);
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,
 			  struct strata_error **err);
 /* Record (rcache_remote_note_entries) the imported layers the store does not hold. */

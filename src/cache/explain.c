@@ -25,8 +25,9 @@ static const char *object_diff(const json_t *a, const json_t *b)
 	return NULL;
 }
 
-/* "K=V" arrays: the first variable name that differs. */
-static char *env_diff(const json_t *a, const json_t *b)
+/* "K=V" arrays: the first variable name that differs (old_args: the build
+ * args older inputs also listed in a's env, ignored there). */
+static char *env_diff(const json_t *a, const json_t *b, const json_t *old_args)
 {
 	cleanup_json json_t *oa = json_object(), *ob = json_object();
 	const json_t *arrs[2] = { a, b };
@@ -44,6 +45,11 @@ static char *env_diff(const json_t *a, const json_t *b)
 			json_object_set_new(objs[s], k, json_string(eq ? eq + 1 : ""));
 		}
 	}
+	const char *ak;
+	json_t *av;
+	json_object_foreach((json_t *)old_args, ak, av)
+		if (json_equal(json_object_get(oa, ak), av) && !json_object_get(ob, ak))
+			json_object_del(oa, ak);
 	const char *k = object_diff(oa, ob);
 	return k ? xstrdup(k) : NULL;
 }
@@ -79,14 +85,20 @@ char *rcache_inputs_diff(const json_t *prev, const json_t *now, bool parent_miss
 		return xstrdup("instruction changed");
 	if (!same(prev, now, "platform"))
 		return xstrdup("platform changed");
-	if (!same(prev, now, "args")) {
-		const char *k = object_diff(json_object_get(prev, "args"), json_object_get(now, "args"));
+	/* older inputs kept build-arg values in clear, in "args" and in "env" */
+	const json_t *old_args = json_object_get(prev, "build_args") ? NULL : json_object_get(prev, "args");
+	cleanup_json json_t *old_digests = old_args ? strata_json_digest_values(old_args) : NULL;
+	const json_t *pa = old_digests ? old_digests : json_object_get(prev, "build_args");
+	const json_t *na = json_object_get(now, "build_args");
+	if (!((!pa && !na) || (pa && na && json_equal((json_t *)pa, (json_t *)na)))) {
+		const char *k = object_diff(pa, na);
 		return k ? xasprintf("build arg %s changed", k) : xstrdup("build args changed");
 	}
-	if (!same(prev, now, "env")) {
-		cleanup_free char *k = env_diff(json_object_get(prev, "env"), json_object_get(now, "env"));
-		return k ? xasprintf("env %s changed", k) : xstrdup("env changed");
-	}
+	cleanup_free char *ek = env_diff(json_object_get(prev, "env"), json_object_get(now, "env"), old_args);
+	if (ek)
+		return xasprintf("env %s changed", ek);
+	if (!old_args && !same(prev, now, "env"))
+		return xstrdup("env changed");
 	if (!same(prev, now, "config")) {
 		const char *k = object_diff(json_object_get(prev, "config"), json_object_get(now, "config"));
 		return k ? xasprintf("%s changed", config_name(k)) : xstrdup("config changed");

@@ -29,6 +29,7 @@ struct pctx {
 	size_t n;
 	struct rcache_push_result *res;
 	struct regseen *seen; /* where blobs were pushed/pulled before (may be NULL) */
+	const struct regclient_progress *prog; /* uploads' progress, or NULL */
 	pthread_mutex_t lock;
 };
 
@@ -101,7 +102,7 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 	cleanup_close int fd = store_blob_open(p->s, &d, &size, err);
 	if (fd < 0)
 		return -1;
-	if (regclient_blob_put(p->c, p->host, p->repo, b->digest, fd, (uint64_t)size, NULL, NULL, err) < 0)
+	if (regclient_blob_put(p->c, p->host, p->repo, b->digest, fd, (uint64_t)size, NULL, p->prog, err) < 0)
 		return strata_error_wrap(err, "blob '%s'", b->digest);
 	bump(p, &p->res->blobs_uploaded, (uint64_t)size);
 	return 0;
@@ -125,13 +126,20 @@ static void pctx_release(struct pctx *p)
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 		      struct rcache_push_result *out, struct strata_error **err)
 {
+	return rcache_push_image_progress(c, s, src_ref, dest_ref, NULL, out, err);
+}
+
+int rcache_push_image_progress(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
+			       const struct regclient_progress *prog, struct rcache_push_result *out,
+			       struct strata_error **err)
+{
 	memset(out, 0, sizeof(*out));
 	cleanup_ref struct oci_ref r = OCI_REF_INIT;
 	if (oci_ref_parse(dest_ref, &r, err) < 0)
 		return strata_error_wrap(err, "push");
 	struct store_entry ent = { 0 };
 	struct store_image img = { 0 };
-	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out };
+	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out, .prog = prog };
 	int ret = -1;
 	if (store_resolve(s, src_ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0)
 		goto out;

@@ -195,6 +195,6 @@ int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, co
 out:
 	regclient_manifest_release(&m);
 	if (ret < 0)
-		strata_error_wrap(err, "adopt %s", ref);
+		strata_error_wrap(err, "pull %s", ref);
 	return ret;
 }

@@ -143,6 +143,23 @@ static void in_image(const struct rcache_session *x, const json_t *layers, struc
 	}
 }
 
+time_t rcache_session_created(const struct rcache_session *x)
+{
+	if (!x || !x->built.n)
+		return 0;
+	const char *src = NULL;
+	for (size_t i = 0; i < x->built.n; i++) {
+		const char *s = x->built.v[i].source;
+		if (!s || (src && strcmp(src, s)))
+			return 0;
+		src = s;
+	}
+	for (size_t i = 0; x->t && i < x->t->n_src; i++)
+		if (!strcmp(x->t->src[i]->ref, src))
+			return x->t->src[i]->created;
+	return 0;
+}
+
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,
 			  struct strata_error **err)
 {

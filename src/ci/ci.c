@@ -22,16 +22,6 @@ static const char *first(const char *(*get)(const char *), const char *flag, con
 	return NULL;
 }
 
-static bool is_git_sha(const char *s)
-{
-	if (strlen(s) != 40)
-		return false;
-	for (; *s; s++)
-		if (!isxdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* "https://reg.example.com:5000/" -> "reg.example.com:5000" */
 static char *clean_registry(const char *url, const char *port)
 {
@@ -83,14 +73,25 @@ int ci_plan_resolve(const struct ci_flags *flags, const char *(*get)(const char 
 	if (!image)
 		return strata_error_makec(err, STRATA_E_CONFIG, 0,
 					  "no image name: set DOCKER_IMAGE_NAME or pass --image");
+	/* one rule for every form (docs/ci.md): <revision>_<build number>, the
+	 * revision exactly as given (a 40-character git SHA whole), both needed */
 	if (!rev && !build)
 		return strata_error_makec(err, STRATA_E_CONFIG, 0,
 					  "no revision or build number: pass --revision/--build-number or set one of "
 					  "SEMAPHORE_GIT_SHA, GITHUB_SHA, CI_COMMIT_SHA, REVISION, SEMAPHORE_BUILD_NUMBER, "
 					  "GITHUB_RUN_NUMBER, CI_PIPELINE_IID, BUILD_NUMBER");
-	cleanup_free char *shortrev = rev ? (is_git_sha(rev) ? xstrndup(rev, 12) : xstrdup(rev)) : NULL;
-	cleanup_free char *tag = shortrev && build ? xasprintf("%s_%s", shortrev, build)
-						    : xstrdup(shortrev ? shortrev : build);
+	if (!build)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "a revision (from %s) but no build number: the tag is REVISION_BUILD; pass "
+					  "--build-number or set one of SEMAPHORE_BUILD_NUMBER, GITHUB_RUN_NUMBER, "
+					  "CI_PIPELINE_IID, BUILD_NUMBER",
+					  out->revision_from);
+	if (!rev)
+		return strata_error_makec(err, STRATA_E_CONFIG, 0,
+					  "a build number (from %s) but no revision: the tag is REVISION_BUILD; pass "
+					  "--revision or set one of SEMAPHORE_GIT_SHA, GITHUB_SHA, CI_COMMIT_SHA, REVISION",
+					  out->build_from);
+	cleanup_free char *tag = xasprintf("%s_%s", rev, build);
 	if (!oci_tag_valid(tag))
 		return strata_error_makec(err, STRATA_E_CONFIG, 0,
 					  "tag '%s' (from %s%s%s) is not a valid tag", tag,
@@ -149,6 +150,7 @@ int ci_exit_code(const struct strata_error *e)
 	case STRATA_E_AUTH: return CI_EXIT_AUTH;
 	case STRATA_E_REGISTRY: return CI_EXIT_REGISTRY;
 	case STRATA_E_CONFIG:
+	case STRATA_E_NOTFOUND: /* a base image the registry does not have */
 	case STRATA_E_INVALID: return CI_EXIT_CONFIG;
 	case STRATA_E_INTERRUPTED: return CI_EXIT_INTERRUPTED;
 	default: return CI_EXIT_FAIL;

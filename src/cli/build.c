@@ -9,6 +9,7 @@
 #include "cli/buildout.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
+#include "cli/report.h"
 #include "oci/reference.h"
 
 #include <errno.h>
@@ -64,6 +65,8 @@ static void usage(FILE *out)
 		"                           for COPY --from=NAME and RUN --mount from=NAME (repeatable)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
+		"      --report FILE        write a report of the build to FILE.html (a page: steps on a\n"
+		"                           timeline, cached or run, why each missed, bytes moved) or FILE.json\n"
 		"  -h, --help               show this help\n");
 }
 
@@ -158,7 +161,7 @@ static int cmd_build(int argc, char **argv)
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
 	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE, O_LOAD, O_METADATA, O_NCFILTER, O_ANNOTATION,
-	       O_ADDHOST, O_UNSUPPORTED, O_SSH, O_SHM, O_ULIMIT, O_BCTX };
+	       O_ADDHOST, O_UNSUPPORTED, O_SSH, O_SHM, O_ULIMIT, O_BCTX, O_REPORT };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
@@ -177,7 +180,8 @@ static int cmd_build(int argc, char **argv)
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
 		{ "cache-to", required_argument, NULL, O_CACHE_TO },
-		{ "source-date-epoch", required_argument, NULL, O_SDE }, CLI_REGOPTS_LONG,
+		{ "source-date-epoch", required_argument, NULL, O_SDE }, { "report", required_argument, NULL, O_REPORT },
+		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct build_options o = { .out = stderr };
@@ -191,7 +195,8 @@ static int cmd_build(int argc, char **argv)
 	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
 	struct cli_build_remote *remote = NULL;
 	size_t nt = 0, nl = 0, ns = 0;
-	const char *iidfile = NULL, *sde = NULL, *metadata = NULL;
+	const char *iidfile = NULL, *sde = NULL, *metadata = NULL, *report_path = NULL;
+	struct cli_report report = { 0 };
 	struct cli_build_output out = { 0 };
 	struct cli_build_context bctx = { 0 };
 	cleanup_free char *dfpath = NULL;
@@ -334,6 +339,7 @@ static int cmd_build(int argc, char **argv)
 		case O_UNSUPPORTED:
 			rc = cli_usage_error("build", "%s is not supported by strata yet", argv[optind - 1]);
 			goto out;
+		case O_REPORT: report_path = optarg; break;
 		case O_PUSH: rop.push = true; break;
 		case O_PLATFORM:
 			if (!strchr(optarg, '/')) {
@@ -402,7 +408,7 @@ static int cmd_build(int argc, char **argv)
 		case O_IIDFILE: iidfile = optarg; break;
 		case O_SDE: sde = optarg; break;
 		default:
-			rc = cli_usage_error("build", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("build", argv, "t:f:qo:", opts);
 			goto out;
 		}
 	}
@@ -492,6 +498,15 @@ static int cmd_build(int argc, char **argv)
 		rc = cli_usage_error("build", "--push needs at least one -t tag");
 		goto out;
 	}
+	if (cli_report_open(&report, report_path, &err) < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		rc = cli_usage_error("build", "%s", m);
+		goto out;
+	}
+	o.listener = cli_report_listener(&report);
+	rop.events = o.listener;
+	rop.quiet = quiet;
 	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
 		bool usage = strata_error_code(err) == STRATA_E_USAGE;
 		if (usage) {
@@ -545,10 +560,13 @@ static int cmd_build(int argc, char **argv)
 		fputc('\n', stderr);
 		struct cli_build_moved m;
 		cli_build_remote_moved(remote, &m);
-		if (m.requests)
-			fprintf(stderr, "strata: registry traffic: %llu bytes down, %llu bytes up, %llu requests\n",
-				(unsigned long long)m.bytes_down, (unsigned long long)m.bytes_up,
+		if (m.requests) {
+			char down[32], up[32];
+			strata_format_bytes(m.bytes_down, down, sizeof(down));
+			strata_format_bytes(m.bytes_up, up, sizeof(up));
+			fprintf(stderr, "strata: registry traffic: %s down, %s up, %llu requests\n", down, up,
 				(unsigned long long)m.requests);
+		}
 	}
 	rc = EXIT_OK;
 out:
@@ -562,6 +580,7 @@ out:
 	free(secrets);
 	free(memfds);
 	free(cache_from);
+	cli_report_close(&report, nt ? tags[0] : argv[argc - 1]);
 	cli_build_remote_free(remote);
 	regclient_opts_release(&ro);
 	free(tags);

@@ -5,11 +5,13 @@
 #include "cli/buildremote.h"
 #include "cli/cli.h"
 #include "cli/cli_store.h"
+#include "cli/progress.h"
 #include "cli/regopts.h"
 #include "cache/cache.h"
 #include "registry/storexfer.h"
 #include "registry/transfer.h"
 
+#include <pthread.h>
 #include <string.h>
 
 struct cli_build_remote {
@@ -117,6 +119,12 @@ static int hook_config(void *ctx, json_t *config, const json_t *layers, struct s
 	return r->cache ? rcache_session_inline(r->cache, config, layers, err) : 0;
 }
 
+static time_t hook_created(void *ctx)
+{
+	struct cli_build_remote *r = ctx;
+	return rcache_session_created(r->cache);
+}
+
 int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, struct cli_build_remote **rp,
 			  struct strata_error **err)
 {
@@ -147,6 +155,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.fetch_layer = hook_fetch,
 		.copy_sources = hook_copy_sources,
 		.image_config = hook_config,
+		.image_created = hook_created,
 	};
 	*rp = r;
 	return 0;
@@ -160,21 +169,53 @@ const struct build_hooks *cli_build_remote_hooks(struct cli_build_remote *r)
 	return &r->hooks;
 }
 
+/* upload progress: the bars of `strata push`, and the bytes into the event stream */
+struct push_progress {
+	struct regclient_progress bars;
+	const struct build_listener *events;
+	pthread_mutex_t lock;
+};
+
+static void push_update(void *ctx, const char *digest, uint64_t done, uint64_t total, const char *state)
+{
+	struct push_progress *p = ctx;
+	p->bars.fn(p->bars.ctx, digest, done, total, state);
+	if (p->events && p->events->event && !strcmp(state, "pushed")) {
+		struct build_event ev = { .kind = BUILD_EV_BYTES, .text = digest, .pushed = total, .stage = -1 };
+		pthread_mutex_lock(&p->lock);
+		p->events->event(p->events->ctx, &ev);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static int push_tags(struct cli_build_remote *r, const char *const *tags, size_t ntags, struct strata_error **err)
+{
+	struct cli_progress *bars = cli_progress_new(r->out, r->o.quiet);
+	struct push_progress pp = { .bars = cli_progress_callback(bars), .events = r->o.events };
+	pthread_mutex_init(&pp.lock, NULL);
+	struct regclient_progress prog = { push_update, &pp };
+	int rc = 0;
+	for (size_t i = 0; i < ntags && rc == 0; i++) {
+		struct rcache_push_result pr = { 0 };
+		rc = rcache_push_image_progress(r->c, r->s, tags[i], tags[i], &prog, &pr, err);
+		if (rc == 0)
+			fprintf(r->out, "pushed %s: %zu blobs uploaded (%.1f MB), %zu mounted, %zu already there; digest %s\n",
+				tags[i], pr.blobs_uploaded, (double)pr.bytes_uploaded / 1e6, pr.blobs_mounted,
+				pr.blobs_present, pr.digest ? pr.digest : "?");
+		rcache_push_result_release(&pr);
+	}
+	cli_progress_free(bars);
+	pthread_mutex_destroy(&pp.lock);
+	return rc;
+}
+
 int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags, size_t ntags,
 			    struct strata_error **err)
 {
 	if (r->cache && rcache_session_note_remote(r->cache, err) < 0)
 		return strata_error_wrap(err, "record cached layers");
-	for (size_t i = 0; r->o.push && i < ntags; i++) {
-		struct rcache_push_result pr = { 0 };
-		if (rcache_push_image(r->c, r->s, tags[i], tags[i], &pr, err) < 0)
-			return -1;
-		fprintf(r->out,
-			"pushed %s: %zu blobs uploaded (%llu bytes), %zu mounted, %zu already there; digest %s\n",
-			tags[i], pr.blobs_uploaded, (unsigned long long)pr.bytes_uploaded, pr.blobs_mounted,
-			pr.blobs_present, pr.digest ? pr.digest : "?");
-		rcache_push_result_release(&pr);
-	}
+	if (r->o.push && push_tags(r, tags, ntags, err) < 0)
+		return -1;
 	if (r->o.cache_to) {
 		struct rcache_push_result pr = { 0 };
 		struct strata_error *e = NULL;

@@ -22,6 +22,8 @@ struct cli_build_remote_opts {
 	size_t ncache_from;
 	const char *cache_to;          /* --cache-to REF[,mode=min|max] or NULL */
 	bool push;                     /* --push: every tag after the build */
+	const struct build_listener *events; /* the build's event stream: bytes pushed per layer */
+	bool quiet;                    /* no upload progress */
 };
 
 struct cli_build_remote;

@@ -180,6 +180,7 @@ static int cmd_cache_debug(int argc, char **argv)
 		argv++;
 	}
 	optind = 1;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		if (cli_regopts_handle(&o, opt, optarg))
 			continue;
@@ -206,7 +207,7 @@ static int cmd_cache_debug(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		default:
-			return cli_usage_error("cache-debug", "unknown option");
+			return cli_option_error("cache-debug", argv, "+h", longopts);
 		}
 	}
 	if (!cmd && optind < argc)

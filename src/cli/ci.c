@@ -10,6 +10,7 @@
 #include "cli/buildremote.h"
 #include "cli/ci_compose.h"
 #include "cli/regopts.h"
+#include "cli/report.h"
 #include "build/build.h"
 #include "ci/ci.h"
 
@@ -27,8 +28,9 @@ static void usage(FILE *out)
 		"\n"
 		"The CI job of docs/ci.md in one command: build CONTEXT (default .) with\n"
 		"--cache-from REGISTRY/IMAGE:buildcache and :latest (missing is fine), tag it\n"
-		"REVISION_BUILD and latest, push both, export every stage's cache to\n"
-		"REGISTRY/IMAGE:buildcache (mode=max), print a summary.\n"
+		"REVISION_BUILD (the revision whole; both are needed) and latest, push both,\n"
+		"export every stage's cache to REGISTRY/IMAGE:buildcache (mode=max), print a\n"
+		"summary.\n"
 		"\n"
 		"Options (each overrides the environment):\n"
 		"      --image NAME         the repository (DOCKER_IMAGE_NAME)\n"
@@ -45,6 +47,9 @@ static void usage(FILE *out)
 		"      --progress MODE      auto (default), plain or tty\n" CLI_REGOPTS_HELP
 		"  -h, --help               show this help\n"
 		"\n"
+		"Environment:\n"
+		"  STRATA_REPORT=FILE.html|FILE.json  write a report of the build (see strata build --report)\n"
+		"\n"
 		"Exit status:\n"
 		"  0  success\n"
 		"  1  any other failure\n"
@@ -52,7 +57,8 @@ static void usage(FILE *out)
 		"  3  a build step failed\n"
 		"  4  the registry refused the push or was unreachable\n"
 		"  5  authentication or authorisation failure\n"
-		"  6  bad configuration (no image name, bad reference, bad compose file,\n"
+		"  6  bad configuration (no image name, a missing revision or build number,\n"
+		"     bad reference, a base image the registry does not have, bad compose file,\n"
 		"     a missing or unparsable Dockerfile, a missing context)\n"
 		"  130  interrupted (SIGINT, SIGTERM)\n");
 }
@@ -102,6 +108,7 @@ static int cmd_ci(int argc, char **argv)
 	struct regclient_opts ro = { 0 };
 	struct ci_plan plan = { 0 };
 	struct cli_build_remote *remote = NULL;
+	struct cli_report report = { 0 };
 	struct strata_error *err = NULL;
 	const char **buildargs = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t nba = 0;
@@ -141,7 +148,7 @@ static int cmd_ci(int argc, char **argv)
 			}
 			break;
 		default:
-			rc = cli_usage_error("ci", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("ci", argv, "f:", opts);
 			goto out;
 		}
 	}
@@ -175,11 +182,19 @@ static int cmd_ci(int argc, char **argv)
 	const char *tags[] = { plan.ref_tag, plan.ref_latest };
 	/* every stage's cache beside the image (mode=max), then latest's inline cache */
 	const char *cache_from[] = { plan.ref_cache ? plan.ref_cache : plan.ref_latest, plan.ref_latest };
+	if (cli_report_open(&report, getenv("STRATA_REPORT"), &err) < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		rc = cli_usage_error("ci", "STRATA_REPORT: %s", m);
+		goto out;
+	}
+	o.listener = cli_report_listener(&report);
 	struct cli_build_remote_opts rop = { .reg = &ro,
 					     .cache_from = cache_from,
 					     .ncache_from = plan.ref_cache ? 2 : 1,
 					     .cache_to = plan.cache_to,
-					     .push = true };
+					     .push = true,
+					     .events = o.listener };
 	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
 		rc = ci_fail(err);
 		goto out;
@@ -199,15 +214,16 @@ static int cmd_ci(int argc, char **argv)
 	}
 	struct cli_build_moved m;
 	cli_build_remote_moved(remote, &m);
-	fprintf(stderr,
-		"strata ci: %s and %s pushed: %zu step%s cached, %zu run; %llu bytes pulled, %llu bytes pushed "
-		"(%llu requests); %.1fs\n",
-		plan.ref_tag, plan.ref_latest, res.steps_cached, res.steps_cached == 1 ? "" : "s", res.steps_run,
-		(unsigned long long)m.bytes_down, (unsigned long long)m.bytes_up, (unsigned long long)m.requests,
-		now() - t0);
+	char down[32], up[32];
+	strata_format_bytes(m.bytes_down, down, sizeof(down));
+	strata_format_bytes(m.bytes_up, up, sizeof(up));
+	fprintf(stderr, "strata ci: %s and %s pushed: %zu step%s cached, %zu run; %s pulled, %s pushed (%llu requests); %.1fs\n",
+		plan.ref_tag, plan.ref_latest, res.steps_cached, res.steps_cached == 1 ? "" : "s", res.steps_run, down,
+		up, (unsigned long long)m.requests, now() - t0);
 	printf("%s\n", res.image_id);
 	rc = EXIT_OK;
 out:
+	cli_report_close(&report, plan.ref_tag);
 	ci_plan_release(&plan);
 	cli_build_remote_free(remote);
 	regclient_opts_release(&ro);

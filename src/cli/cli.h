@@ -52,6 +52,14 @@ struct strata_command {
 int cli_fail(struct strata_error *err);
 /* Print "strata <verb>: <message>" plus a hint to run --help; @return EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * After getopt_long returned '?': the usage error naming the option that
+ * stopped it ("unknown option '-i'", "option '--tag' needs a value"), from
+ * optopt / optind. shortopts and longopts: those given to getopt_long.
+ * @return EXIT_USAGE.
+ */
+struct option;
+int cli_option_error(const char *verb, char **argv, const char *shortopts, const struct option *longopts);
 /* true if argv has -h/--help before a "--". */
 bool cli_wants_help(int argc, char **argv);
 

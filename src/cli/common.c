@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,4 +66,29 @@ char *cli_store_root(void)
 		return xasprintf("%s/strata", x);
 	const char *h = getenv("HOME");
 	return xasprintf("%s/.local/share/strata", h && *h ? h : "/tmp");
+}
+
+int cli_option_error(const char *verb, char **argv, const char *shortopts, const struct option *longopts)
+{
+	/* getopt_long leaves in optopt the short option it stopped at, or the
+	 * val of a long one missing its value (argv[optind - 1]), or 0 for an
+	 * unknown long option (argv[optind - 1]) */
+	const char *a = optind > 0 ? argv[optind - 1] : "";
+	size_t n = strcspn(a, "=");
+	if (!strncmp(a, "--", 2) && n > 2) {
+		for (const struct option *o = longopts; o && o->name; o++)
+			if (strlen(o->name) == n - 2 && !strncmp(o->name, a + 2, n - 2)) {
+				if (optopt == o->val && o->has_arg == required_argument)
+					return cli_usage_error(verb, "option '--%s' needs a value", o->name);
+				if (optopt == o->val && o->has_arg == no_argument && a[n] == '=')
+					return cli_usage_error(verb, "option '--%s' takes no value", o->name);
+			}
+		if (optopt == 0)
+			return cli_usage_error(verb, "unknown option '%.*s'", (int)n, a);
+	}
+	if (optopt > 0 && optopt < 256 && optopt != ':' && optopt != '+' && strchr(shortopts, optopt))
+		return cli_usage_error(verb, "option '-%c' needs a value", optopt);
+	if (optopt > 0 && optopt < 256)
+		return cli_usage_error(verb, "unknown option '-%c'", optopt);
+	return cli_usage_error(verb, "unknown option '%s'", a);
 }

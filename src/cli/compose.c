@@ -93,7 +93,7 @@ static int do_config(struct compose_project *p, int argc, char **argv)
 			usage();
 			return EXIT_OK;
 		default:
-			return cli_usage_error("compose config", "unknown option '%s'", argv[optind - 1]);
+			return cli_option_error("compose config", argv, "+qh", opts);
 		}
 	}
 	if (optind < argc)
@@ -279,7 +279,7 @@ static int do_build(struct compose_project *p, int argc, char **argv, bool push_
 			usage();
 			return EXIT_OK;
 		default:
-			return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+			return cli_option_error(verb, argv, "h", opts);
 		}
 	}
 	if (strcmp(format, "text") && strcmp(format, "json"))
@@ -381,7 +381,7 @@ static int cmd_compose(int argc, char **argv)
 			rc = EXIT_OK;
 			goto out;
 		default:
-			rc = cli_usage_error("compose", "unknown option '%s'", argv[optind - 1]);
+			rc = cli_option_error("compose", argv, "+f:p:h", opts);
 			goto out;
 		}
 	}

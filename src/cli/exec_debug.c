@@ -176,7 +176,7 @@ static int cmd_exec_debug(int argc, char **argv)
 			break;
 		case O_RUNDIR: run_dir = xstrdup(optarg); break;
 		default:
-			rc = cli_usage_error("exec-debug", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("exec-debug", argv, "+e:u:w:", opts);
 			goto out;
 		}
 	}

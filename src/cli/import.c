@@ -159,6 +159,7 @@ static int cmd_import(int argc, char **argv)
 	enum oci_compression comp = OCI_COMPRESSION_GZIP;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+c:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -185,7 +186,7 @@ static int cmd_import(int argc, char **argv)
 			return EXIT_OK;
 		default:
 			free(changes);
-			return cli_usage_error("import", "invalid option");
+			return cli_option_error("import", argv, "+c:m:h", opts);
 		}
 	}
 	if (argc - optind != 2) {

@@ -1,4 +1,5 @@
 #include "cli/cli_store.h"
+#include "cli/template.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +14,12 @@ static void usage(FILE *f)
 		   "\n"
 		   "Options:\n"
 		   "  -f, --format FORMAT  json (default): an array of objects; manifest or config:\n"
-		   "                       the raw stored bytes of that document (one REF)\n"
+		   "                       the raw stored bytes of that document (one REF); or a Go\n"
+		   "                       template as docker's, one line per REF: {{.Id}} {{.RepoTags}}\n"
+		   "                       {{.Created}} {{.Architecture}} {{.Os}} {{.Size}} {{.Digest}}\n"
+		   "                       {{.Config.Env}} {{.Config.Cmd}} {{index .Config.Labels \"k\"}}\n"
+		   "                       {{json .Config}} {{.RootFS.Layers}} ({{.Config}} is the\n"
+		   "                       image config's \"config\", as docker; {{.ImageConfig}} all of it)\n"
 		   "  -h, --help           show this help\n");
 }
 
@@ -36,6 +42,41 @@ static json_t *repo_tags(struct store *s, const struct oci_digest *d, struct str
 	}
 	store_entries_free(e, n);
 	return a;
+}
+
+/* the docker-shaped object a --format template reads */
+static json_t *template_data(const json_t *o)
+{
+	json_t *d = json_deep_copy(o);
+	json_t *cfg = json_object_get(o, "Config");
+	json_object_set(d, "ImageConfig", cfg);
+	json_t *c = json_object_get(cfg, "config");
+	json_t *dc = c ? json_deep_copy(c) : json_object();
+	/* docker's Config struct has these even when empty */
+	static const char *const lists[] = { "Env", "Cmd", "Entrypoint", "OnBuild" };
+	static const char *const maps[] = { "Labels", "ExposedPorts", "Volumes" };
+	static const char *const strs[] = { "WorkingDir", "User", "StopSignal" };
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(lists); i++)
+		if (!json_object_get(dc, lists[i]))
+			json_object_set_new(dc, lists[i], json_array());
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(maps); i++)
+		if (!json_object_get(dc, maps[i]))
+			json_object_set_new(dc, maps[i], json_object());
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(strs); i++)
+		if (!json_object_get(dc, strs[i]))
+			json_object_set_new(dc, strs[i], json_string(""));
+	json_object_set_new(d, "Config", dc);
+	json_t *rootfs = json_object_get(cfg, "rootfs");
+	json_object_set_new(d, "RootFS",
+			    json_pack("{s:s, s:O}", "Type", "layers", "Layers",
+				      json_object_get(rootfs, "diff_ids") ? json_object_get(rootfs, "diff_ids")
+									  : json_array()));
+	return d;
+}
+
+static bool is_raw(const char *format)
+{
+	return !strcmp(format, "json") || !strcmp(format, "manifest") || !strcmp(format, "config");
 }
 
 static int one(struct store *s, const char *ref, const char *format, json_t *out, struct strata_error **err)
@@ -65,7 +106,24 @@ static int one(struct store *s, const char *ref, const char *format, json_t *out
 				      img.config.created, "Architecture", img.config.architecture, "Os", img.config.os,
 				      "Size", (json_int_t)img.size, "Manifest", img.manifest.json, "Config",
 				      img.config.json);
-		json_array_append_new(out, o);
+		if (is_raw(format)) {
+			json_array_append_new(out, o);
+		} else {
+			json_t *d = template_data(o);
+			json_decref(o);
+			struct strata_buf b = STRATA_BUF_INIT;
+			int rc = cli_template_render(format, d, &b, err);
+			json_decref(d);
+			if (rc == 0) {
+				strata_buf_addch(&b, '\n');
+				fwrite(b.data, 1, b.len, stdout);
+			}
+			strata_buf_release(&b);
+			if (rc < 0) {
+				store_image_release(&img);
+				return -1;
+			}
+		}
 	}
 	store_image_release(&img);
 	return 0;
@@ -98,20 +156,30 @@ static int cmd_inspect(int argc, char **argv)
 	const char *format = "json";
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': format = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("inspect", "invalid option");
+		default: return cli_option_error("inspect", argv, "+f:h", opts);
 		}
 	}
-	if (strcmp(format, "json") && strcmp(format, "manifest") && strcmp(format, "config"))
-		return cli_usage_error("inspect", "--format must be json, manifest or config, not '%s'", format);
+	if (!is_raw(format) && !strstr(format, "{{"))
+		return cli_usage_error("inspect", "--format must be json, manifest, config or a {{template}}, not '%s'",
+				       format);
 	if (optind >= argc)
 		return cli_usage_error("inspect", "needs at least one REF");
-	if (strcmp(format, "json") && argc - optind != 1)
+	if ((!strcmp(format, "manifest") || !strcmp(format, "config")) && argc - optind != 1)
 		return cli_usage_error("inspect", "--format %s takes exactly one REF", format);
 	struct strata_error *err = NULL;
-	return inspect(argv + optind, argc - optind, format, &err) < 0 ? cli_fail(err) : EXIT_OK;
+	if (inspect(argv + optind, argc - optind, format, &err) < 0) {
+		if (strata_error_code(err) == STRATA_E_USAGE) {
+			cleanup_free char *m = strata_error_string(err);
+			strata_error_free(err);
+			return cli_usage_error("inspect", "%s", m);
+		}
+		return cli_fail(err);
+	}
+	return EXIT_OK;
 }
 STRATA_COMMAND(inspect, "inspect", "Show an image's manifest and config", cmd_inspect);

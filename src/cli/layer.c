@@ -66,6 +66,7 @@ static int cmd_create(int argc, char **argv)
 	const char *output = NULL;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:c:l:", lo, NULL)) != -1) {
 		char *end;
 		switch (c) {
@@ -117,7 +118,7 @@ static int cmd_create(int argc, char **argv)
 			if (wo.zstd_workers == 0)
 				wo.zstd_workers = -1;
 			break;
-		default: return cli_usage_error("layer create", "invalid option");
+		default: return cli_option_error("layer create", argv, "o:c:l:", lo);
 		}
 	}
 	if (argc - optind != 1)
@@ -172,6 +173,7 @@ static int cmd_apply(int argc, char **argv)
 	struct layer_apply_opts o = { .devices = geteuid() == 0 ? LAYER_DEVICES_CREATE : LAYER_DEVICES_REJECT };
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "m:", lo, NULL)) != -1) {
 		char *end;
 		switch (c) {
@@ -191,7 +193,7 @@ static int cmd_apply(int argc, char **argv)
 			break;
 		case 'O': o.overlay_whiteouts = true; break;
 		case 'N': o.no_chown = true; break;
-		default: return cli_usage_error("layer apply", "invalid option");
+		default: return cli_option_error("layer apply", argv, "m:", lo);
 		}
 	}
 	if (argc - optind != 2)

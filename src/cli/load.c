@@ -509,6 +509,7 @@ static int cmd_load(int argc, char **argv)
 	const char *file = NULL;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+i:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': file = optarg; break;
@@ -523,7 +524,7 @@ static int cmd_load(int argc, char **argv)
 			       "  -i, --input FILE   the archive ('-' for standard input; required)\n"
 			       "  -h, --help         show this help\n");
 			return EXIT_OK;
-		default: return cli_usage_error("load", "invalid option");
+		default: return cli_option_error("load", argv, "+i:h", opts);
 		}
 	}
 	if (!file)

@@ -76,6 +76,7 @@ static int cmd_login(int argc, char **argv)
 	bool from_stdin = false;
 	int opt;
 	optind = 1;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+u:p:h", longopts, NULL)) != -1) {
 		if (cli_regopts_handle(&o, opt, optarg))
 			continue;
@@ -95,7 +96,7 @@ static int cmd_login(int argc, char **argv)
 			usage();
 			return EXIT_OK;
 		default:
-			return cli_usage_error("login", "unknown option");
+			return cli_option_error("login", argv, "+u:p:h", longopts);
 		}
 	}
 	if (optind != argc - 1)
@@ -134,7 +135,12 @@ static int cmd_login(int argc, char **argv)
 	regclient_free(c);
 	if (r < 0) {
 		strata_error_wrap(&err, "login %s", host);
-		return cli_fail(err);
+		bool auth = strata_error_code(err) == STRATA_E_AUTH;
+		int rc = cli_fail(err);
+		if (auth)
+			fprintf(stderr, "strata: nothing was saved: the stored credentials for %s, if any, are unchanged\n",
+				host);
+		return rc;
 	}
 	if (regclient_creds_store(o.docker_config, host, user, pass, &err) < 0) {
 		strata_error_wrap(&err, "login %s: save credentials", host);

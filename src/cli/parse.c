@@ -79,7 +79,7 @@ static int cmd_parse(int argc, char **argv)
 			return EXIT_OK;
 		default:
 			dockerfile_buildargs_release(&ba);
-			return cli_usage_error("parse", "unknown option '%s'", argv[optind - 1]);
+			return cli_option_error("parse", argv, "+f:h", opts);
 		}
 	}
 	if (optind < argc) {

@@ -33,14 +33,7 @@ static double now_s(void)
 
 static void human(char *buf, size_t n, uint64_t v)
 {
-	if (v >= 1000000000)
-		snprintf(buf, n, "%.2f GB", (double)v / 1e9);
-	else if (v >= 1000000)
-		snprintf(buf, n, "%.1f MB", (double)v / 1e6);
-	else if (v >= 1000)
-		snprintf(buf, n, "%.1f kB", (double)v / 1e3);
-	else
-		snprintf(buf, n, "%" PRIu64 " B", v);
+	strata_format_bytes(v, buf, n);
 }
 
 static void draw(struct cli_progress *p)

@@ -1,5 +1,6 @@
 #include "build/build.h"
 #include "cli/cli_store.h"
+#include "cli/df.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static void print_result(const struct build_prune_result *r, bool dry)
 	for (size_t i = 0; i < r->n_removed; i++) {
 		const struct build_prune_removed *x = &r->removed[i];
 		char hs[32];
-		cli_human_size(x->size, hs, sizeof(hs));
+		strata_format_bytes((uint64_t)x->size, hs, sizeof(hs));
 		n[x->kind]++;
 		switch (x->kind) {
 		case BUILD_PRUNE_ENTRY: printf("%s cache entry: %s\n", verb, x->id); break;
@@ -68,9 +69,9 @@ static void print_result(const struct build_prune_result *r, bool dry)
 		printf("%s %zu stale temporary file%s\n", verb, r->blobs.tmp_removed,
 		       r->blobs.tmp_removed == 1 ? "" : "s");
 	char left[32], bs[32], total[32];
-	cli_human_size(r->remaining, left, sizeof(left));
-	cli_human_size(r->bytes, bs, sizeof(bs));
-	cli_human_size(r->bytes + r->blobs.bytes, total, sizeof(total));
+	strata_format_bytes((uint64_t)r->remaining, left, sizeof(left));
+	strata_format_bytes((uint64_t)r->bytes, bs, sizeof(bs));
+	strata_format_bytes((uint64_t)(r->bytes + r->blobs.bytes), total, sizeof(total));
 	printf("Build cache: %zu cache entr%s, %zu snapshot%s, %zu cache mount%s (%s); %s left\n",
 	       n[BUILD_PRUNE_ENTRY], n[BUILD_PRUNE_ENTRY] == 1 ? "y" : "ies", n[BUILD_PRUNE_SNAPSHOT],
 	       n[BUILD_PRUNE_SNAPSHOT] == 1 ? "" : "s", n[BUILD_PRUNE_MOUNT], n[BUILD_PRUNE_MOUNT] == 1 ? "" : "s",
@@ -79,6 +80,52 @@ static void print_result(const struct build_prune_result *r, bool dry)
 		printf("Kept %zu snapshot%s or cache mount%s in use by running processes\n", r->kept_busy,
 		       r->kept_busy == 1 ? "" : "s", r->kept_busy == 1 ? "" : "s");
 	printf("Total %s space: %s\n", dry ? "reclaimable" : "reclaimed", total);
+}
+
+/*
+ * What stays and why (measured after a prune; a dry run subtracts what it
+ * would remove): the blobs of tagged images, and the build cache that
+ * rebuilds reuse.
+ */
+static void print_kept(struct store *s, const struct build_prune_result *r, bool dry)
+{
+	struct cli_df d;
+	struct strata_error *err = NULL;
+	if (cli_df_measure(s, &d, &err) < 0) {
+		strata_error_free(err);
+		return;
+	}
+	if (dry) {
+		for (size_t i = 0; i < r->n_removed; i++) {
+			const struct build_prune_removed *x = &r->removed[i];
+			struct cli_df_row *row = x->kind == BUILD_PRUNE_ENTRY	   ? &d.cache
+						 : x->kind == BUILD_PRUNE_SNAPSHOT ? &d.snapshots
+						 : x->kind == BUILD_PRUNE_MOUNT	   ? &d.mounts
+										   : &d.other;
+			row->count -= row->count ? 1 : 0;
+			row->size -= x->size;
+		}
+		d.cache.size -= r->blobs.bytes;
+	}
+	const char *verb = dry ? "Would keep" : "Kept";
+	char a[32], b[32], c[32], e[32], t[32];
+	strata_format_bytes((uint64_t)(d.images.size + d.untagged.size), a, sizeof(a));
+	printf("%s %s: the blobs of %zu tagged and %zu untagged image%s (strata rmi removes an image; its\n"
+	       "  layers then go with the build cache)\n",
+	       verb, a, d.images.count, d.untagged.count, d.untagged.count == 1 ? "" : "s");
+	int64_t cache = d.cache.size + d.snapshots.size + d.mounts.size + d.other.size;
+	if (cache > 0) {
+		strata_format_bytes((uint64_t)cache, t, sizeof(t));
+		strata_format_bytes((uint64_t)(d.cache.size > 0 ? d.cache.size : 0), a, sizeof(a));
+		strata_format_bytes((uint64_t)(d.snapshots.size > 0 ? d.snapshots.size : 0), b, sizeof(b));
+		strata_format_bytes((uint64_t)(d.mounts.size > 0 ? d.mounts.size : 0), c, sizeof(c));
+		strata_format_bytes((uint64_t)(d.other.size > 0 ? d.other.size : 0), e, sizeof(e));
+		printf("%s %s of build cache: %zu cache entr%s with the layer blobs only they keep (%s), "
+		       "%zu snapshot%s (%s), %zu cache mount%s (%s), other %s; rebuilds reuse it: "
+		       "'strata prune -a' removes it\n",
+		       verb, t, d.cache.count, d.cache.count == 1 ? "y" : "ies", a, d.snapshots.count,
+		       d.snapshots.count == 1 ? "" : "s", b, d.mounts.count, d.mounts.count == 1 ? "" : "s", c, e);
+	}
 }
 
 static int cmd_prune(int argc, char **argv)
@@ -96,6 +143,7 @@ static int cmd_prune(int argc, char **argv)
 	struct strata_error *err = NULL;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+anh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.all = true; break;
@@ -109,7 +157,7 @@ static int cmd_prune(int argc, char **argv)
 				return bad_value(err);
 			break;
 		case 'h': usage(); return EXIT_OK;
-		default: return cli_usage_error("prune", "invalid option");
+		default: return cli_option_error("prune", argv, "+anh", opts);
 		}
 	}
 	if (optind != argc)
@@ -122,8 +170,9 @@ static int cmd_prune(int argc, char **argv)
 		store_close(s);
 		return cli_fail(err);
 	}
-	store_close(s);
 	print_result(&r, o.dry_run);
+	print_kept(s, &r, o.dry_run);
+	store_close(s);
 	build_prune_result_release(&r);
 	return EXIT_OK;
 }

@@ -152,7 +152,7 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		}
 		default:
-			return cli_usage_error("registry serve", "unknown option '%s'", argv[optind - 1]);
+			return cli_option_error("registry serve", argv, "+h", opts);
 		}
 	}
 	if (optind < argc)
@@ -243,7 +243,7 @@ static int cmd_gc(int argc, char **argv)
 			break;
 		}
 		default:
-			return cli_usage_error("registry gc", "unknown option '%s'", argv[optind - 1]);
+			return cli_option_error("registry gc", argv, "+hn", opts);
 		}
 	}
 	if (optind < argc)

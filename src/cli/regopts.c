@@ -52,6 +52,7 @@ int cli_xfer_opts_parse(const char *verb, int argc, char **argv, void (*usage)(v
 	const struct option *longopts = platform ? with_platform : with_platform + 1;
 	int opt;
 	optind = 1;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+j:qh", longopts, NULL)) != -1) {
 		if (cli_regopts_handle(o, opt, optarg))
 			continue;
@@ -70,7 +71,7 @@ int cli_xfer_opts_parse(const char *verb, int argc, char **argv, void (*usage)(v
 			usage();
 			return EXIT_OK;
 		default:
-			return cli_usage_error(verb, "unknown option");
+			return cli_option_error(verb, argv, "+j:qh", longopts);
 		}
 	}
 	return -1;

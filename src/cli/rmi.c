@@ -74,6 +74,7 @@ static int cmd_rmi(int argc, char **argv)
 	bool force = false;
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': force = true; break;
@@ -88,7 +89,7 @@ static int cmd_rmi(int argc, char **argv)
 			       "                tags refer to it; ignore images that do not exist\n"
 			       "  -h, --help    show this help\n");
 			return EXIT_OK;
-		default: return cli_usage_error("rmi", "invalid option");
+		default: return cli_option_error("rmi", argv, "+fh", opts);
 		}
 	}
 	if (optind >= argc)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -25,7 +26,14 @@ static void usage(FILE *out)
 		"  -w, --workdir DIR      working directory\n"
 		"      --entrypoint CMD   override the image's ENTRYPOINT (drops its CMD)\n"
 		"      --network MODE     host (default) or none\n"
+		"  -i, --interactive      accepted: the container always reads strata's stdin\n"
+		"  -t, --tty              accepted when stdin is a terminal: the container uses it\n"
+		"                         (no new pseudo-terminal is allocated)\n"
 		"  -h, --help             show this help\n"
+		"\n"
+		"Not supported, refused with the reason: -d/--detach (no daemon: use your shell's &),\n"
+		"-v/--volume (no host directories in a container), -p/--publish (not needed: the\n"
+		"host's network is shared), --name (no containers are kept to name).\n"
 		"\n"
 		"The exit status is the command's (128+N when killed by signal N); 127 when\n"
 		"the command is not found, 126 when it cannot be executed, 1 when the\n"
@@ -38,12 +46,16 @@ static int cmd_run(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	enum { O_RM = 256, O_ENTRYPOINT, O_NETWORK };
+	enum { O_RM = 256, O_ENTRYPOINT, O_NETWORK, O_NAME };
 	static const struct option opts[] = {
 		{ "rm", no_argument, NULL, O_RM },       { "env", required_argument, NULL, 'e' },
 		{ "user", required_argument, NULL, 'u' }, { "workdir", required_argument, NULL, 'w' },
 		{ "entrypoint", required_argument, NULL, O_ENTRYPOINT },
-		{ "network", required_argument, NULL, O_NETWORK }, { NULL, 0, NULL, 0 },
+		{ "network", required_argument, NULL, O_NETWORK },
+		{ "interactive", no_argument, NULL, 'i' }, { "tty", no_argument, NULL, 't' },
+		{ "detach", no_argument, NULL, 'd' },      { "volume", required_argument, NULL, 'v' },
+		{ "publish", required_argument, NULL, 'p' }, { "name", required_argument, NULL, O_NAME },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct build_run_options o = { 0 };
 	const char **env = xcalloc((size_t)argc + 1, sizeof(char *));
@@ -54,9 +66,33 @@ static int cmd_run(int argc, char **argv)
 	int rc = EXIT_FAIL, c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:u:w:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+e:u:w:itdv:p:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_RM: break;
+		case 'i': break; /* stdin is always the container's */
+		case 't':
+			if (!isatty(0)) {
+				rc = cli_usage_error("run", "-t/--tty: stdin is not a terminal (the container uses "
+							    "strata's own terminal; no new one is allocated)");
+				goto out;
+			}
+			break;
+		case 'd':
+			rc = cli_usage_error("run", "-d/--detach is not supported: strata has no daemon to keep a "
+						    "container running; use your shell's & instead");
+			goto out;
+		case 'v':
+			rc = cli_usage_error("run", "-v/--volume is not supported: strata run does not mount host "
+						    "directories (COPY the files into the image instead)");
+			goto out;
+		case 'p':
+			rc = cli_usage_error("run", "-p/--publish is not supported and not needed: the container "
+						    "shares the host's network, so its ports are the host's");
+			goto out;
+		case O_NAME:
+			rc = cli_usage_error("run", "--name is not supported: strata keeps no containers to name "
+						    "(each run's changes are thrown away)");
+			goto out;
 		case 'e':
 			if (!strchr(optarg, '=')) {
 				rc = cli_usage_error("run", "--env needs K=V, got '%s'", optarg);
@@ -76,7 +112,7 @@ static int cmd_run(int argc, char **argv)
 			}
 			break;
 		default:
-			rc = cli_usage_error("run", "unknown or incomplete option '%s'", argv[optind - 1]);
+			rc = cli_option_error("run", argv, "+e:u:w:itdv:p:", opts);
 			goto out;
 		}
 	}

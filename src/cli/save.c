@@ -302,12 +302,13 @@ static int cmd_save(int argc, char **argv)
 	const char *file = NULL, *format = "docker-archive";
 	int c;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': file = optarg; break;
 		case 'F': format = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
-		default: return cli_usage_error("save", "invalid option");
+		default: return cli_option_error("save", argv, "+o:h", opts);
 		}
 	}
 	bool oci = !strcmp(format, "oci") || !strcmp(format, "oci-archive");

@@ -212,6 +212,8 @@ int regclient_run_parallel(size_t n, int parallel, int (*job)(void *ctx, size_t 
 struct regclient_cred {
 	char *user;
 	char *secret;
+	char *source; /* where they came from, or where none were found: "/root/.docker/config.json",
+			 "credential helper docker-credential-pass", "... ($DOCKER_CONFIG)" */
 };
 void regclient_cred_release(struct regclient_cred *c);
 /* @return 1 found, 0 none, -1 error (bad config.json, helper failure). */

@@ -122,3 +122,13 @@ char *strata_buf_detach(struct strata_buf *b, size_t *len)
 	b->cap = 0;
 	return r;
 }
+
+void strata_format_bytes(uint64_t v, char *buf, size_t n)
+{
+	if (v >= 1000000)
+		snprintf(buf, n, "%.1f MB", (double)v / 1e6);
+	else if (v >= 1000)
+		snprintf(buf, n, "%.1f kB", (double)v / 1e3);
+	else
+		snprintf(buf, n, "%llu B", (unsigned long long)v);
+}

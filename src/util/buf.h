@@ -52,6 +52,12 @@ void strata_buf_truncate(struct strata_buf *b, size_t len);
  */
 char *strata_buf_detach(struct strata_buf *b, size_t *len);
 
+/*
+ * A byte count as every summary shows it: "512 B", "12.3 kB", "316.4 MB"
+ * (decimal units, one decimal; MB however large).
+ */
+void strata_format_bytes(uint64_t v, char *buf, size_t n);
+
 static inline void strata_buf_releasep(struct strata_buf *b) { strata_buf_release(b); }
 #define cleanup_buf __attribute__((cleanup(strata_buf_releasep)))
 

@@ -2,6 +2,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/utf8.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 #include <stdlib.h>
@@ -17,6 +18,24 @@ int strata_json_parse(const char *data, size_t len, const char *what, json_t **o
 					  je.line, je.column, je.text);
 	*out = j;
 	return 0;
+}
+
+json_t *strata_json_digest_values(const json_t *obj)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		if (!json_is_string(v)) {
+			json_object_set(o, k, v);
+			continue;
+		}
+		char hex[65];
+		strata_sha256_hex(json_string_value(v), json_string_length(v), hex);
+		json_object_set_new(o, k, json_sprintf("sha256:%s", hex));
+	}
+	return o;
 }
 
 int strata_json_load_file(const char *path, size_t max, json_t **out, struct strata_error **err)

@@ -38,6 +38,8 @@ int strata_json_load_object(const char *path, size_t max, json_t **out, struct s
  * @return newly allocated string (aborts on OOM).
  */
 char *strata_json_dump(const json_t *j, size_t *len);
+/* A new object: obj's members, each string value replaced by "sha256:<hex>" of its bytes. */
+json_t *strata_json_digest_values(const json_t *obj);
 /* Indented (2 spaces) form for humans; trailing newline. */
 char *strata_json_dump_pretty(const json_t *j);
 

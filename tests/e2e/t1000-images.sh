@@ -121,9 +121,9 @@ test_expect_success 'prune removes only unreachable blobs and reports bytes' '
     test "$(ls "$STRATA_ROOT/blobs/sha256" | wc -l)" = "$(cat before)" &&
     strata prune >out &&
     grep -c "^Deleted: sha256:" out >n && test "$(cat n)" = 2 &&
-    grep -E "Total reclaimed space: [0-9.]+[kM]?B" out &&
+    grep -E "Total reclaimed space: [0-9.]+ [kM]?B" out &&
     strata inspect demo/busybox >/dev/null &&
-    strata prune >out2 && grep "Total reclaimed space: 0B" out2
+    strata prune >out2 && grep "Total reclaimed space: 0 B" out2
 '
 
 test_expect_success 'rmi the last image, prune empties the store' '

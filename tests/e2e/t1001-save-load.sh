@@ -37,7 +37,7 @@ test_expect_success 'load of the docker archive into a fresh store keeps the dig
     test "$(jq -r ".[0].Digest" i2.json)" = "$(cat digest)" &&
     STRATA_ROOT=$TRASH/r2 strata inspect 127.0.0.1:5000/app:v1 >/dev/null &&
     test "$(ls "$TRASH/r2/blobs/sha256" | wc -l)" = 3 &&
-    STRATA_ROOT=$TRASH/r2 strata prune >out && grep "reclaimed space: 0B" out
+    STRATA_ROOT=$TRASH/r2 strata prune >out && grep "reclaimed space: 0 B" out
 '
 
 test_expect_success 'save --format oci writes an OCI layout tar with the refs annotated' '
@@ -68,7 +68,7 @@ test_expect_success 'load of the OCI archive into a fresh store keeps the digest
     test "$(jq -r ".[0].Digest" i3.json)" = "$(cat digest)" &&
     test "$(jq -r ".[0].Id" i3.json)" = "$(cat id)" &&
     test "$(ls "$TRASH/r3/blobs/sha256" | wc -l)" = 3 &&
-    STRATA_ROOT=$TRASH/r3 strata prune >out && grep "reclaimed space: 0B" out
+    STRATA_ROOT=$TRASH/r3 strata prune >out && grep "reclaimed space: 0 B" out
 '
 
 test_expect_success 'a gzip-compressed archive loads too' '

@@ -54,7 +54,7 @@ test_expect_success 'build two images' '
 
 test_expect_success 'a plain prune keeps the build cache: the rebuild is fully cached' '
     strata prune >out && grep "Build cache: 0 cache entries, 0 snapshots" out &&
-    grep "Total reclaimed space: 0B" out &&
+    grep "Total reclaimed space: 0 B" out &&
     test "$(snaps)" = 4 &&
     build -t app ctx && grep "^strata: 3 steps cached, 0 run" log
 '
@@ -116,7 +116,7 @@ test_expect_success '--keep-storage removes the least recently used first' '
     strata prune --keep-storage 100GB >out && grep "Build cache: 0 cache entries" out &&
     strata prune --keep-storage 20kb >out &&
     test "$(grep -c "^Deleted snapshot" out)" = 3 && test "$(grep -c "^Deleted cache mount" out)" = 1 &&
-    grep -E "; [0-9.]+k?B left" out &&
+    grep -E "; [0-9.]+ k?B left" out &&
     build -t small small && grep "^strata: 1 step cached, 0 run" log &&
     strata prune --keep-storage 0 >out &&
     test "$(entries)" = 0 && test "$(snaps)" = 0

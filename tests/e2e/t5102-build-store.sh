@@ -40,7 +40,7 @@ test_expect_success 'COPY --from an image; missing images are clear errors' '
     test "$(strata run fromimg)" = hello &&
     printf "FROM scratch\nCOPY --from=nosuch:2 /x /\n" >ctx/Dockerfile.bad &&
     test_must_fail strata build -f ctx/Dockerfile.bad ctx 2>err &&
-    grep "Dockerfile.bad:2: COPY --from=nosuch:2 /x /: image .nosuch:2. not found in the local store" err
+    grep "Dockerfile.bad:2: COPY --from=nosuch:2 /x /: pull nosuch:2: " err
 '
 
 test_expect_success 'a base layer is extracted once, as an overlay-format snapshot' '

@@ -11,10 +11,10 @@
 require_builder
 [ "$(uname -m)" = x86_64 ] || test_skip_all "the golden keys are for linux/amd64"
 
-# the keys of BUILD_CACHE_KEY_VERSION 1
-KEY_COPY=sha256:1d28ce68f0a61e2b868d6fa8ed693fce91d2a3cdedacab7eab98e342bed2a809
-KEY_ADD=sha256:def99a2bd0808b6abf53132eca4c59bb7b76fbcf5c6d5d2827a5dc94f7d60b01
-KEY_RUN=sha256:67864bd94f1085b53924e2871eeda926f70fdf58d58a99c9ba3e26e7b3cab389
+# the keys of BUILD_CACHE_KEY_VERSION 2
+KEY_COPY=sha256:6619cb8ec151a84827eb311f25b61c9b1d7df5be6c28ccffc14c184bde7faa5e
+KEY_ADD=sha256:5ac190769472cf554fe18e43fd04c7ff4f1d545cdb604c1b338935c54f4eeb17
+KEY_RUN=sha256:5d87bff1ffc6ff9a9cbeed0952dd44321ae26d33d6a6243277fe83625c7ab81a
 
 mkdir -p "$TRASH/ctx"
 # a 129-byte static x86-64 ELF that exits 0 (no shell, no libc): RUN has a

@@ -40,7 +40,7 @@ test_expect_success 'anonymous push: one line with operation, repository, code a
     python3 "$MKIMAGE" img v1 --layers 2 --size 10000 >digest &&
     test_must_fail "$DRV" push-layout img v1 "$REG/app:v1" 2>err &&
     test "$(wc -l <err)" = 1 &&
-    grep "^driver: error: push $REG/app:v1: UNAUTHORIZED: authentication required$" err
+    grep "^driver: error: push $REG/app:v1: registry $REG refused anonymous access: no credentials were sent (none for $REG in $DOCKER_CONFIG/config.json (\$DOCKER_CONFIG)): UNAUTHORIZED: authentication required; run .strata login $REG.$" err
 '
 
 test_expect_success 'verified TLS: refused without the CA, accepted with --tls-ca' '
@@ -57,7 +57,8 @@ test_expect_success 'verified TLS: refused without the CA, accepted with --tls-c
 
 test_expect_success 'login with a wrong password fails and saves nothing' '
     echo wrong | test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&
-    grep "^strata: error: login $REG: UNAUTHORIZED: authentication required$" err &&
+    grep "^strata: error: login $REG: registry $REG refused the credentials of user .alice. (given to this command): UNAUTHORIZED: authentication required; check the user name and password$" err &&
+    grep "^strata: nothing was saved: the stored credentials for $REG, if any, are unchanged$" err &&
     test ! -e "$CFG"
 '
 

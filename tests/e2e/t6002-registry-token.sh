@@ -33,7 +33,7 @@ test_expect_success 'anonymous push is refused in one line' '
     python3 "$MKIMAGE" img v1 --layers 2 --size 30000 >digest &&
     test_must_fail "$DRV" push-layout img v1 "$REG/app:v1" 2>err &&
     test "$(wc -l <err)" = 1 &&
-    grep "^driver: error: push $REG/app:v1: UNAUTHORIZED: authentication required$" err
+    grep "^driver: error: push $REG/app:v1: registry $REG refused anonymous access: no credentials were sent (none for $REG in $DOCKER_CONFIG/config.json (\$DOCKER_CONFIG)): UNAUTHORIZED: authentication required; run .strata login $REG.$" err
 '
 
 test_expect_success 'a wrong password is refused by the token server' '
@@ -45,7 +45,8 @@ test_expect_success 'a wrong password is refused by the token server' '
 test_expect_success 'login through the token flow: wrong, then right password' '
     rm -f "$CFG" &&
     echo nope | test_exit_code 1 strata login -u alice --password-stdin "$REG" 2>err &&
-    grep "^strata: error: login $REG: UNAUTHORIZED: invalid username or password$" err &&
+    grep "^strata: error: login $REG: registry $REG refused the credentials of user .alice. (given to this command): UNAUTHORIZED: invalid username or password; check the user name and password$" err &&
+    grep "^strata: nothing was saved: the stored credentials for $REG, if any, are unchanged$" err &&
     test ! -e "$CFG" &&
     echo s3cret | strata login -u alice --password-stdin "$REG" >out &&
     grep "Login Succeeded" out &&

@@ -78,7 +78,7 @@ test_expect_success 'logout, then pulls are refused' '
     grep UNAUTHORIZED err &&
     test_exit_code 1 strata push "$REG/app:v1" "$REG/app:v3" 2>err &&
     test "$(wc -l <err)" = 1 &&
-    grep "^strata: error: push $REG/app:v3: UNAUTHORIZED: authentication required$" err
+    grep "^strata: error: push $REG/app:v3: registry $REG refused anonymous access: no credentials were sent (none for $REG in $DOCKER_CONFIG/config.json (\$DOCKER_CONFIG)): UNAUTHORIZED: authentication required; run .strata login $REG.$" err
 '
 
 test_done

@@ -106,7 +106,7 @@ test_expect_success 'https to a plain http registry: the error says how to mark 
     export STRATA_ROOT="$TRASH/s-tls" &&
     STRATA_TLS_VERIFY_LOOPBACK=1 test_must_fail strata pull "$SREG/app:1" >out 2>err &&
     test "$(wc -l <err)" = 1 &&
-    grep "^strata: error: pull $SREG/app:1: GET https://$SREG/v2/app/manifests/1: .* (the registry may serve plain http: mark it insecure with --insecure-registry $SREG)$" err &&
+    grep "^strata: error: pull $SREG/app:1: registry $SREG: TLS failed: .* (the registry may serve plain http: mark it insecure with --insecure-registry $SREG)$" err &&
     STRATA_TLS_VERIFY_LOOPBACK=1 strata pull --insecure-registry "$SREG" "$SREG/app:1" >out 2>&1 &&
     grep "^Digest: $(cat digest)" out
 '

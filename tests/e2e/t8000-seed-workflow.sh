@@ -65,7 +65,8 @@ for which in strata docker; do
         if [ $which = strata ]; then
             moved=$(strata_log_bytes "$L")
         else
-            up=$(sed -n "s/^strata: registry traffic: [0-9]* bytes down, \([0-9]*\) bytes up.*/\1/p" errB) &&
+            up=$(sed -n "s/^strata: registry traffic: .* down, \([0-9.]*\) \([kM]*B\) up.*/\1 \2/p" errB |
+                 awk "{ m = \$2 == \"MB\" ? 1e6 : \$2 == \"kB\" ? 1e3 : 1; printf \"%d\", \$1 * m }") &&
             moved=$(( $(docker_log_bytes "$L") + up ))
         fi &&
         echo "# runner B moved $moved bytes" &&

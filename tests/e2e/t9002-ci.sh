@@ -26,8 +26,8 @@ test_expect_success 'first build on an empty registry: no cache, both tags pushe
         SEMAPHORE_BUILD_NUMBER=7 strata ci --progress plain >../id1 2>../err1 ) &&
     cat err1 &&
     grep "^warning: --cache-from $SREG/app:latest: not found (first build?)" err1 &&
-    grep "strata ci: $SREG/app:0123456789ab_7 and $SREG/app:latest pushed: 0 steps cached, 4 run" err1 &&
-    curl -sf http://$SREG/v2/app/tags/list | jq -e ".tags | sort == [\"0123456789ab_7\", \"buildcache\", \"latest\"]"
+    grep "strata ci: $SREG/app:0123456789abcdef0123456789abcdef01234567_7 and $SREG/app:latest pushed: 0 steps cached, 4 run" err1 &&
+    curl -sf http://$SREG/v2/app/tags/list | jq -e ".tags | sort == [\"0123456789abcdef0123456789abcdef01234567_7\", \"buildcache\", \"latest\"]"
 '
 
 test_expect_success 'again on a fresh runner: fully cached, under 64 KiB moved' '
@@ -43,12 +43,12 @@ test_expect_success 'again on a fresh runner: fully cached, under 64 KiB moved' 
 '
 
 test_expect_success 'exit codes: configuration 6, build 3, registry 4, usage 2' '
-    test_exit_code 6 env -u DOCKER_IMAGE_NAME "$STRATA_BIN" ci --build-number 1 proj &&
+    test_exit_code 6 env -u DOCKER_IMAGE_NAME "$STRATA_BIN" ci --revision r --build-number 1 proj &&
     test_exit_code 6 strata ci --image app proj &&
-    test_exit_code 6 strata ci --image "Bad Name" --build-number 1 proj &&
+    test_exit_code 6 strata ci --image "Bad Name" --revision r --build-number 1 proj &&
     mkdir bad && printf "FROM scratch\nCOPY rootfs/ /\nRUN exit 3\n" >bad/Dockerfile && cp -a proj/rootfs bad/ &&
-    test_exit_code 3 strata ci --image app --registry $SREG --build-number 1 bad &&
-    test_exit_code 4 strata ci --image app --registry 127.0.0.1:1 --build-number 1 proj &&
+    test_exit_code 3 strata ci --image app --registry $SREG --revision r --build-number 1 bad &&
+    test_exit_code 4 strata ci --image app --registry 127.0.0.1:1 --revision r --build-number 1 proj &&
     test_exit_code 2 strata ci --bogus
 '
 
@@ -58,7 +58,7 @@ if command -v htpasswd >/dev/null; then
     SREG_ROOT=$TRASH/registry-auth start_strata_registry --htpasswd "$TRASH/htpasswd"
     test_expect_success 'exit code 5: the registry refuses our credentials' '
         test $SREG != $OPEN &&
-        test_exit_code 5 strata ci --image app --registry $SREG --build-number 1 proj 2>err &&
+        test_exit_code 5 strata ci --image app --registry $SREG --revision r --build-number 1 proj 2>err &&
         cat err && grep -i "unauthorized\|authentication" err
     '
 fi

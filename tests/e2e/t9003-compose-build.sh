@@ -67,7 +67,7 @@ test_expect_success 'strata ci --compose: every service tagged REV_BUILD and lat
 
 test_expect_success 'strata ci --compose: a bad compose file is a configuration error (6)' '
     printf "services:\n  x: [\n" >bad.yaml &&
-    test_exit_code 6 strata ci --compose bad.yaml --build-number 1
+    test_exit_code 6 strata ci --compose bad.yaml --revision r --build-number 1
 '
 
 test_done

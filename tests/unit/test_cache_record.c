@@ -205,7 +205,7 @@ static void test_cap(void)
 static void test_explain(void)
 {
 	cleanup_json json_t *prev = json_pack("{s:s, s:s, s:{s:s}, s:[s], s:{s:s}, s:s, s:{s:s, s:s}}", "parent", "p",
-					      "insn", "COPY . /", "args", "VERSION", "1.0", "env", "PATH=/bin",
+					      "insn", "COPY . /", "build_args", "VERSION", "sha256:1.0", "env", "PATH=/bin",
 					      "config", "workdir", "/", "sources", "s1", "files", "a.c", "d1", "b.c",
 					      "d2");
 	cleanup_json json_t *now = json_deep_copy(prev);
@@ -213,10 +213,10 @@ static void test_explain(void)
 	is_str(m0, "no cache entry", "explain: no entry");
 	cleanup_free char *m1 = rcache_inputs_diff(prev, now, true);
 	is_str(m1, "parent step missed", "explain: parent");
-	json_object_set_new(now, "args", json_pack("{s:s}", "VERSION", "1.1"));
+	json_object_set_new(now, "build_args", json_pack("{s:s}", "VERSION", "sha256:1.1"));
 	cleanup_free char *m2 = rcache_inputs_diff(prev, now, false);
 	is_str(m2, "build arg VERSION changed", "explain: arg");
-	json_object_set(now, "args", json_object_get(prev, "args"));
+	json_object_set(now, "build_args", json_object_get(prev, "build_args"));
 	json_object_set_new(now, "env", json_pack("[s]", "PATH=/usr/bin"));
 	cleanup_free char *m3 = rcache_inputs_diff(prev, now, false);
 	is_str(m3, "env PATH changed", "explain: env");
@@ -246,6 +246,17 @@ static void test_explain(void)
 	json_object_set_new(plat, "platform", json_string("arm64"));
 	cleanup_free char *m11 = rcache_inputs_diff(prev, plat, false);
 	is_str(m11, "platform changed", "explain: platform");
+	/* older inputs: build-arg values in clear in "args" and in "env" */
+	cleanup_json json_t *old = json_pack("{s:s, s:{s:s}, s:[s,s]}", "insn", "RUN make", "args", "V", "1", "env",
+					     "PATH=/bin", "V=1");
+	cleanup_json json_t *cur = json_pack(
+		"{s:s, s:{s:s}, s:[s]}", "insn", "RUN make", "build_args", "V",
+		"sha256:6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b", "env", "PATH=/bin");
+	cleanup_free char *m12 = rcache_inputs_diff(old, cur, false);
+	ok(strncmp(m12, "build arg", 9) && strncmp(m12, "env", 3), "explain: older inputs read (%s)", m12);
+	json_object_set_new(json_object_get(old, "args"), "V", json_string("2"));
+	cleanup_free char *m13 = rcache_inputs_diff(old, cur, false);
+	is_str(m13, "build arg V changed", "explain: older inputs, arg changed");
 	cleanup_free char *m10 = rcache_explain(NULL, 0, 0, now, false);
 	is_str(m10, "no cache entry", "explain: no table");
 }

@@ -45,7 +45,8 @@ int main(void)
 						 "REGISTRY_PORT", "5000", "SEMAPHORE_GIT_SHA",
 						 "0123456789abcdef0123456789abcdef01234567",
 						 "SEMAPHORE_BUILD_NUMBER", "42", NULL };
-	check("semaphore", semaphore, (struct ci_flags){ 0 }, "127.0.0.1:5000/app:0123456789ab_42",
+	check("semaphore: the revision whole, as the explicit form", semaphore, (struct ci_flags){ 0 },
+	      "127.0.0.1:5000/app:0123456789abcdef0123456789abcdef01234567_42",
 	      "127.0.0.1:5000/app:latest", NULL);
 
 	static const char *const github[] = { "DOCKER_IMAGE_NAME", "team/web", "REGISTRY_URL",
@@ -60,28 +61,34 @@ int main(void)
 	check("gitlab wins over generic", gitlab, (struct ci_flags){ 0 }, "localhost:5001/svc:abc_9",
 	      "localhost:5001/svc:latest", NULL);
 
-	static const char *const generic[] = { "DOCKER_IMAGE_NAME", "x", "REVISION", "r1", NULL };
-	check("revision only, no registry", generic, (struct ci_flags){ 0 }, "docker.io/library/x:r1",
-	      "docker.io/library/x:latest", NULL);
+	static const char *const generic[] = { "DOCKER_IMAGE_NAME", "x", "REVISION", "r1", "BUILD_NUMBER", "5", NULL };
+	check("no registry", generic, (struct ci_flags){ 0 }, "docker.io/library/x:r1_5", "docker.io/library/x:latest",
+	      NULL);
+	static const char *const revonly[] = { "DOCKER_IMAGE_NAME", "x", "REVISION", "r1", NULL };
+	check("a revision only is refused", revonly, (struct ci_flags){ 0 }, NULL, NULL,
+	      "a revision (from REVISION) but no build number");
 
 	check("flags beat the environment", semaphore,
 	      (struct ci_flags){ .image = "other", .registry = "reg.local:6000", .revision = "v1", .build_number = "2" },
 	      "reg.local:6000/other:v1_2", "reg.local:6000/other:latest", NULL);
 
 	static const char *const port_in_url[] = { "DOCKER_IMAGE_NAME", "a", "REGISTRY_URL", "127.0.0.1:5000",
-						   "REGISTRY_PORT", "6000", "BUILD_NUMBER", "3", NULL };
-	check("a port in REGISTRY_URL is kept", port_in_url, (struct ci_flags){ 0 }, "127.0.0.1:5000/a:3",
+						   "REGISTRY_PORT", "6000", "BUILD_NUMBER", "3", "REVISION", "r", NULL };
+	check("a port in REGISTRY_URL is kept", port_in_url, (struct ci_flags){ 0 }, "127.0.0.1:5000/a:r_3",
 	      "127.0.0.1:5000/a:latest", NULL);
+	static const char *const buildonly[] = { "DOCKER_IMAGE_NAME", "a", "GITHUB_RUN_NUMBER", "3", NULL };
+	check("a build number only is refused", buildonly, (struct ci_flags){ 0 }, NULL, NULL,
+	      "a build number (from GITHUB_RUN_NUMBER) but no revision");
 
 	static const char *const none[] = { NULL };
 	check("no image", none, (struct ci_flags){ 0 }, NULL, NULL, "no image name");
 	static const char *const norev[] = { "DOCKER_IMAGE_NAME", "a", NULL };
 	check("no revision", norev, (struct ci_flags){ 0 }, NULL, NULL, "no revision or build number");
-	static const char *const badname[] = { "DOCKER_IMAGE_NAME", "My_App", "REVISION", "1", NULL };
+	static const char *const badname[] = { "DOCKER_IMAGE_NAME", "My_App", "REVISION", "1", "BUILD_NUMBER", "1", NULL };
 	check("upper-case image", badname, (struct ci_flags){ 0 }, NULL, NULL, "must be lowercase");
-	static const char *const badtag[] = { "DOCKER_IMAGE_NAME", "a", "REVISION", "feature/x", NULL };
+	static const char *const badtag[] = { "DOCKER_IMAGE_NAME", "a", "REVISION", "feature/x", "BUILD_NUMBER", "1", NULL };
 	check("bad tag", badtag, (struct ci_flags){ 0 }, NULL, NULL, "is not a valid tag");
-	static const char *const tagged[] = { "DOCKER_IMAGE_NAME", "a:v1", "REVISION", "1", NULL };
+	static const char *const tagged[] = { "DOCKER_IMAGE_NAME", "a:v1", "REVISION", "1", "BUILD_NUMBER", "1", NULL };
 	check("tagged image name", tagged, (struct ci_flags){ 0 }, NULL, NULL, "without a tag");
 
 	/* the cache artifact beside the image: default, flag over env, off, refused */
@@ -92,7 +99,7 @@ int main(void)
 	is_str(p.ref_cache, "127.0.0.1:5000/app:buildcache", "cache: default ref");
 	is_str(p.cache_to, "127.0.0.1:5000/app:buildcache,mode=max", "cache: every stage exported");
 	ci_plan_release(&p);
-	static const char *const envtag[] = { "DOCKER_IMAGE_NAME", "app", "REVISION", "1", "STRATA_CACHE_TAG", "c1", NULL };
+	static const char *const envtag[] = { "DOCKER_IMAGE_NAME", "app", "REVISION", "1", "BUILD_NUMBER", "2", "STRATA_CACHE_TAG", "c1", NULL };
 	env_table = envtag;
 	ok(ci_plan_resolve(&(struct ci_flags){ 0 }, fake_getenv, &p, &ce) == 0, "cache: env plan");
 	is_str(p.ref_cache, "docker.io/library/app:c1", "cache: STRATA_CACHE_TAG");
@@ -105,7 +112,7 @@ int main(void)
 	   "cache: none turns it off");
 	ci_plan_release(&p);
 	check("cache tag latest", envtag, (struct ci_flags){ .cache_tag = "latest" }, NULL, NULL, "is the image's tag");
-	check("cache tag = the build's tag", envtag, (struct ci_flags){ .cache_tag = "1" }, NULL, NULL,
+	check("cache tag = the build's tag", envtag, (struct ci_flags){ .cache_tag = "1_2" }, NULL, NULL,
 	      "is the image's tag");
 	check("bad cache tag", envtag, (struct ci_flags){ .cache_tag = "a/b" }, NULL, NULL, "not a valid tag");
 

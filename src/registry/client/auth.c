@@ -32,6 +32,39 @@ static char *current_authz(struct regclient *c, struct rc_host *h, const char *s
 	return out;
 }
 
+/*
+ * Who refused and what was sent, for a final 401/403 (rc_resp_error puts
+ * the registry's own words in the middle): "registry HOST refused the
+ * credentials of user 'alice' (from /root/.docker/config.json); run
+ * 'strata login HOST' to replace them".
+ */
+static char *auth_note(struct regclient *c, struct rc_host *h, long status, bool sent)
+{
+	pthread_mutex_lock(&c->lock);
+	cleanup_free char *user = h->cred.user ? xstrdup(h->cred.user) : NULL;
+	cleanup_free char *src = h->cred.source ? xstrdup(h->cred.source) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (!src) {
+		cleanup_free char *d = rc_docker_config_dir(c->o.docker_config);
+		src = xasprintf("%s/config.json", d);
+	}
+	if (sent && user && status == 403)
+		return xasprintf("registry %s denied user '%s' (credentials from %s); ask for access, or run "
+				 "'strata login %s' as another user",
+				 h->host, user, src, h->host);
+	if (sent && user && !strncmp(src, "given", 5))
+		return xasprintf("registry %s refused the credentials of user '%s' (%s); check the user name and "
+				 "password",
+				 h->host, user, src);
+	if (sent && user)
+		return xasprintf("registry %s refused the credentials of user '%s' (from %s); run 'strata login %s' "
+				 "to replace them",
+				 h->host, user, src, h->host);
+	return xasprintf("registry %s refused anonymous access: no credentials were sent (none for %s in %s); run "
+			 "'strata login %s'",
+			 h->host, h->host, src, h->host);
+}
+
 static int load_creds(struct regclient *c, struct rc_host *h, struct strata_error **err)
 {
 	pthread_mutex_lock(&c->lock);
@@ -137,7 +170,9 @@ static int fetch_token(struct regclient *c, struct rc_host *h, const struct rc_c
 		break;
 	}
 	if (resp.status != 200) {
-		rc_error_from_response(resp.status, resp.body.data, resp.body.len, NULL, err);
+		if (resp.status == 401 || resp.status == 403)
+			resp.auth_note = auth_note(c, h, resp.status, basic != NULL);
+		rc_resp_error(&resp, NULL, err);
 		goto out;
 	}
 	if (strata_json_parse(resp.body.data, resp.body.len, "token response", &j, err) < 0)
@@ -247,13 +282,19 @@ int rc_do(struct regclient *c, struct rc_host *h, const struct rc_req *req, stru
 			}
 			break;
 		}
-		if (resp->status != 401 || challenged)
+		if (resp->status == 403 || (resp->status == 401 && challenged)) {
+			resp->auth_note = auth_note(c, h, resp->status, authz != NULL);
+			return 0;
+		}
+		if (resp->status != 401)
 			return 0;
 		challenged = true;
 		int a = answer_challenge(c, h, req->scope, resp->www_auth, authz, err);
 		if (a < 0)
 			return -1;
-		if (a == 0)
+		if (a == 0) {
+			resp->auth_note = auth_note(c, h, resp->status, authz != NULL);
 			return 0;
+		}
 	}
 }

@@ -30,7 +30,7 @@ int regclient_blob_exists(struct regclient *c, const char *host, const char *rep
 	} else if (resp.status == 404) {
 		r = 0;
 	} else {
-		rc_error_from_response(resp.status, resp.body.data, resp.body.len, NULL, err);
+		rc_resp_error(&resp, NULL, err);
 	}
 out:
 	rc_resp_release(&resp);
@@ -151,7 +151,7 @@ int regclient_blob_fetch(struct regclient *c, const char *host, const char *repo
 		if (pr == 0) {
 			if (resp.status == 416 && size && d.got == size)
 				break;
-			rc_error_from_response(resp.status, resp.body.data, resp.body.len, "BLOB_UNKNOWN", err);
+			rc_resp_error(&resp, "BLOB_UNKNOWN", err);
 			goto out;
 		}
 		/* a transport error: resume unless the sink failed or attempts are spent */
@@ -198,7 +198,7 @@ static int fail_resp(struct rc_resp *resp, int pr, struct strata_error **err)
 				       resp->cerr != CURLE_ABORTED_BY_CALLBACK
 			       ? TRANSIENT
 			       : -1;
-	rc_error_from_response(resp->status, resp->body.data, resp->body.len, NULL, err);
+	rc_resp_error(resp, NULL, err);
 	if (rc_status_transient(resp->status))
 		return TRANSIENT;
 	/*
@@ -238,7 +238,7 @@ static int upload_offset(struct regclient *c, struct rc_host *h, char **loc, con
 	if (rc_do(c, h, &get, &resp, err) < 0)
 		goto out;
 	if (resp.status != 204 && resp.status != 200 && resp.status != 202) {
-		rc_error_from_response(resp.status, resp.body.data, resp.body.len, "BLOB_UPLOAD_UNKNOWN", err);
+		rc_resp_error(&resp, "BLOB_UPLOAD_UNKNOWN", err);
 		goto out;
 	}
 	uint64_t next = 0;

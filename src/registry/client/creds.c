@@ -24,7 +24,8 @@ void regclient_cred_release(struct regclient_cred *c)
 	if (c->secret)
 		explicit_bzero(c->secret, strlen(c->secret));
 	free(c->secret);
-	c->user = c->secret = NULL;
+	free(c->source);
+	c->user = c->secret = c->source = NULL;
 }
 
 const char *rc_config_key(const char *host)
@@ -193,8 +194,12 @@ int regclient_creds_lookup(const char *dir, const char *host, struct regclient_c
 	if (load_config(dir, &path, &cfg, err) < 0)
 		return -1;
 	const char *helper = helper_for(cfg, host);
-	if (helper)
+	if (helper) {
+		out->source = xasprintf("credential helper docker-credential-%s, set in %s", helper, path);
 		return helper_get(helper, host, out, err);
+	}
+	const char *env = getenv("DOCKER_CONFIG");
+	out->source = xasprintf("%s%s", path, !dir && env && *env ? " ($DOCKER_CONFIG)" : "");
 	json_t *auths = json_object_get(cfg, "auths");
 	const char *key;
 	json_t *v;

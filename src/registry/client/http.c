@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -251,6 +252,7 @@ void regclient_set_credentials(struct regclient *c, const char *host, const char
 	regclient_cred_release(&h->cred);
 	h->cred.user = xstrdup_or_null(user);
 	h->cred.secret = xstrdup_or_null(user ? secret : NULL);
+	h->cred.source = xstrdup("given to this command");
 	h->creds_loaded = true;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -332,6 +334,8 @@ static void resp_headers_clear(struct rc_resp *r)
 void rc_resp_reset(struct rc_resp *r)
 {
 	resp_headers_clear(r);
+	free(r->auth_note);
+	r->auth_note = NULL;
 	strata_buf_reset(&r->body);
 	r->status = 0;
 	r->cerr = CURLE_OK;
@@ -341,6 +345,8 @@ void rc_resp_reset(struct rc_resp *r)
 void rc_resp_release(struct rc_resp *r)
 {
 	resp_headers_clear(r);
+	free(r->auth_note);
+	r->auth_note = NULL;
 	strata_buf_release(&r->body);
 }
 
@@ -590,6 +596,14 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 						  "%s %s: response body larger than %zu bytes", m, req->url,
 						  resp->body.max);
 		const char *why = resp->errbuf[0] ? resp->errbuf : curl_easy_strerror(cc);
+		LOG_DEBUG("%s %s: %s", m, req->url, why);
+		/* one line: the host and what failed; the caller says what it was for */
+		long oserr = 0;
+		curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &oserr);
+		cleanup_free char *what = rc_transport_failure(cc, (int)oserr, why);
+		const char *hp = strstr(req->url, "://");
+		hp = hp ? hp + 3 : req->url;
+		cleanup_free char *host = xstrndup(hp, strcspn(hp, "/"));
 		/* OpenSSL's words for the two usual TLS mistakes say nothing of the fix */
 		cleanup_free char *hint = NULL;
 		/* a plain-http server answers a ClientHello with an HTTP error: OpenSSL
@@ -601,13 +615,54 @@ int rc_perform(struct regclient *c, struct rc_host *h, const struct rc_req *req,
 		else if (h && !h->insecure && cc == CURLE_PEER_FAILED_VERIFICATION)
 			hint = xasprintf(" (for a private CA use --tls-ca FILE, or mark the registry "
 					 "insecure with --insecure-registry %s)", h->host);
-		return strata_error_makec(err, STRATA_E_REGISTRY, 0, "%s %s: %s%s", m, req->url, why,
+		return strata_error_makec(err, STRATA_E_REGISTRY, 0, "registry %s: %s%s", host, what,
 					  hint ? hint : "");
 	}
 	long code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	resp->status = code;
 	return 0;
+}
+
+char *rc_transport_failure(int code, int os_errno, const char *why)
+{
+	CURLcode cc = (CURLcode)code;
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT) {
+		if (os_errno == ECONNREFUSED)
+			return xstrdup("connection refused (nothing listens there)");
+		if (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH)
+			return xstrdup("no route to host");
+		if (os_errno == ETIMEDOUT)
+			return xstrdup("connection timed out");
+	}
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return xstrdup("DNS lookup failed (no such host)");
+	case CURLE_COULDNT_CONNECT:
+		if (strcasestr(why, "refused"))
+			return xstrdup("connection refused (nothing listens there)");
+		if (strcasestr(why, "timed out") || strcasestr(why, "timeout"))
+			return xstrdup("connection timed out");
+		if (strcasestr(why, "no route"))
+			return xstrdup("no route to host");
+		return xasprintf("could not connect (%s)", why);
+	case CURLE_OPERATION_TIMEDOUT:
+		return xasprintf("timed out (%s)", why);
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		return xasprintf("TLS failed: %s", why);
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		return xasprintf("connection dropped (%s)", why);
+	default:
+		return xstrdup(why);
+	}
 }
 
 bool rc_status_transient(long st)

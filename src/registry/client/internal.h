@@ -34,6 +34,9 @@ char *rc_link_next(const char *link);
  * {"errors":[{"code","message"}]}, else "HTTP status N". Category from the
  * status and code. @return -1.
  */
+struct rc_resp;
+/* rc_error_from_response of resp, with its auth note (who refused, what was sent, the fix). @return -1. */
+int rc_resp_error(const struct rc_resp *resp, const char *fallback_code, struct strata_error **err);
 int rc_error_from_response(long status, const char *body, size_t len, const char *fallback_code,
 			   struct strata_error **err);
 
@@ -86,6 +89,7 @@ struct rc_resp {
 	long long content_length; /* -1 unknown */
 	CURLcode cerr;
 	char errbuf[CURL_ERROR_SIZE];
+	char *auth_note;          /* a final 401/403: who refused, what was sent (rc_do) */
 };
 void rc_resp_init(struct rc_resp *r, size_t max);
 void rc_resp_reset(struct rc_resp *r);
@@ -138,6 +142,10 @@ bool rc_curl_transient(CURLcode cc);
  * later would send the same bytes into the same full disk).
  */
 bool rc_status_transient(long st);
+/* A transport failure (a CURLcode and curl's words) as a few words a user
+ * acts on: "connection refused (nothing listens there)", "DNS lookup
+ * failed (no such host)", "TLS failed: ...", "timed out (...)". Newly allocated. */
+char *rc_transport_failure(int code, int os_errno, const char *why);
 void rc_backoff(const struct regclient *c, int attempt, const char *retry_after);
 
 /* Resolve a Location (absolute or relative to base). Newly allocated. */

@@ -22,7 +22,7 @@ int regclient_ping(struct regclient *c, const char *host, struct strata_error **
 	rc_resp_init(&resp, REGCLIENT_ERRBODY_MAX);
 	int r = rc_do(c, h, &req, &resp, err);
 	if (r == 0 && resp.status != 200)
-		r = rc_error_from_response(resp.status, resp.body.data, resp.body.len, NULL, err);
+		r = rc_resp_error(&resp, NULL, err);
 	rc_resp_release(&resp);
 	return r;
 }
@@ -60,7 +60,7 @@ int regclient_manifest_get(struct regclient *c, const char *host, const char *re
 	if (rc_do(c, h, &req, &resp, err) < 0)
 		goto out;
 	if (resp.status != 200) {
-		rc_error_from_response(resp.status, resp.body.data, resp.body.len, "MANIFEST_UNKNOWN", err);
+		rc_resp_error(&resp, "MANIFEST_UNKNOWN", err);
 		goto out;
 	}
 	memset(out, 0, sizeof(*out));
@@ -141,7 +141,7 @@ int regclient_manifest_put(struct regclient *c, const char *host, const char *re
 	if (rc_do(c, h, &req, &resp, err) < 0)
 		goto out;
 	if (resp.status != 201 && resp.status != 200) {
-		rc_error_from_response(resp.status, resp.body.data, resp.body.len, NULL, err);
+		rc_resp_error(&resp, NULL, err);
 		goto out;
 	}
 	if (resp.digest && *resp.digest && strcmp(resp.digest, d.str)) {
@@ -192,7 +192,7 @@ int regclient_tags_list(struct regclient *c, const char *host, const char *repo,
 		if (rc_do(c, h, &req, &resp, err) < 0)
 			goto out;
 		if (resp.status != 200) {
-			rc_error_from_response(resp.status, resp.body.data, resp.body.len, "NAME_UNKNOWN", err);
+			rc_resp_error(&resp, "NAME_UNKNOWN", err);
 			goto out;
 		}
 		cleanup_json json_t *j = NULL;

@@ -181,6 +181,21 @@ static char *one_line(const char *s, size_t max)
 	return out;
 }
 
+int rc_resp_error(const struct rc_resp *resp, const char *fallback_code, struct strata_error **err)
+{
+	rc_error_from_response(resp->status, resp->body.data, resp->body.len, fallback_code, err);
+	if (resp->auth_note && err && *err) {
+		/* "registry X refused ...: UNAUTHORIZED: ...; run 'strata login X'" */
+		cleanup_free char *m = strata_error_string(*err);
+		int code = strata_error_code(*err);
+		strata_error_clear(err);
+		const char *semi = strstr(resp->auth_note, "; ");
+		int head = semi ? (int)(semi - resp->auth_note) : (int)strlen(resp->auth_note);
+		strata_error_makec(err, code, 0, "%.*s: %s%s", head, resp->auth_note, m, semi ? semi : "");
+	}
+	return -1;
+}
+
 int rc_error_from_response(long status, const char *body, size_t len, const char *fallback_code,
 			   struct strata_error **err)
 {

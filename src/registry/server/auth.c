@@ -13,6 +13,8 @@
  * anonymous users may do nothing. Comparisons of secrets are constant time
  * (CRYPTO_memcmp). bcrypt is slow on purpose, so successful logins are
  * remembered (sha256 of user, password and stored hash) in a small table.
+ * An unknown user name is checked against a dummy hash of the highest cost
+ * in the file: answering it at once would tell which names exist.
  */
 #include "registry/server/internal.h"
 
@@ -20,6 +22,9 @@
 #include <fnmatch.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CACHE_SLOTS 64
@@ -41,6 +46,7 @@ struct reg_auth {
 	struct rule *rules;
 	size_t nrules;
 	bool have_rules;
+	char *dummy_hash; /* checked for unknown users, so they take as long as known ones */
 	pthread_mutex_t lock;
 	unsigned char cache[CACHE_SLOTS][32];
 	bool cache_used[CACHE_SLOTS];
@@ -61,6 +67,7 @@ void reg_auth_free(struct reg_auth *a)
 	}
 	free(a->users);
 	free(a->rules);
+	free(a->dummy_hash);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -73,6 +80,34 @@ static char *trim(char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
 		s[--n] = '\0';
 	return s;
+}
+
+/* A bcrypt hash of a random password, at the highest cost of the users'. */
+static int make_dummy(struct reg_auth *a, const char *path, struct strata_error **err)
+{
+	unsigned long cost = 0;
+	for (size_t i = 0; i < a->nusers; i++) {
+		unsigned long c = strtoul(a->users[i].hash + 4, NULL, 10);
+		if (c > cost)
+			cost = c;
+	}
+	if (!cost)
+		return 0;
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	if (!crypt_gensalt_rn("$2b$", cost, NULL, 0, salt, sizeof(salt)))
+		return strata_error_make(err, errno, "%s: make a bcrypt salt of cost %lu", path, cost);
+	unsigned char pw[16];
+	char pwhex[33];
+	if (RAND_bytes(pw, sizeof(pw)) != 1)
+		return strata_error_make(err, 0, "%s: no random bytes", path);
+	for (size_t i = 0; i < sizeof(pw); i++)
+		snprintf(pwhex + 2 * i, 3, "%02x", pw[i]);
+	cleanup_free struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	const char *h = crypt_r(pwhex, salt, cd);
+	if (!h || *h != '$')
+		return strata_error_make(err, errno, "%s: bcrypt", path);
+	a->dummy_hash = xstrdup(h);
+	return 0;
 }
 
 static int load_htpasswd(struct reg_auth *a, const char *path, struct strata_error **err)
@@ -106,7 +141,7 @@ static int load_htpasswd(struct reg_auth *a, const char *path, struct strata_err
 		a->users[a->nusers].hash = xstrdup(hash);
 		a->nusers++;
 	}
-	return 0;
+	return make_dummy(a, path, err);
 }
 
 static int load_rules(struct reg_auth *a, const char *path, struct strata_error **err)
@@ -228,8 +263,15 @@ int reg_auth_login(struct reg_auth *a, const char *authorization, char **user)
 	for (size_t i = 0; i < a->nusers; i++)
 		if (!strcmp(a->users[i].name, name))
 			u = &a->users[i];
-	if (!u)
+	if (!u) {
+		/* as slow as a wrong password of a known user */
+		if (a->dummy_hash) {
+			cleanup_free struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+			const char *h = crypt_r(pass, a->dummy_hash, cd);
+			(void)h;
+		}
 		return 0;
+	}
 	/* cache key: sha256(name \0 pass \0 hash) */
 	unsigned char key[32];
 	{

@@ -24,6 +24,8 @@ static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 	/*
 	 * RFC 9110 14.2: a range unit the server does not know MUST be ignored;
 	 * several ranges may be: both get the whole blob (200), not 416.
+	 * Positions are saturated: a last position past the end, even one
+	 * past 2^64, is clamped to the end (14.1.1).
 	 */
 	if (strncmp(h, "bytes=", 6))
 		return 0;
@@ -37,18 +39,18 @@ static int parse_range(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 	const char *second = dash + 1;
 	uint64_t x, y;
 	if (!*first) {
-		if (reg_parse_u64(second, &y) < 0 || y == 0 || size == 0)
+		if (reg_parse_u64_sat(second, &y) < 0 || y == 0 || size == 0)
 			return -1;
 		*a = y >= size ? 0 : size - y;
 		*b = size - 1;
 		return 1;
 	}
-	if (reg_parse_u64(first, &x) < 0 || x >= size)
+	if (reg_parse_u64_sat(first, &x) < 0 || x >= size)
 		return -1;
 	if (!*second) {
 		y = size - 1;
 	} else {
-		if (reg_parse_u64(second, &y) < 0 || y < x)
+		if (reg_parse_u64_sat(second, &y) < 0 || y < x)
 			return -1;
 		if (y >= size)
 			y = size - 1;

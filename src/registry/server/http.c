@@ -6,6 +6,7 @@
 #include "registry/server/internal.h"
 
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* ---- routing ---- */
@@ -162,10 +163,14 @@ static enum MHD_Result first_call(struct reg_req *q, const char *url)
 		{
 			const char *cl = reg_header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
 			uint64_t n;
-			if (cl && reg_parse_u64(cl, &n) == 0 && n > REG_MANIFEST_MAX)
+			/* saturated: 2^64-1 is libmicrohttpd's "size unknown", and
+			 * a larger number is larger still */
+			if (cl && reg_parse_u64_sat(cl, &n) == 0 && n > REG_MANIFEST_MAX) {
+				q->may_defer = false; /* up front: the body is what is refused */
 				return reg_reply_error(q, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID",
 						       "manifest is larger than %u bytes",
 						       REG_MANIFEST_MAX);
+			}
 		}
 		q->body = BODY_BUF;
 		strata_buf_init(&q->buf, REG_MANIFEST_MAX);
@@ -223,6 +228,22 @@ static bool has_body(struct reg_req *q)
 	return reg_header(q, MHD_HTTP_HEADER_TRANSFER_ENCODING) || (cl && strcmp(cl, "0"));
 }
 
+/*
+ * May a refusal of this request wait for its body (struct reg_req,
+ * deferred)? Not when the client waits for "100 Continue" before sending
+ * it (it then gets the answer instead and sends nothing), nor when the body
+ * announced is longer than is worth reading to drop.
+ */
+static bool body_can_be_drained(struct reg_req *q)
+{
+	const char *expect = reg_header(q, MHD_HTTP_HEADER_EXPECT);
+	if (expect && !strcasecmp(expect, "100-continue"))
+		return false;
+	const char *cl = reg_header(q, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t n;
+	return !cl || (reg_parse_u64_sat(cl, &n) == 0 && n <= REG_DISCARD_MAX);
+}
+
 /* Once answered, an upload's session is free for the client's next request. */
 static enum MHD_Result after(struct reg_req *q, enum MHD_Result ret)
 {
@@ -258,17 +279,32 @@ enum MHD_Result reg_handler(void *cls, struct MHD_Connection *c, const char *url
 		 * the connection, so requests without a body are answered on the
 		 * final call (keep-alive), and so are POST/PUT/PATCH that come
 		 * without one; requests with one are checked now, so that a
-		 * refused upload is not read at all.
+		 * refused upload is not stored: its body is read and dropped
+		 * (bounded) before the refusal is sent (struct reg_req, deferred).
 		 */
 		if (!strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "DELETE") ||
 		    !has_body(q))
 			return MHD_YES;
 		q->checked = true;
-		return after(q, first_call(q, url));
+		q->may_defer = body_can_be_drained(q);
+		enum MHD_Result ret = first_call(q, url);
+		q->may_defer = false;
+		return after(q, ret);
 	}
 	if (q->responded) {
+		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		return MHD_YES;
+		if (!q->deferred)
+			return MHD_YES;
+		q->discarded += n;
+		q->bytes_in += n;
+		if (n && q->discarded <= REG_DISCARD_MAX)
+			return MHD_YES;
+		/* the body is read (or too long to wait for): answer now */
+		enum MHD_Result ret = MHD_queue_response(q->conn, q->status, q->deferred);
+		MHD_destroy_response(q->deferred);
+		q->deferred = NULL;
+		return ret;
 	}
 	if (*upload_data_size) {
 		body_data(q, upload_data, *upload_data_size);
@@ -300,6 +336,8 @@ void reg_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		q->status = 499;
 	if (q->route == R_UPLOAD)
 		reg_upload_done(q);
+	if (q->deferred)
+		MHD_destroy_response(q->deferred);
 	if (q->hashing)
 		strata_hash_release(&q->hash);
 	if (q->fd >= 0)

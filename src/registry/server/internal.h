@@ -194,7 +194,19 @@ struct reg_req {
 	struct strata_buf buf;
 	bool too_big;
 	bool counted_upload;
+	/*
+	 * A request refused before its body was read (416, 401, 429...): the
+	 * answer waits while up to REG_DISCARD_MAX bytes of the body are read
+	 * and dropped. Answered at once, libmicrohttpd would close the socket
+	 * over the unread body, the kernel would send RST, and clients still
+	 * writing (Go's among them) would see "broken pipe" instead of it.
+	 */
+	bool may_defer;                /* during the first call of a request with a body */
+	struct MHD_Response *deferred; /* the answer, queued on the final call */
+	uint64_t discarded;
 };
+
+#define REG_DISCARD_MAX (16u << 20)
 
 /* Response helpers: they queue, record status and free the response. */
 enum MHD_Result reg_reply(struct reg_req *q, unsigned status, struct MHD_Response *resp);
@@ -222,6 +234,12 @@ const char *reg_arg(struct reg_req *q, const char *name);
 struct MHD_Response *reg_response_head(uint64_t size);
 /* Parse a non-negative decimal; @return 0 or -1. */
 int reg_parse_u64(const char *s, uint64_t *out);
+/*
+ * The same, for numbers a peer may make as large as it likes (Range
+ * positions, Content-Length): any number of digits, saturated at
+ * UINT64_MAX. @return 0, or -1 when s is not a number.
+ */
+int reg_parse_u64_sat(const char *s, uint64_t *out);
 /* Link header for pagination: </v2/<path>?n=N&last=LAST>; rel="next" (LAST url-encoded). */
 void reg_add_link(struct MHD_Response *resp, const char *path, uint64_t n, const char *last);
 

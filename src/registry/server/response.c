@@ -28,6 +28,10 @@ enum MHD_Result reg_reply(struct reg_req *q, unsigned status, struct MHD_Respons
 	q->responded = true;
 	if (!strcmp(q->method, "HEAD"))
 		q->bytes_out = 0;
+	if (q->may_defer) {
+		q->deferred = resp;
+		return MHD_YES;
+	}
 	enum MHD_Result ret = MHD_queue_response(q->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -140,6 +144,21 @@ int reg_parse_u64(const char *s, uint64_t *out)
 		if (v > (UINT64_MAX - 9) / 10)
 			return -1;
 		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int reg_parse_u64_sat(const char *s, uint64_t *out)
+{
+	if (!s || !*s)
+		return -1;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		unsigned d = (unsigned)(*p - '0');
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
 	}
 	*out = v;
 	return 0;

@@ -67,7 +67,7 @@ test_expect_success 'bad cache specs are usage errors' '
 
 test_expect_success 'type=registry,ref=R is read like R' '
     STRATA_ROOT="$TRASH/e" strata build --cache-from type=registry,ref=127.0.0.1:1/none:x ctx 2>log &&
-    grep "warning: --cache-from 127.0.0.1:1/none:x: unreachable" log
+    grep "warning: --cache-from 127.0.0.1:1/none:x: " log
 '
 
 test_done

@@ -27,10 +27,44 @@ static bool same_but_created(const json_t *a, const json_t *b)
 }
 
 /*
+ * The time this store first made a config equal to this one but for
+ * "created" (build/cache/created/<sha256 of the rest>): a no-op rebuild keeps
+ * its image id whatever it is tagged, as with docker. Unknown: *t is
+ * remembered for the next build. Best effort: a store that cannot be written
+ * only loses the memory.
+ */
+static void remembered_created(struct store *s, const json_t *config, time_t *t)
+{
+	cleanup_json json_t *rest = json_deep_copy(config);
+	json_object_del(rest, "created");
+	cleanup_free char *txt = json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!txt)
+		return;
+	char hex[65];
+	strata_sha256_hex(txt, strlen(txt), hex);
+	cleanup_free char *dir = xasprintf("%s/build/cache/created", store_root(s));
+	cleanup_free char *path = xasprintf("%s/%s", dir, hex);
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (strata_read_file(path, &b, 64, NULL) == 0) {
+		cleanup_free char *was = xstrndup(b.data, b.len);
+		time_t v;
+		if (oci_time_parse(was, &v) == 0) {
+			*t = v;
+			return;
+		}
+	}
+	char buf[64];
+	oci_time_format(*t, buf, sizeof(buf));
+	if (strata_mkdir_p(dir, 0700, NULL) == 0)
+		(void)strata_atomic_write(path, buf, strlen(buf), 0600, NULL);
+}
+
+/*
  * The image's own creation time (what `strata images` shows as CREATED, as
  * docker): $SOURCE_DATE_EPOCH when set (reproducible builds); else, when a
  * tag already names an image whose config is this one but for "created" (a
- * no-op rebuild), its time, so that the image id stays; else `created` when
+ * no-op rebuild), its time, so that the image id stays; else the time this
+ * store first made such a config (remembered_created); else `created` when
  * set (the time of the cache source a fully cached build reused whole, so a
  * fresh runner makes the same image); else now.
  */
@@ -65,6 +99,7 @@ static void stamp_created(struct store *s, json_t *config, const char *const *ta
 				return;
 		}
 	}
+	remembered_created(s, config, &t);
 	char buf[64];
 	oci_time_format(t, buf, sizeof(buf));
 	json_object_set_new(config, "created", json_string(buf));

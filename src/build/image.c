@@ -99,7 +99,8 @@ static void stamp_created(struct store *s, json_t *config, const char *const *ta
 				return;
 		}
 	}
-	remembered_created(s, config, &t);
+	if (!created_fixed)
+		remembered_created(s, config, &t);
 	char buf[64];
 	oci_time_format(t, buf, sizeof(buf));
 	json_object_set_new(config, "created", json_string(buf));

@@ -251,10 +251,43 @@ struct build_options {
 	FILE *out;                        /* progress output (stderr) */
 	const struct build_listener *listener; /* the event stream (events.h); NULL: none */
 	const struct build_hooks *hooks;  /* NULL: none */
+	/*
+	 * SOURCE_DATE_EPOCH (BuildKit's rewrite-timestamp): when set, every layer
+	 * made by this build has its mtimes clamped to it, and the config's
+	 * `created` and the history entries of this build are set to it, so the
+	 * same tree built twice is the same image. It is part of the cache key of
+	 * the steps that make layers (only when set: other keys are unchanged).
+	 */
+	bool source_date_epoch_set;
+	int64_t source_date_epoch;
+	/* --no-cache-filter: stage names (or indexes) whose steps all run (buildx's rule) */
+	const char *const *no_cache_stages;
+	size_t nno_cache_stages;
+	/*
+	 * --build-context NAME=VALUE (id = NAME, path = VALUE): "docker-image://REF"
+	 * replaces the image NAME wherever one is used (FROM NAME, COPY --from=NAME,
+	 * RUN --mount from=NAME); any other value is a directory COPY --from=NAME and
+	 * RUN --mount from=NAME read instead.
+	 */
+	const struct build_secret *named_contexts;
+	size_t nnamed_contexts;
+	/* --ssh ID=SOCKET: agent sockets for RUN --mount=type=ssh (id "default" when none is named) */
+	const struct build_secret *ssh;
+	size_t nssh;
+	/* --shm-size (0: 64 MiB) and --ulimit for RUN */
+	uint64_t shm_size;
+	const struct exec_rlimit *rlimits;
+	size_t n_rlimits;
+	/* --add-host: lines for RUN's /etc/hosts ("IP\tNAME\n"...), or NULL */
+	const char *extra_hosts;
+	/* --annotation K=V: the image manifest's annotations */
+	const char *const *annotations;
+	size_t nannotations;
 };
 
 struct build_result {
 	struct oci_digest image_id;       /* the config digest */
+	struct oci_digest manifest_digest; /* the image manifest's digest */
 	size_t steps_cached, steps_run;
 };
 
@@ -264,6 +297,13 @@ struct build_result {
  * @return 0 with *res filled, or -1.
  */
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err);
+
+/*
+ * Download url (http/https) into the store's download cache under root, as
+ * ADD does, through hooks->fetch_url (the registry client's transport). *path: the file (newly
+ * allocated, named by its sha256). @return 0 or -1 (STRATA_E_NOTFOUND).
+ */
+int build_fetch_url(const char *root, const struct build_hooks *hooks, const char *url, char **path, struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Images (interim local records) and `strata run`                          */

@@ -44,15 +44,21 @@ char *cache_last_get(const char *root, const char *stepid);
 int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
 
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
-/* created: the time to stamp when no tag names the same config (0: now); see image.c */
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
-		struct oci_digest *id, struct strata_error **err);
+/*
+ * annotations: the manifest's ("K=V" each; NULL/0 none); created: the time
+ * to stamp when no tag names the same config (0: now; created_fixed: always,
+ * --source-date-epoch), see image.c; mdigest: the manifest's digest (NULL: not wanted)
+ */
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
+		const char *const *tags, size_t ntags, time_t created, bool created_fixed, struct oci_digest *id,
+		struct oci_digest *mdigest, struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
-/* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex> */
-int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, struct oci_digest *diff_id,
-		 struct strata_error **err);
+/* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex>;
+ * mtime_clamp >= 0: every mtime in the layer clamped to it (SOURCE_DATE_EPOCH) */
+int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, json_t **desc,
+		 struct oci_digest *diff_id, struct strata_error **err);
 /* lowerdirs (top first, duplicates dropped) from snapshot dirs bottom first; free each + array */
 char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
 /* extract a stored layer as its snapshot unless there already */
@@ -182,6 +188,8 @@ int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error 
 struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err);
 /* a read-only view of an image, mounted once per build (kept until teardown);
  * *out (optional) and *rootfs stay valid until teardown; thread-safe */
+/* --build-context NAME as a directory (absolute path as given), or NULL */
+const char *engine_named_dir(const struct engine *e, const char *name);
 int engine_image_view(struct engine *e, const char *ref, struct build_image **out, const char **rootfs,
 		      struct strata_error **err);
 /* the host path of rel (a path inside the tree at root, absolute or not)

@@ -157,10 +157,50 @@ static int create_file(int parentfd, const char *name, mode_t mode, uid_t uid, g
 	return 0;
 }
 
-/* copy one source entry to abs in the rootfs */
-static int copy_entry(int rootfd, int srcfd, const struct build_ctx_entry *e, const char *abs,
-		      const struct copy_attrs *a, struct strata_error **err)
+/* Directories copied, whose times are set once their content is in place. */
+struct dir_times {
+	char **abs;
+	struct timespec *mtime;
+	size_t n, cap;
+};
+
+static void dir_times_add(struct dir_times *d, const char *abs, struct timespec mtime)
 {
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->abs = xreallocarray(d->abs, d->cap, sizeof(*d->abs));
+		d->mtime = xreallocarray(d->mtime, d->cap, sizeof(*d->mtime));
+	}
+	d->abs[d->n] = xstrdup(abs);
+	d->mtime[d->n++] = mtime;
+}
+
+/* the mtime (and atime) of abs, a directory or symlink, in the rootfs */
+static int set_times(int rootfd, const char *abs, struct timespec mtime, struct strata_error **err);
+
+/* Set the directories' times, last copied first (rootfd < 0: none); frees the list. */
+static int dir_times_apply(int rootfd, struct dir_times *d, struct strata_error **err)
+{
+	int rc = 0;
+	for (size_t i = d->n; i-- > 0;) {
+		if (rc == 0 && rootfd >= 0)
+			rc = set_times(rootfd, d->abs[i], d->mtime[i], err);
+		free(d->abs[i]);
+	}
+	free(d->abs);
+	free(d->mtime);
+	*d = (struct dir_times){ 0 };
+	return rc;
+}
+
+/*
+ * copy one source entry to abs in the rootfs; it keeps the source's mtime,
+ * as docker does (a directory's is set by dir_times_apply after its content)
+ */
+static int copy_entry(int rootfd, int srcfd, const struct build_ctx_entry *e, const char *abs,
+		      const struct copy_attrs *a, struct dir_times *dt, struct strata_error **err)
+{
+	const struct timespec times[2] = { e->mtime, e->mtime };
 	cleanup_free char *name = NULL;
 	cleanup_close int pfd = open_parent(rootfd, abs, a->uid, a->gid, &name, err);
 	if (pfd < 0)
@@ -176,6 +216,7 @@ static int copy_entry(int rootfd, int srcfd, const struct build_ctx_entry *e, co
 			return strata_error_make(err, errno, "mkdir '%s'", abs);
 		if (fchownat(pfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(pfd, name, perm, 0) < 0)
 			return strata_error_make(err, errno, "set owner/mode of '%s'", abs);
+		dir_times_add(dt, abs, e->mtime);
 		return 0;
 	}
 	if (S_ISLNK(e->mode)) {
@@ -185,6 +226,8 @@ static int copy_entry(int rootfd, int srcfd, const struct build_ctx_entry *e, co
 			return strata_error_make(err, errno, "symlink '%s'", abs);
 		if (fchownat(pfd, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return strata_error_make(err, errno, "chown '%s'", abs);
+		if (utimensat(pfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+			return strata_error_make(err, errno, "set times of '%s'", abs);
 		return 0;
 	}
 	if (!S_ISREG(e->mode))
@@ -194,9 +237,23 @@ static int copy_entry(int rootfd, int srcfd, const struct build_ctx_entry *e, co
 	if (in < 0)
 		return strata_error_make(err, errno, "open '%s'", e->path);
 	cleanup_close int out = -1;
-	if (create_file(pfd, name, perm, a->uid, a->gid, &out, err) < 0)
+	if (create_file(pfd, name, perm, a->uid, a->gid, &out, err) < 0 || write_fd_from_fd(out, in, e->path, err) < 0)
 		return -1;
-	return write_fd_from_fd(out, in, e->path, err);
+	if (futimens(out, times) < 0)
+		return strata_error_make(err, errno, "set times of '%s'", abs);
+	return 0;
+}
+
+static int set_times(int rootfd, const char *abs, struct timespec mtime, struct strata_error **err)
+{
+	const struct timespec times[2] = { mtime, mtime };
+	cleanup_free char *name = NULL;
+	cleanup_close int pfd = open_parent(rootfd, abs, 0, 0, &name, err);
+	if (pfd < 0)
+		return -1;
+	if (utimensat(pfd, *name ? name : ".", times, AT_SYMLINK_NOFOLLOW) < 0)
+		return strata_error_make(err, errno, "set times of '%s'", abs);
+	return 0;
 }
 
 static const char *base_of(const char *p)
@@ -210,6 +267,18 @@ static char *join_abs(const char *dir, const char *rel)
 	if (!*rel)
 		return xstrdup(dir);
 	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", rel);
+}
+
+/* Does the file start like a (possibly compressed) tar? (ADD --unpack of a URL
+ * unpacks archives and copies anything else as it is, as BuildKit's AttemptUnpack.) */
+static bool looks_like_archive(const char *path)
+{
+	unsigned char h[512] = { 0 };
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, h, sizeof(h), 0) < 6)
+		return false;
+	return (h[0] == 0x1f && h[1] == 0x8b) || !memcmp(h, "BZh", 3) || !memcmp(h, "\xfd" "7zXZ\0", 6) ||
+	       !memcmp(h, "\x28\xb5\x2f\xfd", 4) || !memcmp(h + 257, "ustar", 5);
 }
 
 /*
@@ -314,8 +383,9 @@ out:
 	return rc;
 }
 
-int copy_apply(int rootfd, const char *src_root, struct build_context *src, const struct build_copy_plan *p,
-	       const struct dockerfile_step *st, const struct copy_attrs *a, struct strata_error **err)
+static int copy_items(int rootfd, const char *src_root, struct build_context *src, const struct build_copy_plan *p,
+		      const struct dockerfile_step *st, const struct copy_attrs *a, struct dir_times *dt,
+		      struct strata_error **err)
 {
 	cleanup_close int srcfd = open(src_root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (srcfd < 0)
@@ -325,6 +395,12 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 		if (it->url) {
 			if (!it->fetched)
 				return strata_error_makec(err, STRATA_E_CONFIG, 0, "ADD %s: not downloaded", it->src);
+			if (it->archive && looks_like_archive(it->fetched)) { /* ADD --unpack: extract into dest */
+				cleanup_close int dfd = mkdirs(rootfd, it->dest, a->uid, a->gid, err);
+				if (dfd < 0 || extract_archive(dfd, it->fetched, it->dest, a, err) < 0)
+					return strata_error_wrap(err, "ADD --unpack %s", it->src);
+				continue;
+			}
 			/* the name is the URL path's last component (docker's rule) */
 			cleanup_free char *u = xstrdup(it->src);
 			u[strcspn(u, "?#")] = '\0';
@@ -364,6 +440,10 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 			continue;
 		}
 		if (it->contents) {
+			/* a directory made by the copy takes the source directory's mtime */
+			ssize_t di = *it->src && !is_dir_at(rootfd, it->dest) ? build_context_find(src, it->src) : -1;
+			if (di >= 0)
+				dir_times_add(dt, it->dest, build_context_entry(src, (size_t)di)->mtime);
 			cleanup_close int dfd = mkdirs(rootfd, it->dest, a->uid, a->gid, err);
 			if (dfd < 0)
 				return -1;
@@ -378,7 +458,7 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 				else
 					continue;
 				cleanup_free char *abs = join_abs(it->dest, rel);
-				if (copy_entry(rootfd, srcfd, e, abs, a, err) < 0)
+				if (copy_entry(rootfd, srcfd, e, abs, a, dt, err) < 0)
 					return -1;
 			}
 			continue;
@@ -396,10 +476,22 @@ int copy_apply(int rootfd, const char *src_root, struct build_context *src, cons
 		}
 		cleanup_free char *abs = it->into_dir || is_dir_at(rootfd, it->dest) ? join_abs(it->dest, base_of(e->path))
 										       : xstrdup(it->dest);
-		if (copy_entry(rootfd, srcfd, e, abs, a, err) < 0)
+		if (copy_entry(rootfd, srcfd, e, abs, a, dt, err) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int copy_apply(int rootfd, const char *src_root, struct build_context *src, const struct build_copy_plan *p,
+	       const struct dockerfile_step *st, const struct copy_attrs *a, struct strata_error **err)
+{
+	struct dir_times dt = { 0 };
+	int rc = copy_items(rootfd, src_root, src, p, st, a, &dt, err);
+	if (rc < 0) {
+		dir_times_apply(-1, &dt, NULL); /* only frees */
+		return rc;
+	}
+	return dir_times_apply(rootfd, &dt, err);
 }
 
 int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct strata_error **err)

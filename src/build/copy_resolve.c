@@ -230,7 +230,8 @@ static int resolve_one(struct plan_builder *b, struct build_context *src, const 
 		} else {
 			it->dest = xstrdup(dest);
 			it->into_dir = dest_dir;
-			it->archive = is_add && is_tar_name(path);
+			/* ADD unpacks a local archive unless --unpack=false */
+			it->archive = is_add && c->unpack != 0 && is_tar_name(path);
 		}
 		add_tree(b, src, c, idx, path, path);
 	}
@@ -268,6 +269,7 @@ int build_copy_resolve(struct build_context *src, const struct dockerfile_step *
 			struct build_copy_item *it = add_item(&b);
 			it->src = xstrdup(s);
 			it->url = true;
+			it->archive = c->unpack == 1; /* a remote archive is unpacked only with --unpack */
 			it->dest = xstrdup(dest);
 			it->into_dir = dest_dir;
 			count++;

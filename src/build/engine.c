@@ -4,6 +4,7 @@
  */
 #include "build/build_internal.h"
 #include "build/sandbox.h"
+#include "oci/config.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -240,10 +241,15 @@ static json_t *base_history(const json_t *config)
 	return h;
 }
 
-static void history_add(struct stage_state *s, const char *created_by, bool empty)
+static void history_add(const struct engine *e, struct stage_state *s, const char *created_by, bool empty)
 {
 	json_t *h = json_object_get(s->image, "history");
 	json_t *ent = json_pack("{s:o}", "created_by", strata_json_text(created_by));
+	if (e->o->source_date_epoch_set) {
+		char ts[64];
+		oci_time_format((time_t)e->o->source_date_epoch, ts, sizeof(ts));
+		json_object_set_new(ent, "created", json_string(ts));
+	}
 	if (empty)
 		json_object_set_new(ent, "empty_layer", json_true());
 	json_array_append_new(h, ent);
@@ -388,7 +394,7 @@ static int apply_metadata(struct engine *e, struct stage_state *s, const struct 
 	default:
 		return strata_error_make(err, 0, "%s:%d: unexpected instruction", e->dfname, st->line);
 	}
-	history_add(s, st->original, true);
+	history_add(e, s, st->original, true);
 	return 0;
 }
 
@@ -417,6 +423,20 @@ static const char *stage_label(struct engine *e, size_t si, char *buf, size_t n)
 	return buf;
 }
 
+/* --no-cache-filter: is stage si named (or numbered) there? */
+static bool stage_no_cache(const struct engine *e, size_t si)
+{
+	const struct dockerfile_stage *sg = &e->b->stages[si];
+	for (size_t i = 0; i < e->o->nno_cache_stages; i++) {
+		const char *f = e->o->no_cache_stages[i];
+		char num[32];
+		snprintf(num, sizeof(num), "%zu", si);
+		if ((sg->name && !strcasecmp(sg->name, f)) || !strcmp(num, f))
+			return true;
+	}
+	return false;
+}
+
 /*
  * A layer step in four parts: its key (step_key), the cache lookup that
  * returns a typed hit (step_lookup), the execution of a miss (step_execute)
@@ -430,6 +450,7 @@ struct step_key {
 	struct oci_digest key;
 	char stepid[65];                /* this Dockerfile step, for "last" and explanations */
 	bool linked;                    /* COPY/ADD --link */
+	bool no_cache;                  /* --no-cache, or the stage is in --no-cache-filter */
 	struct build_copy_plan *plan;   /* COPY/ADD (owned; NULL when the sources digest was the
 					 * cache's record for a --from set: read them before running) */
 	char sources_id[72];            /* COPY --from: the source set's id, or "" */
@@ -455,12 +476,24 @@ static int step_key(struct engine *e, size_t si, struct stage_state *s, const st
 		    const char *onbuild, struct step_key *k, struct strata_error **err)
 {
 	k->inputs = json_object();
+	k->no_cache = e->o->no_cache || stage_no_cache(e, si);
 	/* COPY/ADD --link: a layer made in an empty tree, keyed without its
 	 * parent (the steps after it chain on both, see step_record) */
 	k->linked = st->kind != DF_RUN && st->copy.link;
 	if (!k->linked)
 		json_object_set_new(k->inputs, "parent", json_string(s->key.str));
 	json_object_set_new(k->inputs, "platform", json_string(e->b->target_platform.arch));
+	if (e->o->source_date_epoch_set) /* the layer's mtimes are clamped to it */
+		json_object_set_new(k->inputs, "source_date_epoch", json_integer((json_int_t)e->o->source_date_epoch));
+	if (st->kind == DF_RUN && e->o->extra_hosts) /* --add-host: RUN sees them (BuildKit keys them too) */
+		json_object_set_new(k->inputs, "extra_hosts", json_string(e->o->extra_hosts));
+	if (st->kind == DF_RUN && e->o->n_rlimits) { /* --ulimit: keyed as BuildKit's ExecOp does */
+		json_t *rl = json_array();
+		for (size_t i = 0; i < e->o->n_rlimits; i++)
+			json_array_append_new(rl, json_pack("[i,I,I]", e->o->rlimits[i].resource,
+							    (json_int_t)e->o->rlimits[i].soft, (json_int_t)e->o->rlimits[i].hard));
+		json_object_set_new(k->inputs, "ulimits", rl);
+	}
 	if (st->kind == DF_RUN) {
 		/* ARGs reach a step only through RUN's environment (COPY/ADD see
 		 * them already expanded in the instruction). Inputs are published
@@ -479,7 +512,7 @@ static int step_key(struct engine *e, size_t si, struct stage_state *s, const st
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, k->inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, k->inputs, !e->o->no_cache, k->sources_id, &k->plan, &k->tree,
+		rc = step_copy_prepare(e, s, st, k->inputs, !k->no_cache, k->sources_id, &k->plan, &k->tree,
 				       &k->tree_root, err);
 	pthread_mutex_unlock(&e->lock);
 	if (rc < 0)
@@ -525,7 +558,7 @@ static int extract_once(struct engine *e, const struct oci_digest *diff_id, cons
 static int step_lookup(struct engine *e, const struct step_key *k, struct step_hit *hit, struct strata_error **err)
 {
 	memset(hit, 0, sizeof(*hit));
-	if (e->o->no_cache)
+	if (k->no_cache)
 		return 0;
 	cleanup_json json_t *entry = cache_lookup(e->root, k->key.str);
 	json_t *desc = json_object_get(entry, "layer");
@@ -590,7 +623,7 @@ static int step_execute(struct engine *e, struct stage_state *s, const struct do
 	if (rc < 0)
 		return -1;
 	json_t *ndesc = NULL;
-	if (layer_commit(e->store, e->root, upper, &ndesc, &out->diff_id, err) < 0)
+	if (layer_commit(e->store, e->root, upper, e->o->source_date_epoch_set ? e->o->source_date_epoch : -1, &ndesc, &out->diff_id, err) < 0)
 		/* name the step whose result could not be stored (a full disk...) */
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	out->kind = STEP_BUILT;
@@ -639,7 +672,7 @@ static int step_record(struct engine *e, size_t si, struct stage_state *s, const
 	} else {
 		s->key = k->key;
 	}
-	history_add(s, st->original, false);
+	history_add(e, s, st->original, false);
 	return 0;
 }
 
@@ -683,7 +716,7 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);
 	} else {
-		if (!e->o->no_cache)
+		if (!k.no_cache)
 			explain_miss(e, si, s, st, &k, v);
 		if (st->kind != DF_RUN && !k.plan) {
 			/* the sources digest was the cache's record (lazy): the step
@@ -742,10 +775,28 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 	return 0;
 }
 
+/* The value of --build-context name, or NULL. */
+static const char *named_context(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; name && i < e->o->nnamed_contexts; i++)
+		if (!strcmp(e->o->named_contexts[i].id, name))
+			return e->o->named_contexts[i].path;
+	return NULL;
+}
+
+const char *engine_named_dir(const struct engine *e, const char *name)
+{
+	const char *v = named_context(e, name);
+	return v && strncmp(v, "docker-image://", 15) ? v : NULL;
+}
+
 /* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
 static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
 	strata_error_ensure(err);
+	const char *named = named_context(e, ref);
+	if (named && !strncmp(named, "docker-image://", 15))
+		ref = named + 15; /* --build-context NAME=docker-image://REF */
 	const struct build_hooks *h = e->o->hooks;
 	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
 	if (can_pull && h->pull_always) {
@@ -1027,8 +1078,10 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
 		return strata_error_wrap(err, "inline cache");
 	int v = progress_start(&e->pr, "exporting to image");
-	time_t created = h && h->image_created ? h->image_created(h->ctx) : 0;
-	if (image_write(e->store, s->image, s->layers, e->o->tags, e->o->ntags, created, &res->image_id, err) < 0)
+	time_t created = e->o->source_date_epoch_set ? (time_t)e->o->source_date_epoch
+						     : h && h->image_created ? h->image_created(h->ctx) : 0;
+	if (image_write(e->store, s->image, s->layers, e->o->annotations, e->o->nannotations, e->o->tags, e->o->ntags,
+			created, e->o->source_date_epoch_set, &res->image_id, &res->manifest_digest, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id.str);
 	for (size_t i = 0; i < e->o->ntags; i++)

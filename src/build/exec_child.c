@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -140,8 +141,10 @@ static int setup_dev(struct exec_ctx *ctx, int rootfd, int upperfd, struct strat
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 || mkdirat(dev, "mqueue", 0755) < 0)
 		return strata_error_make(err, errno, "mkdir in /dev");
 	cleanup_close int shm = openat(dev, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (shm < 0 || mount("shm", exec_fd_path(fdp, shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			     "mode=1777,size=65536k") < 0)
+	char shmopt[64];
+	snprintf(shmopt, sizeof(shmopt), "mode=1777,size=%llu",
+		 (unsigned long long)(ctx->spec->shm_size ? ctx->spec->shm_size : 64ull << 20));
+	if (shm < 0 || mount("shm", exec_fd_path(fdp, shm), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmopt) < 0)
 		return strata_error_make(err, errno, "mount tmpfs on /dev/shm");
 	cleanup_close int mq = openat(dev, "mqueue", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (mq < 0 || mount("mqueue", exec_fd_path(fdp, mq), "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -245,8 +248,8 @@ static int provide_file(struct exec_ctx *ctx, int rootfd, int upperfd, const cha
 
 static int setup_etc(struct exec_ctx *ctx, int rootfd, int upperfd, const char *hostname, struct strata_error **err)
 {
-	cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-					     hostname);
+	cleanup_free char *hosts = xasprintf("127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n%s",
+					     hostname, ctx->spec->extra_hosts ? ctx->spec->extra_hosts : "");
 	cleanup_buf struct strata_buf resolv = STRATA_BUF_INIT;
 	if (strata_read_file("/etc/resolv.conf", &resolv, 1 << 16, NULL) < 0)
 		strata_buf_reset(&resolv);
@@ -423,6 +426,13 @@ __attribute__((noreturn)) static void run_command(struct exec_ctx *ctx, const st
 	}
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+	for (size_t i = 0; i < spec->n_rlimits; i++) { /* --ulimit, while raising a hard limit is still allowed */
+		struct rlimit rl = { (rlim_t)spec->rlimits[i].soft, (rlim_t)spec->rlimits[i].hard };
+		if (setrlimit(spec->rlimits[i].resource, &rl) < 0) {
+			exec_child_report(ctx, "set resource limit %d: %s", spec->rlimits[i].resource, strerror(errno));
+			_exit(127);
+		}
+	}
 	if (sandbox_policy_bounding(spec->insecure) < 0) {
 		exec_child_report(ctx, "drop capabilities: %s", strerror(errno));
 		_exit(127);

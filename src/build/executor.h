@@ -68,6 +68,12 @@ enum exec_mount_type {
 	EXEC_MOUNT_SSH,      /* parsed, but executor_run fails with "not supported" */
 };
 
+/* One resource limit (setrlimit(2)): resource is RLIMIT_*. */
+struct exec_rlimit {
+	int resource;
+	uint64_t soft, hard;
+};
+
 enum exec_sharing {
 	EXEC_SHARING_SHARED = 0, /* concurrent runs use the same cache dir */
 	EXEC_SHARING_PRIVATE,    /* a busy cache dir gives this run a fresh, throw-away dir */
@@ -150,6 +156,10 @@ struct exec_spec {
 	const char *user;             /* USER: name, uid, name:group, uid:gid...; NULL/"" = root */
 	const char *cwd;              /* WORKDIR, absolute; created when missing; NULL = "/" */
 	const char *hostname;         /* NULL = "strata" */
+	const char *extra_hosts;      /* lines appended to /etc/hosts ("IP\tNAME\n"...), or NULL (--add-host) */
+	uint64_t shm_size;            /* /dev/shm size in bytes; 0 = 64 MiB (docker's default) */
+	const struct exec_rlimit *rlimits; /* set before the command starts (--ulimit) */
+	size_t n_rlimits;
 	enum exec_network network;
 	bool insecure;                /* --security insecure: every capability, no seccomp,
 	                                 no no_new_privs, /proc unmasked (executor.md, "Security") */

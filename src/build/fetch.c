@@ -85,3 +85,10 @@ int fetch_url(const char *root, const struct build_hooks *hooks, const char *url
 	*digest = xasprintf("sha256:%s", got);
 	return 0;
 }
+
+int build_fetch_url(const char *root, const struct build_hooks *hooks, const char *url, char **path,
+		    struct strata_error **err)
+{
+	cleanup_free char *digest = NULL;
+	return fetch_url(root, hooks, url, NULL, path, &digest, err);
+}

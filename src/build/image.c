@@ -58,13 +58,15 @@ static void remembered_created(struct store *s, const json_t *config, time_t *t)
  * cache source a fully cached build reused whole, so a fresh runner makes the
  * same image) or now.
  */
-static void stamp_created(struct store *s, json_t *config, time_t created)
+static void stamp_created(struct store *s, json_t *config, time_t created, bool created_fixed)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	time_t t = created > 0 ? created : time(NULL);
+	time_t t = created > 0 || created_fixed ? created : time(NULL);
 	unsigned long long v;
 	char *end;
-	if (sde && *sde && (v = strtoull(sde, &end, 10), !*end))
+	if (created_fixed) {
+		/* --source-date-epoch (the option, a build arg or the variable): that time, always */
+	} else if (sde && *sde && (v = strtoull(sde, &end, 10), !*end))
 		t = (time_t)v;
 	else
 		remembered_created(s, config, &t);
@@ -73,20 +75,33 @@ static void stamp_created(struct store *s, json_t *config, time_t created)
 	json_object_set_new(config, "created", json_string(buf));
 }
 
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *tags, size_t ntags, time_t created,
-		struct oci_digest *id, struct strata_error **err)
+int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
+		const char *const *tags, size_t ntags, time_t created, bool created_fixed, struct oci_digest *id,
+		struct oci_digest *mdigest, struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
-	stamp_created(s, config, created);
+	stamp_created(s, config, created, created_fixed);
 	if (put_json(s, config, &cd, &csize, err) < 0)
 		return strata_error_wrap(err, "store image config");
 	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",
 					   OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_CONFIG, "digest", cd.str,
 					   "size", (json_int_t)csize, "layers", layers);
+	if (nannotations) {
+		json_t *an = json_object();
+		for (size_t i = 0; i < nannotations; i++) {
+			const char *eq = strchr(annotations[i], '=');
+			cleanup_free char *k = eq ? xstrndup(annotations[i], (size_t)(eq - annotations[i]))
+						  : xstrdup(annotations[i]);
+			json_object_set_new(an, k, json_string(eq ? eq + 1 : ""));
+		}
+		json_object_set_new(m, "annotations", an);
+	}
 	if (put_json(s, m, &md, &msize, err) < 0)
 		return strata_error_wrap(err, "store image manifest");
 	*id = cd;
+	if (mdigest)
+		*mdigest = md;
 	if (ntags == 0)
 		return store_index_add_untagged(s, OCI_MT_MANIFEST, &md, msize, err);
 	for (size_t i = 0; i < ntags; i++) {

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,9 +46,39 @@ void snapshot_touch(const char *root, const char *diff_id)
 		close(fd);
 }
 
-int layer_commit(struct store *s, const char *root, const char *upper, json_t **desc, struct oci_digest *diff_id,
-		 struct strata_error **err)
+static time_t clamp_to;
+static int clamp_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
+	(void)flag;
+	(void)ftw;
+	if (st->st_mtime <= clamp_to && st->st_atime <= clamp_to)
+		return 0;
+	const struct timespec ts[2] = { { clamp_to, 0 }, { clamp_to, 0 } };
+	return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -1 : 0;
+}
+
+/*
+ * Clamp the mtimes in the upper dir itself (not only in the layer made from
+ * it), so the snapshot later steps and `strata run` see is the layer.
+ */
+static int clamp_tree(const char *upper, int64_t t, struct strata_error **err)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* nftw has no context argument */
+	pthread_mutex_lock(&lock);
+	clamp_to = (time_t)t;
+	int r = nftw(upper, clamp_one, 32, FTW_PHYS | FTW_DEPTH | FTW_MOUNT);
+	int e = errno;
+	pthread_mutex_unlock(&lock);
+	if (r != 0)
+		return strata_error_make(err, e, "clamp the times of '%s'", upper);
+	return 0;
+}
+
+int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, json_t **desc,
+		 struct oci_digest *diff_id, struct strata_error **err)
+{
+	if (mtime_clamp >= 0 && clamp_tree(upper, mtime_clamp, err) < 0)
+		return -1;
 	struct store_blob_writer *bw = NULL;
 	struct layer_writer *lw = NULL;
 	struct layer_result res;
@@ -56,6 +88,7 @@ int layer_commit(struct store *s, const char *root, const char *upper, json_t **
 	struct layer_write_opts wo = { .compression = OCI_COMPRESSION_GZIP };
 	struct layer_create_opts co = LAYER_CREATE_OPTS_INIT;
 	co.overlay_upper = true;
+	co.mtime_clamp = mtime_clamp;
 	if (layer_writer_new(&lw, &wo, &sink, err) < 0 || layer_create(upper, &co, lw, err) < 0 ||
 	    layer_writer_finish(lw, &res, err) < 0) {
 		layer_writer_free(lw);

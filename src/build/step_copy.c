@@ -130,7 +130,8 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	 */
 	sources_id[0] = '\0';
 	bool remote = false;
-	if (c->from_stage >= 0 || c->from) {
+	const char *named_dir = c->from_stage < 0 && c->from ? engine_named_dir(e, c->from) : NULL;
+	if ((c->from_stage >= 0 || c->from) && !named_dir) {
 		cleanup_json json_t *chain = from_chain(e, c, &remote, err);
 		if (!chain)
 			return copy_fail(e, st, err);
@@ -152,6 +153,13 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 		if (c->from_stage >= 0) {
 			if (engine_stage_tree(e, (size_t)c->from_stage, tree, tree_root, err) < 0)
 				return copy_fail(e, st, err);
+		} else if (named_dir) {
+			/* --build-context NAME=DIR: that directory, scanned like the context */
+			*tree_root = named_dir;
+			if (build_context_open(*tree_root, NULL, NULL, tree, err) < 0)
+				return copy_fail(e, st, err);
+			e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+			e->trees[e->ntrees++] = *tree;
 		} else if (c->from) {
 			if (image_tree(e, c->from, tree, tree_root, err) < 0)
 				return copy_fail(e, st, err);

@@ -151,7 +151,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 		if (m->type == DF_MOUNT_BIND) {
 			if (m->from_stage >= 0) {
 				json_object_set_new(jm, "stage_key", strata_json_exact(e->st[m->from_stage].key.str));
-			} else if (m->from) {
+			} else if (m->from && !engine_named_dir(e, m->from)) {
 				/* an image (local store, else pulled lazily: manifest and
 				 * config only until the step runs): its config digest */
 				struct build_image *img = engine_find_image(e, m->from, err);
@@ -174,8 +174,20 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 				fake.copy.from_stage = -1;
 				struct build_copy_plan *p = NULL;
 				char hex[65];
-				if (build_copy_resolve(e->ctx, &fake, "/", false, &p, err) < 0 ||
-				    build_copy_digest(e->ctx, p, hex, NULL, err) < 0) {
+				struct build_context *src = e->ctx;
+				if (m->from) { /* --build-context NAME=DIR: that directory's content */
+					if (build_context_open(engine_named_dir(e, m->from), NULL, NULL, &src, err) < 0) {
+						json_decref(jm);
+						json_decref(mounts);
+						json_decref(insn);
+						return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname,
+									 st->line, m->from);
+					}
+					e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+					e->trees[e->ntrees++] = src;
+				}
+				if (build_copy_resolve(src, &fake, "/", false, &p, err) < 0 ||
+				    build_copy_digest(src, p, hex, NULL, err) < 0) {
 					build_copy_plan_free(p);
 					json_decref(jm);
 					json_decref(mounts);
@@ -225,29 +237,43 @@ static void on_output(void *ctx, int stream, const char *line, size_t len)
 	progress_output(&oc->e->pr, oc->vertex, stream, line, len);
 }
 
+/*
+ * Is the command nothing but one heredoc (`RUN <<EOF`, `RUN 3<< 'EOF'`)?
+ * BuildKit (MustParseHeredoc of the whole command) then runs the body itself
+ * as the script, or, when it starts with "#!", as an executable file.
+ */
 static bool heredoc_only(const struct dockerfile_step *st)
 {
 	if (st->nheredocs != 1 || !st->cmd.shell)
 		return false;
 	const char *p = st->cmd.shell;
-	while (*p == ' ')
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p >= '0' && *p <= '9')
 		p++;
 	if (strncmp(p, "<<", 2))
 		return false;
 	p += 2;
 	if (*p == '-')
 		p++;
-	if (*p == '"' || *p == '\'')
+	while (*p == ' ' || *p == '\t')
 		p++;
-	size_t n = strlen(st->heredocs[0].name);
-	if (strncmp(p, st->heredocs[0].name, n))
+	if (!*p)
 		return false;
-	p += n;
-	if (*p == '"' || *p == '\'')
-		p++;
-	while (*p == ' ')
-		p++;
-	return *p == '\0';
+	for (; *p; p++)
+		if (*p == ' ' || *p == '\t' || *p == '<')
+			return false;
+	return true;
+}
+
+/* The file a shebang heredoc runs as (BuildKit mounts it at /dev/pipes/NAME). */
+static char *shebang_target(const char *name)
+{
+	cleanup_free char *safe = xstrdup(name);
+	for (char *c = safe; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	return xasprintf("/dev/pipes/%s", safe);
 }
 
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
@@ -271,8 +297,11 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	const char **argv = NULL;
 	cleanup_free char *script = NULL;
 	const char **shell = NULL;
-	struct exec_mount *mounts = xcalloc(st->nmounts + 1, sizeof(*mounts));
+	struct exec_mount *mounts = xcalloc(st->nmounts + 2, sizeof(*mounts));
 	char **owned = xcalloc(st->nmounts + 1, sizeof(char *));
+	size_t nmounts = st->nmounts;
+	char *ssh_env = NULL;
+	cleanup_free char *shebang_file = NULL, *shebang_path = NULL;
 	char **hides = xcalloc(st->nmounts + 1, sizeof(char *));
 	int rc = 0;
 
@@ -293,7 +322,31 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 				shell[i] = st->cmd.shell_argv[i];
 		}
 		spec.shell = shell;
-		if (heredoc_only(st)) {
+		if (heredoc_only(st) && !strncmp(st->heredocs[0].content, "#!", 2)) {
+			/* a script with its own interpreter: a read-only executable file, run by path */
+			shebang_file = xasprintf("%s/heredoc-XXXXXX", e->run_dir);
+			int fd = mkstemp(shebang_file);
+			const char *body = st->heredocs[0].content;
+			if (fd < 0) {
+				rc = strata_error_make(err, errno, "create '%s'", shebang_file);
+				free(shebang_file);
+				shebang_file = NULL;
+				goto out;
+			}
+			rc = strata_write_full(fd, body, strlen(body), shebang_file, err);
+			if (rc == 0 && fchmod(fd, 0755) < 0)
+				rc = strata_error_make(err, errno, "chmod '%s'", shebang_file);
+			close(fd);
+			if (rc < 0)
+				goto out;
+			shebang_path = shebang_target(st->heredocs[0].name);
+			struct exec_mount *x = &mounts[nmounts++];
+			exec_mount_init(x, EXEC_MOUNT_BIND);
+			x->target = shebang_path;
+			x->host_source = shebang_file;
+			x->readonly = true;
+			script = xstrdup(shebang_path);
+		} else if (heredoc_only(st)) {
 			script = xstrdup(st->heredocs[0].content);
 		} else {
 			struct strata_buf b = STRATA_BUF_INIT;
@@ -304,11 +357,36 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		}
 		spec.cmdline = script;
 	}
+	size_t nssh = 0;
 	for (size_t i = 0; i < st->nmounts; i++) {
 		const struct dockerfile_mount *m = &st->mounts[i];
 		struct exec_mount *x = &mounts[i];
 		static const enum exec_mount_type types[] = { EXEC_MOUNT_BIND, EXEC_MOUNT_CACHE, EXEC_MOUNT_TMPFS,
 							      EXEC_MOUNT_SECRET, EXEC_MOUNT_SSH };
+		if (m->type == DF_MOUNT_SSH) {
+			/* the agent socket given with --ssh ID=SOCKET, bound at the target (BuildKit's
+			 * /run/buildkit/ssh_agent.N), and SSH_AUTH_SOCK naming the first one */
+			const char *id = m->id && *m->id ? m->id : "default";
+			const char *sock = NULL;
+			for (size_t k = 0; k < e->o->nssh; k++)
+				if (!strcmp(e->o->ssh[k].id, id))
+					sock = e->o->ssh[k].path;
+			exec_mount_init(x, sock ? EXEC_MOUNT_BIND : EXEC_MOUNT_TMPFS);
+			if (!sock && m->required) {
+				rc = strata_error_makec(err, STRATA_E_CONFIG, 0,
+							"%s:%d: RUN --mount=type=ssh,id=%s: no --ssh %s given", e->dfname,
+							st->line, id, id);
+				goto out;
+			}
+			owned[i] = m->target ? xstrdup(m->target) : xasprintf("/run/buildkit/ssh_agent.%zu", nssh);
+			x->target = owned[i];
+			x->host_source = sock;
+			x->readonly = true;
+			if (sock && !ssh_env)
+				ssh_env = xasprintf("SSH_AUTH_SOCK=%s", owned[i]);
+			nssh++;
+			continue;
+		}
 		exec_mount_init(x, types[m->type]);
 		x->target = m->target;
 		x->source = m->source;
@@ -335,6 +413,8 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 							       m->from);
 					goto out;
 				}
+			} else if (m->from && engine_named_dir(e, m->from)) {
+				base = engine_named_dir(e, m->from); /* --build-context NAME=DIR */
 			} else if (m->from) {
 				if (engine_image_view(e, m->from, NULL, &base, err) < 0) {
 					rc = strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
@@ -381,12 +461,25 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	spec.work_dir = work;
 	spec.run_dir = e->run_dir;
 	spec.cache_root = e->cache_root;
+	if (ssh_env) {
+		size_t ne = 0;
+		while (env[ne])
+			ne++;
+		env = xreallocarray(env, ne + 2, sizeof(*env));
+		env[ne] = ssh_env;
+		env[ne + 1] = NULL;
+		ssh_env = NULL;
+	}
 	spec.env = (const char *const *)env;
 	spec.user = cfg_str(s, "User");
 	spec.cwd = cfg_str(s, "WorkingDir");
 	if (spec.cwd && !*spec.cwd)
 		spec.cwd = NULL;
 	spec.network = e->o->network;
+	spec.extra_hosts = e->o->extra_hosts;
+	spec.shm_size = e->o->shm_size;
+	spec.rlimits = e->o->rlimits;
+	spec.n_rlimits = e->o->n_rlimits;
 	if (st->network && !strcmp(st->network, "none"))
 		spec.network = EXEC_NET_NONE;
 	else if (st->network && !strcmp(st->network, "host"))
@@ -402,7 +495,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		spec.insecure = true;
 	}
 	spec.mounts = mounts;
-	spec.n_mounts = st->nmounts;
+	spec.n_mounts = nmounts;
 	struct out_ctx oc = { e, vertex };
 	spec.on_output = on_output;
 	spec.output_ctx = &oc;
@@ -424,6 +517,9 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 						st->line, st->original, res.exit_code, sandbox_run_hint());
 	}
 out:
+	free(ssh_env);
+	if (shebang_file)
+		unlink(shebang_file);
 	for (size_t i = 0; i < nl; i++)
 		free(lowers[i]);
 	free(lowers);

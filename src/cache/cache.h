@@ -288,9 +288,40 @@ int rcache_export(struct regclient *c, struct store *s, const struct rcache_entr
 
 /*
  * Parse a --cache-to value "REF[,mode=min|max]" (also "type=registry,ref=REF,mode=max").
- * @return 0 (*ref newly allocated), or -1 (STRATA_E_USAGE naming the bad part).
+ * @return 0 (*ref newly allocated), or -1 (STRATA_E_USAGE naming the bad part,
+ * also for a spec that is not a registry's).
  */
 int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct strata_error **err);
+
+/*
+ * A --cache-from / --cache-to value as buildx writes them:
+ *   REF | type=registry,ref=REF       a registry (image or cache artifact)
+ *   type=local,src=DIR (from)         a directory holding an OCI image layout
+ *   type=local,dest=DIR (to)          (the cache artifact, its layers as blobs)
+ *   type=inline (to)                  the inline cache (always written: a no-op)
+ * plus mode=min|max (to); buildx's other keys (ignore-error, compression,
+ * oci-mediatypes, image-manifest, ...) are accepted and ignored.
+ */
+enum rcache_spec_type { RCACHE_SPEC_REGISTRY, RCACHE_SPEC_LOCAL, RCACHE_SPEC_INLINE };
+struct rcache_spec {
+	enum rcache_spec_type type;
+	char *ref;       /* the registry reference, or the directory */
+	bool mode_max;
+};
+/* @return 0, or -1 (STRATA_E_USAGE naming the bad part). */
+int rcache_spec_parse(const char *spec, bool to, struct rcache_spec *out, struct strata_error **err);
+void rcache_spec_release(struct rcache_spec *s);
+
+/*
+ * --cache-to type=local,dest=DIR: the cache artifact (as rcache_export) into
+ * the OCI image layout DIR (created when missing): blobs the directory
+ * lacks are copied from the store (fetched first when remote), then the
+ * config and manifest, then DIR/index.json names the manifest (ref name
+ * "strata-cache"; it replaces the one before, older blobs stay).
+ * out->blobs_uploaded / bytes_uploaded count the blobs written.
+ */
+int rcache_layout_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+			 const char *dir, struct rcache_push_result *out, struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* The engine's handle: one session per build                               */

@@ -113,7 +113,7 @@ static char *reason(struct strata_error *e, bool first_get)
 	return STRATA_STEAL(full);
 }
 
-static void fail(struct rcache_import_result *res, const char *ref, struct strata_error *e, bool first_get)
+void rcache_import_fail(struct rcache_import_result *res, const char *ref, struct strata_error *e, bool first_get)
 {
 	cleanup_free char *why = reason(e, first_get);
 	res->status = RCACHE_SOURCE_FAILED;
@@ -140,6 +140,53 @@ static int get_manifest(struct regclient *c, const struct oci_ref *r, const char
 	int ret = strata_json_parse(m.data, m.len, "manifest", out, err);
 	regclient_manifest_release(&m);
 	return ret;
+}
+
+int rcache_table_take(struct rcache_table *t, const char *ref, const char *host, const char *repo, const json_t *man,
+		      const json_t *cfg, struct rcache_import_result *res, struct strata_error **err)
+{
+	struct rcache_record rec = { 0 };
+	bool artifact = rcache_is_artifact(man);
+	int got;
+	if (artifact)
+		got = rcache_artifact_decode(man, cfg, &rec, err) < 0 ? -1 : 1;
+	else
+		got = rcache_config_get(cfg, json_object_get(man, "layers"), &rec, err);
+	if (got < 0)
+		return -1;
+	if (got == 0) {
+		res->status = RCACHE_SOURCE_EMPTY;
+		res->message = xasprintf("note: --cache-from %s: no strata cache metadata (image not built by strata)",
+					 ref);
+		return 0;
+	}
+	struct rcache_source *src = xcalloc(1, sizeof(*src));
+	src->ref = xstrdup(ref);
+	src->host = xstrdup(host);
+	src->repo = xstrdup(repo);
+	src->order = t->n_src;
+	const char *created = json_string_value(json_object_get(cfg, "created"));
+	if (created)
+		oci_time_parse(created, &src->created);
+	t->src = xreallocarray(t->src, t->n_src + 1, sizeof(*t->src));
+	t->src[t->n_src++] = src;
+	for (size_t i = 0; i < rec.n; i++) {
+		rec.v[i].source = src->ref;
+		rec.v[i].host = src->host;
+		rec.v[i].repo = src->repo;
+		if (!json_object_get(t->index, rec.v[i].key))
+			json_object_set_new(t->index, rec.v[i].key, json_integer((json_int_t)t->all.n));
+		if (copy_usable(&rec.v[i]) && !json_object_get(t->copies, rec.v[i].sources_id))
+			json_object_set_new(t->copies, rec.v[i].sources_id, json_integer((json_int_t)t->all.n));
+		/* the entry moves into the table without a copy */
+		t->all.v = xreallocarray(t->all.v, t->all.n + 1, sizeof(*t->all.v));
+		t->all.v[t->all.n++] = rec.v[i];
+		res->entries++;
+	}
+	free(rec.v);
+	res->status = RCACHE_SOURCE_OK;
+	res->kind = xstrdup(artifact ? "cache artifact" : "image");
+	return 0;
 }
 
 int rcache_import(struct rcache_table *t, struct regclient *c, const char *ref, const char *platform,
@@ -175,53 +222,14 @@ int rcache_import(struct rcache_table *t, struct regclient *c, const char *ref, 
 	    strata_json_parse(cb.data, cb.len, "config", &cfg, &e) < 0)
 		goto failed;
 
-	struct rcache_record rec = { 0 };
-	bool artifact = rcache_is_artifact(man);
-	int got;
-	if (artifact)
-		got = rcache_artifact_decode(man, cfg, &rec, &e) < 0 ? -1 : 1;
-	else
-		got = rcache_config_get(cfg, json_object_get(man, "layers"), &rec, &e);
-	if (got < 0)
-		goto failed;
 	regclient_stats_get(c, &after);
 	res->moved.requests = after.requests - before.requests;
 	res->moved.bytes_down = after.bytes_down - before.bytes_down;
 	res->moved.bytes_up = after.bytes_up - before.bytes_up;
 	res->moved.blob_bytes_down = after.blob_bytes_down - before.blob_bytes_down;
+	if (rcache_table_take(t, ref, r.domain, r.path, man, cfg, res, &e) < 0)
+		goto failed;
 	strata_buf_release(&cb);
-	if (got == 0) {
-		res->status = RCACHE_SOURCE_EMPTY;
-		res->message = xasprintf("note: --cache-from %s: no strata cache metadata (image not built by strata)",
-					 ref);
-		return 0;
-	}
-	struct rcache_source *src = xcalloc(1, sizeof(*src));
-	src->ref = xstrdup(ref);
-	src->host = xstrdup(r.domain);
-	src->repo = xstrdup(r.path);
-	src->order = t->n_src;
-	const char *created = json_string_value(json_object_get(cfg, "created"));
-	if (created)
-		oci_time_parse(created, &src->created);
-	t->src = xreallocarray(t->src, t->n_src + 1, sizeof(*t->src));
-	t->src[t->n_src++] = src;
-	for (size_t i = 0; i < rec.n; i++) {
-		rec.v[i].source = src->ref;
-		rec.v[i].host = src->host;
-		rec.v[i].repo = src->repo;
-		if (!json_object_get(t->index, rec.v[i].key))
-			json_object_set_new(t->index, rec.v[i].key, json_integer((json_int_t)t->all.n));
-		if (copy_usable(&rec.v[i]) && !json_object_get(t->copies, rec.v[i].sources_id))
-			json_object_set_new(t->copies, rec.v[i].sources_id, json_integer((json_int_t)t->all.n));
-		/* the entry moves into the table without a copy */
-		t->all.v = xreallocarray(t->all.v, t->all.n + 1, sizeof(*t->all.v));
-		t->all.v[t->all.n++] = rec.v[i];
-		res->entries++;
-	}
-	free(rec.v);
-	res->status = RCACHE_SOURCE_OK;
-	res->kind = xstrdup(artifact ? "cache artifact" : "image");
 	return 0;
 
 failed:
@@ -231,6 +239,6 @@ failed:
 	res->moved.bytes_down = after.bytes_down - before.bytes_down;
 	res->moved.bytes_up = after.bytes_up - before.bytes_up;
 	res->moved.blob_bytes_down = after.blob_bytes_down - before.blob_bytes_down;
-	fail(res, ref, e, first_get);
+	rcache_import_fail(res, ref, e, first_get);
 	return 0;
 }

@@ -25,4 +25,26 @@ struct rcache_table {
 	size_t n_src;
 };
 
+/*
+ * Entries held in a directory cache (an OCI image layout, layout.c) carry
+ * this host and the directory (absolute) as their repository, in the table
+ * and in the remote-blob record, so a hit is fetched from there lazily.
+ */
+#define RCACHE_LAYOUT_HOST "oci-layout"
+
+/*
+ * Add the cache metadata of a source's manifest and config (parsed) to t as
+ * the source ref (as given) at host/repo; res filled (OK or EMPTY).
+ * @return 0, or -1 (malformed metadata, *err set).
+ */
+int rcache_table_take(struct rcache_table *t, const char *ref, const char *host, const char *repo, const json_t *man,
+		      const json_t *cfg, struct rcache_import_result *res, struct strata_error **err);
+/* res: FAILED with the warning line for e (consumed); first_get: e came from reading ref itself. */
+void rcache_import_fail(struct rcache_import_result *res, const char *ref, struct strata_error *e, bool first_get);
+
+/* layout.c: a directory cache */
+int rcache_layout_import(struct rcache_table *t, const char *dir, const char *ref, struct rcache_import_result *res);
+int rcache_layout_fetch(struct store *s, const char *dir, const struct oci_digest *d, int64_t size,
+			struct strata_error **err);
+
 #endif

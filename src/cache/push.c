@@ -206,41 +206,95 @@ out:
 	return ret;
 }
 
-int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct strata_error **err)
+void rcache_spec_release(struct rcache_spec *s)
 {
-	*ref = NULL;
-	*mode_max = false;
+	free(s->ref);
+	s->ref = NULL;
+}
+
+static bool key_is(const char *part, size_t kl, const char *k)
+{
+	return strlen(k) == kl && !strncmp(part, k, kl);
+}
+
+int rcache_spec_parse(const char *spec, bool to, struct rcache_spec *out, struct strata_error **err)
+{
+	static const char *const ignored[] = { "ignore-error", "compression", "compression-level", "force-compression",
+					       "oci-mediatypes", "image-manifest", "oci-artifact", "tag", "digest",
+					       "store", NULL };
+	const char *opt = to ? "--cache-to" : "--cache-from";
+	memset(out, 0, sizeof(*out));
 	cleanup_free char *copy = xstrdup(spec);
-	cleanup_free char *found = NULL;
+	cleanup_free char *type = NULL, *ref = NULL, *dir = NULL;
 	char *save = NULL;
 	for (char *part = strtok_r(copy, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(part, '=');
-		if (!eq && !found) {
-			found = xstrdup(part);
-		} else if (eq && !strncmp(part, "ref=", 4) && !found) {
-			found = xstrdup(eq + 1);
-		} else if (eq && !strncmp(part, "mode=", 5)) {
-			if (!strcmp(eq + 1, "max"))
-				*mode_max = true;
-			else if (strcmp(eq + 1, "min"))
-				return strata_error_makec(err, STRATA_E_USAGE, 0,
-							  "--cache-to '%s': mode must be min or max, not '%s'", spec,
-							  eq + 1);
-		} else if (eq && !strcmp(part, "type=registry")) {
+		size_t kl = eq ? (size_t)(eq - part) : 0;
+		const char *v = eq ? eq + 1 : NULL;
+		bool skip = false;
+		for (size_t i = 0; eq && ignored[i]; i++)
+			skip = skip || key_is(part, kl, ignored[i]);
+		if (skip)
 			continue;
+		if (!eq && !ref && !type) {
+			ref = xstrdup(part);
+		} else if (eq && key_is(part, kl, "type") && !type) {
+			type = xstrdup(v);
+		} else if (eq && key_is(part, kl, "ref") && !ref) {
+			ref = xstrdup(v);
+		} else if (eq && key_is(part, kl, to ? "dest" : "src") && !dir) {
+			dir = xstrdup(v);
+		} else if (eq && to && key_is(part, kl, "mode")) {
+			if (!strcmp(v, "max"))
+				out->mode_max = true;
+			else if (strcmp(v, "min"))
+				return strata_error_makec(err, STRATA_E_USAGE, 0,
+							  "%s '%s': mode must be min or max, not '%s'", opt, spec, v);
 		} else {
-			return strata_error_makec(err, STRATA_E_USAGE, 0, "--cache-to '%s': unexpected '%s'", spec,
-						  part);
+			return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': unexpected '%s'", opt, spec, part);
 		}
 	}
-	if (!found || !*found)
-		return strata_error_makec(err, STRATA_E_USAGE, 0, "--cache-to '%s': no reference", spec);
-	struct oci_ref r = OCI_REF_INIT;
-	if (oci_ref_parse(found, &r, err) < 0) {
-		strata_error_set_code(err, STRATA_E_USAGE);
-		return strata_error_wrap(err, "--cache-to");
+	if (!type || !strcmp(type, "registry")) {
+		if (!ref || !*ref)
+			return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': no reference", opt, spec);
+		struct oci_ref r = OCI_REF_INIT;
+		if (oci_ref_parse(ref, &r, err) < 0) {
+			strata_error_set_code(err, STRATA_E_USAGE);
+			return strata_error_wrap(err, "%s", opt);
+		}
+		oci_ref_release(&r);
+		out->type = RCACHE_SPEC_REGISTRY;
+		out->ref = STRATA_STEAL(ref);
+		return 0;
 	}
-	oci_ref_release(&r);
-	*ref = STRATA_STEAL(found);
+	if (!strcmp(type, "local")) {
+		if (!dir || !*dir)
+			return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': type=local needs %s=DIR", opt, spec,
+						  to ? "dest" : "src");
+		out->type = RCACHE_SPEC_LOCAL;
+		out->ref = STRATA_STEAL(dir);
+		return 0;
+	}
+	if (!strcmp(type, "inline") && to) {
+		out->type = RCACHE_SPEC_INLINE;
+		return 0;
+	}
+	return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': unsupported cache type '%s' (registry, local%s)",
+				  opt, spec, type, to ? ", inline" : "");
+}
+
+int rcache_parse_cache_to(const char *spec, char **ref, bool *mode_max, struct strata_error **err)
+{
+	struct rcache_spec sp;
+	*ref = NULL;
+	*mode_max = false;
+	if (rcache_spec_parse(spec, true, &sp, err) < 0)
+		return -1;
+	if (sp.type != RCACHE_SPEC_REGISTRY) {
+		rcache_spec_release(&sp);
+		return strata_error_makec(err, STRATA_E_USAGE, 0, "--cache-to '%s': not a registry", spec);
+	}
+	*ref = sp.ref;
+	*mode_max = sp.mode_max;
 	return 0;
 }

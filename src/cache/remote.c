@@ -4,6 +4,7 @@
  * would (see cache.h).
  */
 #include "cache/cache.h"
+#include "cache/internal.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +61,8 @@ int rcache_fetch_blob(struct regclient *c, struct store *s, const char *digest, 
 		if (size < 0)
 			size = rsize;
 	}
+	if (!strcmp(host, RCACHE_LAYOUT_HOST)) /* a directory cache's blob */
+		return rcache_layout_fetch(s, repo, &d, size, err) < 0 ? strata_error_wrap(err, "fetch %s", digest) : 0;
 	struct store_blob_writer *w = NULL;
 	if (store_blob_writer_open(s, &d, size >= 0 ? size : -1, &w, err) < 0)
 		return -1;

@@ -48,7 +48,15 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 		if (ref_seen(refs, i))
 			continue;
 		struct rcache_import_result res;
-		if (rcache_import(x->t, c, refs[i], platform, &res, err) < 0) {
+		struct rcache_spec sp;
+		if (rcache_spec_parse(refs[i], false, &sp, err) < 0) {
+			rcache_session_free(x);
+			return -1;
+		}
+		int r = sp.type == RCACHE_SPEC_LOCAL ? rcache_layout_import(x->t, sp.ref, refs[i], &res)
+						     : rcache_import(x->t, c, sp.ref, platform, &res, err);
+		rcache_spec_release(&sp);
+		if (r < 0) {
 			rcache_session_free(x);
 			return -1;
 		}
@@ -184,15 +192,21 @@ int rcache_session_note_remote(struct rcache_session *x, struct strata_error **e
 int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
 			  struct rcache_push_result *out, struct strata_error **err)
 {
-	cleanup_free char *ref = NULL;
-	bool max = false;
-	if (rcache_parse_cache_to(spec, &ref, &max, err) < 0)
+	struct rcache_spec sp;
+	if (rcache_spec_parse(spec, true, &sp, err) < 0)
 		return -1;
-	if (max)
-		return rcache_export(x->c, x->s, x->built.v, x->built.n, true, 0, ref, out, err);
 	struct rcache_record r = { 0 };
-	in_image(x, layers, &r);
-	int ret = rcache_export(x->c, x->s, r.v, r.n, true, 0, ref, out, err);
+	if (!sp.mode_max)
+		in_image(x, layers, &r);
+	const struct rcache_entry *v = sp.mode_max ? x->built.v : r.v;
+	size_t n = sp.mode_max ? x->built.n : r.n;
+	int ret = 0;
+	if (sp.type == RCACHE_SPEC_LOCAL)
+		ret = rcache_layout_export(x->c, x->s, v, n, sp.ref, out, err);
+	else if (sp.type == RCACHE_SPEC_REGISTRY)
+		ret = rcache_export(x->c, x->s, v, n, true, 0, sp.ref, out, err);
+	/* type=inline: the image's config carries the cache already */
 	rcache_record_release(&r);
+	rcache_spec_release(&sp);
 	return ret;
 }

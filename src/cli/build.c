@@ -5,16 +5,20 @@
 #include "cli/cli.h"
 #include "build/build.h"
 #include "ci/ci.h"
+#include "cli/buildctx.h"
+#include "cli/buildout.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
 #include "cli/report.h"
 #include "oci/reference.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -23,6 +27,9 @@ static void usage(FILE *out)
 		"Usage: strata build [OPTIONS] CONTEXT\n"
 		"\n"
 		"Build an image from the Dockerfile in CONTEXT, reusing cached layers.\n"
+		"CONTEXT is a directory; - (a tar, or a Dockerfile alone, on stdin); a git\n"
+		"repository URL[#ref[:subdir]] (git://, git@, ssh://, github.com/, or http(s)/file\n"
+		"ending in .git); or an http(s) URL of a tarball or of a Dockerfile.\n"
 		"\n"
 		"Options:\n"
 		"  -t, --tag REF            name the image REF (repeatable)\n"
@@ -36,12 +43,28 @@ static void usage(FILE *out)
 		"      --secret id=ID,src=FILE  expose FILE to RUN --mount=type=secret,id=ID\n"
 		"      --secret id=ID,env=NAME  ... or the value of the environment variable NAME\n"
 		"      --progress MODE      auto (default), plain or tty\n"
-		"      --pull               always pull base images (default: only when missing)\n"
+		"      --pull[=BOOL]        always pull base images (default, or false: only when missing)\n"
 		"      --platform OS/ARCH   platform of pulled base images and cache sources\n"
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
 		"                           (registries and ADD <url> downloads alike)\n"
+		"      --source-date-epoch N  reproducible output: layer mtimes clamped to N, config `created`\n"
+		"                           and history times set to it (default: $SOURCE_DATE_EPOCH, or\n"
+		"                           --build-arg SOURCE_DATE_EPOCH=N)\n"
+		"  -o, --output SPEC        also export the image (buildx): type=oci|docker|tar|local,dest=PATH\n"
+		"                           (- is stdout), type=image|registry,name=REF[,push=true];\n"
+		"                           DIR alone is type=local, - a tar of the filesystem on stdout\n"
+		"      --load               accepted: the image is always in the local store\n"
+		"      --metadata-file F    write buildx's metadata (containerimage.digest, ...) as JSON\n"
+		"      --no-cache-filter STAGE  run every step of STAGE (repeatable, or a,b)\n"
+		"      --annotation K=V     an annotation on the image manifest (repeatable; manifest:K=V)\n"
+		"      --add-host NAME:IP   an /etc/hosts line for RUN (repeatable)\n"
+		"      --ssh ID[=SOCKET]    an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
+		"      --shm-size SIZE      size of RUN's /dev/shm (default 64MiB)\n"
+		"      --ulimit NAME=SOFT[:HARD]  a resource limit for RUN (nofile, nproc, core, ...)\n"
+		"      --build-context NAME=docker-image://REF|DIR  use REF for the image NAME, or DIR\n"
+		"                           for COPY --from=NAME and RUN --mount from=NAME (repeatable)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
 		"      --report FILE        write a report of the build to FILE.html (a page: steps on a\n"
@@ -92,6 +115,46 @@ static int parse_secret(const char *spec, struct build_secret *s, int *memfd)
 	return 0;
 }
 
+/* --ulimit NAME=SOFT[:HARD] (docker's names; -1 is unlimited) */
+static int parse_ulimit(const char *spec, struct exec_rlimit *out)
+{
+	static const struct {
+		const char *name;
+		int res;
+	} names[] = {
+		{ "core", RLIMIT_CORE },       { "cpu", RLIMIT_CPU },         { "data", RLIMIT_DATA },
+		{ "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },     { "memlock", RLIMIT_MEMLOCK },
+		{ "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },     { "nofile", RLIMIT_NOFILE },
+		{ "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },         { "rtprio", RLIMIT_RTPRIO },
+		{ "rttime", RLIMIT_RTTIME },   { "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+	};
+	const char *eq = strchr(spec, '=');
+	if (!eq)
+		return -1;
+	out->resource = -1;
+	for (size_t i = 0; i < STRATA_ARRAY_SIZE(names); i++)
+		if (strlen(names[i].name) == (size_t)(eq - spec) && !strncmp(spec, names[i].name, (size_t)(eq - spec)))
+			out->resource = names[i].res;
+	if (out->resource < 0)
+		return -1;
+	char *end;
+	errno = 0;
+	long long soft = strtoll(eq + 1, &end, 10), hard = soft;
+	if (errno || end == eq + 1 || (*end && *end != ':'))
+		return -1;
+	if (*end == ':') {
+		const char *h = end + 1;
+		hard = strtoll(h, &end, 10);
+		if (errno || end == h || *end)
+			return -1;
+	}
+	if (soft < -1 || hard < -1 || (hard >= 0 && (soft < 0 || soft > hard)))
+		return -1;
+	out->soft = soft < 0 ? (uint64_t)RLIM_INFINITY : (uint64_t)soft;
+	out->hard = hard < 0 ? (uint64_t)RLIM_INFINITY : (uint64_t)hard;
+	return 0;
+}
+
 static int cmd_build(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -99,17 +162,27 @@ static int cmd_build(int argc, char **argv)
 		return EXIT_OK;
 	}
 	enum { O_BUILDARG = 256, O_TARGET, O_NOCACHE, O_LABEL, O_NETWORK, O_SECRET, O_PROGRESS, O_IIDFILE, O_PULL,
-	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_REPORT, O_SECURITY };
+	       O_PUSH, O_PLATFORM, O_CACHE_FROM, O_CACHE_TO, O_SDE, O_LOAD, O_METADATA, O_NCFILTER, O_ANNOTATION,
+	       O_ADDHOST, O_UNSUPPORTED, O_SSH, O_SHM, O_ULIMIT, O_BCTX, O_REPORT, O_SECURITY };
 	static const struct option opts[] = {
 		{ "tag", required_argument, NULL, 't' },          { "file", required_argument, NULL, 'f' },
 		{ "build-arg", required_argument, NULL, O_BUILDARG }, { "target", required_argument, NULL, O_TARGET },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },      { "label", required_argument, NULL, O_LABEL },
 		{ "network", required_argument, NULL, O_NETWORK }, { "secret", required_argument, NULL, O_SECRET },
 		{ "progress", required_argument, NULL, O_PROGRESS }, { "quiet", no_argument, NULL, 'q' },
-		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", no_argument, NULL, O_PULL },
+		{ "iidfile", required_argument, NULL, O_IIDFILE }, { "pull", optional_argument, NULL, O_PULL },
+		{ "output", required_argument, NULL, 'o' },        { "load", no_argument, NULL, O_LOAD },
+		{ "metadata-file", required_argument, NULL, O_METADATA },
+		{ "no-cache-filter", required_argument, NULL, O_NCFILTER },
+		{ "annotation", required_argument, NULL, O_ANNOTATION },
+		{ "add-host", required_argument, NULL, O_ADDHOST },
+		{ "ssh", required_argument, NULL, O_SSH },         { "shm-size", required_argument, NULL, O_SHM },
+		{ "ulimit", required_argument, NULL, O_ULIMIT },
+		{ "build-context", required_argument, NULL, O_BCTX },
 		{ "push", no_argument, NULL, O_PUSH },             { "platform", required_argument, NULL, O_PLATFORM },
 		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
-		{ "cache-to", required_argument, NULL, O_CACHE_TO }, { "report", required_argument, NULL, O_REPORT },
+		{ "cache-to", required_argument, NULL, O_CACHE_TO },
+		{ "source-date-epoch", required_argument, NULL, O_SDE }, { "report", required_argument, NULL, O_REPORT },
 		{ "security", required_argument, NULL, O_SECURITY },
 		CLI_REGOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
@@ -125,19 +198,150 @@ static int cmd_build(int argc, char **argv)
 	struct cli_build_remote_opts rop = { .reg = &ro, .cache_from = cache_from };
 	struct cli_build_remote *remote = NULL;
 	size_t nt = 0, nl = 0, ns = 0;
-	const char *iidfile = NULL, *report_path = NULL;
+	const char *iidfile = NULL, *sde = NULL, *metadata = NULL, *report_path = NULL;
 	struct cli_report report = { 0 };
+	struct cli_build_output out = { 0 };
+	struct cli_build_context bctx = { 0 };
+	cleanup_free char *dfpath = NULL;
+	const char **ncfilter = xcalloc((size_t)argc + 1, sizeof(char *));
+	const char **annotations = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct strata_buf hosts = STRATA_BUF_INIT;
+	struct build_secret *ssh = xcalloc((size_t)argc + 1, sizeof(*ssh));
+	struct exec_rlimit *rlimits = xcalloc((size_t)argc + 1, sizeof(*rlimits));
+	size_t nssh = 0, nrl = 0, nbc = 0;
+	struct build_secret *bcs = xcalloc((size_t)argc + 1, sizeof(*bcs));
+	char **ncparts = NULL;
+	size_t nnc = 0, nan = 0;
 	bool quiet = false;
 	char *root = NULL;
 	int rc = EXIT_FAIL, c;
 	struct strata_error *err = NULL;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "t:f:q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:f:qo:", opts, NULL)) != -1) {
 		if (cli_regopts_handle(&ro, c, optarg))
 			continue;
 		switch (c) {
-		case O_PULL: rop.pull_always = true; break;
+		case O_PULL:
+			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false")) {
+				rc = cli_usage_error("build", "--pull takes true or false, not '%s'", optarg);
+				goto out;
+			}
+			rop.pull_always = !optarg || !strcmp(optarg, "true");
+			break;
+		case 'o':
+			cli_build_output_release(&out);
+			if (cli_build_output_parse(optarg, &out, &err) < 0) {
+				cleanup_free char *m = strata_error_string(err);
+				strata_error_free(err);
+				rc = cli_usage_error("build", "%s", m);
+				goto out;
+			}
+			break;
+		case O_LOAD: break; /* the image is in the local store whatever */
+		case O_METADATA: metadata = optarg; break;
+		case O_NCFILTER: {
+			char *copy = xstrdup(optarg), *save = NULL;
+			ncparts = xreallocarray(ncparts, nnc + 2, sizeof(*ncparts));
+			ncparts[nnc + 1] = NULL;
+			ncparts[nnc] = copy; /* owns the parts below */
+			for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+				ncfilter[o.nno_cache_stages++] = p;
+			nnc++;
+			break;
+		}
+		case O_ANNOTATION: {
+			const char *a = optarg, *colon = strchr(a, ':'), *eq = strchr(a, '=');
+			if (!strncmp(a, "manifest:", 9))
+				a += 9;
+			else if (colon && eq && colon < eq) {
+				rc = cli_usage_error("build", "--annotation '%s': only manifest annotations (strata builds no index)",
+						     optarg);
+				goto out;
+			}
+			if (!strchr(a, '=') || a[0] == '=') {
+				rc = cli_usage_error("build", "--annotation needs K=V, got '%s'", optarg);
+				goto out;
+			}
+			annotations[nan++] = a;
+			break;
+		}
+		case O_ADDHOST: {
+			const char *sep = strpbrk(optarg, ":=");
+			if (!sep || sep == optarg || !sep[1] || strpbrk(optarg, " \t\n")) {
+				rc = cli_usage_error("build", "--add-host needs NAME:IP, got '%s'", optarg);
+				goto out;
+			}
+			const char *ip = sep + 1;
+			strata_buf_addf(&hosts, "%s\t%.*s\n", !strcmp(ip, "host-gateway") ? "127.0.0.1" : ip,
+					(int)(sep - optarg), optarg);
+			break;
+		}
+		case O_SSH: {
+			/* default | ID | ID=SOCKET[,SOCKET...]: the first socket; none: $SSH_AUTH_SOCK */
+			const char *eq = strchr(optarg, '=');
+			cleanup_free char *id = eq ? xstrndup(optarg, (size_t)(eq - optarg)) : xstrdup(optarg);
+			cleanup_free char *path = eq ? xstrndup(eq + 1, strcspn(eq + 1, ",")) : NULL;
+			if (!path && getenv("SSH_AUTH_SOCK") && *getenv("SSH_AUTH_SOCK"))
+				path = xstrdup(getenv("SSH_AUTH_SOCK"));
+			if (!*id || !path || !*path) {
+				rc = cli_usage_error("build", "--ssh %s: no socket (give ID=SOCKET or set SSH_AUTH_SOCK)", optarg);
+				goto out;
+			}
+			ssh[nssh].id = STRATA_STEAL(id);
+			ssh[nssh++].path = STRATA_STEAL(path);
+			break;
+		}
+		case O_SHM: {
+			int64_t v;
+			if (build_prune_parse_size(optarg, &v, &err) < 0 || v <= 0) {
+				strata_error_free(err);
+				err = NULL;
+				rc = cli_usage_error("build", "--shm-size: invalid size '%s'", optarg);
+				goto out;
+			}
+			o.shm_size = (uint64_t)v;
+			break;
+		}
+		case O_ULIMIT:
+			if (parse_ulimit(optarg, &rlimits[nrl]) < 0) {
+				rc = cli_usage_error("build", "--ulimit needs NAME=SOFT[:HARD] (nofile, nproc, core, ...), got '%s'",
+						     optarg);
+				goto out;
+			}
+			nrl++;
+			break;
+		case O_BCTX: {
+			/* NAME=docker-image://REF or NAME=DIR */
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || !eq[1]) {
+				rc = cli_usage_error("build", "--build-context needs NAME=VALUE, got '%s'", optarg);
+				goto out;
+			}
+			const char *v = eq + 1;
+			char *val = NULL;
+			if (!strncmp(v, "docker-image://", 15)) {
+				cleanup_ref struct oci_ref ref = OCI_REF_INIT;
+				if (oci_ref_parse(v + 15, &ref, NULL) < 0) {
+					rc = cli_usage_error("build", "--build-context %s: not an image reference", optarg);
+					goto out;
+				}
+				val = xstrdup(v);
+			} else if (strstr(v, "://")) {
+				rc = cli_usage_error("build", "--build-context %s: only docker-image:// and directories are "
+						     "supported", optarg);
+				goto out;
+			} else if (!(val = realpath(v, NULL))) {
+				rc = cli_usage_error("build", "--build-context %s: no directory '%s'", optarg, v);
+				goto out;
+			}
+			bcs[nbc].id = xstrndup(optarg, (size_t)(eq - optarg));
+			bcs[nbc++].path = val;
+			break;
+		}
+		case O_UNSUPPORTED:
+			rc = cli_usage_error("build", "%s is not supported by strata yet", argv[optind - 1]);
+			goto out;
 		case O_REPORT: report_path = optarg; break;
 		case O_PUSH: rop.push = true; break;
 		case O_PLATFORM:
@@ -212,8 +416,9 @@ static int cmd_build(int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case O_IIDFILE: iidfile = optarg; break;
+		case O_SDE: sde = optarg; break;
 		default:
-			rc = cli_option_error("build", argv, "t:f:q", opts);
+			rc = cli_option_error("build", argv, "t:f:qo:", opts);
 			goto out;
 		}
 	}
@@ -223,9 +428,43 @@ static int cmd_build(int argc, char **argv)
 	}
 	if (quiet)
 		o.progress = BUILD_PROGRESS_QUIET;
+	/* -o name=REF tags the image; type=registry / push=true pushes those names */
+	tags = xreallocarray(tags, (size_t)argc + 1 + out.nnames, sizeof(*tags));
+	for (size_t i = 0; i < out.nnames; i++)
+		tags[nt++] = out.names[i];
+	tags[nt] = NULL;
+	if (out.push)
+		rop.push = true;
+	o.no_cache_stages = ncfilter;
+	o.annotations = annotations;
+	o.nannotations = nan;
+	o.extra_hosts = hosts.len ? hosts.data : NULL;
+	o.ssh = ssh;
+	o.nssh = nssh;
+	o.named_contexts = bcs;
+	o.nnamed_contexts = nbc;
+	o.rlimits = rlimits;
+	o.n_rlimits = nrl;
+	/* SOURCE_DATE_EPOCH: the option, else a build arg of that name (buildx passes it so), else the environment */
+	for (size_t i = 0; !sde && i < ba.n; i++)
+		if (!strcmp(ba.v[i].name, "SOURCE_DATE_EPOCH") && ba.v[i].value)
+			sde = ba.v[i].value;
+	if (!sde && getenv("SOURCE_DATE_EPOCH") && *getenv("SOURCE_DATE_EPOCH"))
+		sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde) {
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(sde, &end, 10);
+		if (errno || end == sde || *end || v < 0) {
+			rc = cli_usage_error("build", "invalid SOURCE_DATE_EPOCH '%s': expected seconds since the epoch",
+					     sde);
+			goto out;
+		}
+		o.source_date_epoch_set = true;
+		o.source_date_epoch = v;
+	}
 	root = cli_store_root();
 	o.root = root;
-	o.context_dir = argv[optind];
 	o.tags = tags;
 	o.ntags = nt;
 	o.labels = labels;
@@ -275,6 +514,21 @@ static int cmd_build(int argc, char **argv)
 		goto out;
 	}
 	o.hooks = cli_build_remote_hooks(remote);
+	if (cli_build_context_prepare(argv[optind], root, o.hooks, o.dockerfile && !strcmp(o.dockerfile, "-"), &bctx, &err) < 0) {
+		if (strata_error_code(err) == STRATA_E_USAGE) {
+			cleanup_free char *m = strata_error_string(err);
+			strata_error_free(err);
+			rc = cli_usage_error("build", "%s", m);
+		} else {
+			rc = cli_fail(err);
+		}
+		goto out;
+	}
+	o.context_dir = bctx.dir;
+	if (bctx.dockerfile && !o.dockerfile)
+		o.dockerfile = bctx.dockerfile;
+	else if (bctx.tmp && o.dockerfile && strcmp(o.dockerfile, "-") && o.dockerfile[0] != '/')
+		o.dockerfile = dfpath = strata_path_join(bctx.dir, o.dockerfile); /* -f inside a fetched context */
 	struct build_result res;
 	if (sandbox_require(&err) < 0 || build_run(&o, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, nt, &err) < 0) {
@@ -292,6 +546,19 @@ static int cmd_build(int argc, char **argv)
 	if (iidfile && strata_atomic_write(iidfile, res.image_id.str, strlen(res.image_id.str), 0644, &err) < 0) {
 		rc = cli_fail(err);
 		goto out;
+	}
+	if (out.type != CLI_OUT_NONE && cli_build_output_write(&out, nt ? tags[0] : res.image_id.str, &err) < 0) {
+		strata_error_wrap(&err, "--output");
+		rc = cli_fail(err);
+		goto out;
+	}
+	if (metadata) {
+		struct cli_build_moved mv;
+		cli_build_remote_moved(remote, &mv);
+		if (cli_build_metadata_write(metadata, &res, tags, nt, mv.bytes_down, mv.bytes_up, &err) < 0) {
+			rc = cli_fail(err);
+			goto out;
+		}
 	}
 	if (quiet) {
 		printf("%s\n", res.image_id.str);
@@ -328,6 +595,25 @@ out:
 	regclient_opts_release(&ro);
 	free(tags);
 	free(labels);
+	cli_build_output_release(&out);
+	cli_build_context_release(&bctx);
+	free(ncfilter);
+	free(annotations);
+	strata_buf_release(&hosts);
+	for (size_t i = 0; i < nssh; i++) {
+		free((char *)ssh[i].id);
+		free((char *)ssh[i].path);
+	}
+	free(ssh);
+	free(rlimits);
+	for (size_t i = 0; i < nbc; i++) {
+		free((char *)bcs[i].id);
+		free((char *)bcs[i].path);
+	}
+	free(bcs);
+	for (size_t i = 0; i < nnc; i++)
+		free(ncparts[i]);
+	free(ncparts);
 	free(root);
 	return rc;
 }

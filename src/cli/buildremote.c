@@ -149,10 +149,10 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 	r->o = *o;
 	r->out = out;
 	if (o->cache_to) {
-		cleanup_free char *ref = NULL;
-		bool max;
-		if (rcache_parse_cache_to(o->cache_to, &ref, &max, err) < 0)
+		struct rcache_spec sp;
+		if (rcache_spec_parse(o->cache_to, true, &sp, err) < 0)
 			goto fail;
+		rcache_spec_release(&sp);
 	}
 	if (cli_regclient_new(o->reg ? o->reg : &r->defaults, &r->c, err) < 0 || cli_store_open(&r->s, err) < 0)
 		goto fail;
@@ -243,8 +243,9 @@ int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags,
 			strata_error_free(e);
 			fprintf(r->out, "warning: %s\n", m); /* it names --cache-to REF */
 		} else {
-			fprintf(r->out, "exported cache to %s: %zu blobs uploaded, %zu mounted, %zu already there\n",
-				r->o.cache_to, pr.blobs_uploaded, pr.blobs_mounted, pr.blobs_present);
+			fprintf(r->out, "exported cache to %s: %zu blobs %s, %zu mounted, %zu already there\n",
+				r->o.cache_to, pr.blobs_uploaded, strstr(r->o.cache_to, "type=local") ? "written" : "uploaded",
+				pr.blobs_mounted, pr.blobs_present);
 		}
 		rcache_push_result_release(&pr);
 	}

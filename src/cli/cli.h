@@ -76,4 +76,11 @@ int cli_parse_number(const char *s, unsigned long min, unsigned long max, unsign
  */
 char *cli_store_root(void);
 
+/*
+ * `strata save`: the images refs[0..n) as a docker (oci false) or OCI
+ * archive written to file ("-": standard output); layers a cached build
+ * left in a registry are fetched first. @return 0 or -1.
+ */
+int cli_save_archive(const char *file, bool oci, char **refs, size_t n, struct strata_error **err);
+
 #endif

@@ -238,7 +238,7 @@ static int save_oci(struct out *o, struct store *s, struct img *imgs, size_t n, 
 	return add_bytes(o, "index.json", text, len, err);
 }
 
-static int save(const char *file, bool oci, char **refs, size_t n, struct strata_error **err)
+int cli_save_archive(const char *file, bool oci, char **refs, size_t n, struct strata_error **err)
 {
 	/* layers a cached build left in a registry are needed in the archive */
 	cleanup_free char *root = cli_store_root();
@@ -320,6 +320,6 @@ static int cmd_save(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("save", "needs at least one REF");
 	struct strata_error *err = NULL;
-	return save(file, oci, argv + optind, (size_t)(argc - optind), &err) < 0 ? cli_fail(err) : EXIT_OK;
+	return cli_save_archive(file, oci, argv + optind, (size_t)(argc - optind), &err) < 0 ? cli_fail(err) : EXIT_OK;
 }
 STRATA_COMMAND(save, "save", "Save images to a docker or OCI archive", cmd_save);

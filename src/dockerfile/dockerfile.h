@@ -301,6 +301,7 @@ struct dockerfile_copy {
 	size_t nexcludes;
 	char *checksum;         /* ADD --checksum */
 	int keep_git_dir;       /* ADD --keep-git-dir: -1 unset, 0, 1 */
+	int unpack;             /* ADD --unpack: -1 unset (local archives unpacked, URLs not), 0, 1 */
 	bool json_form;
 };
 

@@ -8,8 +8,11 @@
 #include "dockerfile/internal.h"
 
 #include <ctype.h>
-#include <fnmatch.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <wctype.h>
 
 /* Words being collected for ProcessWords. */
 struct words {
@@ -72,8 +75,6 @@ struct lex {
 	bool raw_escapes;       /* keep escape characters */
 	bool skip_quotes;       /* quotes are plain characters (heredoc content) */
 	int depth;
-	int alt_stop;           /* a second stop character for the next process_stop_on only */
-	int stopped_by;         /* the stop character process_stop_on last ended on */
 };
 
 #define EOFCH (-1)
@@ -110,41 +111,116 @@ static int process_single_quote(struct lex *lx, struct strata_buf *out, struct s
 	}
 }
 
-/* Longest match of the shell pattern @pat in @value starting at @from: the
- * match's start in *mb and end in *me; false when nothing matches. */
-static bool find_pattern(const char *value, size_t n, size_t from, const char *pat, char *tmp,
-			 size_t *mb, size_t *me)
+/*
+ * Shell patterns of ${v#p} ${v%p} ${v/p/r}, as BuildKit's
+ * convertShellPatternToRegex: `*` any string, `?` one character, `\*` `\?`
+ * `\\` literal, `\}` and `\/` the character (the escape only protected
+ * it from the ${} parser), any other escape an error; everything else,
+ * brackets included, is literal (no bracket expressions).
+ */
+enum { PAT_STAR = 256, PAT_ANY = 257 };
+
+static int compile_pattern(const char *pat, int **out, size_t *n, struct strata_error **err)
 {
-	for (size_t b = from; b <= n; b++) {
-		for (size_t e = n + 1; e-- > b;) {
-			memcpy(tmp, value + b, e - b);
-			tmp[e - b] = 0;
-			if (fnmatch(pat, tmp, 0) == 0) {
+	size_t len = strlen(pat), k = 0;
+	int *t = xcalloc(len + 1, sizeof(int));
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)pat[i];
+		if (c == '*') {
+			if (!k || t[k - 1] != PAT_STAR) /* ** is * */
+				t[k++] = PAT_STAR;
+			continue;
+		}
+		if (c == '?') {
+			t[k++] = PAT_ANY;
+			continue;
+		}
+		if (c == '\\') {
+			unsigned char d = (unsigned char)pat[i + 1];
+			if (d == '}' || d == '/')
+				continue;
+			if (d != '*' && d != '?' && d != '\\') {
+				free(t);
+				if (!d)
+					return strata_error_make(err, 0, "invalid pattern (%s) in substitution: trailing escape", pat);
+				return strata_error_make(err, 0, "invalid pattern (%s) in substitution: invalid escape '\\%c'",
+							 pat, d);
+			}
+			c = d;
+			i++;
+		}
+		t[k++] = c;
+	}
+	*out = t;
+	*n = k;
+	return 0;
+}
+
+/* Does the whole of s[0..n) match the tokens? (greedy star with one backtrack point: O(n*k)) */
+static bool pattern_match(const int *t, size_t k, const char *s, size_t n)
+{
+	size_t i = 0, j = 0, star = (size_t)-1, mark = 0;
+	while (i < n) {
+		if (j < k && (t[j] == PAT_ANY || t[j] == (unsigned char)s[i])) {
+			i++;
+			j++;
+		} else if (j < k && t[j] == PAT_STAR) {
+			star = j++;
+			mark = i;
+		} else if (star != (size_t)-1) {
+			j = star + 1;
+			i = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (j < k && t[j] == PAT_STAR)
+		j++;
+	return j == k;
+}
+
+/* The leftmost match starting at or after @from, longest at that start. */
+static bool find_pattern(const int *t, size_t k, const char *value, size_t n, size_t from, size_t *mb, size_t *me)
+{
+	for (size_t b = from; b <= n; b++)
+		for (size_t e = n + 1; e-- > b;)
+			if (pattern_match(t, k, value + b, e - b)) {
 				*mb = b;
 				*me = e;
 				return true;
 			}
-		}
-	}
 	return false;
 }
 
-/* ${v/p/r} ${v//p/r}: the first (or every) longest match of the shell pattern
- * replaced with r, as bash and BuildKit (dockerfile 1.7+) do; an empty
- * pattern leaves the value unchanged. */
-static void replace_pattern(struct strata_buf *out, const char *value, const char *pat,
-			    const char *repl, bool all)
+/* ${v/p/r} ${v//p/r}: the first (or every) leftmost-longest match of the
+ * pattern replaced with r, as BuildKit (regexp ReplaceAllString: an empty
+ * match right after a match is skipped, so "A//STAR/x" gives x); an empty
+ * pattern leaves the value unchanged, as bash does. */
+static int replace_pattern(struct strata_buf *out, const char *value, const char *pat, const char *repl,
+			   bool all, struct strata_error **err)
 {
-	size_t n = strlen(value);
+	size_t n = strlen(value), k;
+	int *t;
 	if (!*pat) {
 		strata_buf_adds(out, value);
-		return;
+		return 0;
 	}
-	char *tmp = xmalloc(n + 1);
-	size_t pos = 0, mb, me;
-	while (pos <= n && find_pattern(value, n, pos, pat, tmp, &mb, &me)) {
+	if (compile_pattern(pat, &t, &k, err) < 0)
+		return -1;
+	size_t pos = 0, mb, me, prev_end = 0;
+	bool prev = false;
+	while (pos <= n && find_pattern(t, k, value, n, pos, &mb, &me)) {
+		if (me == mb && prev && mb == prev_end) {
+			if (mb >= n)
+				break;
+			strata_buf_addch(out, value[mb]);
+			pos = mb + 1;
+			continue;
+		}
 		strata_buf_add(out, value + pos, mb - pos);
 		strata_buf_adds(out, repl);
+		prev = true;
+		prev_end = me;
 		if (me == mb) { /* an empty match: keep one character and go on */
 			if (mb < n)
 				strata_buf_addch(out, value[mb]);
@@ -156,7 +232,8 @@ static void replace_pattern(struct strata_buf *out, const char *value, const cha
 	}
 	if (pos < n)
 		strata_buf_adds(out, value + pos);
-	free(tmp);
+	free(t);
+	return 0;
 }
 
 static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_error **err);
@@ -205,7 +282,42 @@ static bool is_special_param(int c)
 	       c == '0';
 }
 
-/* Read a variable name: digits, one special char, or [A-Za-z0-9_]+. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/*
+ * The length of the UTF-8 character at s when it is a letter (BuildKit's
+ * processName takes unicode.IsLetter), else 0: a name stops at `’` or any
+ * other non-letter, and at bytes that are not UTF-8. Without a C.UTF-8
+ * locale no non-ASCII character is a letter.
+ */
+static size_t utf8_letter_len(const char *s, size_t n)
+{
+	pthread_once(&utf8_once, utf8_locale_init);
+	if (!utf8_locale)
+		return 0;
+	unsigned char c = (unsigned char)s[0];
+	size_t l = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+	if (!l || l > n || c >= 0xf5)
+		return 0;
+	uint32_t cp = c & (0x7f >> l);
+	for (size_t i = 1; i < l; i++) {
+		unsigned char d = (unsigned char)s[i];
+		if ((d & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (d & 0x3f);
+	}
+	if ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp < 0xe000))
+		return 0;
+	return iswalpha_l((wint_t)cp, utf8_locale) ? l : 0;
+}
+
+/* Read a variable name: digits, one special char, or letters (Unicode), digits and _. */
 static void process_name(struct lex *lx, size_t *b, size_t *e)
 {
 	*b = lx->pos;
@@ -221,8 +333,17 @@ static void process_name(struct lex *lx, size_t *b, size_t *e)
 		*e = lx->pos;
 		return;
 	}
-	while ((c = peek(lx)) != EOFCH && (isalnum(c) || c == '_' || c >= 0x80))
-		next(lx);
+	for (;;) {
+		c = peek(lx);
+		if (c != EOFCH && (isalnum(c) || c == '_')) {
+			next(lx);
+			continue;
+		}
+		size_t l = c != EOFCH && c >= 0x80 ? utf8_letter_len(lx->s + lx->pos, lx->len - lx->pos) : 0;
+		if (!l)
+			break;
+		lx->pos += l;
+	}
 	*e = lx->pos;
 }
 
@@ -234,32 +355,25 @@ static bool lookup(struct lex *lx, size_t b, size_t e, const char **val)
 	return lx->lookup && lx->lookup(lx->ctx, lx->s + b, e - b, val) && *val;
 }
 
-/* ${v#p} ${v##p} ${v%p} ${v%%p}: shell pattern trimming (fnmatch). */
-static char *trim_pattern(const char *value, const char *pat, bool suffix, bool longest)
+/* ${v#p} ${v##p} ${v%p} ${v%%p}: the shortest/longest prefix or suffix matching the pattern removed. */
+static int trim_pattern(struct strata_buf *out, const char *value, const char *pat, bool suffix, bool longest,
+			struct strata_error **err)
 {
-	size_t n = strlen(value);
-	char *tmp = xmalloc(n + 1);
-	if (!suffix) {
-		for (size_t k = 0; k <= n; k++) {
-			size_t l = longest ? n - k : k;
-			memcpy(tmp, value, l);
-			tmp[l] = 0;
-			if (fnmatch(pat, tmp, 0) == 0) {
-				free(tmp);
-				return xstrdup(value + l);
-			}
-		}
-	} else {
-		for (size_t k = 0; k <= n; k++) {
-			size_t start = longest ? k : n - k;
-			if (fnmatch(pat, value + start, 0) == 0) {
-				free(tmp);
-				return xstrndup(value, start);
-			}
+	size_t n = strlen(value), k;
+	int *t;
+	if (compile_pattern(pat, &t, &k, err) < 0)
+		return -1;
+	for (size_t i = 0; i <= n; i++) {
+		size_t l = longest ? n - i : i; /* length of the part removed */
+		if (pattern_match(t, k, suffix ? value + n - l : value, l)) {
+			strata_buf_add(out, suffix ? value : value + l, n - l);
+			free(t);
+			return 0;
 		}
 	}
-	free(tmp);
-	return xstrdup(value);
+	strata_buf_adds(out, value);
+	free(t);
+	return 0;
 }
 
 static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_error **err)
@@ -323,11 +437,18 @@ static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_
 	cleanup_buf struct strata_buf repl = STRATA_BUF_INIT;
 	struct words nw = { STRATA_BUF_INIT, false, NULL, 0, 0, false };
 	bool raw = c == '#' || c == '%' || c == '/';
-	if (c == '/')
-		lx->alt_stop = '}'; /* ${v/p} deletes the match */
+	size_t mark = lx->pos;
 	int r = process_stop_on(lx, c == '/' ? '/' : '}', raw, &word, &nw, err);
-	if (r == 0 && c == '/' && lx->stopped_by == '/')
+	if (r == 0 && c == '/')
 		r = process_stop_on(lx, '}', raw, &repl, &nw, err);
+	if (r < 0 && c == '/') {
+		/* not BuildKit's ${v/p/r} (the pattern may hold a '}'): bash's ${v/p}, deleting the match */
+		strata_error_clear(err);
+		lx->pos = mark;
+		strata_buf_reset(&word);
+		strata_buf_reset(&repl);
+		r = process_stop_on(lx, '}', raw, &word, &nw, err);
+	}
 	if (r < 0) {
 		lx->depth--;
 		if (peek(lx) == EOFCH)
@@ -354,18 +475,14 @@ static int process_dollar(struct lex *lx, struct strata_buf *out, struct strata_
 		strata_buf_adds(out, v);
 		return 0;
 	case '/':
-		if (set)
-			replace_pattern(out, v, word.data ? word.data : "", repl.data ? repl.data : "",
-					doubled);
+		if (set && replace_pattern(out, v, word.data ? word.data : "", repl.data ? repl.data : "", doubled,
+					   err) < 0)
+			return -1;
 		return 0;
-	default: { /* # % */
-		if (!set)
-			return 0;
-		char *t = trim_pattern(v, word.data, c == '%', doubled);
-		strata_buf_adds(out, t);
-		free(t);
+	default: /* # % */
+		if (set && trim_pattern(out, v, word.data ? word.data : "", c == '%', doubled, err) < 0)
+			return -1;
 		return 0;
-	}
 	}
 }
 
@@ -373,8 +490,6 @@ static int process_stop_on(struct lex *lx, int stop, bool raw_escapes, struct st
 			   struct words *w, struct strata_error **err)
 {
 	bool saved = lx->raw_escapes;
-	int alt = lx->alt_stop;
-	lx->alt_stop = 0;
 	if (raw_escapes)
 		lx->raw_escapes = true;
 	int r = 0;
@@ -382,10 +497,9 @@ static int process_stop_on(struct lex *lx, int stop, bool raw_escapes, struct st
 		int c = peek(lx);
 		if (c == EOFCH)
 			break;
-		if (stop != EOFCH && (c == stop || (alt && c == alt))) {
+		if (stop != EOFCH && c == stop) {
 			next(lx);
 			lx->raw_escapes = saved;
-			lx->stopped_by = c;
 			return 0;
 		}
 		if (c == '$' || (!lx->skip_quotes && (c == '\'' || c == '"'))) {
@@ -427,11 +541,16 @@ done:
 	return r;
 }
 
+/*
+ * A heredoc body (COPY/ADD) is expanded as BuildKit's ExpandRaw does: a lexer
+ * with `\` as its escape whatever the `# escape=` directive, quotes plain
+ * characters, escapes removed (`\$x` gives `$x`, `\\` gives `\`).
+ */
 static int run(const char *word, char escape, dockerfile_lookup_fn lookup_fn, void *ctx,
 	       bool heredoc, struct strata_buf *out, struct words *w, struct strata_error **err)
 {
-	struct lex lx = { word, 0, strlen(word), escape, lookup_fn, ctx, heredoc, heredoc, heredoc, 0 };
-	return process_stop_on(&lx, EOFCH, heredoc, out, w, err);
+	struct lex lx = { word, 0, strlen(word), heredoc ? '\\' : escape, lookup_fn, ctx, heredoc, false, heredoc, 0 };
+	return process_stop_on(&lx, EOFCH, false, out, w, err);
 }
 
 /* Expand word (a heredoc body when heredoc) into one string. */

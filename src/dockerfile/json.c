@@ -155,6 +155,7 @@ static json_t *step_json(const struct dockerfile_step *s)
 		json_object_set_new(o, "checksum", str_or_null(c->checksum));
 		json_object_set_new(o, "keep_git_dir",
 				    c->keep_git_dir < 0 ? json_null() : json_boolean(c->keep_git_dir));
+		json_object_set_new(o, "unpack", c->unpack < 0 ? json_null() : json_boolean(c->unpack));
 		json_object_set_new(o, "heredocs", heredocs_json(s->heredocs, s->nheredocs));
 		break;
 	}

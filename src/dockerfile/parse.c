@@ -214,13 +214,18 @@ static bool is_blank(const char *s, size_t n)
 	return skip_ws(s, n, 0) == n;
 }
 
-/* Strip a trailing escape char (+ spaces/tabs). @return true when the line continues. */
+/*
+ * Strip a trailing escape char (+ spaces/tabs). @return true when the line
+ * continues. BuildKit's rule (lineContinuationRegex): the escape char is a
+ * continuation when it is alone on the line or follows a character other
+ * than the escape char, so `ENV C=trailing\\` ends the instruction.
+ */
 static bool trim_continuation(const char *s, size_t *n, char escape)
 {
 	size_t l = *n;
 	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
 		l--;
-	if (l && s[l - 1] == escape) {
+	if (l && s[l - 1] == escape && (l == 1 || s[l - 2] != escape)) {
 		*n = l - 1;
 		return true;
 	}
@@ -392,35 +397,39 @@ static void parse_words(const char *s, char escape, struct strv *out)
 }
 
 /*
- * Try the JSON form: an array of strings. @return true with the elements in
- * out; false (out untouched) when `s` is not a JSON array of strings, in
- * which case docker falls back to the shell form.
+ * Try the JSON form: an array of strings. @return 1 with the elements in
+ * out; 0 (out untouched) when `s` is not a JSON array, in which case docker
+ * falls back to the shell form; -1 when it is a JSON array with an element
+ * that is not a string, which BuildKit refuses (parseJSON's
+ * errDockerfileNotStringArray).
  */
-static bool parse_json_array(const char *s, struct strv *out)
+static int parse_json_array(const char *s, struct strv *out)
 {
 	if (*s != '[')
-		return false;
+		return 0;
 	json_error_t jerr;
 	json_t *j = json_loads(s, JSON_DECODE_ANY, &jerr);
 	if (!j)
-		return false;
+		return 0;
 	if (!json_is_array(j)) {
 		json_decref(j);
-		return false;
+		return 0;
 	}
 	size_t i;
 	json_t *e;
 	json_array_foreach(j, i, e) {
 		if (!json_is_string(e)) {
 			json_decref(j);
-			return false;
+			return -1;
 		}
 	}
 	json_array_foreach(j, i, e)
 		strv_push(out, xstrdup(json_string_value(e)));
 	json_decref(j);
-	return true;
+	return 1;
 }
+
+#define NOT_STRING_ARRAY "when using JSON array syntax, arrays must be comprised of strings only"
 
 /* ---- flags --------------------------------------------------------------- */
 
@@ -448,7 +457,8 @@ static const struct flag_spec copy_flags[] = {
 	{ "parents", FT_BOOL }, { "exclude", FT_LIST }, { NULL, 0 } };
 static const struct flag_spec add_flags[] = {
 	{ "chown", FT_STRING }, { "chmod", FT_STRING }, { "checksum", FT_STRING },
-	{ "keep-git-dir", FT_BOOL }, { "link", FT_BOOL }, { "exclude", FT_LIST }, { NULL, 0 } };
+	{ "keep-git-dir", FT_BOOL }, { "link", FT_BOOL }, { "exclude", FT_LIST }, { "unpack", FT_BOOL },
+	{ NULL, 0 } };
 static const struct flag_spec hc_flags[] = {
 	{ "interval", FT_STRING }, { "timeout", FT_STRING }, { "start-period", FT_STRING },
 	{ "start-interval", FT_STRING }, { "retries", FT_STRING }, { NULL, 0 } };
@@ -598,6 +608,44 @@ static bool heredoc_marker(const char *w, char escape, struct dockerfile_heredoc
 	return true;
 }
 
+/*
+ * Is the word so far a heredoc operator waiting for its delimiter
+ * (`[n]<<` or `[n]<<-`)? Whitespace after it does not end the word:
+ * `cat << EOF` is `<<EOF` (BuildKit >= 0.22's lexer joins `<< EOF`; bash also
+ * takes `<<- EOF`, which BuildKit does not yet: strata follows bash there).
+ */
+static bool heredoc_operator(const char *w, size_t n)
+{
+	size_t i = 0;
+	while (i < n && isdigit((unsigned char)w[i]))
+		i++;
+	if (n - i == 3 && w[n - 1] == '-')
+		n--;
+	return n - i == 2 && w[i] == '<' && w[i + 1] == '<';
+}
+
+/* split_ws, but `<<` (or `<<-`) and the next word are one word (COPY/ADD). */
+static void split_ws_heredoc(const char *s, struct strv *out)
+{
+	size_t n = strlen(s), i = 0;
+	cleanup_buf struct strata_buf w = STRATA_BUF_INIT;
+	for (;;) {
+		i = skip_ws(s, n, i);
+		if (i >= n)
+			break;
+		size_t b = i;
+		while (i < n && !df_isspace((unsigned char)s[i]))
+			i++;
+		strata_buf_add(&w, s + b, i - b);
+		if (heredoc_operator(w.data, w.len) && skip_ws(s, n, i) < n)
+			continue;
+		strv_push(out, strata_buf_detach(&w, NULL));
+		strata_buf_reset(&w);
+	}
+	if (w.len)
+		strv_push(out, strata_buf_detach(&w, NULL));
+}
+
 /* Split raw words (quotes kept) as the shell would, for heredoc detection. */
 static void raw_shell_words(const char *s, char escape, struct strv *out)
 {
@@ -619,6 +667,8 @@ static void raw_shell_words(const char *s, char escape, struct strv *out)
 			continue;
 		}
 		if (df_isspace((unsigned char)*c)) {
+			if (inword && heredoc_operator(w.data, w.len))
+				continue;
 			if (inword)
 				strv_push(out, strata_buf_detach(&w, NULL));
 			strata_buf_reset(&w);
@@ -752,14 +802,19 @@ out:
 }
 
 /* RUN/CMD/ENTRYPOINT/SHELL and HEALTHCHECK CMD: JSON or the whole text. */
-static void parse_maybe_json(struct dockerfile_insn *in, const char *rest, struct strv *out)
+static int parse_maybe_json(struct dockerfile_insn *in, const char *rest, const char *name, struct strv *out,
+			    struct strata_error **err)
 {
-	if (parse_json_array(rest, out)) {
+	int j = parse_json_array(rest, out);
+	if (j < 0)
+		return lex_error(err, name, in->line, "%s: " NOT_STRING_ARRAY, dockerfile_kind_name(in->kind));
+	if (j > 0) {
 		in->json_form = true;
-		return;
+		return 0;
 	}
 	if (*rest)
 		strv_push(out, xstrdup(rest));
+	return 0;
 }
 
 static int parse_healthcheck(struct dockerfile_insn *in, const char *rest, const char *name,
@@ -782,8 +837,8 @@ static int parse_healthcheck(struct dockerfile_insn *in, const char *rest, const
 		strv_push(&sv, xstrdup("NONE"));
 	} else if (!strcasecmp(type, "CMD")) {
 		strv_push(&sv, xstrdup("CMD"));
-		parse_maybe_json(in, cmd, &sv);
-		if (sv.n < 2 && !in->json_form)
+		r = parse_maybe_json(in, cmd, name, &sv, err);
+		if (r == 0 && sv.n < 2 && !in->json_form)
 			r = lex_error(err, name, in->line, "HEALTHCHECK CMD requires a command");
 	} else {
 		r = lex_error(err, name, in->line, "unknown type '%s' in HEALTHCHECK (try CMD)", type);
@@ -853,17 +908,25 @@ static int parse_line(struct dockerfile_insn *in, const char *text, char escape,
 		return r;
 	if (parse_args(in, rest, escape, name, err) < 0)
 		return -1;
-	if (allow_heredoc && !in->json_form &&
-	    (in->kind == DF_RUN || in->kind == DF_COPY || in->kind == DF_ADD)) {
+	/* BuildKit's canContainHeredoc: RUN, COPY, ADD, also as an ONBUILD trigger */
+	const struct dockerfile_insn *h = in->kind == DF_ONBUILD ? in->onbuild : in;
+	if (allow_heredoc && h && !h->json_form && (h->kind == DF_RUN || h->kind == DF_COPY || h->kind == DF_ADD)) {
 		struct strv words = { 0 };
 		size_t cap = 0;
-		raw_shell_words(rest, escape, &words);
+		raw_shell_words(in->kind == DF_ONBUILD ? h->original : rest, escape, &words);
 		for (size_t w = 0; w < words.n; w++) {
-			struct dockerfile_heredoc h;
-			if (heredoc_marker(words.v[w], escape, &h))
-				DF_PUSH(in->heredocs, in->nheredocs, cap, h);
+			struct dockerfile_heredoc hd;
+			if (heredoc_marker(words.v[w], escape, &hd))
+				DF_PUSH(in->heredocs, in->nheredocs, cap, hd);
 		}
 		df_strv_free(words.v, words.n);
+		struct dockerfile_heredoc hd;
+		if (in->nheredocs && (h->kind == DF_COPY || h->kind == DF_ADD) && h->nargs &&
+		    heredoc_marker(h->args[h->nargs - 1], escape, &hd)) {
+			df_heredoc_release(&hd);
+			return lex_error(err, name, in->line, "%s: dest path cannot be a heredoc",
+					 dockerfile_kind_name(h->kind));
+		}
 	}
 	return 0;
 }
@@ -888,24 +951,35 @@ static int parse_args(struct dockerfile_insn *in, const char *rest, char escape,
 	case DF_RUN:
 	case DF_CMD:
 	case DF_ENTRYPOINT:
-		parse_maybe_json(in, rest, &sv);
-		if (!sv.n && !in->json_form)
+		r = parse_maybe_json(in, rest, name, &sv, err);
+		if (r == 0 && !sv.n && !in->json_form)
 			r = lex_error(err, name, in->line, "%s requires at least one argument", kw);
 		break;
-	case DF_SHELL:
-		if (!parse_json_array(rest, &sv))
+	case DF_SHELL: {
+		int j = parse_json_array(rest, &sv);
+		if (j < 0)
+			r = lex_error(err, name, in->line, "SHELL: " NOT_STRING_ARRAY);
+		else if (!j)
 			r = lex_error(err, name, in->line, "SHELL requires the arguments to be in JSON form");
 		else if (!sv.n)
 			r = lex_error(err, name, in->line, "SHELL requires at least one argument");
 		in->json_form = true;
 		break;
+	}
 	case DF_COPY:
 	case DF_ADD:
-	case DF_VOLUME:
-		if (parse_json_array(rest, &sv))
+	case DF_VOLUME: {
+		int j = parse_json_array(rest, &sv);
+		if (j < 0) {
+			r = lex_error(err, name, in->line, "%s: " NOT_STRING_ARRAY, kw);
+			break;
+		}
+		if (j > 0)
 			in->json_form = true;
-		else
+		else if (in->kind == DF_VOLUME)
 			split_ws(rest, &sv);
+		else
+			split_ws_heredoc(rest, &sv);
 		if (in->kind == DF_VOLUME) {
 			if (!sv.n)
 				r = lex_error(err, name, in->line, "VOLUME requires at least one argument");
@@ -917,6 +991,7 @@ static int parse_args(struct dockerfile_insn *in, const char *rest, char escape,
 			r = lex_error(err, name, in->line, "%s requires at least two arguments", kw);
 		}
 		break;
+	}
 	case DF_ENV:
 	case DF_LABEL:
 		return parse_name_val(in, rest, escape, name, err);
@@ -1105,6 +1180,15 @@ int dockerfile_parse(const char *data, size_t len, const char *name, struct dock
 		r = parse_line(&in, logical.data, lx.escape, name, true, err);
 		if (r == 0 && in.nheredocs)
 			r = read_heredoc_bodies(&lx, &in, err);
+		if (r == 0 && in.nheredocs && in.kind == DF_ONBUILD) {
+			/* the trigger kept in the image config carries its bodies (BuildKit's parseOnBuild) */
+			struct strata_buf t = STRATA_BUF_INIT;
+			strata_buf_adds(&t, in.args[0]);
+			for (size_t h = 0; h < in.nheredocs; h++)
+				strata_buf_addf(&t, "\n%s%s", in.heredocs[h].content, in.heredocs[h].name);
+			free(in.args[0]);
+			in.args[0] = strata_buf_detach(&t, NULL);
+		}
 		if (r < 0) {
 			df_insn_release(&in);
 			goto fail;

@@ -389,6 +389,7 @@ static int build_copy(struct dockerfile_scope *sc, const struct dockerfile_insn 
 	size_t nw = 0;
 	c->from_stage = -1;
 	c->keep_git_dir = -1;
+	c->unpack = -1;
 	c->json_form = in->json_form;
 	for (size_t i = 0; i < in->nargs; i++) {
 		if (!in->json_form && is_heredoc_word(in, in->args[i]))
@@ -439,6 +440,8 @@ static int build_copy(struct dockerfile_scope *sc, const struct dockerfile_insn 
 			c->parents = !f->value || !strcmp(f->value, "true");
 		} else if (!strcmp(f->name, "keep-git-dir")) {
 			c->keep_git_dir = !f->value || !strcmp(f->value, "true");
+		} else if (!strcmp(f->name, "unpack")) {
+			c->unpack = !f->value || !strcmp(f->value, "true");
 		}
 		free(x);
 	}

@@ -9,7 +9,7 @@ static bool lookup(void *ctx, const char *name, size_t len, const char **value)
 {
 	static const char *const env[][2] = {
 		{ "A", "a" }, { "B", "b c" }, { "E", "" }, { "P", "/usr/local/bin.tar.gz" },
-		{ "_u1", "u" }, { "1", "one" },
+		{ "_u1", "u" }, { "1", "one" }, { "K", "a{2}[.l]" }, { "N", "n" },
 	};
 	(void)ctx;
 	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++)
@@ -83,7 +83,20 @@ static const struct row rows[] = {
 	{ "${A:-x", NULL, "syntax error: missing '}': unexpected end of statement while looking for matching }" },
 	{ "${A:x}", NULL, "unsupported modifier (:x) in substitution" },
 	{ "${P/local/opt}", "/usr/opt/bin.tar.gz", NULL },   /* first match */
-	{ "${P//[.l]/_}", "/usr/_oca_/bin_tar_gz", NULL },     /* every match */
+	{ "${P//l/_}", "/usr/_oca_/bin.tar.gz", NULL },       /* every match */
+	{ "${P//[.l]/_}", "/usr/local/bin.tar.gz", NULL },     /* brackets are literal (BuildKit) */
+	{ "${K//[.l]/_}", "a{2}_", NULL },
+	{ "${K/a{2}/X}", "X[.l]", NULL },                     /* a } in the pattern */
+	{ "${K#??2}", "}[.l]", NULL },
+	{ "${K%[*}", "a{2}", NULL },
+	{ "$N\xe2\x80\x99s", "n\xe2\x80\x99s", NULL },           /* a name stops at a non-letter (U+2019) */
+	{ "${N}\xc3\xa9", "n\xc3\xa9", NULL },
+	{ "$N\xc3\xa9", "", NULL },                            /* but a letter (U+00E9) is part of it */
+	{ "${P//*/x}", "x", NULL },                           /* no second, empty match at the end */
+	{ "${P/l?c/X}", "/usr/Xal/bin.tar.gz", NULL },
+	{ "${P/r\\/l/X}", "/usXocal/bin.tar.gz", NULL },       /* escaped / in the pattern */
+	{ "${P%.\\*}", "/usr/local/bin.tar.gz", NULL },        /* escaped * is literal */
+	{ "${P#\\$}", NULL, "invalid pattern (\\$) in substitution: invalid escape '\\$'" },
 	{ "${P/.*/}", "/usr/local/bin", NULL },            /* longest match */
 	{ "${P/local}", "/usr//bin.tar.gz", NULL },          /* no replacement: deleted */
 	{ "${P/nomatch/x}", "/usr/local/bin.tar.gz", NULL },
@@ -138,10 +151,14 @@ int main(void)
 	ok(dockerfile_expand_word("`$A c:\\x", '`', lookup, NULL, &out, NULL) == 0, "backtick escape");
 	is_str(out, "$A c:\\x", "backtick escapes, backslash literal");
 	free(out);
-	/* heredoc content: variables only, quotes and escapes kept */
-	ok(dockerfile_expand_heredoc("'$A' \"$B\" \\$A \\n\n", '\\', lookup, NULL, &out, NULL) == 0,
+	/* heredoc content (BuildKit's ExpandRaw): variables, quotes kept, escapes removed */
+	ok(dockerfile_expand_heredoc("'$A' \"$B\" \\$A \\\\ \\n\n", '\\', lookup, NULL, &out, NULL) == 0,
 	   "heredoc expansion");
-	is_str(out, "'a' \"b c\" \\$A \\n\n", "heredoc keeps quotes and escapes");
+	is_str(out, "'a' \"b c\" $A \\ n\n", "heredoc keeps quotes, removes escapes");
+	free(out);
+	/* under # escape=` the body still escapes with a backslash */
+	ok(dockerfile_expand_heredoc("\\$A `$A\n", '`', lookup, NULL, &out, NULL) == 0, "heredoc, backtick escape");
+	is_str(out, "$A `a\n", "heredoc escapes with \\ whatever the directive");
 	free(out);
 
 	for (size_t i = 0; i < sizeof(wrows) / sizeof(wrows[0]); i++) {

@@ -45,7 +45,7 @@ static void test_basic(void)
 				      "\n"
 				      "   && echo b\n"
 				      "CMD [\"a\", \"b\"]\n"
-				      "ENTRYPOINT [\"a\", 1]\n"
+				      "ENTRYPOINT [\"a\"] b\n"
 				      "CMD [not json\n");
 	if (!ok(df != NULL, "parses"))
 		return;
@@ -62,8 +62,8 @@ static void test_basic(void)
 	is_str(df->insns[1].args[0], "echo a    && echo b", "continuation joined, comment and blank dropped");
 	is_int(df->nwarnings, 1, "empty continuation line warned");
 	ok(df->insns[2].json_form && df->insns[2].nargs == 2, "exec form");
-	ok(!df->insns[3].json_form && !strcmp(df->insns[3].args[0], "[\"a\", 1]"),
-	   "non-string JSON falls back to shell form");
+	ok(!df->insns[3].json_form && !strcmp(df->insns[3].args[0], "[\"a\"] b"),
+	   "JSON with trailing text falls back to shell form");
 	ok(!df->insns[4].json_form && !strcmp(df->insns[4].args[0], "[not json"),
 	   "invalid JSON falls back to shell form");
 	dockerfile_free(df);

@@ -265,7 +265,8 @@ struct build_options {
 	size_t nno_cache_stages;
 	/*
 	 * --build-context NAME=VALUE (id = NAME, path = VALUE): "docker-image://REF"
-	 * replaces the image NAME wherever one is used (FROM NAME, COPY --from=NAME,
+	 * (or "local-image://DIGEST": an image already in the store, never pulled;
+	 * the CLI makes it from oci-layout://) replaces the image NAME wherever one is used (FROM NAME, COPY --from=NAME,
 	 * RUN --mount from=NAME); any other value is a directory COPY --from=NAME and
 	 * RUN --mount from=NAME read instead.
 	 */

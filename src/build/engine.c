@@ -784,21 +784,41 @@ static const char *named_context(const struct engine *e, const char *name)
 	return NULL;
 }
 
-const char *engine_named_dir(const struct engine *e, const char *name)
+/*
+ * An image a named context stands for: docker-image://REF (pulled as a FROM
+ * would be), or local-image://DIGEST (an oci-layout:// the CLI put in the
+ * store: never pulled). NULL when name is no such context.
+ */
+static const char *named_image(const struct engine *e, const char *name, bool *local)
 {
 	const char *v = named_context(e, name);
-	return v && strncmp(v, "docker-image://", 15) ? v : NULL;
+	*local = false;
+	if (v && !strncmp(v, "docker-image://", 15))
+		return v + 15;
+	if (v && !strncmp(v, "local-image://", 14)) {
+		*local = true;
+		return v + 14;
+	}
+	return NULL;
+}
+
+const char *engine_named_dir(const struct engine *e, const char *name)
+{
+	bool local;
+	const char *v = named_context(e, name);
+	return v && !named_image(e, name, &local) ? v : NULL;
 }
 
 /* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
 static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
 {
 	strata_error_ensure(err);
-	const char *named = named_context(e, ref);
-	if (named && !strncmp(named, "docker-image://", 15))
-		ref = named + 15; /* --build-context NAME=docker-image://REF */
+	bool local = false;
+	const char *named = named_image(e, ref, &local);
+	if (named)
+		ref = named; /* --build-context NAME=docker-image://REF|oci-layout://... */
 	const struct build_hooks *h = e->o->hooks;
-	bool can_pull = h && h->pull_image && !was_pulled(e, ref);
+	bool can_pull = !local && h && h->pull_image && !was_pulled(e, ref);
 	if (can_pull && h->pull_always) {
 		if (pull(e, ref, err) < 0)
 			return NULL;

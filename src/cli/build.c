@@ -6,6 +6,7 @@
 #include "build/build.h"
 #include "ci/ci.h"
 #include "cli/buildctx.h"
+#include "cli/cli_store.h"
 #include "cli/buildout.h"
 #include "cli/buildremote.h"
 #include "cli/regopts.h"
@@ -63,7 +64,8 @@ static void usage(FILE *out)
 		"      --ssh ID[=SOCKET]    an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
 		"      --shm-size SIZE      size of RUN's /dev/shm (default 64MiB)\n"
 		"      --ulimit NAME=SOFT[:HARD]  a resource limit for RUN (nofile, nproc, core, ...)\n"
-		"      --build-context NAME=docker-image://REF|DIR  use REF for the image NAME, or DIR\n"
+		"      --build-context NAME=docker-image://REF|oci-layout://PATH[:TAG|@DIGEST]|DIR\n"
+		"                           use that image for the image NAME, or DIR\n"
 		"                           for COPY --from=NAME and RUN --mount from=NAME (repeatable)\n"
 		"  -q, --quiet              print only the image id\n"
 		"      --iidfile FILE       write the image id to FILE\n"
@@ -312,7 +314,7 @@ static int cmd_build(int argc, char **argv)
 			nrl++;
 			break;
 		case O_BCTX: {
-			/* NAME=docker-image://REF or NAME=DIR */
+			/* NAME=docker-image://REF, NAME=oci-layout://PATH[:TAG|@DIGEST] or NAME=DIR */
 			const char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1]) {
 				rc = cli_usage_error("build", "--build-context needs NAME=VALUE, got '%s'", optarg);
@@ -327,9 +329,11 @@ static int cmd_build(int argc, char **argv)
 					goto out;
 				}
 				val = xstrdup(v);
+			} else if (!strncmp(v, "oci-layout://", 13)) {
+				val = xstrdup(v); /* imported into the store once the options are read */
 			} else if (strstr(v, "://")) {
-				rc = cli_usage_error("build", "--build-context %s: only docker-image:// and directories are "
-						     "supported", optarg);
+				rc = cli_usage_error("build", "--build-context %s: only docker-image://, oci-layout:// and "
+						     "directories are supported", optarg);
 				goto out;
 			} else if (!(val = realpath(v, NULL))) {
 				rc = cli_usage_error("build", "--build-context %s: no directory '%s'", optarg, v);
@@ -465,6 +469,33 @@ static int cmd_build(int argc, char **argv)
 	}
 	root = cli_store_root();
 	o.root = root;
+	for (size_t i = 0; i < nbc; i++) {
+		if (strncmp(bcs[i].path, "oci-layout://", 13))
+			continue;
+		/* the layout's image goes into the store, and the engine uses it from there (never pulled) */
+		struct oci_platform plat = { 0 };
+		struct oci_digest md;
+		if (rop.platform && !strchr(rop.platform, ',') ? oci_platform_parse(rop.platform, &plat, &err) < 0 : 0) {
+			rc = cli_fail(err);
+			goto out;
+		}
+		if (!plat.os)
+			oci_platform_host(&plat);
+		int lr = cli_load_layout(bcs[i].path + 13, &plat, &md, &err);
+		oci_platform_release(&plat);
+		if (lr < 0 && strata_error_code(err) == STRATA_E_USAGE) {
+			cleanup_free char *m = strata_error_string(err);
+			strata_error_free(err);
+			rc = cli_usage_error("build", "--build-context %s: %s", bcs[i].id, m);
+			goto out;
+		} else if (lr < 0) {
+			strata_error_wrap(&err, "--build-context %s", bcs[i].id);
+			rc = cli_fail(err);
+			goto out;
+		}
+		free((char *)bcs[i].path);
+		bcs[i].path = xasprintf("local-image://%s", md.str);
+	}
 	o.tags = tags;
 	o.ntags = nt;
 	o.labels = labels;

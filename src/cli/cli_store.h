@@ -30,4 +30,13 @@ int cli_import_layer(struct store *s, int fd, const char *what, enum oci_compres
 		     struct oci_digest *digest, int64_t *size, const char **media_type,
 		     struct strata_error **err);
 
+/*
+ * --build-context NAME=oci-layout://SPEC (SPEC: PATH[:TAG|@DIGEST]): copy the
+ * chosen image of the OCI layout directory PATH into the store, verified and
+ * untagged (an index: its manifest for platform). *manifest: its manifest
+ * digest. @return 0 or -1 (STRATA_E_USAGE for a bad SPEC, STRATA_E_NOTFOUND).
+ */
+int cli_load_layout(const char *spec, const struct oci_platform *platform, struct oci_digest *manifest,
+		    struct strata_error **err);
+
 #endif

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 /*
@@ -81,6 +82,13 @@ struct load {
 	struct file *f;
 	size_t n, cap;
 	json_t *tags;     /* array of [name-or-null, mediaType, digest, size] */
+	/* a build context (cli_load_layout): no tags, nothing printed, one
+	 * image chosen by select ("" / "TAG" / "@DIGEST") for platform */
+	bool context;
+	const char *select;
+	const struct oci_platform *platform;
+	struct oci_digest chosen;
+	bool have_chosen;
 };
 
 static void load_release(struct load *l)
@@ -114,13 +122,31 @@ static int read_archive(struct load *l, struct strata_error **err)
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	int r = 0;
-	if (archive_read_open_filename(a, strcmp(l->path, "-") ? l->path : NULL, 1 << 16) != ARCHIVE_OK) {
+	struct stat dst;
+	bool dir = strcmp(l->path, "-") && stat(l->path, &dst) == 0 && S_ISDIR(dst.st_mode);
+	size_t dlen = strlen(l->path);
+	while (dlen > 1 && l->path[dlen - 1] == '/')
+		dlen--;
+	struct archive_entry *de = NULL;
+	if (dir) {
+		/* an OCI layout (or an unpacked docker archive) as a directory:
+		 * the same entries, read from the disk (symlinks not followed) */
+		archive_read_free(a);
+		a = archive_read_disk_new();
+		archive_read_disk_set_symlink_physical(a);
+		de = archive_entry_new();
+		if (archive_read_disk_open(a, l->path) != ARCHIVE_OK) {
+			r = strata_error_makec(err, STRATA_E_INVALID, 0, "open '%s': %s", l->path,
+					       archive_error_string(a));
+			goto out;
+		}
+	} else if (archive_read_open_filename(a, strcmp(l->path, "-") ? l->path : NULL, 1 << 16) != ARCHIVE_OK) {
 		r = strata_error_makec(err, STRATA_E_INVALID, 0, "open '%s': %s", l->path, archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
-		struct archive_entry *e;
-		int hr = archive_read_next_header(a, &e);
+		struct archive_entry *e = de;
+		int hr = dir ? archive_read_next_header2(a, de) : archive_read_next_header(a, &e);
 		if (hr == ARCHIVE_EOF)
 			break;
 		if (hr < ARCHIVE_WARN) {
@@ -128,9 +154,17 @@ static int read_archive(struct load *l, struct strata_error **err)
 					       l->path, archive_error_string(a));
 			goto out;
 		}
+		if (dir && archive_read_disk_can_descend(a))
+			archive_read_disk_descend(a);
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
 		const char *name = archive_entry_pathname(e);
+		if (dir) {
+			/* "<path>/blobs/..." -> "blobs/..." */
+			if (strncmp(name, l->path, dlen) || name[dlen] != '/')
+				continue;
+			name += dlen + 1;
+		}
 		while (name[0] == '.' && name[1] == '/')
 			name += 2;
 		if (l->n == l->cap) {
@@ -193,6 +227,8 @@ out:
 		inflateEnd(&gz->z);
 	}
 	free(gz);
+	if (de)
+		archive_entry_free(de);
 	archive_read_free(a);
 	return r;
 }
@@ -257,6 +293,56 @@ static int check_blob_names(struct load *l, struct strata_error **err)
 			return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s': %s: digest mismatch: content is %s",
 						  l->path, n, l->f[i].d.str);
 	}
+	return 0;
+}
+
+/*
+ * --build-context NAME=oci-layout://PATH[:TAG|@DIGEST]: does index.json
+ * entry d (named name) answer l->select? "@sha256:..." is a digest; a TAG
+ * matches a bare ref.name ("v1") or the tag of a full one ("repo:v1"); with
+ * neither, the only entry, else "latest".
+ */
+static bool context_match(const struct load *l, const struct oci_descriptor *d, const char *name, size_t n)
+{
+	const char *sel = l->select;
+	if (sel[0] == '@')
+		return !strcmp(sel + 1, d->digest.str);
+	if (!sel[0] && n == 1)
+		return true;
+	const char *want = sel[0] ? sel : "latest";
+	if (!name)
+		return false;
+	if (!strcmp(name, want))
+		return true;
+	const char *slash = strrchr(name, '/');
+	const char *colon = strrchr(slash ? slash : name, ':');
+	return colon && !strcmp(colon + 1, want);
+}
+
+/* The chosen entry is an index: its manifest for l->platform (in the layout). */
+static int context_platform(struct load *l, struct strata_error **err)
+{
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	cleanup_free char *what = xasprintf("%s: %s", l->path, l->chosen.str);
+	if (json_of(l, &l->chosen, what, &b, err) < 0)
+		return -1;
+	cleanup_json json_t *j = NULL;
+	if (strata_json_parse(b.data, b.len, what, &j, err) < 0)
+		return -1;
+	const char *mt = json_string_value(json_object_get(j, "mediaType"));
+	if (!mt || !oci_mt_is_index(mt))
+		return 0;
+	cleanup_index struct oci_index x;
+	if (oci_index_from_json(j, what, &x, err) < 0)
+		return -1;
+	ssize_t k = oci_index_select(&x, l->platform);
+	if (k < 0) {
+		cleanup_free char *p = oci_platform_string(l->platform);
+		return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "%s: no manifest for platform %s", what, p);
+	}
+	l->chosen = x.manifests[k].digest;
+	if (!have_blob(l, &l->chosen))
+		return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: manifest %s is missing", what, l->chosen.str);
 	return 0;
 }
 
@@ -424,6 +510,13 @@ static int check_oci(struct load *l, struct file *idx, struct strata_error **err
 		if (r < 0)
 			break;
 		const char *name = oci_descriptor_annotation(d, STORE_REF_ANNOTATION);
+		if (l->context) {
+			if (!l->have_chosen && context_match(l, d, name, x.n_manifests)) {
+				l->chosen = d->digest;
+				l->have_chosen = true;
+			}
+			continue;
+		}
 		/* a bare tag ("latest") names no repository: keep the image untagged */
 		if (name && !strchr(name, '/') && !strchr(name, ':'))
 			name = NULL;
@@ -441,6 +534,19 @@ static int publish(struct load *l, json_t *manifests, struct strata_error **err)
 		struct store_blob_writer *w = STRATA_STEAL(l->f[i].w);
 		if (store_blob_writer_commit(w, NULL, NULL, err) < 0)
 			return -1;
+	}
+	if (l->context) {
+		/* untagged, so that the store keeps it (prune sees an image) */
+		cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+		if (store_blob_read(l->s, &l->chosen, STORE_JSON_MAX, &b, err) < 0)
+			return -1;
+		const char *mt = OCI_MT_MANIFEST;
+		cleanup_json json_t *j = NULL;
+		if (strata_json_parse(b.data, b.len, l->chosen.str, &j, err) < 0)
+			return -1;
+		if (json_string_value(json_object_get(j, "mediaType")))
+			mt = json_string_value(json_object_get(j, "mediaType"));
+		return store_index_add_untagged(l->s, mt, &l->chosen, (int64_t)b.len, err);
 	}
 	size_t i;
 	json_t *m;
@@ -499,6 +605,57 @@ static int do_load(const char *path, struct strata_error **err)
 	return r;
 }
 
+int cli_load_layout(const char *spec, const struct oci_platform *platform, struct oci_digest *manifest,
+		    struct strata_error **err)
+{
+	/* PATH[:TAG|@DIGEST]: a tag is what follows the last ':' after the last '/' */
+	cleanup_free char *path = xstrdup(spec);
+	const char *select = "";
+	char *at = strrchr(path, '@');
+	char *slash = strrchr(path, '/');
+	char *colon = strrchr(slash ? slash : path, ':');
+	if (at && (!slash || at > slash)) {
+		*at = 0;
+		select = spec + (at - path);
+		if (!oci_digest_valid(select + 1))
+			return strata_error_makec(err, STRATA_E_USAGE, 0, "oci-layout://%s: '%s' is not a digest", spec,
+						  select + 1);
+	} else if (colon && colon != path) {
+		*colon = 0;
+		select = spec + (colon - path) + 1;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return strata_error_makec(err, STRATA_E_USAGE, 0, "oci-layout://%s: no directory '%s'", spec, path);
+	struct load l = { .path = path, .tags = json_array(), .context = true, .select = select,
+			  .platform = platform };
+	if (cli_store_open(&l.s, err) < 0) {
+		load_release(&l);
+		return -1;
+	}
+	int r = read_archive(&l, err);
+	if (r == 0)
+		r = check_blob_names(&l, err);
+	struct file *idx = r == 0 ? find(&l, "index.json") : NULL;
+	if (r == 0 && !idx)
+		r = strata_error_makec(err, STRATA_E_INVALID, 0, "'%s' is not an OCI layout: no index.json", path);
+	if (r == 0)
+		r = check_oci(&l, idx, err);
+	if (r == 0 && !l.have_chosen)
+		r = strata_error_makec(err, STRATA_E_NOTFOUND, 0, "'%s': no image %s%s in index.json", path,
+				       select[0] == '@' ? "" : "tagged ", select[0] ? select + (select[0] == '@') :
+				       "latest (name one: oci-layout://PATH:TAG or @DIGEST)");
+	if (r == 0)
+		r = context_platform(&l, err);
+	if (r == 0)
+		r = publish(&l, NULL, err);
+	if (r == 0)
+		*manifest = l.chosen;
+	load_release(&l);
+	store_close(l.s);
+	return r;
+}
+
 static int cmd_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -517,11 +674,12 @@ static int cmd_load(int argc, char **argv)
 			printf("Usage: strata load -i FILE\n"
 			       "\n"
 			       "Load images from a docker archive or an OCI archive (detected; may be\n"
-			       "compressed). Every digest is verified; nothing is stored unless the\n"
+			       "compressed), or from an OCI layout directory. Every digest is verified; nothing is stored unless the\n"
 			       "whole archive is valid.\n"
 			       "\n"
 			       "Options:\n"
-			       "  -i, --input FILE   the archive ('-' for standard input; required)\n"
+			       "  -i, --input FILE   the archive or layout directory ('-' for standard input;\n"
+			       "                     required)\n"
 			       "  -h, --help         show this help\n");
 			return EXIT_OK;
 		default: return cli_option_error("load", argv, "+i:h", opts);

@@ -118,12 +118,45 @@ test_expect_success '--build-context NAME=docker-image://REF and NAME=DIR' '
     strata run bx:bc >out && printf "from-extra\nfrom-extra\none\n" >want && diff want out
 '
 
+test_expect_success '--build-context NAME=oci-layout://PATH[:TAG|@DIGEST] uses the layout, never a registry' '
+    make_busybox_rootfs l1 && mkdir -p l2/etc && echo layout-one >l1/etc/which && echo layout-two >l2/etc/which &&
+    make_layer_tgz l1 l1.tgz && make_layer_tgz l2 l2.tgz &&
+    make_oci_image layout v1 l1.tgz && make_oci_image layout v2 l2.tgz && v2=$OCI_MANIFEST_DIGEST &&
+    make_oci_image single only l1.tgz &&
+    cat >ctx/Dockerfile.ol <<-\EOF &&
+	FROM base-image
+	COPY --from=base-image /etc/which /copied
+	COPY --from=assets /etc/which /assets
+	EOF
+    strata build -t bx:ol --build-context base-image=oci-layout://$PWD/layout:v1 \
+        --build-context assets=oci-layout://layout@$v2 -f ctx/Dockerfile.ol ctx 2>log &&
+    strata run bx:ol cat /etc/which /copied /assets >out &&
+    printf "layout-one\nlayout-one\nlayout-two\n" >want && diff want out &&
+    strata build -t bx:ol2 --build-context base-image=oci-layout://single \
+        --build-context assets=oci-layout://layout:latest-not-there -f ctx/Dockerfile.ol ctx 2>err;
+    test $? = 1 && grep "assets" err && grep "no image tagged latest-not-there" err &&
+    strata build -t bx:ol2 --build-context base-image=oci-layout://single \
+        --build-context assets=oci-layout://layout -f ctx/Dockerfile.ol ctx 2>err;
+    test $? = 1 && grep "no image tagged latest" err &&
+    test_exit_code 2 strata build --build-context x=oci-layout://layout@sha256:nothex ctx 2>err &&
+        grep "is not a digest" err &&
+    test_exit_code 2 strata build --build-context x=oci-layout:///no/such ctx 2>err && grep "no directory" err
+'
+
+test_expect_success "strata load -i reads an OCI layout directory too" '
+    v2=$(jq -r ".manifests[1].digest" layout/index.json) &&
+    strata load -i layout >out && grep -c "Loaded image ID" out >n && test "$(cat n)" = 2 &&
+    chmod u+w layout/blobs/sha256/* && echo "{}" >layout/blobs/sha256/${v2#sha256:} &&
+    test_must_fail strata load -i layout 2>err && grep "digest mismatch" err
+'
+
+
 test_expect_success 'bad -o specs and unsupported flags are usage errors' '
     test_exit_code 2 strata build -o type=oci ctx 2>err && grep "needs dest" err &&
     test_exit_code 2 strata build -o type=s3,dest=x ctx 2>err &&
     test_exit_code 2 strata build -o type=registry ctx 2>err && grep "name=REF" err &&
     test_exit_code 2 strata build --pull=maybe ctx &&
-    test_exit_code 2 strata build --build-context x=oci-layout:///tmp/x ctx 2>err && grep "only docker-image" err &&
+    test_exit_code 2 strata build --build-context x=git://example/x ctx 2>err && grep "only docker-image" err &&
     test_exit_code 2 strata build --build-context x=/no/such/dir ctx 2>err && grep "no directory" err &&
     test_exit_code 2 strata build --build-context =x ctx
 '

@@ -67,6 +67,12 @@ static void test_diagnose(void)
 	fake("sys/user/max_user_namespaces", "0\n");
 	diag_is(ENOSPC, "user.max_user_namespaces=0: run 'sysctl -w user.max_user_namespaces=15000'",
 		"max_user_namespaces=0 is named with the fix");
+	fake("self/uid_map", "         0       1000          1\n");
+	diag_is(ENOSPC, "disabled by user.max_user_namespaces=0 in the user namespace strata runs in (a container's, "
+			"not the host's): its root must run 'sysctl -w user.max_user_namespaces=15000' there",
+		"max_user_namespaces=0 inside a container's user namespace says it is that namespace's limit");
+	fake("self/uid_map", "         0          0 4294967295\n");
+	diag_is(ENOSPC, "user.max_user_namespaces=0: run 'sysctl", "the initial namespace's map: the host's limit");
 	fake("sys/user/max_user_namespaces", "3\n");
 	diag_is(ENOSPC, "limit user.max_user_namespaces=3 is reached", "a reached limit says so");
 	fake("sys/kernel/apparmor_restrict_unprivileged_userns", "1\n");

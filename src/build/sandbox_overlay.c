@@ -280,15 +280,25 @@ static int copy_mount(const char *const *lowers, size_t n, const char *upper, co
 	const char *dir = work ? work : own;
 	cleanup_free char *root = xasprintf("%s/root", dir);
 	int rc = sandbox_copy_materialize(lowers, n, dir, upper != NULL, err);
-	if (rc == 0 && mount(root, target, NULL, MS_BIND, NULL) < 0)
-		rc = strata_error_make(err, errno, "bind the copy '%s' on '%s'", root, target);
+	/* a detached bind, made read-only before it is attached (a target given as
+	 * /proc/self/fd/N names the directory under the new mount, not the mount) */
+	int t = rc == 0 ? open_tree(AT_FDCWD, root, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -1;
+	if (rc == 0 && t < 0)
+		rc = strata_error_make(err, errno, "bind the copy '%s'", root);
 	if (rc == 0 && !upper) {
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
-		if (mount_setattr(AT_FDCWD, target, 0, &a, sizeof(a)) < 0) {
-			rc = strata_error_make(err, errno, "make '%s' read-only", target);
-			umount2(target, MNT_DETACH);
-		}
+		if (mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+			rc = strata_error_make(err, errno, "make the copy '%s' read-only", root);
 	}
+	int tfd = rc == 0 ? open(target, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (rc == 0 && tfd < 0)
+		rc = strata_error_make(err, errno, "open '%s'", target);
+	if (rc == 0 && move_mount(t, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		rc = strata_error_make(err, errno, "bind the copy '%s' on '%s'", root, target);
+	if (tfd >= 0)
+		close(tfd);
+	if (t >= 0)
+		close(t);
 	if (rc < 0) {
 		if (own)
 			strata_rm_rf(own, NULL);

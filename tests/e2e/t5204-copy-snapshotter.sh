@@ -91,6 +91,25 @@ test_expect_success 'COPY without --link (its layers carry the time they were ma
     grep "data/h2" p-copy-5
 '
 
+test_expect_success 'copy: RUN --mount binds (writable: writes vanish; read-only with .dockerignore hiding) and cache' '
+    mkdir -p mctx && make_busybox_rootfs mctx/rootfs && echo s >mctx/secret && echo p >mctx/public &&
+    echo secret >mctx/.dockerignore &&
+    cat >mctx/Dockerfile <<-EOF &&
+	FROM scratch
+	COPY rootfs/ /
+	RUN --mount=type=bind,target=/m,rw echo w >/m/written && cat /m/public /m/written >/seen && \\
+	    test ! -e /m/secret
+	RUN --mount=type=bind,target=/r test ! -e /r/secret && test ! -e /r/written && cat /r/public >>/seen
+	RUN --mount=type=cache,target=/c echo c >>/c/log && cat /c/log >>/seen
+	EOF
+    STRATA_ROOT=$TRASH/s-m STRATA_SNAPSHOTTER=copy strata build --progress plain -t m mctx 2>err ||
+        { cat err; false; } &&
+    test ! -e mctx/written &&
+    STRATA_ROOT=$TRASH/s-m strata run m cat /seen >seen &&
+    printf "p\nw\np\nc\n" >want && diff -u want seen &&
+    ! ls "$TRASH/s-m/run/exec" 2>/dev/null | grep .
+'
+
 test_expect_success 'copy: a rebuild is cached; the copies are gone from the store' '
     STRATA_ROOT=$TRASH/s-copy STRATA_SNAPSHOTTER=copy strata build --progress plain -t t ctx 2>err &&
     test "$(grep -c CACHED err)" -ge 4 &&

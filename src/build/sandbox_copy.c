@@ -345,6 +345,8 @@ static int cmp_ent(const void *a, const void *b)
 static const struct index_ent *index_find(const struct index *x, const char *path)
 {
 	struct index_ent key = { (char *)path, 0, false };
+	if (!x->n)
+		return NULL;
 	return bsearch(&key, x->v, x->n, sizeof(*x->v), cmp_ent);
 }
 
@@ -432,7 +434,8 @@ int sandbox_copy_materialize(const char *const *lowers, size_t n, const char *wo
 	x.t = rst.st_ctim;
 	int rc = index_walk(&x, root, "", err);
 	if (rc == 0) {
-		qsort(x.v, x.n, sizeof(*x.v), cmp_ent);
+		if (x.n) /* an empty tree has no array */
+			qsort(x.v, x.n, sizeof(*x.v), cmp_ent);
 		rc = index_write(&x, ipath, err);
 	}
 	/* let the clock pass the copy's newest ctime: every later change is newer */

@@ -255,6 +255,8 @@ enum sandbox_overlay sandbox_overlay_driver(const char *dir)
 		decide(dir, getenv("STRATA_SNAPSHOTTER"), getenv("STRATA_OVERLAY"));
 		if (driver == SANDBOX_OVERLAY_COPY)
 			say_copy();
+		else if (driver == SANDBOX_OVERLAY_FUSE && !sandbox_get()->overlay_forced)
+			LOG_WARN("snapshotter: fuse-overlayfs (%s)", sandbox_get()->overlay_why);
 	}
 	enum sandbox_overlay d = driver;
 	pthread_mutex_unlock(&lock);

@@ -143,6 +143,8 @@ int sandbox_overlay_commit(const char *upper, const char *work, struct strata_er
 /* The copy snapshotter's mount half (sandbox_copy.c): the merged lowers in <work>/root (+ its index when writable). */
 int sandbox_copy_materialize(const char *const *lowers, size_t n, const char *work, bool writable,
 			     struct strata_error **err);
+/* Its commit half, whatever the snapshotter in use (sandbox_overlay_commit checks it): a no-op without an index. */
+int sandbox_copy_commit(const char *upper, const char *work, struct strata_error **err);
 
 /* The xattr overlayfs reads as the opaque marker in this mode ("trusted." or "user.overlay.opaque"). */
 const char *sandbox_opaque_xattr(void);

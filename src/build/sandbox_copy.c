@@ -615,6 +615,11 @@ int sandbox_overlay_commit(const char *upper, const char *work, struct strata_er
 {
 	if (!upper || !work || sandbox_overlay_driver(NULL) != SANDBOX_OVERLAY_COPY)
 		return 0;
+	return sandbox_copy_commit(upper, work, err);
+}
+
+int sandbox_copy_commit(const char *upper, const char *work, struct strata_error **err)
+{
 	cleanup_free char *root = copy_root(work), *ipath = copy_index(work);
 	if (!strata_path_exists(ipath))
 		return 0;

@@ -157,7 +157,8 @@ static int copy_meta(const char *src, const struct stat *st, const char *dst, bo
 	return 0;
 }
 
-static int copy_data(const char *src, const char *dst, struct strata_error **err)
+/* a regular file: data, then owner, mode, xattrs and times through the open fd */
+static int copy_file(const char *src, const struct stat *st, const char *dst, struct strata_error **err)
 {
 	cleanup_close int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
@@ -188,16 +189,33 @@ static int copy_data(const char *src, const char *dst, struct strata_error **err
 				return -1;
 		}
 		if (n == 0)
-			return 0;
+			break;
 	}
+	struct stat ot;
+	if (fstat(out, &ot) < 0)
+		return strata_error_make(err, errno, "stat '%s'", dst);
+	if ((ot.st_uid != st->st_uid || ot.st_gid != st->st_gid) && fchown(out, st->st_uid, st->st_gid) < 0) {
+		/* an id outside a single-id map: root here, the owner xattr (copied below) says who */
+		if (errno != EINVAL || !sandbox_rootless() || fchown(out, 0, 0) < 0)
+			return strata_error_make(err, errno, "chown '%s' to %lu:%lu", dst, (unsigned long)st->st_uid,
+						 (unsigned long)st->st_gid);
+	}
+	/* after the chown (which clears set-id bits) */
+	if ((ot.st_mode & 07777) != (st->st_mode & 07777) && fchmod(out, st->st_mode & 07777) < 0)
+		return strata_error_make(err, errno, "chmod '%s'", dst);
+	if (copy_xattrs(src, dst, false, err) < 0)
+		return -1;
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	if (futimens(out, ts) < 0)
+		return strata_error_make(err, errno, "set times of '%s'", dst);
+	return 0;
 }
 
 /* one non-directory entry, src to the (absent) dst */
 static int copy_entry(const char *src, const struct stat *st, const char *dst, struct strata_error **err)
 {
 	if (S_ISREG(st->st_mode)) {
-		if (copy_data(src, dst, err) < 0)
-			return -1;
+		return copy_file(src, st, dst, err);
 	} else if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX + 1];
 		ssize_t n = readlink(src, target, PATH_MAX);
@@ -232,7 +250,8 @@ static int remove_path(const char *p, struct strata_error **err)
 
 /* ---- mount: merge one lower onto dst ---- */
 
-static int merge_dir(const char *src, const char *dst, struct strata_error **err)
+/* fresh: dst was made empty by this pass (nothing there to replace or delete) */
+static int merge_dir(const char *src, const char *dst, bool fresh, struct strata_error **err)
 {
 	size_t n;
 	char **names = list_dir(src, &n, err);
@@ -247,11 +266,12 @@ static int merge_dir(const char *src, const char *dst, struct strata_error **err
 			rc = strata_error_make(err, errno, "stat '%s'", s);
 			break;
 		}
-		bool have = lstat(d, &dt) == 0;
 		if (is_whiteout(&st)) {
-			rc = remove_path(d, err);
+			if (!fresh)
+				rc = remove_path(d, err);
 			continue;
 		}
+		bool have = !fresh && lstat(d, &dt) == 0;
 		if (S_ISDIR(st.st_mode)) {
 			if (have && (!S_ISDIR(dt.st_mode) || is_opaque(s))) {
 				if ((rc = remove_path(d, err)) < 0)
@@ -262,7 +282,7 @@ static int merge_dir(const char *src, const char *dst, struct strata_error **err
 				rc = strata_error_make(err, errno, "mkdir '%s'", d);
 				break;
 			}
-			if ((rc = merge_dir(s, d, err)) == 0)
+			if ((rc = merge_dir(s, d, !have, err)) == 0)
 				rc = copy_meta(s, &st, d, have, err);
 			continue;
 		}
@@ -420,7 +440,7 @@ int sandbox_copy_materialize(const char *const *lowers, size_t n, const char *wo
 		struct stat st;
 		if (lstat(lowers[i], &st) < 0)
 			return strata_error_make(err, errno, "lower dir '%s'", lowers[i]);
-		if (merge_dir(lowers[i], root, err) < 0 || copy_meta(lowers[i], &st, root, true, err) < 0)
+		if (merge_dir(lowers[i], root, i == n - 1, err) < 0 || copy_meta(lowers[i], &st, root, true, err) < 0)
 			return strata_error_wrap(err, "copy snapshotter: copying lower dir '%s'", lowers[i]);
 	}
 	if (!writable)

@@ -356,10 +356,19 @@ static int apply_one(struct exec_ctx *ctx, size_t i, int rootfd, int upperfd, co
 			const char *lowers[] = { m->hide_dir ? m->hide_dir : m->host_source, m->host_source };
 			size_t nl = m->hide_dir ? 2 : 1;
 			cleanup_free char *u = NULL, *w = NULL;
+			/* the copy snapshotter copies the source: on disk in the run's dir, not in the small tmpfs */
+			bool copy = sandbox_overlay_driver(NULL) == SANDBOX_OVERLAY_COPY;
+			cleanup_free char *where = copy ? xasprintf("%s/copies", ctx->run_path) : xstrdup(ctx->stage);
+			if (copy && mkdir(where, 0700) < 0 && errno != EEXIST)
+				return strata_error_make(err, errno, "mkdir '%s'", where);
+			if (!m->readonly || copy) {
+				w = xasprintf("%s/bind-%zu-work", where, i);
+				if (mkdir(w, 0700) < 0)
+					return strata_error_make(err, errno, "mkdir '%s'", w);
+			}
 			if (!m->readonly) {
-				u = xasprintf("%s/bind-%zu-upper", ctx->stage, i);
-				w = xasprintf("%s/bind-%zu-work", ctx->stage, i);
-				if (mkdir(u, 0755) < 0 || mkdir(w, 0700) < 0)
+				u = xasprintf("%s/bind-%zu-upper", where, i);
+				if (mkdir(u, 0755) < 0)
 					return strata_error_make(err, errno, "mkdir '%s'", u);
 			}
 			if (sandbox_overlay_mount(lowers, nl, u, w, exec_fd_path(fdp, tfd), err) < 0)

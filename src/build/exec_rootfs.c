@@ -14,6 +14,7 @@
 
 struct exec_rootfs {
 	struct exec_ctx ctx;
+	char *upper, *work; /* for the copy snapshotter's commit */
 };
 
 static void rootfs_free(struct exec_rootfs *r)
@@ -25,6 +26,8 @@ static void rootfs_free(struct exec_rootfs *r)
 	free(r->ctx.rootfs);
 	free(r->ctx.stage);
 	free(r->ctx.empty);
+	free(r->upper);
+	free(r->work);
 	free(r);
 }
 
@@ -47,6 +50,8 @@ int executor_rootfs_mount(const struct exec_spec *spec, struct exec_rootfs **out
 		return -1;
 	}
 	r->ctx.spec = NULL; /* borrowed for the call only */
+	r->upper = xstrdup(spec->upper_dir);
+	r->work = xstrdup(spec->work_dir);
 	*out = r;
 	return 0;
 }
@@ -65,6 +70,8 @@ int executor_rootfs_unmount(struct exec_rootfs *r, struct strata_error **err)
 		if (errno != EBUSY || umount2(r->ctx.rootfs, MNT_DETACH) < 0)
 			ret = strata_error_make(err, errno, "unmount '%s'", r->ctx.rootfs);
 	}
+	if (ret == 0 && sandbox_overlay_commit(r->upper, r->work, err) < 0)
+		ret = -1;
 	if (exec_state_undo(r->ctx.state_fd, r->ctx.state_path, ret < 0 ? NULL : err) < 0)
 		ret = -1;
 	rootfs_free(r);

@@ -234,6 +234,8 @@ int executor_run(const struct exec_spec *spec, struct exec_result *res, struct s
 	bool masked = false;
 	pid_t helper = -1;
 
+	/* decided here, not in the forked child (which would decide, and say so, on every run) */
+	sandbox_overlay_driver(NULL);
 	if (exec_state_create(&ctx, spec->run_dir, err) < 0)
 		goto out;
 	if (exec_mounts_prepare(&ctx, err) < 0)
@@ -347,6 +349,16 @@ out:
 			;
 	}
 	close_all(&f);
+	/* the copy snapshotter: the run's changes into the upper, before its stubs are taken out of it */
+	if (ctx.state_fd >= 0) {
+		struct strata_error *cerr = NULL;
+		if (sandbox_overlay_commit(spec->upper_dir, spec->work_dir, &cerr) < 0 && r == 0) {
+			if (err)
+				*err = STRATA_STEAL(cerr);
+			r = -1;
+		}
+		strata_error_free(cerr);
+	}
 	if (ctx.state_fd >= 0) {
 		struct strata_error *uerr = NULL;
 		if (exec_state_undo(ctx.state_fd, ctx.state_path, &uerr) < 0) {

@@ -220,6 +220,10 @@ int exec_state_undo(int state_fd, const char *state_path, struct strata_error **
 		/* only the (empty) mount points this module made: never rm -rf
 		 * something that could still be a mount */
 		static const char *const subs[] = { "rootfs", "stage", "empty" };
+		/* the copy snapshotter's copies of RUN --mount sources (plain directories, never mounts here) */
+		cleanup_free char *copies = xasprintf("%s/copies", run);
+		if (strata_rm_rf(copies, err) < 0)
+			r = -1;
 		for (size_t i = 0; i < STRATA_ARRAY_SIZE(subs); i++) {
 			cleanup_free char *p = xasprintf("%s/%s", run, subs[i]);
 			if (rmdir(p) < 0 && errno != ENOENT && r == 0)

@@ -97,6 +97,16 @@ char *sandbox_userns_diagnose(const char *proc, int errnum)
 	if (clone && !strcmp(clone, "0"))
 		return xstrdup("rootless mode needs user namespaces, disabled by kernel.unprivileged_userns_clone=0: "
 			       "run 'sysctl -w kernel.unprivileged_userns_clone=1' as root (or build as root)");
+	/* the limit read is the one of the user namespace strata runs in: a container's is not the host's */
+	cleanup_free char *umap = proc_value(proc, "self/uid_map");
+	unsigned long in = 0, out = 0, cnt = 0;
+	bool nested = umap && !(sscanf(umap, " %lu %lu %lu", &in, &out, &cnt) == 3 && in == 0 && out == 0 &&
+				 cnt == 4294967295UL);
+	if (max && !strcmp(max, "0") && nested)
+		return xstrdup("rootless mode needs user namespaces, disabled by user.max_user_namespaces=0 in the "
+			       "user namespace strata runs in (a container's, not the host's): its root must run "
+			       "'sysctl -w user.max_user_namespaces=15000' there, or run strata where it is not 0 "
+			       "(or as root)");
 	if (max && !strcmp(max, "0"))
 		return xstrdup("rootless mode needs user namespaces, disabled by user.max_user_namespaces=0: "
 			       "run 'sysctl -w user.max_user_namespaces=15000' as root (or build as root)");

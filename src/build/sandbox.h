@@ -26,8 +26,12 @@
  * (sandbox_view_mount) live only there and die with the process; the
  * executor's runs have mount namespaces of their own below it.
  *
- * The overlay driver is probed once when first needed: the kernel's overlayfs
- * (with `userxattr` in a user namespace, Linux >= 5.11), else fuse-overlayfs.
+ * The snapshotter is probed once when first needed: the kernel's overlayfs
+ * (with `userxattr` in a user namespace, Linux >= 5.11), else fuse-overlayfs,
+ * else copying (sandbox_copy.c: the lowers copied into a fresh directory, the
+ * changes found by comparing against them). STRATA_SNAPSHOTTER=overlay,
+ * fuse-overlayfs or copy forces one (no fallback then; a forced one that does
+ * not work fails the builds naming why).
  */
 #ifndef STRATA_BUILD_SANDBOX_H
 #define STRATA_BUILD_SANDBOX_H
@@ -49,8 +53,12 @@ enum sandbox_overlay {
 	SANDBOX_OVERLAY_UNKNOWN = 0, /* not probed yet */
 	SANDBOX_OVERLAY_KERNEL,      /* overlayfs (userxattr when rootless) */
 	SANDBOX_OVERLAY_FUSE,        /* fuse-overlayfs */
-	SANDBOX_OVERLAY_NONE,        /* neither works: see sandbox_info.overlay_why */
+	SANDBOX_OVERLAY_NONE,        /* the forced one does not work (or a bad STRATA_SNAPSHOTTER): overlay_why */
+	SANDBOX_OVERLAY_COPY,        /* copying: no overlay filesystem (overlay_why says why) or forced */
 };
+
+/* "overlay", "fuse-overlayfs", "copy" (STRATA_SNAPSHOTTER's words), "none" or "not probed" */
+const char *sandbox_snapshotter_name(enum sandbox_overlay o);
 
 struct sandbox_info {
 	enum sandbox_isolation isolation;
@@ -61,6 +69,7 @@ struct sandbox_info {
 	char *denied;           /* SANDBOX_UNAVAILABLE: one line saying which setting forbids it and what to change */
 	enum sandbox_overlay overlay;
 	char *overlay_why;      /* why the kernel overlay (and fuse) were refused, or NULL */
+	bool overlay_forced;    /* chosen by STRATA_SNAPSHOTTER, not probed */
 };
 
 /*
@@ -119,8 +128,23 @@ int sandbox_overlay_mount(const char *const *lowers, size_t n, const char *upper
  */
 int sandbox_view_mount(const char *const *lowers, size_t n, const char *upper, const char *work,
 		       const char *target, struct strata_error **err);
-/* Unmount a view (lazily: MNT_DETACH). */
+/* Unmount a view (lazily: MNT_DETACH); a read-only copy made for it is removed. */
 void sandbox_view_unmount(const char *target);
+
+/*
+ * After a writable overlay of (upper, work) is done with (the RUN ended, the
+ * COPY was applied, the view unmounted): with the copy snapshotter, write the
+ * changes of the copy into upper in overlayfs' format (whiteouts as 0/0
+ * character devices, opaque directories) and remove the copy. A no-op for
+ * the overlay filesystems and when nothing was copied under work.
+ * @return 0 or -1.
+ */
+int sandbox_overlay_commit(const char *upper, const char *work, struct strata_error **err);
+/* The copy snapshotter's mount half (sandbox_copy.c): the merged lowers in <work>/root (+ its index when writable). */
+int sandbox_copy_materialize(const char *const *lowers, size_t n, const char *work, bool writable,
+			     struct strata_error **err);
+/* Its commit half, whatever the snapshotter in use (sandbox_overlay_commit checks it): a no-op without an index. */
+int sandbox_copy_commit(const char *upper, const char *work, struct strata_error **err);
 
 /* The xattr overlayfs reads as the opaque marker in this mode ("trusted." or "user.overlay.opaque"). */
 const char *sandbox_opaque_xattr(void);

@@ -1,8 +1,9 @@
 /*
  * sandbox_overlay.c — the one overlay mount of strata (sandbox.h): options
  * built and escaped here, the /proc/self/fd fallback for long lower lists,
- * the driver probed once (kernel overlayfs, userxattr when rootless, else
- * fuse-overlayfs), and the builder's own views.
+ * the snapshotter chosen once (kernel overlayfs, userxattr when rootless, else
+ * fuse-overlayfs, else copying — or the one STRATA_SNAPSHOTTER names), and
+ * the builder's own views.
  */
 #include "build/sandbox.h"
 #include "util/util.h"
@@ -155,29 +156,91 @@ static int probe(const char *dir, bool fuse, struct strata_error **err)
 	return rc;
 }
 
-/* kernel overlayfs, else fuse-overlayfs, else none (the reasons kept) */
-static void decide(const char *dir, const char *force)
+const char *sandbox_snapshotter_name(enum sandbox_overlay o)
 {
-	if (!sandbox_rootless() && !(force && !strcmp(force, "fuse"))) {
+	switch (o) {
+	case SANDBOX_OVERLAY_KERNEL: return "overlay";
+	case SANDBOX_OVERLAY_FUSE: return "fuse-overlayfs";
+	case SANDBOX_OVERLAY_COPY: return "copy";
+	case SANDBOX_OVERLAY_NONE: return "none";
+	default: return "not probed";
+	}
+}
+
+static char *probe_error(const char *dir, bool fuse)
+{
+	struct strata_error *e = NULL;
+	if (probe(dir, fuse, &e) == 0)
+		return NULL;
+	char *m = strata_error_string(e);
+	strata_error_free(e);
+	return m;
+}
+
+/*
+ * force: STRATA_SNAPSHOTTER (overlay | fuse-overlayfs | copy), exactly that
+ * one; else kernel overlayfs (as root: always), fuse-overlayfs, copying.
+ * STRATA_OVERLAY=fuse (the older switch) skips the kernel's in that chain.
+ */
+static void decide(const char *dir, const char *force, const char *legacy)
+{
+	struct sandbox_info *i = (struct sandbox_info *)sandbox_get();
+	if (force && *force) {
+		i->overlay_forced = true;
+		if (!strcmp(force, "copy")) {
+			set_driver(SANDBOX_OVERLAY_COPY, xstrdup("forced by STRATA_SNAPSHOTTER=copy"));
+		} else if (!strcmp(force, "overlay") || !strcmp(force, "fuse-overlayfs")) {
+			bool fuse = force[0] == 'f';
+			char *why = sandbox_rootless() || fuse ? probe_error(dir, fuse) : NULL;
+			if (why)
+				set_driver(SANDBOX_OVERLAY_NONE, xasprintf("STRATA_SNAPSHOTTER=%s: %s%s", force, why,
+									   fuse ? " (install Debian's fuse-overlayfs "
+										  "and give access to /dev/fuse)"
+										: ""));
+			else
+				set_driver(fuse ? SANDBOX_OVERLAY_FUSE : SANDBOX_OVERLAY_KERNEL, NULL);
+			free(why);
+		} else {
+			set_driver(SANDBOX_OVERLAY_NONE, xasprintf("STRATA_SNAPSHOTTER='%s' is not one of overlay, "
+								   "fuse-overlayfs, copy",
+								   force));
+		}
+		return;
+	}
+	bool skip_kernel = legacy && !strcmp(legacy, "fuse");
+	if (!sandbox_rootless() && !skip_kernel) {
 		set_driver(SANDBOX_OVERLAY_KERNEL, NULL); /* as root: the kernel's, as always */
 		return;
 	}
-	struct strata_error *ke = NULL, *fe = NULL;
-	if (!(force && !strcmp(force, "fuse")) && probe(dir, false, &ke) == 0) {
+	cleanup_free char *km = skip_kernel ? xstrdup("skipped (STRATA_OVERLAY=fuse)") : probe_error(dir, false);
+	if (!km) {
 		set_driver(SANDBOX_OVERLAY_KERNEL, NULL);
 		return;
 	}
-	cleanup_free char *km = ke ? strata_error_string(ke) : xstrdup("skipped (STRATA_OVERLAY=fuse)");
-	strata_error_free(ke);
-	if (probe(dir, true, &fe) == 0) {
+	cleanup_free char *fm = probe_error(dir, true);
+	if (!fm) {
 		set_driver(SANDBOX_OVERLAY_FUSE, xasprintf("kernel overlayfs: %s", km));
 		return;
 	}
-	cleanup_free char *fm = strata_error_string(fe);
-	strata_error_free(fe);
-	set_driver(SANDBOX_OVERLAY_NONE, xasprintf("kernel overlayfs: %s; fuse-overlayfs: %s (install Debian's "
+	set_driver(SANDBOX_OVERLAY_COPY, xasprintf("kernel overlayfs: %s; fuse-overlayfs: %s (install Debian's "
 						   "fuse-overlayfs and give access to /dev/fuse)",
 						   km, fm));
+}
+
+/* read-only copies made beside their targets, removed by sandbox_view_unmount */
+static struct { char *target, *dir; } *copies;
+static size_t ncopies;
+
+/* one line, when decided, saying that builds copy and why */
+static void say_copy(void)
+{
+	const struct sandbox_info *i = sandbox_get();
+	if (i->overlay_forced)
+		LOG_WARN("snapshotter: copy (STRATA_SNAPSHOTTER=copy): every RUN and COPY copies its base");
+	else
+		LOG_WARN("snapshotter: copy, no overlay filesystem works here (%s): every RUN and COPY copies its "
+			 "base, which is slower",
+			 i->overlay_why);
 }
 
 enum sandbox_overlay sandbox_overlay_driver(const char *dir)
@@ -189,11 +252,68 @@ enum sandbox_overlay sandbox_overlay_driver(const char *dir)
 			if (!dir || !*dir)
 				dir = "/tmp";
 		}
-		decide(dir, getenv("STRATA_OVERLAY"));
+		decide(dir, getenv("STRATA_SNAPSHOTTER"), getenv("STRATA_OVERLAY"));
+		if (driver == SANDBOX_OVERLAY_COPY)
+			say_copy();
+		else if (driver == SANDBOX_OVERLAY_FUSE && !sandbox_get()->overlay_forced)
+			LOG_WARN("snapshotter: fuse-overlayfs (%s)", sandbox_get()->overlay_why);
 	}
 	enum sandbox_overlay d = driver;
 	pthread_mutex_unlock(&lock);
 	return d;
+}
+
+static int copy_mount(const char *const *lowers, size_t n, const char *upper, const char *work, const char *target,
+		      struct strata_error **err)
+{
+	if (upper && !work)
+		return strata_error_make(err, EINVAL, "copy snapshotter: an upper dir without a work dir for '%s'",
+					 target);
+	cleanup_free char *own = NULL;
+	if (!work) {
+		if (!strncmp(target, "/proc/self/fd/", 14))
+			return strata_error_make(err, EINVAL, "copy snapshotter: a read-only view on '%s' needs a work "
+							      "dir",
+						 target);
+		own = xasprintf("%s.copy", target);
+		if (mkdir(own, 0700) < 0)
+			return strata_error_make(err, errno, "mkdir '%s'", own);
+	}
+	const char *dir = work ? work : own;
+	cleanup_free char *root = xasprintf("%s/root", dir);
+	int rc = sandbox_copy_materialize(lowers, n, dir, upper != NULL, err);
+	/* a detached bind, made read-only before it is attached (a target given as
+	 * /proc/self/fd/N names the directory under the new mount, not the mount) */
+	int t = rc == 0 ? open_tree(AT_FDCWD, root, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -1;
+	if (rc == 0 && t < 0)
+		rc = strata_error_make(err, errno, "bind the copy '%s'", root);
+	if (rc == 0 && !upper) {
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+			rc = strata_error_make(err, errno, "make the copy '%s' read-only", root);
+	}
+	int tfd = rc == 0 ? open(target, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (rc == 0 && tfd < 0)
+		rc = strata_error_make(err, errno, "open '%s'", target);
+	if (rc == 0 && move_mount(t, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		rc = strata_error_make(err, errno, "bind the copy '%s' on '%s'", root, target);
+	if (tfd >= 0)
+		close(tfd);
+	if (t >= 0)
+		close(t);
+	if (rc < 0) {
+		if (own)
+			strata_rm_rf(own, NULL);
+		return -1;
+	}
+	if (own) {
+		pthread_mutex_lock(&lock);
+		copies = xreallocarray(copies, ncopies + 1, sizeof(*copies));
+		copies[ncopies].target = xstrdup(target);
+		copies[ncopies++].dir = STRATA_STEAL(own);
+		pthread_mutex_unlock(&lock);
+	}
+	return 0;
 }
 
 int sandbox_overlay_mount(const char *const *lowers, size_t n, const char *upper, const char *work,
@@ -204,9 +324,10 @@ int sandbox_overlay_mount(const char *const *lowers, size_t n, const char *upper
 	switch (sandbox_overlay_driver(NULL)) {
 	case SANDBOX_OVERLAY_FUSE:
 		return fuse_mount(lowers, n, upper, work, target, err);
+	case SANDBOX_OVERLAY_COPY:
+		return copy_mount(lowers, n, upper, work, target, err);
 	case SANDBOX_OVERLAY_NONE:
-		return strata_error_makec(err, STRATA_E_CONFIG, 0, "no overlay filesystem: %s",
-					  sandbox_get()->overlay_why);
+		return strata_error_makec(err, STRATA_E_CONFIG, 0, "no snapshotter: %s", sandbox_get()->overlay_why);
 	default:
 		return kernel_mount(lowers, n, upper, work, target, err);
 	}
@@ -223,4 +344,17 @@ int sandbox_view_mount(const char *const *lowers, size_t n, const char *upper, c
 void sandbox_view_unmount(const char *target)
 {
 	umount2(target, MNT_DETACH);
+	char *dir = NULL;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < ncopies; i++)
+		if (copies[i].target && !strcmp(copies[i].target, target)) {
+			dir = copies[i].dir;
+			free(copies[i].target);
+			copies[i] = copies[--ncopies];
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+	if (dir)
+		strata_rm_rf(dir, NULL);
+	free(dir);
 }

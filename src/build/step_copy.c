@@ -4,6 +4,7 @@
  * overlay of the stage's snapshots whose upper becomes the layer.
  */
 #include "build/build_internal.h"
+#include "build/sandbox.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -333,6 +334,8 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	engine_umount(e, merged);
+	if (rc == 0 && sandbox_overlay_commit(upper, work, err) < 0)
+		rc = -1;
 	if (rc < 0)
 		return copy_fail(e, st, err);
 	return 0;

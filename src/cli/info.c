@@ -72,6 +72,7 @@ static const char *overlay_name(enum sandbox_overlay o)
 	switch (o) {
 	case SANDBOX_OVERLAY_KERNEL: return sandbox_rootless() ? "kernel overlayfs (userxattr)" : "kernel overlayfs";
 	case SANDBOX_OVERLAY_FUSE: return "fuse-overlayfs";
+	case SANDBOX_OVERLAY_COPY: return "copy (no overlay: the lowers are copied for every step)";
 	case SANDBOX_OVERLAY_NONE: return "none";
 	default: return "not probed";
 	}
@@ -110,6 +111,7 @@ static json_t *collect(void)
 		cleanup_free char *tmp = xasprintf("%s/build/tmp", root);
 		enum sandbox_overlay ov = sandbox_overlay_driver(strata_path_exists(tmp) ? tmp : NULL);
 		json_object_set_new(iso, "overlay", json_string(overlay_name(ov)));
+		json_object_set_new(iso, "snapshotter", json_string(sandbox_snapshotter_name(ov)));
 		if (si->overlay_why)
 			json_object_set_new(iso, "overlay_note", json_string(si->overlay_why));
 	}
@@ -165,16 +167,20 @@ static void print_text(json_t *o)
 	const char *mode = json_string_value(json_object_get(iso, "mode"));
 	long uid = (long)json_integer_value(json_object_get(iso, "uid"));
 	if (!strcmp(mode, "root"))
-		printf("isolation:   root\n");
+		printf("isolation:   root");
 	else if (!strcmp(mode, "rootless") && json_integer_value(json_object_get(iso, "subuids")))
-		printf("isolation:   rootless (uid %ld, user namespace with %lld subordinate uids and %lld gids)\n", uid,
+		printf("isolation:   rootless (uid %ld, user namespace with %lld subordinate uids and %lld gids)", uid,
 		       json_integer_value(json_object_get(iso, "subuids")),
 		       json_integer_value(json_object_get(iso, "subgids")));
 	else if (!strcmp(mode, "rootless"))
-		printf("isolation:   rootless (uid %ld, user namespace without subordinate ids: only uid 0 in builds)\n",
+		printf("isolation:   rootless (uid %ld, user namespace without subordinate ids: only uid 0 in builds)",
 		       uid);
 	else
-		printf("isolation:   unavailable: %s\n", json_string_value(json_object_get(iso, "denied")));
+		printf("isolation:   unavailable: %s", json_string_value(json_object_get(iso, "denied")));
+	const char *snap = json_string_value(json_object_get(iso, "snapshotter"));
+	if (snap && strcmp(snap, "overlay") && strcmp(mode, "unavailable"))
+		printf(", %s", snap);
+	printf("\n");
 	if (json_object_get(iso, "overlay"))
 		printf("overlay:     %s\n", json_string_value(json_object_get(iso, "overlay")));
 	if (json_object_get(iso, "overlay_note"))

@@ -39,6 +39,15 @@ static void usage(FILE *out)
 		"      --root DIR         local store (default $STRATA_ROOT, /var/lib/strata as root,\n"
 		"                         else $XDG_DATA_HOME/strata)\n"
 		"\n"
+		"Environment:\n"
+		"  STRATA_SNAPSHOTTER     how a build step gets its writable rootfs: overlay (the\n"
+		"                         kernel's overlayfs), fuse-overlayfs, or copy (the base copied\n"
+		"                         for every step: slower, works anywhere); unset: the first of\n"
+		"                         those that works (as root: overlay), one line says when it\n"
+		"                         copies. Set, exactly that one (no fallback). `strata info`\n"
+		"                         shows the one in use.\n"
+		"  STRATA_ROOTLESS=0      as an ordinary user, do not enter a user namespace\n"
+		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < n; i++)
 		if (!list[i]->hidden)

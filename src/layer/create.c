@@ -253,7 +253,9 @@ static int add_entry(struct create_ctx *c, int dirfd, const char *name, bool is_
 		const char *slash = strrchr(c->path.data, '/');
 		size_t dl = slash ? (size_t)(slash - c->path.data) + 1 : 0;
 		cleanup_free char *wh = xasprintf("%.*s" WH_PREFIX "%s", (int)dl, c->path.data, name);
-		return write_simple(c, wh, AE_IFREG, 0, st.st_mtime, err);
+		/* mtime 0: a deletion has no time of its own (the whiteout's is when the RUN
+		 * deleted, or when a snapshotter recorded it): layers that delete are reproducible */
+		return write_simple(c, wh, AE_IFREG, 0, 0, err);
 	}
 
 	int fd = -1;

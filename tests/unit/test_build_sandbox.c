@@ -2,7 +2,9 @@
  * test_build_sandbox.c — the sandbox's pure parts (subid ranges, the
  * diagnosis of a refused user namespace from a fake /proc) and, as root in
  * a private mount namespace, the one overlay mount: paths with `,` `:` `\`
- * and a lower list longer than a page of options.
+ * and a lower list longer than a page of options; the copy snapshotter's
+ * merge of lowers (whiteouts, opaque dirs, hardlinks) and its commit in
+ * overlayfs' upper format, and a malformed index named by file and entry.
  */
 #include "tap.h"
 #include "build/sandbox.h"
@@ -16,6 +18,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static char base[64];
@@ -67,6 +71,12 @@ static void test_diagnose(void)
 	fake("sys/user/max_user_namespaces", "0\n");
 	diag_is(ENOSPC, "user.max_user_namespaces=0: run 'sysctl -w user.max_user_namespaces=15000'",
 		"max_user_namespaces=0 is named with the fix");
+	fake("self/uid_map", "         0       1000          1\n");
+	diag_is(ENOSPC, "disabled by user.max_user_namespaces=0 in the user namespace strata runs in (a container's, "
+			"not the host's): its root must run 'sysctl -w user.max_user_namespaces=15000' there",
+		"max_user_namespaces=0 inside a container's user namespace says it is that namespace's limit");
+	fake("self/uid_map", "         0          0 4294967295\n");
+	diag_is(ENOSPC, "user.max_user_namespaces=0: run 'sysctl", "the initial namespace's map: the host's limit");
 	fake("sys/user/max_user_namespaces", "3\n");
 	diag_is(ENOSPC, "limit user.max_user_namespaces=3 is reached", "a reached limit says so");
 	fake("sys/kernel/apparmor_restrict_unprivileged_userns", "1\n");
@@ -146,6 +156,91 @@ static void test_layer_ops(void)
 		close(fd);
 }
 
+static char *pj(const char *a, const char *b)
+{
+	return xasprintf("%s/%s", a, b);
+}
+
+static void put(const char *dir, const char *rel, const char *content)
+{
+	cleanup_free char *p = pj(dir, rel);
+	strata_atomic_write(p, content, strlen(content), 0644, NULL);
+}
+
+static bool is_wh(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+}
+
+/* as root: the copy snapshotter's two halves on plain directories */
+static void test_copy(void)
+{
+	cleanup_free char *l1 = pj(base, "c-l1"), *l2 = pj(base, "c-l2"), *work = pj(base, "c-work"),
+			  *up = pj(base, "c-up");
+	cleanup_free char *l1d = pj(l1, "d"), *l2d = pj(l2, "d"), *l1k = pj(l1, "k");
+	strata_mkdir_p(l1d, 0755, NULL);
+	strata_mkdir_p(l2d, 0755, NULL);
+	strata_mkdir_p(l1k, 0755, NULL);
+	strata_mkdir_p(work, 0700, NULL);
+	strata_mkdir_p(up, 0755, NULL);
+	put(l1, "d/x", "x");
+	put(l1, "gone", "g");
+	put(l1, "a", "a");
+	put(l1, "b", "b");
+	put(l1, "k/keep", "k");
+	put(l1, "h1", "h");
+	cleanup_free char *h1 = pj(l1, "h1"), *h2 = pj(l1, "h2"), *wh = pj(l2, "gone");
+	ok(link(h1, h2) == 0, "a hardlinked pair in the lower");
+	ok(mknod(wh, S_IFCHR, makedev(0, 0)) == 0, "a whiteout in the upper lower");
+	ok(setxattr(l2d, "trusted.overlay.opaque", "y", 1, 0) == 0, "an opaque dir in the upper lower");
+	put(l2, "d/y", "y");
+	const char *lowers[] = { l2, l1 };
+	struct strata_error *err = NULL;
+	ok(sandbox_copy_materialize(lowers, 2, work, true, &err) == 0, "the lowers are copied");
+	strata_error_free(err);
+	err = NULL;
+	cleanup_free char *root = pj(work, "root");
+	cleanup_free char *rdx = pj(root, "d/x"), *rdy = pj(root, "d/y"), *rg = pj(root, "gone"),
+			  *rh1 = pj(root, "h1"), *rh2 = pj(root, "h2"), *ra = pj(root, "a"), *rb = pj(root, "b"),
+			  *rk = pj(root, "k"), *rn = pj(root, "n");
+	struct stat s1, s2;
+	ok(!strata_path_exists(rdx) && strata_path_exists(rdy), "the opaque dir hides what is below it");
+	ok(!strata_path_exists(rg), "the whiteout deletes");
+	ok(lstat(rh1, &s1) == 0 && lstat(rh2, &s2) == 0 && s1.st_ino != s2.st_ino,
+	   "lower hardlinks are separate files (overlayfs breaks them on write too)");
+	char v[4] = { 0 };
+	ok(lgetxattr(rdy, "trusted.overlay.opaque", v, sizeof(v)) < 0, "overlay's xattrs are not copied");
+	/* a RUN */
+	put(root, "a", "changed");
+	ok(unlink(rb) == 0 && strata_rm_rf(rk, NULL) == 0 && mkdir(rn, 0700) == 0, "a run changes the copy");
+	ok(sandbox_copy_commit(up, work, &err) == 0, "the changes are committed");
+	if (err)
+		diag("%s", strata_error_string(err));
+	strata_error_free(err);
+	err = NULL;
+	cleanup_free char *ua = pj(up, "a"), *ub = pj(up, "b"), *uk = pj(up, "k"), *un = pj(up, "n"),
+			  *ud = pj(up, "d"), *uh = pj(up, "h2");
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	ok(strata_read_file(ua, &b, 64, NULL) == 0 && !strcmp(b.data, "changed"), "a changed file is in the upper");
+	ok(is_wh(ub) && is_wh(uk), "a removed file and a removed dir are whiteouts");
+	ok(stat(un, &s1) == 0 && S_ISDIR(s1.st_mode) && (s1.st_mode & 07777) == 0700, "a new dir, its mode kept");
+	ok(!strata_path_exists(ud) && !strata_path_exists(uh), "nothing unchanged is in the upper");
+	ok(!strata_path_exists(root), "the copy is removed");
+
+	/* a malformed index is named by file and entry */
+	ok(mkdir(root, 0755) == 0, "a copy again");
+	cleanup_free char *ix = pj(work, "root.index");
+	static const char bad[] = "strata-copy-index 1 5 0\n12 d ok\0zz q broken\0";
+	strata_atomic_write(ix, bad, sizeof(bad) - 1, 0600, NULL);
+	ok(sandbox_copy_commit(up, work, &err) < 0, "a malformed index fails the commit");
+	cleanup_free char *m = err ? strata_error_string(err) : NULL;
+	ok(m && strstr(m, "root.index: entry 2") && strstr(m, "malformed"), "naming the file and the entry");
+	if (m)
+		diag("%s", m);
+	strata_error_free(err);
+}
+
 static void cleanup(void)
 {
 	if (base[0])
@@ -172,6 +267,7 @@ int main(void)
 	ok(sandbox_require(&err) == 0, "a private mount namespace");
 	strata_error_free(err);
 	test_layer_ops();
+	test_copy();
 	cleanup_buf struct strata_buf fs = STRATA_BUF_INIT;
 	if (strata_read_file("/proc/filesystems", &fs, 1 << 20, NULL) == 0 && strstr(fs.data, "\toverlay\n"))
 		test_overlay();

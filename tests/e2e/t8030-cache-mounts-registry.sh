@@ -71,8 +71,13 @@ test_expect_success 'exporting again with the mount unchanged uploads no mount b
     STRATA_ROOT=$A strata build -t app --cache-to "$SREG/cache:main,mode=max" ctx >a2.out 2>&1 &&
     grep "; 1 cache mount, 0 mount bytes uploaded" a2.out &&
     mount_hexes main >hexes && test $(wc -l <hexes) = 3 &&
-    log_since >log && grep -q "PUT /v2/cache/manifests/main" log &&
-    ! grep -E "(PUT|PATCH) /v2/cache/blobs/uploads/" log | grep -F -f hexes
+    log_since >log && test $(grep -c "PUT /v2/cache/manifests/main" log) = 2 &&
+    for h in $(cat hexes); do
+        test $(grep -c "HEAD /v2/cache/blobs/sha256:$h\" 200" log) = 2 &&
+        ! grep "/blobs/sha256:$h\" 404" log || return 1
+    done &&
+    up=$(sed -n "s/^exported cache to .*: \([0-9]*\) blobs uploaded.*/\1/p" b2.out a2.out | awk "{s += \$1} END {print s}") &&
+    test "$(grep -c "POST /v2/cache/blobs/uploads/" log)" = "$up"
 '
 
 test_expect_success 'a small change re-uploads only its part' '
@@ -85,7 +90,12 @@ test_expect_success 'a small change re-uploads only its part' '
     STRATA_ROOT=$A strata build -f ctx/Dockerfile.change --cache-to "$SREG/cache:change,mode=max" ctx >a3.out 2>&1 &&
     cat a3.out &&
     grep "; 1 cache mount, [1-9][0-9]* mount bytes uploaded" a3.out &&
-    grep -E "exported cache to .*: 3 blobs uploaded, 0 mounted, 3 already there" a3.out
+    grep -E "exported cache to .*: 3 blobs uploaded, 0 mounted, 3 already there" a3.out &&
+    mount_hexes main >h.main && mount_hexes change >h.change &&
+    test "$(sed -n 1p h.main)" = "$(sed -n 1p h.change)" &&
+    test "$(sed -n 2p h.main)" != "$(sed -n 2p h.change)" &&
+    test "$(sed -n 3p h.main)" = "$(sed -n 3p h.change)" &&
+    jq -e "[.[\"strata.cache.v1\"].mounts[0].parts[].path] == [\"a\", \"b\", \".\"]" change.cfg
 '
 
 test_expect_success 'a RUN that hits the cache never downloads the mount' '

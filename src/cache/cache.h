@@ -238,7 +238,9 @@ int rcache_mount_pack(struct store *s, const char *dir, uint64_t max_size, struc
  *    parts are extracted over it (imported files win, local extras stay);
  *  - otherwise (the local copy is newer), or dir/import.json says the same
  *    parts were imported already: nothing is fetched.
- * dir/import.json records what was imported (strata cache prune reads it).
+ * The new directory gets m's uid/gid/mode (-1: 0, 0, 0755): the session
+ * passes the RUN's own, never a source's. dir/import.json records what was
+ * imported (strata cache prune reads it).
  * *line: one line to print, newly allocated. @return 0, or -1.
  */
 int rcache_mount_import(struct regclient *c, struct store *s, const struct rcache_mount *m, const char *dir,
@@ -543,6 +545,10 @@ int rcache_session_note_remote(struct rcache_session *x, struct strata_error **e
 /*
  * --cache-to spec ("REF[,mode=min|max]"): mode=max exports every recorded
  * entry; mode=min those of the final image (layers: its manifest's layers).
+ * Cache mounts as the spec selects (rcache_spec_wants_mount): those RUNs of
+ * this build ran with, packed (rcache_mount_pack); those only hits used or
+ * no RUN declared, the sources' copies when they have one. out->notes: the
+ * mounts skipped (max-mount-size, cache-mounts=none), one line each.
  */
 int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
 			  struct rcache_push_result *out, struct strata_error **err);

@@ -321,7 +321,12 @@ void rcache_session_mount_use(struct rcache_session *x, const struct rcache_moun
 			if (!strcmp(x->t->mounts[i].id, m->id))
 				src = &x->t->mounts[i];
 		struct strata_error *e = NULL;
-		if (src && rcache_mount_import(x->c, x->s, src, dir, line, &e) < 0) {
+		/* the directory gets the owner and mode this RUN asks for, never the source's */
+		struct rcache_mount want = src ? *src : (struct rcache_mount){ 0 };
+		want.uid = m->uid;
+		want.gid = m->gid;
+		want.mode = m->mode;
+		if (src && rcache_mount_import(x->c, x->s, &want, dir, line, &e) < 0) {
 			cleanup_free char *msg = strata_error_string(e);
 			strata_error_free(e);
 			free(*line);

@@ -48,6 +48,19 @@ test_expect_success 'a second export to the same directory writes no mount blob'
     grep "; 1 cache mount, 0 mount bytes written" b2.out
 '
 
+test_expect_success 'a fresh store whose RUN hits copies no mount blob; max-mount-size skips with a note' '
+    F="$TRASH/f" &&
+    STRATA_ROOT=$F strata build -t app --progress plain --cache-from type=local,src=cachedir ctx >f.out 2>&1 &&
+    grep "2 steps cached, 0 run" f.out && ! grep "imported cache mount" f.out &&
+    test ! -d "$F/cache/run-mounts" -o -z "$(ls "$F/cache/run-mounts" 2>/dev/null)" &&
+    for h in $(strata cache ls --format json type=local,src=cachedir | jq -r ".mounts[0].parts[].digest" | cut -d: -f2); do
+        test ! -e "$F/blobs/sha256/$h" || return 1
+    done &&
+    STRATA_ROOT=$A strata build -t app --cache-to type=local,dest=capdir,mode=max,max-mount-size=4 ctx >cap.out 2>&1 &&
+    grep -x "note: --cache-to: cache mount /root/.cache/dl (/root/.cache/dl) not exported: 0.0 MB, over max-mount-size (0.0 MB)" cap.out &&
+    strata cache ls --format json type=local,src=capdir | jq -e ".mounts == []"
+'
+
 test_expect_success 'a newer local copy is kept (fill when empty or older)' '
     STRATA_ROOT=$C strata build --build-arg V=3 -f - ctx >c0.out 2>&1 <<-\EOF &&
 	FROM scratch

@@ -16,7 +16,7 @@ _strata() {
         case ${COMP_WORDS[i]} in
         --root | --log-level) ((i++)) ;;
         -*) ;;
-        *) if [[ -z $verb ]]; then verb=${COMP_WORDS[i]}; elif [[ $verb == registry && -z $sub ]]; then sub=${COMP_WORDS[i]}; fi ;;
+        *) if [[ -z $verb ]]; then verb=${COMP_WORDS[i]}; elif [[ ($verb == registry || $verb == cache) && -z $sub ]]; then sub=${COMP_WORDS[i]}; fi ;;
         esac
     done
     case $prev in
@@ -35,8 +35,8 @@ _strata() {
     esac
     if [[ -z $verb ]]; then
         COMPREPLY=($(compgen -W "$(_strata_words)" -- "$cur"))
-    elif [[ $verb == registry && -z $sub && $cur != -* ]]; then
-        COMPREPLY=($(compgen -W "$(_strata_words registry)" -- "$cur"))
+    elif [[ ($verb == registry || $verb == cache) && -z $sub && $cur != -* ]]; then
+        COMPREPLY=($(compgen -W "$(_strata_words $verb)" -- "$cur"))
     elif [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$(_strata_words $verb $sub)" -- "$cur"))
     else

@@ -199,6 +199,12 @@ struct build_secret {
  *                 lock, possibly from two stages at once.
  * bytes_down      bytes received from registries so far (the report's
  *                 "pulled" of a pull step is the difference around it).
+ * cache_mount     a RUN with a cache mount is about to run (m->runs): the
+ *                 remote cache imports the mount's exported content into
+ *                 m->dir (lazily: only now); run or hit, it remembers the
+ *                 mount for --cache-to. *line (newly allocated, or NULL) is
+ *                 printed as the step's output.
+ *                 Called without the engine lock, possibly from two stages.
  * image_created   the image's creation time when it is wholly another's (a
  *                 fully cached build from one cache source: that image's
  *                 time), else 0 (the build's own time).
@@ -217,6 +223,21 @@ struct build_step_record {
 	const char *sources_id; /* COPY/ADD --from: the source set (step_copy.c), else NULL */
 };
 
+/*
+ * A RUN's cache mount, told to the cache_mount hook just before the RUN
+ * runs (runs = true), or when the RUN hit the cache (runs = false: nothing
+ * is imported, the mount is only noted for --cache-to). Strings borrowed.
+ */
+struct build_cache_mount {
+	const char *id;      /* id=, else the target: what names the directory */
+	const char *target;
+	const char *sharing; /* "shared", "private" or "locked" */
+	long uid, gid;       /* -1: the default (0) */
+	int mode;            /* -1: the default (0755) */
+	const char *dir;     /* the mount's directory (exec_cache_mount_dir): DIR/data, DIR/lock */
+	bool runs;           /* the RUN runs now (false: it hit the cache; the mount is only noted) */
+};
+
 struct build_hooks {
 	void *ctx;
 	bool pull_always;
@@ -230,6 +251,8 @@ struct build_hooks {
 	int (*fetch_url)(void *ctx, const char *url, const struct strata_sink *sink, struct strata_error **err);
 	time_t (*image_created)(void *ctx);
 	uint64_t (*bytes_down)(void *ctx);
+	/* may print one line to the build's output (out); failures are its own warnings */
+	void (*cache_mount)(void *ctx, const struct build_cache_mount *m, char **line);
 };
 
 struct build_options {

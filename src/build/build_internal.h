@@ -208,6 +208,8 @@ void engine_umount(struct engine *e, const char *target);
 
 /* step_run.c / step_copy.c: execute a missed layer step into upper (COPY/ADD
  * --link: straight into the empty upper; inputs hold --chown's resolved ids) */
+/* A RUN that hit the cache: its cache mounts to the cache_mount hook (runs = false), for --cache-to. */
+void step_run_note_mounts(struct engine *e, const struct dockerfile_step *st, int vertex);
 int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, int vertex,
 		  const char *upper, const char *work, struct strata_error **err);
 int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,

@@ -712,6 +712,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		goto out;
 	if (hit.kind != STEP_MISS) {
 		progress_cached(&e->pr, v, k.linked ? "linked layer reused" : NULL);
+		if (st->kind == DF_RUN)
+			step_run_note_mounts(e, st, v);
 		pthread_mutex_lock(&e->lock);
 		e->cached++;
 		pthread_mutex_unlock(&e->lock);

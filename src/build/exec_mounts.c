@@ -42,6 +42,14 @@ void exec_mount_init(struct exec_mount *m, enum exec_mount_type type)
 	m->sharing = EXEC_SHARING_SHARED;
 }
 
+char *exec_cache_mount_dir(const char *cache_root, const char *id, const char *target)
+{
+	const char *key = id && *id ? id : target;
+	char hex[65];
+	strata_sha256_hex(key, strlen(key), hex);
+	return xasprintf("%s/%s", cache_root, hex);
+}
+
 /* The target of m in the container (secrets default to /run/secrets/<id>). */
 static char *mount_target(const struct exec_mount *m)
 {
@@ -152,10 +160,7 @@ static int prepare_cache(struct exec_ctx *ctx, const struct exec_mount *m, struc
 		return strata_error_make(err, errno, "cache seed '%s'", m->host_source);
 	if (m->host_source && !S_ISDIR(sst.st_mode))
 		return strata_error_make(err, ENOTDIR, "cache seed '%s'", m->host_source);
-	const char *key = m->id && *m->id ? m->id : target;
-	char hex[65];
-	strata_sha256_hex(key, strlen(key), hex);
-	cleanup_free char *dir = xasprintf("%s/%s", root, hex);
+	cleanup_free char *dir = exec_cache_mount_dir(root, m->id, target);
 	if (strata_mkdir_p(dir, 0700, err) < 0)
 		return -1;
 	cleanup_free char *lock = xasprintf("%s/lock", dir);

@@ -124,6 +124,11 @@ struct exec_mount {
 
 /* Fill m with the defaults of its type (what a bare `--mount=type=T` means). */
 void exec_mount_init(struct exec_mount *m, enum exec_mount_type type);
+/*
+ * The directory of a cache mount: cache_root/<sha256(id, else target)>
+ * (DIR/data the content, DIR/lock its lock). Newly allocated.
+ */
+char *exec_cache_mount_dir(const char *cache_root, const char *id, const char *target);
 
 /*
  * Output callback: one call per line of the command's stdout (stream 1) or

@@ -34,6 +34,47 @@ static char **run_env(const struct dockerfile_step *st)
 }
 
 /*
+ * The cache mounts of a RUN that is about to run, to the cache_mount hook:
+ * the remote cache imports what a cache source holds for them (only now,
+ * so a RUN that hits never fetches a mount) and exports them afterwards.
+ */
+static void tell_cache_mounts(struct engine *e, const struct dockerfile_step *st, int vertex, bool runs)
+{
+	const struct build_hooks *h = e->o->hooks;
+	if (!h || !h->cache_mount)
+		return;
+	for (size_t i = 0; i < st->nmounts; i++) {
+		const struct dockerfile_mount *m = &st->mounts[i];
+		if (m->type != DF_MOUNT_CACHE || !m->target)
+			continue;
+		cleanup_free char *dir = exec_cache_mount_dir(e->cache_root, m->id, m->target);
+		struct build_cache_mount bm = {
+			.id = m->id && *m->id ? m->id : m->target,
+			.target = m->target,
+			.sharing = m->sharing == DF_SHARING_PRIVATE  ? "private"
+				   : m->sharing == DF_SHARING_LOCKED ? "locked"
+								     : "shared",
+			.uid = (long)m->uid,
+			.gid = (long)m->gid,
+			.mode = m->mode_set ? (int)m->mode : -1,
+			.dir = dir,
+			.runs = runs,
+		};
+		char *line = NULL;
+		h->cache_mount(h->ctx, &bm, &line);
+		if (line) {
+			progress_output(&e->pr, vertex, 2, line, strlen(line));
+			free(line);
+		}
+	}
+}
+
+void step_run_note_mounts(struct engine *e, const struct dockerfile_step *st, int vertex)
+{
+	tell_cache_mounts(e, st, vertex, false);
+}
+
+/*
  * The whiteouts hiding what .dockerignore excludes from the context's
  * directory rel ("" = the root), for a bind mount of it (BuildKit mounts the
  * filtered context): *hide is NULL when nothing below rel is excluded.
@@ -501,6 +542,7 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 	spec.output_ctx = &oc;
 	spec.merge_output = true; /* the log keeps the order of stdout and stderr */
 
+	tell_cache_mounts(e, st, vertex, true);
 	struct exec_result res;
 	if (executor_run(&spec, &res, err) < 0) {
 		int code = strata_error_code(*err);

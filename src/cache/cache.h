@@ -146,6 +146,130 @@ int rcache_artifact_decode(const json_t *manifest, const json_t *config, struct 
 json_t *rcache_inputs_cap(const json_t *inputs, size_t max);
 
 /* ------------------------------------------------------------------------- */
+/* Cache mounts (RUN --mount=type=cache) travelling with the cache           */
+
+/*
+ * A cache mount's content in an artifact: the mount's directory split into
+ * parts (docs/internals/cache.md, "Cache mounts"), each a deterministic tar
+ * layer blob. A top-level directory larger than RCACHE_MOUNT_SPLIT is split
+ * once more: each of its subdirectories a part, its other entries in
+ * RCACHE_MOUNT_BUCKETS buckets by the first hex digit of sha256(name).
+ */
+#define RCACHE_MOUNT_SPLIT ((uint64_t)64 << 20)
+#define RCACHE_MOUNT_BUCKETS 16
+#define RCACHE_MOUNTS_MAX 256
+#define RCACHE_MOUNT_PARTS_MAX 4096
+
+/*
+ * One part of a mount.
+ *  path  "." (the top-level entries that are not directories), "NAME" (a
+ *        top-level directory, whole), "NAME/SUB" (a subdirectory of a split
+ *        one), "NAME/#K" (bucket K, hex, of a split directory's other
+ *        entries; also carries NAME's own metadata)
+ *  desc  the layer descriptor (mediaType, digest, size); diff_id its tar's digest
+ */
+struct rcache_mount_part {
+	char *path;
+	json_t *desc;
+	char *diff_id;
+};
+
+/*
+ * A cache mount as exported: id (id=, else the target: what names the
+ * mount's directory), target, sharing ("shared", "private", "locked"), the
+ * owner and mode the RUN asked for (-1: default), size (bytes of file
+ * content), created (the newest mtime in the tree, seconds: deterministic,
+ * so an unchanged mount gives the same artifact config) and its parts, in
+ * the order they are applied. source/host/repo: set by import (borrowed).
+ */
+struct rcache_mount {
+	char *id, *target, *sharing;
+	int64_t uid, gid;
+	int mode;
+	uint64_t size;
+	int64_t created;
+	struct rcache_mount_part *parts;
+	size_t n_parts;
+	const char *source, *host, *repo;
+};
+void rcache_mount_release(struct rcache_mount *m);
+/* A deep copy (source/host/repo copied as pointers). */
+void rcache_mount_copy(struct rcache_mount *dst, const struct rcache_mount *src);
+
+/*
+ * rcache_artifact_encode with cache mounts: their parts' blobs are appended
+ * to the manifest's layers (and diff_ids; a blob already listed is not
+ * repeated) and the mounts go into config["strata.cache.v1"]["mounts"] as
+ * {"id", "target", "sharing", "uid", "gid", "mode", "size", "created",
+ * "parts": [{"path", "layer"}]}. An older strata ignores the field and the
+ * extra layers.
+ */
+int rcache_artifact_encode_mounts(const struct rcache_entry *e, size_t n, bool mode_max, int final_stage,
+				  const struct rcache_mount *m, size_t nm, char **config, size_t *config_len,
+				  char **manifest, size_t *manifest_len, struct strata_error **err);
+/*
+ * The mounts of an artifact (manifest and config parsed): *out newly
+ * allocated (none: NULL, 0, also for a config without the field).
+ * @return 0, or -1 naming the field (STRATA_E_INVALID).
+ */
+int rcache_artifact_mounts(const json_t *manifest, const json_t *config, struct rcache_mount **out, size_t *n,
+			   struct strata_error **err);
+
+/*
+ * Pack the cache mount whose directory is dir (dir/data the content,
+ * dir/lock its lock, as the executor lays them out) into store blobs, under
+ * a shared lock: m's id/target/sharing/uid/gid/mode are the caller's; size,
+ * created and parts are filled. Unchanged parts give the same blobs.
+ * max_size (0: none): a mount with more bytes is not packed.
+ * @return 1 packed, 0 nothing to pack (*why: "absent", "empty" or
+ * "over max-mount-size", static), or -1.
+ */
+int rcache_mount_pack(struct store *s, const char *dir, uint64_t max_size, struct rcache_mount *m, const char **why,
+		      struct strata_error **err);
+
+/*
+ * Import m (from the cache source src) into the cache mount directory dir,
+ * just before a RUN that mounts it runs. Under an exclusive lock on
+ * dir/lock (so concurrent builds importing the same mount take turns, and
+ * no RUN uses it meanwhile), with the semantics "fill when empty or older":
+ *  - dir/data absent or empty: the parts are fetched (rcache_fetch_blob)
+ *    and extracted into a new directory renamed into place;
+ *  - dir/data was last used (dir/lock's mtime) before m->created: the
+ *    parts are extracted over it (imported files win, local extras stay);
+ *  - otherwise (the local copy is newer), or dir/import.json says the same
+ *    parts were imported already: nothing is fetched.
+ * The new directory gets m's uid/gid/mode (-1: 0, 0, 0755): the session
+ * passes the RUN's own, never a source's. dir/import.json records what was
+ * imported (strata cache prune reads it).
+ * *line: one line to print, newly allocated. @return 0, or -1.
+ */
+int rcache_mount_import(struct regclient *c, struct store *s, const struct rcache_mount *m, const char *dir,
+			char **line, struct strata_error **err);
+
+/* What rcache_mounts_prune removed (or would). */
+struct rcache_pruned_mount {
+	char *id, *target, *source;
+	uint64_t bytes;
+	bool busy; /* in use: kept */
+};
+/*
+ * strata cache prune: remove the local copies of imported cache mounts
+ * under root (ROOT/cache/run-mounts: every DIR holding an import.json
+ * whose lock is free). @return 0 with *out / *n filled, or -1.
+ */
+int rcache_mounts_prune(const char *root, bool dry_run, struct rcache_pruned_mount **out, size_t *n,
+			struct strata_error **err);
+void rcache_pruned_mounts_free(struct rcache_pruned_mount *v, size_t n);
+
+/*
+ * strata cache ls: what a cache source (a --cache-from value) holds, as
+ * {"source", "kind", "created", "steps": [...], "layers": [...],
+ * "mounts": [...]} (newly allocated). A source that cannot be read is an
+ * error here (STRATA_E_NOTFOUND, _REGISTRY, _INVALID).
+ */
+int rcache_source_describe(struct regclient *c, const char *spec, json_t **out, struct strata_error **err);
+
+/* ------------------------------------------------------------------------- */
 /* Import (--cache-from)                                                     */
 
 struct rcache_table;
@@ -162,6 +286,7 @@ enum rcache_source_status {
 struct rcache_import_result {
 	enum rcache_source_status status;
 	size_t entries;         /* entries added */
+	size_t mounts;          /* cache mounts added */
 	char *kind;             /* "image" or "cache artifact" (OK only) */
 	/*
 	 * One line to print for EMPTY and FAILED (NULL for OK):
@@ -260,6 +385,10 @@ struct rcache_push_result {
 	size_t blobs_uploaded;
 	size_t blobs_fetched;    /* remote blobs downloaded first (only then uploaded) */
 	uint64_t bytes_uploaded; /* blob bytes */
+	size_t mounts;           /* cache mounts in the exported artifact */
+	uint64_t mount_bytes_uploaded; /* of bytes_uploaded: cache mount parts */
+	char **notes;            /* n_notes lines to print (mounts skipped) */
+	size_t n_notes;
 };
 void rcache_push_result_release(struct rcache_push_result *r);
 
@@ -285,6 +414,10 @@ int rcache_push_image_progress(struct regclient *c, struct store *s, const char 
  */
 int rcache_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n, bool mode_max,
 		  int final_stage, const char *dest_ref, struct rcache_push_result *out, struct strata_error **err);
+/* The same with cache mounts (their parts' blobs: the mount's host/repo, else the store). */
+int rcache_export_mounts(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+			 const struct rcache_mount *m, size_t nm, const char *dest_ref, struct rcache_push_result *out,
+			 struct strata_error **err);
 
 /*
  * Parse a --cache-to value "REF[,mode=min|max]" (also "type=registry,ref=REF,mode=max").
@@ -307,7 +440,16 @@ struct rcache_spec {
 	enum rcache_spec_type type;
 	char *ref;       /* the registry reference, or the directory */
 	bool mode_max;
+	/*
+	 * (to) cache-mounts=all|none|ID[+ID...]: which cache mounts are
+	 * exported; NULL: all with mode=max, none with mode=min. "all", "none"
+	 * or the IDs joined with '+'.
+	 */
+	char *cache_mounts;
+	uint64_t max_mount_size; /* (to) max-mount-size=SIZE (k, m, g, KB, MiB...); 0: no cap */
 };
+/* Whether sp exports the cache mount id (cache-mounts and mode). */
+bool rcache_spec_wants_mount(const struct rcache_spec *sp, const char *id);
 /* @return 0, or -1 (STRATA_E_USAGE naming the bad part). */
 int rcache_spec_parse(const char *spec, bool to, struct rcache_spec *out, struct strata_error **err);
 void rcache_spec_release(struct rcache_spec *s);
@@ -322,6 +464,9 @@ void rcache_spec_release(struct rcache_spec *s);
  */
 int rcache_layout_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
 			 const char *dir, struct rcache_push_result *out, struct strata_error **err);
+int rcache_layout_export_mounts(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+				const struct rcache_mount *m, size_t nm, const char *dir,
+				struct rcache_push_result *out, struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* The engine's handle: one session per build                               */
@@ -381,11 +526,29 @@ void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e);
 time_t rcache_session_created(const struct rcache_session *x);
 int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t *layers,
 			  struct strata_error **err);
+/*
+ * A RUN with a cache mount is about to run (runs) or hit the cache (the
+ * engine's cache_mount hook): the mount is recorded for --cache-to, and
+ * when it runs and a cache source holds a mount of that id not yet imported
+ * by this session, it is imported into dir now (rcache_mount_import).
+ * Thread safe. *line: a line to print or NULL. A failed import is a
+ * warning line, never an error. At export, a mount no RUN ran with is the
+ * imported one when a source has it (the local copy was not brought up to
+ * date), else the local directory.
+ */
+void rcache_session_mount_use(struct rcache_session *x, const struct rcache_mount *m, const char *dir, bool runs,
+			      char **line);
+/* The cache mounts of the session's sources (borrowed). */
+const struct rcache_mount *rcache_session_mounts(const struct rcache_session *x, size_t *n);
 /* Record (rcache_remote_note_entries) the imported layers the store does not hold. */
 int rcache_session_note_remote(struct rcache_session *x, struct strata_error **err);
 /*
  * --cache-to spec ("REF[,mode=min|max]"): mode=max exports every recorded
  * entry; mode=min those of the final image (layers: its manifest's layers).
+ * Cache mounts as the spec selects (rcache_spec_wants_mount): those RUNs of
+ * this build ran with, packed (rcache_mount_pack); those only hits used or
+ * no RUN declared, the sources' copies when they have one. out->notes: the
+ * mounts skipped (max-mount-size, cache-mounts=none), one line each.
  */
 int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
 			  struct rcache_push_result *out, struct strata_error **err);

@@ -30,6 +30,9 @@ void rcache_table_free(struct rcache_table *t)
 		free(t->src[i]);
 	}
 	free(t->src);
+	for (size_t i = 0; i < t->n_mounts; i++)
+		rcache_mount_release(&t->mounts[i]);
+	free(t->mounts);
 	json_decref(t->index);
 	json_decref(t->copies);
 	free(t);
@@ -147,6 +150,8 @@ int rcache_table_take(struct rcache_table *t, const char *ref, const char *host,
 {
 	struct rcache_record rec = { 0 };
 	bool artifact = rcache_is_artifact(man);
+	struct rcache_mount *mounts = NULL;
+	size_t nm = 0;
 	int got;
 	if (artifact)
 		got = rcache_artifact_decode(man, cfg, &rec, err) < 0 ? -1 : 1;
@@ -154,6 +159,10 @@ int rcache_table_take(struct rcache_table *t, const char *ref, const char *host,
 		got = rcache_config_get(cfg, json_object_get(man, "layers"), &rec, err);
 	if (got < 0)
 		return -1;
+	if (artifact && rcache_artifact_mounts(man, cfg, &mounts, &nm, err) < 0) {
+		rcache_record_release(&rec);
+		return -1;
+	}
 	if (got == 0) {
 		res->status = RCACHE_SOURCE_EMPTY;
 		res->message = xasprintf("note: --cache-from %s: no strata cache metadata (image not built by strata)",
@@ -184,6 +193,22 @@ int rcache_table_take(struct rcache_table *t, const char *ref, const char *host,
 		res->entries++;
 	}
 	free(rec.v);
+	for (size_t i = 0; i < nm; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < t->n_mounts && !dup; k++)
+			dup = !strcmp(t->mounts[k].id, mounts[i].id);
+		if (dup) {
+			rcache_mount_release(&mounts[i]);
+			continue;
+		}
+		mounts[i].source = src->ref;
+		mounts[i].host = src->host;
+		mounts[i].repo = src->repo;
+		t->mounts = xreallocarray(t->mounts, t->n_mounts + 1, sizeof(*t->mounts));
+		t->mounts[t->n_mounts++] = mounts[i];
+		res->mounts++;
+	}
+	free(mounts);
 	res->status = RCACHE_SOURCE_OK;
 	res->kind = xstrdup(artifact ? "cache artifact" : "image");
 	return 0;

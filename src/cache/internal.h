@@ -23,6 +23,8 @@ struct rcache_table {
 	json_t *copies;             /* sources_id -> index in all (the first usable one) */
 	struct rcache_source **src;
 	size_t n_src;
+	struct rcache_mount *mounts; /* cache mounts, the first source holding an id wins */
+	size_t n_mounts;
 };
 
 /*
@@ -41,6 +43,15 @@ int rcache_table_take(struct rcache_table *t, const char *ref, const char *host,
 		      const json_t *cfg, struct rcache_import_result *res, struct strata_error **err);
 /* res: FAILED with the warning line for e (consumed); first_get: e came from reading ref itself. */
 void rcache_import_fail(struct rcache_import_result *res, const char *ref, struct strata_error *e, bool first_get);
+
+/*
+ * mount_record.c: the "mounts" array of an artifact config; the parts'
+ * blobs are appended to layers / diff_ids unless listed already.
+ */
+int rcache_mounts_json(const struct rcache_mount *m, size_t nm, json_t *layers, json_t *diff_ids, json_t **out,
+		       struct strata_error **err);
+/* mount_record.c: size words ("64MiB", "1g") for max-mount-size */
+int rcache_parse_size(const char *s, uint64_t *out);
 
 /* layout.c: a directory cache */
 int rcache_layout_import(struct rcache_table *t, const char *dir, const char *ref, struct rcache_import_result *res);

@@ -179,40 +179,63 @@ static int put_blob_mem(const char *dir, const void *data, size_t len, json_t **
 	return 0;
 }
 
+/* Blob desc into the layout unless there (a remote one through the store first). */
+static int layout_put(struct regclient *c, struct store *s, const char *dir, const json_t *desc, const char *host,
+		      const char *repo, bool mount, struct rcache_push_result *out, struct strata_error **err)
+{
+	const char *dg = json_string_value(json_object_get(desc, "digest"));
+	int64_t size = json_integer_value(json_object_get(desc, "size"));
+	struct oci_digest d;
+	if (!dg || oci_digest_parse(dg, &d, err) < 0)
+		return -1;
+	cleanup_free char *p = blob_path(dir, &d);
+	if (strata_path_exists(p)) {
+		out->blobs_present++;
+		return 0;
+	}
+	/* a layer of a cache hit may still be remote: into the store first */
+	if (rcache_fetch_blob(c, s, dg, size, host, repo, err) < 0)
+		return -1;
+	int64_t bsize = 0;
+	cleanup_close int fd = store_blob_open(s, &d, &bsize, err);
+	bool written = false;
+	if (fd < 0 || put_blob_fd(dir, &d, fd, &written, err) < 0)
+		return -1;
+	if (written) {
+		out->blobs_uploaded++;
+		out->bytes_uploaded += (uint64_t)bsize;
+		if (mount)
+			out->mount_bytes_uploaded += (uint64_t)bsize;
+	}
+	return 0;
+}
+
 int rcache_layout_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
 			 const char *dir, struct rcache_push_result *out, struct strata_error **err)
 {
 	memset(out, 0, sizeof(*out));
+	return rcache_layout_export_mounts(c, s, e, n, NULL, 0, dir, out, err);
+}
+
+int rcache_layout_export_mounts(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+				const struct rcache_mount *m, size_t nm, const char *dir,
+				struct rcache_push_result *out, struct strata_error **err)
+{
 	cleanup_free char *blobs = xasprintf("%s/blobs/sha256", dir);
 	cleanup_free char *cfg = NULL, *man = NULL;
 	size_t clen = 0, mlen = 0;
 	if (strata_mkdir_p(blobs, 0755, err) < 0 ||
-	    rcache_artifact_encode(e, n, true, 0, &cfg, &clen, &man, &mlen, err) < 0)
+	    rcache_artifact_encode_mounts(e, n, true, 0, m, nm, &cfg, &clen, &man, &mlen, err) < 0)
 		return strata_error_wrap(err, "--cache-to type=local,dest=%s", dir);
-	for (size_t i = 0; i < n; i++) {
-		const char *dg = json_string_value(json_object_get(e[i].desc, "digest"));
-		int64_t size = json_integer_value(json_object_get(e[i].desc, "size"));
-		struct oci_digest d;
-		if (!dg || oci_digest_parse(dg, &d, err) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (layout_put(c, s, dir, e[i].desc, e[i].host, e[i].repo, false, out, err) < 0)
 			return strata_error_wrap(err, "--cache-to type=local,dest=%s", dir);
-		cleanup_free char *p = blob_path(dir, &d);
-		if (strata_path_exists(p)) {
-			out->blobs_present++;
-			continue;
-		}
-		/* a layer of a cache hit may still be remote: into the store first */
-		if (rcache_fetch_blob(c, s, dg, size, e[i].host, e[i].repo, err) < 0)
-			return strata_error_wrap(err, "--cache-to type=local,dest=%s", dir);
-		int64_t bsize = 0;
-		cleanup_close int fd = store_blob_open(s, &d, &bsize, err);
-		bool written = false;
-		if (fd < 0 || put_blob_fd(dir, &d, fd, &written, err) < 0)
-			return strata_error_wrap(err, "--cache-to type=local,dest=%s", dir);
-		if (written) {
-			out->blobs_uploaded++;
-			out->bytes_uploaded += (uint64_t)bsize;
-		}
-	}
+	for (size_t i = 0; i < nm; i++)
+		for (size_t k = 0; k < m[i].n_parts; k++)
+			if (layout_put(c, s, dir, m[i].parts[k].desc, m[i].host, m[i].repo, true, out, err) < 0)
+				return strata_error_wrap(err, "--cache-to type=local,dest=%s: cache mount '%s'", dir,
+							 m[i].id);
+	out->mounts = nm;
 	cleanup_json json_t *cdesc = NULL, *mdesc = NULL;
 	if (put_blob_mem(dir, cfg, clen, &cdesc, RCACHE_CONFIG_MT, err) < 0 ||
 	    put_blob_mem(dir, man, mlen, &mdesc, OCI_MT_MANIFEST, err) < 0)

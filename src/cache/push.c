@@ -3,6 +3,7 @@
  * cache export (--cache-to). See cache.h.
  */
 #include "cache/cache.h"
+#include "cache/internal.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 void rcache_push_result_release(struct rcache_push_result *r)
 {
 	free(r->digest);
+	for (size_t i = 0; i < r->n_notes; i++)
+		free(r->notes[i]);
+	free(r->notes);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -17,6 +21,7 @@ struct pblob {
 	char *digest;
 	int64_t size;
 	const char *hint_host, *hint_repo; /* where it lives when not local (borrowed) */
+	bool mount;                        /* a cache mount's part */
 };
 
 struct pctx {
@@ -37,14 +42,16 @@ static void add_blob(struct pctx *p, const char *digest, int64_t size, const cha
 		if (!strcmp(p->b[i].digest, digest))
 			return;
 	p->b = xreallocarray(p->b, p->n + 1, sizeof(*p->b));
-	p->b[p->n++] = (struct pblob){ xstrdup(digest), size, hh, hr };
+	p->b[p->n++] = (struct pblob){ xstrdup(digest), size, hh, hr, false };
 }
 
-static void bump(struct pctx *p, size_t *field, uint64_t bytes)
+static void bump(struct pctx *p, size_t *field, uint64_t bytes, bool mount)
 {
 	pthread_mutex_lock(&p->lock);
 	(*field)++;
 	p->res->bytes_uploaded += bytes;
+	if (mount)
+		p->res->mount_bytes_uploaded += bytes;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -56,7 +63,7 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 	if (has < 0)
 		return strata_error_wrap(err, "blob '%s'", b->digest);
 	if (has) {
-		bump(p, &p->res->blobs_present, 0);
+		bump(p, &p->res->blobs_present, 0, false);
 		return 0;
 	}
 	struct oci_digest d;
@@ -84,7 +91,7 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 		if (m < 0)
 			return strata_error_wrap(err, "blob '%s'", b->digest);
 		if (m == 1) {
-			bump(p, &p->res->blobs_mounted, 0);
+			bump(p, &p->res->blobs_mounted, 0, false);
 			return 0;
 		}
 	}
@@ -92,7 +99,7 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 		/* only now: the target has it nowhere */
 		if (rcache_fetch_blob(p->c, p->s, b->digest, b->size, host, repo, err) < 0)
 			return -1;
-		bump(p, &p->res->blobs_fetched, 0);
+		bump(p, &p->res->blobs_fetched, 0, false);
 	}
 	int64_t size = 0;
 	cleanup_close int fd = store_blob_open(p->s, &d, &size, err);
@@ -100,7 +107,7 @@ static int push_one(void *ctx, size_t i, struct strata_error **err)
 		return -1;
 	if (regclient_blob_put(p->c, p->host, p->repo, b->digest, fd, (uint64_t)size, NULL, p->prog, err) < 0)
 		return strata_error_wrap(err, "blob '%s'", b->digest);
-	bump(p, &p->res->blobs_uploaded, (uint64_t)size);
+	bump(p, &p->res->blobs_uploaded, (uint64_t)size, b->mount);
 	return 0;
 }
 
@@ -168,16 +175,35 @@ out:
 	return ret;
 }
 
+static int export_artifact(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+			   bool mode_max, int final_stage, const struct rcache_mount *m, size_t nm,
+			   const char *dest_ref, struct rcache_push_result *out, struct strata_error **err);
+
 int rcache_export(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n, bool mode_max,
 		  int final_stage, const char *dest_ref, struct rcache_push_result *out, struct strata_error **err)
 {
 	memset(out, 0, sizeof(*out));
+	return export_artifact(c, s, e, n, mode_max, final_stage, NULL, 0, dest_ref, out, err);
+}
+
+int rcache_export_mounts(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+			 const struct rcache_mount *m, size_t nm, const char *dest_ref, struct rcache_push_result *out,
+			 struct strata_error **err)
+{
+	/* out may carry notes already (the session's skipped mounts) */
+	return export_artifact(c, s, e, n, true, 0, m, nm, dest_ref, out, err);
+}
+
+static int export_artifact(struct regclient *c, struct store *s, const struct rcache_entry *e, size_t n,
+			   bool mode_max, int final_stage, const struct rcache_mount *m, size_t nm,
+			   const char *dest_ref, struct rcache_push_result *out, struct strata_error **err)
+{
 	cleanup_ref struct oci_ref r = OCI_REF_INIT;
 	if (oci_ref_parse(dest_ref, &r, err) < 0)
 		return strata_error_wrap(err, "--cache-to");
 	cleanup_free char *cfg = NULL, *man = NULL;
 	size_t clen = 0, mlen = 0;
-	if (rcache_artifact_encode(e, n, mode_max, final_stage, &cfg, &clen, &man, &mlen, err) < 0)
+	if (rcache_artifact_encode_mounts(e, n, mode_max, final_stage, m, nm, &cfg, &clen, &man, &mlen, err) < 0)
 		return strata_error_wrap(err, "--cache-to %s", dest_ref);
 	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out };
 	struct oci_digest cd;
@@ -192,6 +218,16 @@ int rcache_export(struct regclient *c, struct store *s, const struct rcache_entr
 		add_blob(&p, json_string_value(json_object_get(e[i].desc, "digest")),
 			 json_integer_value(json_object_get(e[i].desc, "size")), e[i].host, e[i].repo);
 	}
+	for (size_t i = 0; i < nm; i++) {
+		for (size_t k = 0; k < m[i].n_parts; k++) {
+			size_t before = p.n;
+			add_blob(&p, json_string_value(json_object_get(m[i].parts[k].desc, "digest")),
+				 json_integer_value(json_object_get(m[i].parts[k].desc, "size")), m[i].host, m[i].repo);
+			if (p.n > before)
+				p.b[p.n - 1].mount = true;
+		}
+	}
+	out->mounts = nm;
 	if (store_blobloc_open(s, &p.locs, NULL) < 0)
 		p.locs = NULL;
 	if (push_blobs(&p, err) < 0 ||
@@ -209,7 +245,9 @@ out:
 void rcache_spec_release(struct rcache_spec *s)
 {
 	free(s->ref);
+	free(s->cache_mounts);
 	s->ref = NULL;
+	s->cache_mounts = NULL;
 }
 
 static bool key_is(const char *part, size_t kl, const char *k)
@@ -247,19 +285,39 @@ int rcache_spec_parse(const char *spec, bool to, struct rcache_spec *out, struct
 		} else if (eq && to && key_is(part, kl, "mode")) {
 			if (!strcmp(v, "max"))
 				out->mode_max = true;
-			else if (strcmp(v, "min"))
+			else if (strcmp(v, "min")) {
+				rcache_spec_release(out);
 				return strata_error_makec(err, STRATA_E_USAGE, 0,
 							  "%s '%s': mode must be min or max, not '%s'", opt, spec, v);
+			}
+		} else if (eq && to && key_is(part, kl, "cache-mounts") && !out->cache_mounts) {
+			bool bad = !*v || v[0] == '+' || v[strlen(v) - 1] == '+' || strstr(v, "++");
+			if (bad) {
+				rcache_spec_release(out);
+				return strata_error_makec(err, STRATA_E_USAGE, 0,
+							  "%s '%s': cache-mounts must be all, none or ID[+ID...], not '%s'",
+							  opt, spec, v);
+			}
+			out->cache_mounts = xstrdup(v);
+		} else if (eq && to && key_is(part, kl, "max-mount-size")) {
+			if (rcache_parse_size(v, &out->max_mount_size) < 0 || out->max_mount_size == 0) {
+				rcache_spec_release(out);
+				return strata_error_makec(err, STRATA_E_USAGE, 0,
+							  "%s '%s': max-mount-size must be a size (500M, 2GiB), not '%s'",
+							  opt, spec, v);
+			}
 		} else {
+			rcache_spec_release(out);
 			return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': unexpected '%s'", opt, spec, part);
 		}
 	}
 	if (!type || !strcmp(type, "registry")) {
 		if (!ref || !*ref)
-			return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': no reference", opt, spec);
+			return rcache_spec_release(out), strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': no reference", opt, spec);
 		struct oci_ref r = OCI_REF_INIT;
 		if (oci_ref_parse(ref, &r, err) < 0) {
 			strata_error_set_code(err, STRATA_E_USAGE);
+			rcache_spec_release(out);
 			return strata_error_wrap(err, "%s", opt);
 		}
 		oci_ref_release(&r);
@@ -269,7 +327,7 @@ int rcache_spec_parse(const char *spec, bool to, struct rcache_spec *out, struct
 	}
 	if (!strcmp(type, "local")) {
 		if (!dir || !*dir)
-			return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': type=local needs %s=DIR", opt, spec,
+			return rcache_spec_release(out), strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': type=local needs %s=DIR", opt, spec,
 						  to ? "dest" : "src");
 		out->type = RCACHE_SPEC_LOCAL;
 		out->ref = STRATA_STEAL(dir);
@@ -279,6 +337,7 @@ int rcache_spec_parse(const char *spec, bool to, struct rcache_spec *out, struct
 		out->type = RCACHE_SPEC_INLINE;
 		return 0;
 	}
+	rcache_spec_release(out);
 	return strata_error_makec(err, STRATA_E_USAGE, 0, "%s '%s': unsupported cache type '%s' (registry, local%s)",
 				  opt, spec, type, to ? ", inline" : "");
 }

@@ -3,6 +3,7 @@
  * image config, and the cache export artifact (see cache.h).
  */
 #include "cache/cache.h"
+#include "cache/internal.h"
 
 #include <string.h>
 
@@ -215,6 +216,14 @@ int rcache_artifact_encode(const struct rcache_entry *e, size_t n, bool mode_max
 			   char **config, size_t *config_len, char **manifest, size_t *manifest_len,
 			   struct strata_error **err)
 {
+	return rcache_artifact_encode_mounts(e, n, mode_max, final_stage, NULL, 0, config, config_len, manifest,
+					     manifest_len, err);
+}
+
+int rcache_artifact_encode_mounts(const struct rcache_entry *e, size_t n, bool mode_max, int final_stage,
+				  const struct rcache_mount *mounts, size_t nm, char **config, size_t *config_len,
+				  char **manifest, size_t *manifest_len, struct strata_error **err)
+{
 	cleanup_json json_t *layers = json_array();
 	cleanup_json json_t *diff_ids = json_array();
 	struct rcache_record kept = { 0 };
@@ -261,6 +270,14 @@ int rcache_artifact_encode(const struct rcache_entry *e, size_t n, bool mode_max
 	rcache_record_release(&kept);
 	if (r < 0)
 		return -1;
+	if (nm) {
+		json_t *mj = NULL;
+		if (rcache_mounts_json(mounts, nm, layers, diff_ids, &mj, err) < 0) {
+			json_decref(field);
+			return -1;
+		}
+		json_object_set_new(field, "mounts", mj);
+	}
 	/* no timestamp: exporting the same entries twice gives the same digest */
 	cleanup_json json_t *cfg = json_object();
 	json_object_set(cfg, "diff_ids", diff_ids);

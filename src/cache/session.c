@@ -7,7 +7,16 @@
 #include "cache/cache.h"
 #include "cache/internal.h"
 
+#include <pthread.h>
 #include <string.h>
+
+/* a cache mount a RUN of this build used */
+struct used_mount {
+	struct rcache_mount m; /* id, target, sharing, owner, mode */
+	char *dir;             /* its directory (DIR/data, DIR/lock) */
+	bool imported;         /* the import was tried (once per build) */
+	bool ran;              /* a RUN ran with it (else only hits used it) */
+};
 
 struct rcache_session {
 	struct regclient *c;       /* borrowed */
@@ -17,6 +26,9 @@ struct rcache_session {
 	char **lines;
 	size_t n_lines;
 	struct regclient_stats moved;
+	pthread_mutex_t mounts_lock; /* used and the imports: RUNs of parallel stages */
+	struct used_mount *used;
+	size_t n_used;
 };
 
 /* "app:latest" given twice (compose's cache_from and strata ci's own) is read once */
@@ -44,6 +56,7 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 	x->c = c;
 	x->s = s;
 	x->t = rcache_table_new();
+	pthread_mutex_init(&x->mounts_lock, NULL);
 	for (size_t i = 0; i < n; i++) {
 		if (ref_seen(refs, i))
 			continue;
@@ -61,9 +74,15 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 			return -1;
 		}
 		x->lines = xreallocarray(x->lines, x->n_lines + 1, sizeof(*x->lines));
-		x->lines[x->n_lines++] = res.message ? STRATA_STEAL(res.message)
-						     : xasprintf("importing cache from %s: %s, %zu entries", refs[i],
-								 res.kind, res.entries);
+		if (res.message)
+			x->lines[x->n_lines++] = STRATA_STEAL(res.message);
+		else if (res.mounts)
+			x->lines[x->n_lines++] = xasprintf("importing cache from %s: %s, %zu entries, %zu cache mount%s",
+							   refs[i], res.kind, res.entries, res.mounts,
+							   res.mounts == 1 ? "" : "s");
+		else
+			x->lines[x->n_lines++] = xasprintf("importing cache from %s: %s, %zu entries", refs[i],
+							   res.kind, res.entries);
 		x->moved.requests += res.moved.requests;
 		x->moved.bytes_down += res.moved.bytes_down;
 		x->moved.bytes_up += res.moved.bytes_up;
@@ -80,6 +99,12 @@ void rcache_session_free(struct rcache_session *x)
 		return;
 	rcache_table_free(x->t);
 	rcache_record_release(&x->built);
+	for (size_t i = 0; i < x->n_used; i++) {
+		rcache_mount_release(&x->used[i].m);
+		free(x->used[i].dir);
+	}
+	free(x->used);
+	pthread_mutex_destroy(&x->mounts_lock);
 	for (size_t i = 0; i < x->n_lines; i++)
 		free(x->lines[i]);
 	free(x->lines);
@@ -189,6 +214,129 @@ int rcache_session_note_remote(struct rcache_session *x, struct strata_error **e
 	return ret;
 }
 
+static void note(struct rcache_push_result *out, char *line)
+{
+	out->notes = xreallocarray(out->notes, out->n_notes + 1, sizeof(char *));
+	out->notes[out->n_notes++] = line;
+}
+
+/*
+ * The cache mounts to export: those RUNs of this build used (packed from
+ * their directories), then the imported ones no RUN used (their blobs stay
+ * where they are: HEAD or cross-repo mount at push), as the spec selects.
+ */
+static int export_mounts(struct rcache_session *x, const struct rcache_spec *sp, struct rcache_mount **out,
+			 size_t *n, struct rcache_push_result *res, struct strata_error **err)
+{
+	struct rcache_mount *v = NULL;
+	size_t nv = 0;
+	bool any = false;
+	size_t nt = 0;
+	const struct rcache_mount *t = rcache_session_mounts(x, &nt);
+	for (size_t i = 0; i < x->n_used; i++) {
+		const struct used_mount *u = &x->used[i];
+		any = true;
+		if (!rcache_spec_wants_mount(sp, u->m.id))
+			continue;
+		bool imported = false;
+		for (size_t k = 0; k < nt && !imported; k++)
+			imported = !strcmp(t[k].id, u->m.id);
+		if (!u->ran && imported)
+			continue; /* only hits used it: the source's copy goes on (below) */
+		struct rcache_mount m;
+		rcache_mount_copy(&m, &u->m);
+		const char *why = NULL;
+		int r = rcache_mount_pack(x->s, u->dir, sp->max_mount_size, &m, &why, err);
+		if (r < 0) {
+			rcache_mount_release(&m);
+			for (size_t k = 0; k < nv; k++)
+				rcache_mount_release(&v[k]);
+			free(v);
+			return -1;
+		}
+		if (r == 0) {
+			if (!strcmp(why, "over max-mount-size"))
+				note(res, xasprintf("note: --cache-to: cache mount %s (%s) not exported: %.1f MB, over "
+						    "max-mount-size (%.1f MB)",
+						    m.id, m.target, (double)m.size / 1e6, (double)sp->max_mount_size / 1e6));
+			rcache_mount_release(&m);
+			continue;
+		}
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		v[nv++] = m;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		bool used = false;
+		for (size_t k = 0; k < x->n_used && !used; k++)
+			used = x->used[k].ran && !strcmp(x->used[k].m.id, t[i].id);
+		any = true;
+		if (used || !rcache_spec_wants_mount(sp, t[i].id))
+			continue;
+		if (sp->max_mount_size && t[i].size > sp->max_mount_size) {
+			note(res, xasprintf("note: --cache-to: cache mount %s (%s) not exported: %.1f MB, over "
+					    "max-mount-size (%.1f MB)",
+					    t[i].id, t[i].target, (double)t[i].size / 1e6, (double)sp->max_mount_size / 1e6));
+			continue;
+		}
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		rcache_mount_copy(&v[nv++], &t[i]);
+	}
+	if (any && sp->cache_mounts && !strcmp(sp->cache_mounts, "none"))
+		note(res, xstrdup("note: --cache-to: cache mounts not exported (cache-mounts=none)"));
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+const struct rcache_mount *rcache_session_mounts(const struct rcache_session *x, size_t *n)
+{
+	*n = x && x->t ? x->t->n_mounts : 0;
+	return x && x->t ? x->t->mounts : NULL;
+}
+
+void rcache_session_mount_use(struct rcache_session *x, const struct rcache_mount *m, const char *dir, bool runs,
+			      char **line)
+{
+	*line = NULL;
+	if (!x)
+		return;
+	pthread_mutex_lock(&x->mounts_lock);
+	struct used_mount *u = NULL;
+	for (size_t i = 0; i < x->n_used && !u; i++)
+		if (!strcmp(x->used[i].m.id, m->id))
+			u = &x->used[i];
+	if (!u) {
+		x->used = xreallocarray(x->used, x->n_used + 1, sizeof(*x->used));
+		u = &x->used[x->n_used++];
+		memset(u, 0, sizeof(*u));
+		rcache_mount_copy(&u->m, m);
+		u->dir = xstrdup(dir);
+	}
+	if (runs)
+		u->ran = true;
+	if (runs && !u->imported) {
+		u->imported = true;
+		const struct rcache_mount *src = NULL;
+		for (size_t i = 0; x->t && i < x->t->n_mounts && !src; i++)
+			if (!strcmp(x->t->mounts[i].id, m->id))
+				src = &x->t->mounts[i];
+		struct strata_error *e = NULL;
+		/* the directory gets the owner and mode this RUN asks for, never the source's */
+		struct rcache_mount want = src ? *src : (struct rcache_mount){ 0 };
+		want.uid = m->uid;
+		want.gid = m->gid;
+		want.mode = m->mode;
+		if (src && rcache_mount_import(x->c, x->s, &want, dir, line, &e) < 0) {
+			cleanup_free char *msg = strata_error_string(e);
+			strata_error_free(e);
+			free(*line);
+			*line = xasprintf("warning: cache mount %s (%s): import from %s failed: %s", m->id, m->target,
+					  src->source ? src->source : "?", msg);
+		}
+	}
+	pthread_mutex_unlock(&x->mounts_lock);
+}
+
 int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
 			  struct rcache_push_result *out, struct strata_error **err)
 {
@@ -201,10 +349,20 @@ int rcache_session_export(struct rcache_session *x, const char *spec, const json
 	const struct rcache_entry *v = sp.mode_max ? x->built.v : r.v;
 	size_t n = sp.mode_max ? x->built.n : r.n;
 	int ret = 0;
-	if (sp.type == RCACHE_SPEC_LOCAL)
-		ret = rcache_layout_export(x->c, x->s, v, n, sp.ref, out, err);
+	memset(out, 0, sizeof(*out));
+	struct rcache_mount *mounts = NULL;
+	size_t nm = 0;
+	if (sp.type != RCACHE_SPEC_INLINE)
+		ret = export_mounts(x, &sp, &mounts, &nm, out, err);
+	if (ret < 0)
+		;
+	else if (sp.type == RCACHE_SPEC_LOCAL)
+		ret = rcache_layout_export_mounts(x->c, x->s, v, n, mounts, nm, sp.ref, out, err);
 	else if (sp.type == RCACHE_SPEC_REGISTRY)
-		ret = rcache_export(x->c, x->s, v, n, true, 0, sp.ref, out, err);
+		ret = rcache_export_mounts(x->c, x->s, v, n, mounts, nm, sp.ref, out, err);
+	for (size_t i = 0; i < nm; i++)
+		rcache_mount_release(&mounts[i]);
+	free(mounts);
 	/* type=inline: the image's config carries the cache already */
 	rcache_record_release(&r);
 	rcache_spec_release(&sp);

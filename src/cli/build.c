@@ -48,7 +48,9 @@ static void usage(FILE *out)
 		"      --platform OS/ARCH   platform of pulled base images and cache sources\n"
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
-		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP
+		"      --cache-to REF[,mode=min|max]  export the build cache to REF (mode=max: with the\n"
+		"                           RUN cache mounts' contents; cache-mounts=all|none|ID[+ID...],\n"
+		"                           max-mount-size=SIZE)\n" CLI_REGOPTS_HELP
 		"                           (registries and ADD <url> downloads alike)\n"
 		"      --source-date-epoch N  reproducible output: layer mtimes clamped to N, config `created`\n"
 		"                           and history times set to it (default: $SOURCE_DATE_EPOCH, or\n"

@@ -11,6 +11,7 @@
 #include "registry/storexfer.h"
 #include "registry/transfer.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -142,6 +143,20 @@ static time_t hook_created(void *ctx)
 	return rcache_session_created(r->cache);
 }
 
+static void hook_cache_mount(void *ctx, const struct build_cache_mount *bm, char **line)
+{
+	struct cli_build_remote *r = ctx;
+	struct rcache_mount m = {
+		.id = (char *)bm->id,
+		.target = (char *)bm->target,
+		.sharing = (char *)bm->sharing,
+		.uid = bm->uid,
+		.gid = bm->gid,
+		.mode = bm->mode,
+	};
+	rcache_session_mount_use(r->cache, &m, bm->dir, bm->runs, line);
+}
+
 int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, struct cli_build_remote **rp,
 			  struct strata_error **err)
 {
@@ -175,6 +190,7 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 		.fetch_url = hook_fetch_url,
 		.image_created = hook_created,
 		.bytes_down = hook_bytes_down,
+		.cache_mount = hook_cache_mount,
 	};
 	*rp = r;
 	return 0;
@@ -243,9 +259,16 @@ int cli_build_remote_finish(struct cli_build_remote *r, const char *const *tags,
 			strata_error_free(e);
 			fprintf(r->out, "warning: %s\n", m); /* it names --cache-to REF */
 		} else {
-			fprintf(r->out, "exported cache to %s: %zu blobs %s, %zu mounted, %zu already there\n",
+			for (size_t i = 0; i < pr.n_notes; i++)
+				fprintf(r->out, "%s\n", pr.notes[i]);
+			fprintf(r->out, "exported cache to %s: %zu blobs %s, %zu mounted, %zu already there",
 				r->o.cache_to, pr.blobs_uploaded, strstr(r->o.cache_to, "type=local") ? "written" : "uploaded",
 				pr.blobs_mounted, pr.blobs_present);
+			if (pr.mounts)
+				fprintf(r->out, "; %zu cache mount%s, %" PRIu64 " mount bytes %s", pr.mounts,
+					pr.mounts == 1 ? "" : "s", pr.mount_bytes_uploaded,
+					strstr(r->o.cache_to, "type=local") ? "written" : "uploaded");
+			fputc('\n', r->out);
 		}
 		rcache_push_result_release(&pr);
 	}

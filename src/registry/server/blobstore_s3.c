@@ -946,6 +946,7 @@ static int s3s_upload_delete(struct reg_blobstore *bs, const char *id, const cha
 	int rc = upload_look(s, id, &u, err);
 	if (rc <= 0)
 		return rc;
+	rc = 0;
 	for (size_t i = 0; i < u.nkeys && !rc; i++)
 		rc = obj_delete(s, u.keys[i], err);
 	upload_release(&u);

@@ -8,7 +8,9 @@
 # the objects it leaves in the bucket checked (parts, tail, none after the
 # PUT); a chunk cut short and continued on the other instance (re-hashed
 # from the bucket); monolithic and sha512 uploads; ranged GETs; gc (objects
-# gone from the bucket, the trash empty); S3's errors named at start.
+# gone from the bucket, the trash empty, stale sessions removed, gc while
+# the other instance takes pushes); S3's errors named at start; kill -9 of
+# an instance mid-chunk and the client's retry through the other.
 . "$(dirname "$0")/lib.sh"
 
 start_postgres
@@ -153,6 +155,23 @@ test_expect_success 'gc removes a stale upload session and its objects' '
     test "$(http_status "http://$A_ADDR$L")" = 404
 '
 
+test_expect_success 'gc from one command while B takes pushes: no push fails, every image whole' '
+    for i in 1 2 3 4; do
+        mkdir -p w$i && head -c 60000 /dev/urandom >w$i/f && make_layer_tgz w$i w$i.tgz &&
+        make_oci_image wl$i t w$i.tgz || exit 1
+    done &&
+    ( for i in 1 2 3 4; do
+        skopeo copy --dest-tls-verify=false oci:wl$i:t docker://$B_ADDR/s3/gc$i:t >/dev/null 2>>push.err || echo fail >>fails
+      done ) &
+    for j in 1 2 3; do strata registry gc --storage "$S3_URL" --metadata "$PG_URL" --grace 60 >>gcw.out || exit 1; done &&
+    wait &&
+    test ! -s fails &&
+    for i in 1 2 3 4; do
+        skopeo copy --src-tls-verify=false docker://$A_ADDR/s3/gc$i:t oci:wb$i:t >/dev/null || exit 1
+        cmp wl$i/blobs/sha256/$(sha256sum w$i.tgz | cut -d" " -f1) wb$i/blobs/sha256/$(sha256sum w$i.tgz | cut -d" " -f1) || exit 1
+    done
+'
+
 test_expect_success 'S3 errors at start are named: no such bucket, wrong key' '
     B404=$(echo "$S3_URL" | sed "s|^s3://$S3_BUCKET?|s3://nosuchbucket?|") &&
     test_must_fail strata registry gc --storage "$B404" --metadata "$PG_URL" 2>e1 &&
@@ -160,6 +179,23 @@ test_expect_success 'S3 errors at start are named: no such bucket, wrong key' '
     AWS_SECRET_ACCESS_KEY=wrong test_must_fail strata registry gc --storage "$S3_URL" --metadata "$PG_URL" 2>e2 &&
     grep "access to bucket .$S3_BUCKET. denied" e2
 '
+
+test_expect_success 'kill -9 of A mid-chunk: the chunk never reached S3; the retry through B succeeds' '
+    head -c 9000000 /dev/urandom >k && head -c 6000000 k >k1 && tail -c +6000001 k >k2 &&
+    L=$(curl -si -X POST "http://$A_ADDR/v2/s3/kill/blobs/uploads/" | tr -d "\r" | sed -n "s/^Location: //Ip") &&
+    test "$(http_status -X PATCH -H "Content-Range: 0-5999999" --data-binary @k1 "http://$A_ADDR$L")" = 202 &&
+    { curl -s -o /dev/null --limit-rate 500k -X PATCH -H "Content-Range: 6000000-8999999" --data-binary @k2 "http://$A_ADDR$L" & } &&
+    sleep 1.5 &&
+    kill -9 $A_PID &&
+    wait &&
+    curl -si "http://$B_ADDR$L" | tr -d "\r" | grep -ix "Range: 0-5999999" &&
+    test "$(http_status -X PATCH -H "Content-Range: 6000000-8999999" --data-binary @k2 "http://$B_ADDR$L")" = 202 &&
+    D=sha256:$(sha256sum k | cut -d" " -f1) &&
+    test "$(http_status -X PUT "http://$B_ADDR$L?digest=$D")" = 201 &&
+    curl -sf "http://$B_ADDR/v2/s3/kill/blobs/$D" -L | cmp - k
+'
+
+start_sreg_instance A --root "$ROOT" --storage "$S3_URL" --metadata "$PG_URL"
 
 kill -TERM $A_PID $B_PID
 wait $A_PID; A_RC=$?

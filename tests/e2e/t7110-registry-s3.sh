@@ -113,10 +113,13 @@ test_expect_success 'a chunk cut short on A is continued on B (the upload re-has
     curl -sf "http://$A_ADDR/v2/s3/cut/blobs/$D" | cmp - cut
 '
 
-test_expect_success 'monolithic and sha512 uploads; a wrong digest publishes nothing' '
+test_expect_success 'monolithic, empty and sha512 uploads; a wrong digest publishes nothing' '
     head -c 70000 /dev/urandom >mono &&
     D=$(push_blob $A_ADDR s3/mono mono) &&
     curl -sf "http://$A_ADDR/v2/s3/mono/blobs/$D" | cmp - mono &&
+    : >empty && D0=$(push_blob $A_ADDR s3/mono empty) &&
+    curl -sf "http://$A_ADDR/v2/s3/mono/blobs/$D0" >got0 && test ! -s got0 &&
+    test "$(http_status -H "Range: bytes=0-" "http://$A_ADDR/v2/s3/mono/blobs/$D0")" = 416 &&
     D512=sha512:$(sha512sum mono | cut -d" " -f1) &&
     L=$(curl -si -X POST "http://$A_ADDR/v2/s3/mono/blobs/uploads/" | tr -d "\r" | sed -n "s/^Location: //Ip") &&
     test "$(http_status -X PATCH --data-binary @mono "http://$A_ADDR$L")" = 202 &&

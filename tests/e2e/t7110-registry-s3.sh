@@ -147,13 +147,19 @@ test_expect_success 'gc over S3 and PostgreSQL removes unreferenced blobs from t
     skopeo copy --src-tls-verify=false docker://$B_ADDR/s3/img:1 oci:back2:img
 '
 
-test_expect_success 'gc removes a stale upload session and its objects' '
+test_expect_success 'gc removes a stale upload session and a publication cut short (its multipart upload)' '
     L=$(curl -si -X POST "http://$A_ADDR/v2/s3/stale/blobs/uploads/" | tr -d "\r" | sed -n "s/^Location: //Ip") &&
     ID=${L##*/} &&
     test "$(http_status -X PATCH --data-binary @c1 "http://$A_ADDR$L")" = 202 &&
     test -n "$(s3_keys "uploads/$ID/")" &&
+    Z=0000000000000000000000000000000000000000000000000000000000000000 &&
+    s3_curl -sf -X POST "$S3_ENDPOINT/$S3_BUCKET/blobs/sha256/$Z?uploads=" >mpu &&
+    U=$(sed -n "s/.*<UploadId>\(.*\)<\/UploadId>.*/\1/p" mpu) && test -n "$U" &&
+    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?prefix=blobs%2F&uploads=" | grep -F "<UploadId>$U</UploadId>" &&
     strata registry gc --storage "$S3_URL" --metadata "$PG_URL" --grace 0 --upload-ttl 0 >gc2.out &&
     grep "removed upload $ID" gc2.out &&
+    grep -F "removed upload .publish-sha256-$Z.$U" gc2.out &&
+    ! s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?prefix=blobs%2F&uploads=" | grep -F "<UploadId>" &&
     test -z "$(s3_keys "uploads/$ID/")" &&
     test "$(http_status "http://$A_ADDR$L")" = 404
 '

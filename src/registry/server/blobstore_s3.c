@@ -39,7 +39,9 @@
  * every part and the tail, CompleteMultipartUpload. Both are atomic in S3:
  * the blob key is absent until it is whole (never half-visible). Then the
  * upload's objects are deleted (a failure there leaves a stray upload for
- * gc). Objects over 5 GiB (the limit of one server-side copy) are copied
+ * gc). A multipart publication cut short by a crash is listed by
+ * upload_list as ".publish-<alg>-<hex>.<UploadId>" (dated by its start),
+ * so gc aborts it after the upload TTL. Objects over 5 GiB (the limit of one server-side copy) are copied
  * through this process in 64 MiB parts when trashed or restored.
  *
  * Reads are ranged GETs of up to 4 MiB behind a reg_blob_reader read()
@@ -976,11 +978,16 @@ out:
 	return rc;
 }
 
+static int abort_publish(struct s3_store *s, const char *id, struct strata_error **err);
+
 static int s3s_upload_delete(struct reg_blobstore *bs, const char *id, const char *state,
 			     struct strata_error **err)
 {
 	(void)state;
 	struct s3_store *s = S3(bs);
+	int ab = abort_publish(s, id, err);
+	if (ab)
+		return ab < 0 ? -1 : 0;
 	struct upload u;
 	int rc = upload_look(s, id, &u, err);
 	if (rc <= 0)
@@ -1033,6 +1040,86 @@ static int ulist_one(void *ud, const struct obj *o, struct strata_error **err)
 	return 0;
 }
 
+/*
+ * Multipart uploads left on blob keys (a publication interrupted by a
+ * crash) are listed as uploads named ".publish-<alg>-<hex>.<UploadId>",
+ * dated by their initiation, so gc aborts them after the upload TTL.
+ */
+static int list_publishes(struct s3_store *s, reg_blob_list_fn fn, void *ud, struct strata_error **err)
+{
+	cleanup_free char *prefix = xasprintf("%sblobs/", s->pfx);
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = 0;
+	do {
+		struct s3_param p[4] = { { "uploads", "" }, { "prefix", prefix }, { "key-marker", key_marker },
+					 { "upload-id-marker", id_marker } };
+		struct s3_request rq = req_init("GET", NULL);
+		rq.params = p;
+		rq.n_params = key_marker ? 4 : 2;
+		rq.collect = true;
+		struct s3_response rs;
+		if (s3_do(s->c, &rq, &rs, err) < 0) {
+			rc = -1;
+			break;
+		}
+		free(key_marker), free(id_marker);
+		key_marker = id_marker = NULL;
+		if (rs.status != 200) {
+			rc = s3_error(&rq, &rs, err);
+			s3_response_release(&rs);
+			break;
+		}
+		const char *end = rs.body + rs.body_len, *pos = rs.body, *in, *ie, *uin, *uie;
+		if (!s3_xml_next(&pos, end, "ListMultipartUploadsResult", &in, &ie)) {
+			rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: not a ListMultipartUploadsResult");
+			s3_response_release(&rs);
+			break;
+		}
+		const char *lp = in;
+		while (!rc && s3_xml_next(&lp, ie, "Upload", &uin, &uie)) {
+			cleanup_free char *key = s3_xml_text(uin, uie, "Key");
+			cleanup_free char *uid = s3_xml_text(uin, uie, "UploadId");
+			cleanup_free char *init = s3_xml_text(uin, uie, "Initiated");
+			if (!key || !uid || strncmp(key, prefix, strlen(prefix)))
+				continue;
+			char *rest = key + strlen(prefix), *slash = strchr(rest, '/');
+			if (!slash)
+				continue;
+			*slash = '-';
+			cleanup_free char *id = xasprintf(".publish-%s.%s", rest, uid);
+			rc = fn(ud, id, 0, s3_parse_time(init), err);
+		}
+		cleanup_free char *trunc = s3_xml_text(in, ie, "IsTruncated");
+		if (!rc && trunc && !strcmp(trunc, "true")) {
+			key_marker = s3_xml_text(in, ie, "NextKeyMarker");
+			id_marker = s3_xml_text(in, ie, "NextUploadIdMarker");
+			if (!key_marker || !*key_marker || !id_marker) {
+				rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: truncated without markers");
+				free(key_marker), free(id_marker);
+				key_marker = id_marker = NULL;
+			}
+		}
+		s3_response_release(&rs);
+	} while (key_marker && !rc);
+	free(key_marker);
+	free(id_marker);
+	return rc;
+}
+
+/* ".publish-<alg>-<hex>.<UploadId>": abort that multipart upload. @return 1 (it was one), 0 not one, -1 */
+static int abort_publish(struct s3_store *s, const char *id, struct strata_error **err)
+{
+	if (strncmp(id, ".publish-", 9))
+		return 0;
+	const char *dash = strchr(id + 9, '-');
+	const char *dot = dash ? strchr(dash, '.') : NULL;
+	if (!dash || !dot || !dot[1])
+		return 0;
+	cleanup_free char *key = xasprintf("%sblobs/%.*s/%.*s", s->pfx, (int)(dash - id - 9), id + 9,
+					   (int)(dot - dash - 1), dash + 1);
+	return mpu_abort(s, key, dot + 1, err) < 0 ? -1 : 1;
+}
+
 static int s3s_upload_list(struct reg_blobstore *bs, reg_blob_list_fn fn, void *ud, struct strata_error **err)
 {
 	struct s3_store *s = S3(bs);
@@ -1042,6 +1129,8 @@ static int s3s_upload_list(struct reg_blobstore *bs, reg_blob_list_fn fn, void *
 	if (!rc)
 		rc = ulist_flush(&l, err);
 	free(l.id);
+	if (!rc)
+		rc = list_publishes(s, fn, ud, err);
 	return rc;
 }
 

@@ -303,11 +303,19 @@ int s3_list(struct s3_client *c, const char *prefix, s3_object_fn fn, void *ud, 
 {
 	char *token = NULL;
 	int rc = 0;
+	/* STRATA_S3_MAX_KEYS: smaller pages (tests walk the continuation tokens with it) */
+	const char *mk = getenv("STRATA_S3_MAX_KEYS");
 	do {
-		struct s3_param p[3] = { { "list-type", "2" }, { "prefix", prefix }, { "continuation-token", token } };
+		struct s3_param p[4] = { { "list-type", "2" }, { "prefix", prefix }, { "max-keys", mk },
+					 { "continuation-token", token } };
+		size_t n = 2;
+		if (mk && *mk)
+			p[n++] = p[2];
+		if (token)
+			p[n++] = p[3];
 		struct s3_request rq = s3_request_init("GET", NULL);
 		rq.params = p;
-		rq.n_params = token ? 3 : 2;
+		rq.n_params = n;
 		rq.collect = true;
 		struct s3_response rs;
 		if (s3_do(c, &rq, &rs, err) < 0) {

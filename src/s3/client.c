@@ -74,6 +74,11 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out, struct st
 	const char *sep = strstr(cfg->endpoint, "://");
 	c->scheme = xstrndup(cfg->endpoint, (size_t)(sep - cfg->endpoint));
 	c->host = xstrdup(sep + 3);
+	/* the Host header (and so a presigned URL's signature) has no default port */
+	size_t hl = strlen(c->host);
+	const char *dflt = !strcmp(c->scheme, "https") ? ":443" : ":80";
+	if (hl > strlen(dflt) && !strcmp(c->host + hl - strlen(dflt), dflt))
+		c->host[hl - strlen(dflt)] = '\0';
 	/*
 	 * Plain http (a gateway on this machine or the LAN: RGW, MinIO): one
 	 * connection per request. Ceph RGW's answers on a reused connection

@@ -69,5 +69,21 @@ int main(void)
 	ok(strcmp(strstr(s, "X-Amz-Signature="), strstr(t, "X-Amz-Signature=")) != 0, "the time is signed");
 	free(s);
 	free(t);
+
+	/* a client's presigned GET: path-style, the key encoded, no default port in the signed host */
+	struct s3_config cfg = { .bucket = "bkt", .endpoint = "http://gw.example:80", .region = "default",
+				 .prefix = "", .access_key = "AK", .secret_key = "SK" };
+	struct s3_client *c = NULL;
+	struct strata_error *err = NULL;
+	ok(s3_client_new(&cfg, &c, &err) == 0, "a client (no request made)");
+	s = s3_presign_get(c, "p/blobs/sha256/ab cd", 900);
+	ok(!strncmp(s, "http://gw.example/bkt/p/blobs/sha256/ab%20cd?X-Amz-Algorithm=AWS4-HMAC-SHA256&", 78),
+	   "presigned: %s", s);
+	ok(strstr(s, "&X-Amz-Expires=900&") != NULL, "expires");
+	free(s);
+	s = s3_url(c, "a b/c", "uploads=");
+	is_str(s, "http://gw.example:80/bkt/a%20b/c?uploads=", "request URL: the endpoint as given, key encoded");
+	free(s);
+	s3_client_free(c);
 	return done_testing();
 }

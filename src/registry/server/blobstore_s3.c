@@ -24,7 +24,8 @@
  * the upload is a prefix of what was sent: parts already written, the old
  * tail left over from a stale number ignored. Its size is the sum (one
  * ListObjectsV2); its mtime the newest of those objects. A chunk taken
- * back (!keep) never reached the bucket.
+ * back (!keep) never reached the bucket, nor did the chunk in flight when
+ * the process dies (the client resumes from the size before it).
  *
  * Why objects and not an S3 multipart upload from the start: the registry
  * reads an upload in progress (re-hashing after a chunk cut short, sha512
@@ -41,11 +42,14 @@
  * upload's objects are deleted (a failure there leaves a stray upload for
  * gc). A multipart publication cut short by a crash is listed by
  * upload_list as ".publish-<alg>-<hex>.<UploadId>" (dated by its start),
- * so gc aborts it after the upload TTL. Objects over 5 GiB (the limit of one server-side copy) are copied
- * through this process in 64 MiB parts when trashed or restored.
+ * so gc aborts it after the upload TTL. Objects over 5 GiB (the limit of
+ * one server-side copy) are copied through this process in 64 MiB parts
+ * when trashed or restored (s3/objects.c).
  *
  * Reads are ranged GETs of up to 4 MiB behind a reg_blob_reader read()
  * callback (fd = -1); an upload's reader maps positions onto its objects.
+ * Opening a blob is its first ranged GET (the size comes with it), so a
+ * manifest costs one request; --storage-redirect URLs are presigned here.
  * The gc trash is a server-side copy to P/trash/ and a delete (and back).
  * Requests go through one s3_client shared by every thread.
  */

@@ -17,9 +17,16 @@ static const char serve_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --storage URL          blobs in an S3 bucket instead of ROOT:\n"
+	"                             s3://BUCKET?endpoint=URL&region=R[&prefix=P]\n"
+	"                             (path-style; credentials from AWS_ACCESS_KEY_ID,\n"
+	"                             AWS_SECRET_ACCESS_KEY [, AWS_SESSION_TOKEN] or the\n"
+	"                             profile AWS_PROFILE (default) of ~/.aws/credentials\n"
+	"                             or AWS_SHARED_CREDENTIALS_FILE)\n"
+	"      --storage-redirect     answer blob GETs with 307 to a presigned S3 URL\n"
 	"      --metadata URL         metadata in PostgreSQL (postgres://USER@HOST:PORT/DB)\n"
 	"                             instead of SQLite in ROOT/meta.db; instances that\n"
-	"                             share it and ROOT serve the same registry\n"
+	"                             share it and the storage serve the same registry\n"
 	"      --addr HOST:PORT       listen address (default 127.0.0.1:5000)\n"
 	"      --htpasswd FILE        require Basic auth against a bcrypt htpasswd file\n"
 	"      --auth-config FILE     per-repository permissions (USER pull|push|pull,push GLOB)\n"
@@ -44,6 +51,7 @@ static const char gc_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --storage URL          blobs in an S3 bucket (s3://..., as for serve)\n"
 	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"  -n, --dry-run              list what would be removed, remove nothing\n"
 	"      --grace SECONDS        keep anything younger than this (default 3600)\n"
@@ -68,6 +76,7 @@ static const char retention_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --storage URL          blobs in an S3 bucket (s3://..., as for serve)\n"
 	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"      --older-than AGE       delete only tags set longer ago (e.g. 3600, 90m, 12h, 30d)\n"
 	"  -n, --dry-run              list what would be deleted, delete nothing\n"
@@ -102,9 +111,11 @@ static int parse_uint(const char *s, unsigned *out)
 static int cmd_serve(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_META, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
-	       O_MAXCONN, O_MAXUP, O_TIMEOUT };
+	       O_MAXCONN, O_MAXUP, O_TIMEOUT, O_STORAGE, O_REDIRECT };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "storage", required_argument, NULL, O_STORAGE },
+		{ "storage-redirect", no_argument, NULL, O_REDIRECT },
 		{ "metadata", required_argument, NULL, O_META },
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "htpasswd", required_argument, NULL, O_HTPASSWD },
@@ -136,6 +147,12 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case O_META:
 			cfg.metadata = optarg;
+			break;
+		case O_STORAGE:
+			cfg.storage = optarg;
+			break;
+		case O_REDIRECT:
+			cfg.storage_redirect = true;
 			break;
 		case O_ADDR:
 			cfg.addr = optarg;
@@ -193,6 +210,8 @@ static int cmd_serve(int argc, char **argv)
 		return cli_usage_error("registry serve", "--tls-cert and --tls-key go together");
 	if (cfg.auth_config && !cfg.htpasswd)
 		return cli_usage_error("registry serve", "--auth-config needs --htpasswd");
+	if (cfg.storage_redirect && !cfg.storage)
+		return cli_usage_error("registry serve", "--storage-redirect needs --storage s3://...");
 	if (!root)
 		root = default_root();
 	cfg.root = root;
@@ -209,7 +228,7 @@ static int cmd_serve(int argc, char **argv)
 	if (registry_server_start(&cfg, &srv, &err) < 0)
 		return cli_fail(err);
 	const char *colon = strrchr(cfg.addr, ':');
-	fprintf(stderr, "strata registry: serving %s on %s://%.*s:%u\n", root,
+	fprintf(stderr, "strata registry: serving %s on %s://%.*s:%u\n", cfg.storage ? cfg.storage : root,
 		cfg.tls_cert ? "https" : "http", (int)(colon - cfg.addr), cfg.addr,
 		registry_server_port(srv));
 	int sig = 0;
@@ -235,9 +254,10 @@ static void gc_report(void *ud, const char *kind, const char *repo, const char *
 
 static int cmd_gc(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL };
+	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL, O_STORAGE };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "storage", required_argument, NULL, O_STORAGE },
 		{ "metadata", required_argument, NULL, O_META },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, O_GRACE },
@@ -260,6 +280,9 @@ static int cmd_gc(int argc, char **argv)
 			break;
 		case O_META:
 			o.metadata = optarg;
+			break;
+		case O_STORAGE:
+			o.storage = optarg;
 			break;
 		case O_ROOT:
 			free(root);
@@ -360,9 +383,10 @@ static void ret_report(void *ud, const char *repo, const char *tag, const char *
 
 static int cmd_retention(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER };
+	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER, O_STORAGE };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "storage", required_argument, NULL, O_STORAGE },
 		{ "metadata", required_argument, NULL, O_META },
 		{ "repository", required_argument, NULL, O_REPO },
 		{ "match", required_argument, NULL, O_MATCH },
@@ -392,6 +416,9 @@ static int cmd_retention(int argc, char **argv)
 			break;
 		case O_META:
 			o.metadata = optarg;
+			break;
+		case O_STORAGE:
+			o.storage = optarg;
 			break;
 		case O_REPO:
 			o.repository = optarg;

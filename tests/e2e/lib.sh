@@ -414,7 +414,44 @@ start_postgres() {
         "$TEST_DIR/helpers/postgres.sh" stop "$TRASH/.pg" >/dev/null 2>&1
         test_skip_all "PostgreSQL cannot start: ${_why:-unknown reason}"
     }
-    trap '"$TEST_DIR/helpers/postgres.sh" stop "$TRASH/.pg" >/dev/null 2>&1; test_cleanup' EXIT
+    trap _stop_helpers EXIT
+}
+
+# _stop_helpers: at exit, stop the PostgreSQL and Ceph that start_postgres and
+# start_ceph started (by their PIDs), then the usual cleanup
+_stop_helpers() {
+    [ ! -d "$TRASH/.pg" ] || "$TEST_DIR/helpers/postgres.sh" stop "$TRASH/.pg" >/dev/null 2>&1
+    [ ! -d "$TRASH/.ceph" ] || "$TEST_DIR/helpers/ceph.sh" stop "$TRASH/.ceph" >/dev/null 2>&1
+    test_cleanup
+}
+
+# start_ceph: a throwaway Ceph cluster with radosgw (tests/e2e/helpers/ceph.sh)
+# on 127.0.0.1; sets S3_URL (the --storage URL s3://BUCKET?endpoint=..&region=..),
+# S3_ENDPOINT, S3_BUCKET, S3_REGION, exports AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY; stopped when the test exits. Skips the whole test
+# with the reason when Ceph cannot start here. Call it at top level.
+start_ceph() {
+    S3_URL=$("$TEST_DIR/helpers/ceph.sh" start "$TRASH/.ceph" 2>"$TRASH/.ceph-reason") || {
+        _why=$(cat "$TRASH/.ceph-reason" 2>/dev/null)
+        "$TEST_DIR/helpers/ceph.sh" stop "$TRASH/.ceph" >/dev/null 2>&1
+        test_skip_all "Ceph cannot start: ${_why:-unknown reason}"
+    }
+    trap _stop_helpers EXIT
+    S3_ENDPOINT=$(cat "$TRASH/.ceph/endpoint")
+    S3_BUCKET=$(cat "$TRASH/.ceph/bucket")
+    S3_REGION=$(cat "$TRASH/.ceph/region")
+    AWS_ACCESS_KEY_ID=$(cat "$TRASH/.ceph/access_key")
+    AWS_SECRET_ACCESS_KEY=$(cat "$TRASH/.ceph/secret_key")
+    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+}
+
+# s3_curl [CURL ARGS...]: curl signed (SigV4) with the start_ceph keys; the
+# payload is not signed (x-amz-content-sha256: UNSIGNED-PAYLOAD). curl 7.88
+# signs the query string as written: give its parameters sorted by name and
+# percent-encoded (?list-type=2&prefix=a%2F), or the signature does not match.
+s3_curl() {
+    curl --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
 
 # start_sreg_instance NAME [ARGS...]: one more `strata registry serve` on a

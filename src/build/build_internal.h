@@ -153,8 +153,9 @@ struct engine {
 	struct progress pr;
 	size_t cached, run, tmpseq;
 	/* stages without a dependency between them run in parallel threads:
-	 * lock guards the engine's shared lists and counters, the context's
-	 * digests (build_context is not thread-safe) and lazy stage views */
+	 * lock guards the engine's shared lists and counters, the hooks'
+	 * session and lazy stage views; the contexts' digests have their own
+	 * lock (build_context_digest), so hashing runs outside this one */
 	pthread_mutex_t lock;
 	struct build_context **trees; /* scanned image roots (COPY --from=<image>) */
 	size_t ntrees;
@@ -204,6 +205,8 @@ int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper,
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
 		      struct strata_error **err);
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
+/* keep a scanned source tree until teardown (e->trees); thread-safe */
+void engine_keep_tree(struct engine *e, struct build_context *tree);
 void engine_umount(struct engine *e, const char *target);
 
 /* step_run.c / step_copy.c: execute a missed layer step into upper (COPY/ADD
@@ -218,7 +221,9 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
  * lazy: when that source has layers only in a registry and the hooks know
  * the digest recorded for the set, the inputs take it and plan and tree stay
  * NULL (nothing fetched); a step that must run then calls again with lazy
- * false. Under e->lock, held exactly once: it drops it around URL downloads.
+ * false. Called without the engine lock: it takes it only around the shared
+ * lists and the hooks' session, never while it hashes the source tree
+ * (build_context_digest is thread-safe) or downloads a URL.
  */
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		      bool lazy, char sources_id[72], struct build_copy_plan **plan, struct build_context **tree,

@@ -331,7 +331,7 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
 	}
 	for (size_t i = 0; i < p->nfiles; i++) {
 		struct build_ctx_entry *e = build_context_entry(src, p->files[i]);
-		if (S_ISREG(e->mode) && !e->digest[0] && build_context_digest(src, e, err) < 0) {
+		if (S_ISREG(e->mode) && build_context_digest(src, e, err) < 0) {
 			strata_hash_release(&h);
 			return strata_error_wrap(err, "%s", e->path);
 		}

@@ -37,6 +37,14 @@ char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **
 	return p;
 }
 
+void engine_keep_tree(struct engine *e, struct build_context *tree)
+{
+	pthread_mutex_lock(&e->lock);
+	e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+	e->trees[e->ntrees++] = tree;
+	pthread_mutex_unlock(&e->lock);
+}
+
 void engine_umount(struct engine *e, const char *target)
 {
 	pthread_mutex_lock(&e->lock);
@@ -441,9 +449,10 @@ static bool stage_no_cache(const struct engine *e, size_t si)
  * A layer step in four parts: its key (step_key), the cache lookup that
  * returns a typed hit (step_lookup), the execution of a miss (step_execute)
  * and the record of the result in the stage and the caches (step_record).
- * The engine lock is held around the shared maps only (the context's
- * digests, stage views, the remote table, the hooks' session), never across
- * a URL download, a layer extraction or an execution.
+ * The engine lock is held around the shared maps only (stage views, the
+ * lists of trees and images, the hooks' session), never across context
+ * hashing (build_context_digest has its own per-file guard), a URL
+ * download, a layer extraction or an execution.
  */
 struct step_key {
 	json_t *inputs;                 /* what the key is computed from (owned) */
@@ -505,16 +514,14 @@ static int step_key(struct engine *e, size_t si, struct stage_state *s, const st
 				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
 		json_object_set_new(k->inputs, "build_args", strata_json_digest_values(args));
 	}
-	/* inputs read the shared context (digests are filled in place) and
-	 * stage views; step_copy_prepare drops the lock around URL downloads */
-	pthread_mutex_lock(&e->lock);
+	/* no engine lock here: the inputs hash source trees (thread-safe,
+	 * each file once) and take the lock only around the shared lists */
 	int rc;
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, k->inputs, err);
 	else
 		rc = step_copy_prepare(e, s, st, k->inputs, !k->no_cache, k->sources_id, &k->plan, &k->tree,
 				       &k->tree_root, err);
-	pthread_mutex_unlock(&e->lock);
 	if (rc < 0)
 		return -1;
 	build_cache_key(k->inputs, &k->key);
@@ -721,10 +728,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		if (st->kind != DF_RUN && !k.plan) {
 			/* the sources digest was the cache's record (lazy): the step
 			 * runs, so its sources are read now, and they key the layer */
-			pthread_mutex_lock(&e->lock);
 			int r = step_copy_prepare(e, s, st, k.inputs, false, k.sources_id, &k.plan, &k.tree,
 						  &k.tree_root, err);
-			pthread_mutex_unlock(&e->lock);
 			if (r < 0)
 				goto out;
 			build_cache_key(k.inputs, &k.key);

@@ -27,8 +27,7 @@ static int image_tree(struct engine *e, const char *ref, struct build_context **
 		return -1;
 	if (build_context_open(*root, NULL, NULL, tree, err) < 0)
 		return -1;
-	e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-	e->trees[e->ntrees++] = *tree;
+	engine_keep_tree(e, *tree);
 	return 0;
 }
 
@@ -78,7 +77,8 @@ static int link_chown(struct engine *e, struct stage_state *s, const char *spec,
 }
 
 /* the snapshot ids (diff_id hex, bottom first) COPY --from reads; *remote:
- * some of them are only in a registry (not extracted); under e->lock */
+ * some of them are only in a registry (not extracted); the source stage is
+ * built (a dependency): its state no longer changes */
 static json_t *from_chain(struct engine *e, const struct dockerfile_copy *c, bool *remote, struct strata_error **err)
 {
 	json_t *chain;
@@ -144,7 +144,12 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	/* some of its layers are only in a registry: the digest an earlier build
 	 * recorded for the same set spares downloading them for a cache hit */
 	const struct build_hooks *h = e->o->hooks;
-	json_t *rec = lazy && remote && h && h->copy_sources ? h->copy_sources(h->ctx, sources_id) : NULL;
+	json_t *rec = NULL;
+	if (lazy && remote && h && h->copy_sources) {
+		pthread_mutex_lock(&e->lock); /* the hooks' session is shared */
+		rec = h->copy_sources(h->ctx, sources_id);
+		pthread_mutex_unlock(&e->lock);
+	}
 	if (rec) {
 		json_object_set(inputs, "sources", json_object_get(rec, "sources"));
 		json_object_set(inputs, "files", json_object_get(rec, "files"));
@@ -158,8 +163,7 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 			*tree_root = named_dir;
 			if (build_context_open(*tree_root, NULL, NULL, tree, err) < 0)
 				return copy_fail(e, st, err);
-			e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-			e->trees[e->ntrees++] = *tree;
+			engine_keep_tree(e, *tree);
 		} else if (c->from) {
 			if (image_tree(e, c->from, tree, tree_root, err) < 0)
 				return copy_fail(e, st, err);
@@ -174,13 +178,10 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 			if (!it->url)
 				continue;
 			sources_id[0] = '\0'; /* a download is not part of the source set */
-			/* the caller (engine.c: step_key) holds the engine lock exactly
-			 * once; a download touches nothing shared, so another stage
-			 * goes on meanwhile (the file is named by content) */
-			pthread_mutex_unlock(&e->lock);
+			/* no lock: a download touches nothing shared (the file is
+			 * named by content), another stage goes on meanwhile */
 			int r = fetch_url(e->root, e->o->hooks, it->src, c->checksum, &it->fetched, &it->fetched_digest,
 					  err);
-			pthread_mutex_lock(&e->lock);
 			if (r < 0)
 				return copy_fail(e, st, err);
 		}

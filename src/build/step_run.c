@@ -183,8 +183,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 						return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname,
 									 st->line, m->from);
 					}
-					e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-					e->trees[e->ntrees++] = src;
+					engine_keep_tree(e, src);
 				}
 				if (build_copy_resolve(src, &fake, "/", false, &p, err) < 0 ||
 				    build_copy_digest(src, p, hex, NULL, err) < 0) {

@@ -4,6 +4,7 @@
 #include "tap.h"
 #include "build/build_internal.h"
 #include "build/layerlist.h"
+#include "layer/layer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,59 @@ static void hex_of(char c, size_t n, char *buf)
 	memset(buf, c, n);
 	buf[n] = '\0';
 
+}
+
+static int buf_sink(void *ctx, const void *p, size_t n, struct strata_error **err)
+{
+	(void)err;
+	return strata_buf_add(ctx, p, n);
+}
+
+/*
+ * A layer whose diff_id is sha512 extracts as its snapshot, named by the
+ * 128 hex digits (the layer's tar is hashed with sha512 to check it); a
+ * wrong sha512 diff_id is refused.
+ */
+static void snapshot_sha512(const char *root, struct store *s)
+{
+	cleanup_free char *tree = xasprintf("%s/tree", root);
+	cleanup_free char *f = xasprintf("%s/hello.txt", tree);
+	strata_mkdir_p(tree, 0755, NULL);
+	strata_atomic_write(f, "hello sha512\n", 13, 0644, NULL);
+	struct strata_buf tar = STRATA_BUF_INIT;
+	struct strata_sink sink = { buf_sink, &tar };
+	struct layer_create_opts co = LAYER_CREATE_OPTS_INIT;
+	struct layer_write_opts wo = { .compression = OCI_COMPRESSION_NONE };
+	struct layer_result res;
+	struct strata_error *err = NULL;
+	ok(layer_create_blob(tree, &co, &wo, &sink, &res, &err) == 0, "an uncompressed layer");
+	struct strata_hash h;
+	char hex[STRATA_HASH_HEX_MAX];
+	strata_hash_init(&h, STRATA_HASH_SHA512);
+	strata_hash_update(&h, tar.data, tar.len);
+	strata_hash_final(&h, hex);
+	struct oci_digest blob, diff, wrong;
+	ok(store_blob_put(s, tar.data, tar.len, NULL, &blob, &err) == 0, "its blob stored");
+	oci_digest_from_hex(&diff, STRATA_HASH_SHA512, hex);
+	struct build_layer l = { .media_type = (char *)OCI_MT_LAYER, .digest = blob, .size = (int64_t)tar.len,
+				 .diff_id = diff };
+	ok(snapshot_ensure(s, root, &l, &err) == 0, "snapshot_ensure with a sha512 diff_id");
+	if (err)
+		diag("%s", err->msg);
+	strata_error_free(err);
+	err = NULL;
+	cleanup_free char *snap = xasprintf("%s/build/snapshots/%s/hello.txt", root, hex);
+	ok(strata_path_exists(snap), "the snapshot is build/snapshots/<128 hex>");
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	oci_digest_from_hex(&wrong, STRATA_HASH_SHA512, hex);
+	l.diff_id = wrong;
+	ok(snapshot_ensure(s, root, &l, &err) < 0, "a wrong sha512 diff_id is refused");
+	char *m = err ? strata_error_string(err) : NULL;
+	ok(m && strstr(m, "layer diff_id mismatch: expected sha512:") && strstr(m, diff.str),
+	   "the mismatch names both sha512 digests: %s", m ? m : "(none)");
+	free(m);
+	strata_error_free(err);
+	strata_buf_release(&tar);
 }
 
 /* the error text of a failed decode (freed by the caller), or NULL */
@@ -149,6 +203,7 @@ int main(void)
 	ok(si.config.n_diff_ids == 2 && !strcmp(si.config.diff_ids[0].str, d512.str),
 	   "the stored config's diff_ids[0] is the sha512");
 	ok(si.manifest.n_layers == 2 && si.manifest.layers[0].size == 42, "the manifest's layers");
+	snapshot_sha512(root, s);
 	store_image_release(&si);
 	store_entry_release(&ent);
 	store_close(s);

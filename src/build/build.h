@@ -46,6 +46,7 @@
 #include "build/context.h"
 #include "build/events.h"
 #include "build/executor.h"
+#include "build/layerlist.h"
 #include "dockerfile/dockerfile.h"
 #include "store/store.h"
 
@@ -79,9 +80,9 @@ struct build_copy_item {
 	bool url;
 	bool heredoc;
 	bool archive;      /* ADD of a local tar archive: extract into dest */
-	char *fetched;     /* url: the downloaded file, and its "sha256:<hex>"
-			      (set by the engine before the digest; NULL before) */
-	char *fetched_digest;
+	char *fetched;     /* url: the downloaded file, and its digest (set by the
+			      engine before the plan's digest; NULL and str "" before) */
+	struct oci_digest fetched_digest;
 };
 
 /*
@@ -333,12 +334,13 @@ int build_fetch_url(const char *root, const struct build_hooks *hooks, const cha
 /* Images (interim local records) and `strata run`                          */
 
 struct build_image {
-	char *id;              /* "sha256:..." the config digest (docker's image id) */
-	char *manifest_digest; /* "sha256:..." */
-	json_t *config;        /* the OCI image config */
-	json_t *layers;        /* the manifest's layer descriptors (mediaType, digest, size) */
-	char **snapshots;      /* absolute snapshot dirs, bottom layer first (extracted) */
-	size_t nsnapshots;
+	struct oci_digest id;              /* the config digest (docker's image id) */
+	struct oci_digest manifest_digest;
+	json_t *config;                    /* the OCI image config */
+	struct build_layers layers;        /* the manifest's layers with the config's diff_ids,
+					    * bottom first; the snapshot of layer i is
+					    * build/snapshots/<its diff_id hex> (extracted unless
+					    * the blob is only in a registry) */
 };
 void build_image_free(struct build_image *img);
 

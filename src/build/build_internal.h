@@ -30,40 +30,45 @@ int copy_chown_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, str
 /* fetch.c: ADD <url> into <root>/build/downloads (checksum: "sha256:<hex>" or
  * NULL) through hooks->fetch_url; no lock needed (the file is named by content) */
 int fetch_url(const char *root, const struct build_hooks *hooks, const char *url, const char *checksum, char **path,
-	      char **digest, struct strata_error **err);
+	      struct oci_digest *digest, struct strata_error **err);
 
 /* cache.c: the cache index under <root>/build/cache */
 /* the entry of key ({"layer": descriptor, "diff_id": ...}), or NULL */
-json_t *cache_lookup(const char *root, const char *key);
-int cache_put(const char *root, const char *key, const json_t *entry, const json_t *inputs,
+json_t *cache_lookup(const char *root, const struct oci_digest *key);
+int cache_put(const char *root, const struct oci_digest *key, const json_t *entry, const json_t *inputs,
 	      struct strata_error **err);
-json_t *cache_inputs_get(const char *root, const char *key);
+json_t *cache_inputs_get(const char *root, const struct oci_digest *key);
 /* Tighten the cache index of a store made by an older strata: 0700 dirs, 0600 files. */
 void cache_make_private(const char *root);
-char *cache_last_get(const char *root, const char *stepid);
-int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err);
+/* the key the previous build of step stepid made: 0 with *key, or -1 (none, or unreadable) */
+int cache_last_get(const char *root, const char *stepid, struct oci_digest *key);
+int cache_last_set(const char *root, const char *stepid, const struct oci_digest *key, struct strata_error **err);
 
 /* image.c: the final config + manifest into the store, tagged (untagged: kept alive) */
 /*
  * annotations: the manifest's ("K=V" each; NULL/0 none); created: the time
  * to stamp when no tag names the same config (0: now; created_fixed: always,
- * --source-date-epoch), see image.c; mdigest: the manifest's digest (NULL: not wanted)
+ * --source-date-epoch), see image.c; mdigest: the manifest's digest (NULL: not wanted).
+ * The config's rootfs.diff_ids are set from layers (whatever config said).
  */
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
+int image_write(struct store *s, json_t *config, const struct build_layers *layers, const char *const *annotations,
+		size_t nannotations,
 		const char *const *tags, size_t ntags, time_t created, bool created_fixed, struct oci_digest *id,
 		struct oci_digest *mdigest, struct strata_error **err);
 
 /* layers.c: snapshots named by diff_id, layer blobs in the store */
 char *snapshot_dir(const char *root, const char *diff_id);
-/* upper -> gzip layer blob (desc: mediaType/digest/size) and snapshots/<diff_id hex>;
- * mtime_clamp >= 0: every mtime in the layer clamped to it (SOURCE_DATE_EPOCH) */
-int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, json_t **desc,
-		 struct oci_digest *diff_id, struct strata_error **err);
+/* upper -> gzip layer blob (*out: its descriptor and diff_id, release it) and
+ * snapshots/<diff_id hex>; mtime_clamp >= 0: every mtime in the layer clamped
+ * to it (SOURCE_DATE_EPOCH) */
+int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, struct build_layer *out,
+		 struct strata_error **err);
+/* the snapshot dirs of a chain of layers, bottom first, NULL-terminated (free each + array) */
+char **snapshot_paths(const char *root, const struct build_layers *ls);
 /* lowerdirs (top first, duplicates dropped) from snapshot dirs bottom first; free each + array */
 char **snapshot_lowers(const char *const *bottom_first, size_t n, size_t *nout);
 /* extract a stored layer as its snapshot unless there already */
-int snapshot_ensure(struct store *s, const char *root, const char *diff_id, const char *media_type,
-		    const char *digest, struct strata_error **err);
+int snapshot_ensure(struct store *s, const char *root, const struct build_layer *l, struct strata_error **err);
 /*
  * Mark the snapshot of diff_id as used now: the mtime of build/used/<hex>
  * (created when missing). Best effort and cheap: one utimensat, no fsync
@@ -118,11 +123,24 @@ void progress_cached(struct progress *pr, int n, const char *note);
 void progress_error(struct progress *pr, int n, const char *msg);
 
 /* ---- the engine's state ---- */
+
+/* a layer only in a registry: a remote cache hit (key: its step's cache key)
+ * or a layer of a lazily pulled base (key.str empty) */
+struct engine_remote {
+	struct build_layer layer;
+	struct oci_digest key;
+};
+
+/* the read-only view of an image, mounted once per build */
+struct engine_view {
+	struct oci_digest id;   /* the image's config digest */
+	char *rootfs;           /* the mount point (owned) */
+};
 struct stage_state {
 	bool built;
-	json_t *image;          /* the OCI image config being built */
-	json_t *snapshots;      /* snapshot ids (diff_id hex), bottom first */
-	json_t *layers;         /* layer descriptors, bottom first */
+	json_t *image;          /* the OCI image config being built (its rootfs is set
+				 * from layers when the image is written) */
+	struct build_layers layers; /* bottom first; their diff_ids name the snapshots */
 	struct oci_digest key;  /* the key of the last layer step (or the base's) */
 	bool missed;            /* a layer step of this stage (or its base) missed */
 	bool shell_set;         /* SHELL appeared in this stage (else the base's Shell applies) */
@@ -153,17 +171,19 @@ struct engine {
 	struct progress pr;
 	size_t cached, run, tmpseq;
 	/* stages without a dependency between them run in parallel threads:
-	 * lock guards the engine's shared lists and counters, the context's
-	 * digests (build_context is not thread-safe) and lazy stage views */
+	 * lock guards the engine's shared lists and counters, the hooks'
+	 * session and lazy stage views; the contexts' digests have their own
+	 * lock (build_context_digest), so hashing runs outside this one */
 	pthread_mutex_t lock;
 	struct build_context **trees; /* scanned image roots (COPY --from=<image>) */
 	size_t ntrees;
 	struct build_image **images;  /* bases and --from images looked up */
 	size_t nimages;
-	json_t *views;                /* image id -> its mounted read-only view (engine_image_view) */
-	json_t *remote;               /* layers not extracted yet, only in a registry:
-				       * snapshot id -> {key, diff_id, desc} (key: of a remote
-				       * hit); under xlock, not lock */
+	struct engine_view *views;    /* images' mounted read-only views (engine_image_view) */
+	size_t nviews;
+	struct engine_remote *remote; /* layers not extracted yet, only in a registry,
+				       * one per diff_id; under xlock, not lock */
+	size_t nremote;
 	/* extraction (and fetch) of one snapshot at a time per id, without
 	 * the engine lock: ids in progress, waited on with xcond (engine.c).
 	 * Lock order: lock, then xlock; a thread that owns an id takes neither. */
@@ -198,12 +218,16 @@ int engine_image_view(struct engine *e, const char *ref, struct build_image **ou
 int engine_path_in_root(const char *root, const char *rel, char **out, struct strata_error **err);
 /* make sure every snapshot of the chain is extracted (fetching the layers
  * that are only in a registry: remote cache hits, lazily pulled bases) */
-int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_error **err);
-int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
+int engine_snapshots_fetch(struct engine *e, const struct build_layers *chain, struct strata_error **err);
+/* true when some layer of the chain is only in a registry (not extracted) */
+bool engine_chain_remote(struct engine *e, const struct build_layers *chain);
+int engine_mount_overlay(struct engine *e, const struct build_layers *chain, const char *upper, const char *work,
 			 const char *target, struct strata_error **err);
 int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tree, const char **rootfs,
 		      struct strata_error **err);
 char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **err);
+/* keep a scanned source tree until teardown (e->trees); thread-safe */
+void engine_keep_tree(struct engine *e, struct build_context *tree);
 void engine_umount(struct engine *e, const char *target);
 
 /* step_run.c / step_copy.c: execute a missed layer step into upper (COPY/ADD
@@ -215,15 +239,17 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 int step_run_inputs(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
 		    struct strata_error **err);
 /*
- * COPY/ADD inputs (insn, sources, files, config) and the plan. sources_id
- * (char[72]): the id of a --from source set ("" for the context or URLs).
+ * COPY/ADD inputs (insn, sources, files, config) and the plan. sources_id:
+ * the id of a --from source set (str "" for the context or URLs).
  * lazy: when that source has layers only in a registry and the hooks know
  * the digest recorded for the set, the inputs take it and plan and tree stay
  * NULL (nothing fetched); a step that must run then calls again with lazy
- * false. Under e->lock, held exactly once: it drops it around URL downloads.
+ * false. Called without the engine lock: it takes it only around the shared
+ * lists and the hooks' session, never while it hashes the source tree
+ * (build_context_digest is thread-safe) or downloads a URL.
  */
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
-		      bool lazy, char sources_id[72], struct build_copy_plan **plan, struct build_context **tree,
+		      bool lazy, struct oci_digest *sources_id, struct build_copy_plan **plan, struct build_context **tree,
 		      const char **tree_root, struct strata_error **err);
 int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerfile_step *st,
 		   const json_t *inputs, const struct build_copy_plan *plan, struct build_context *tree,

@@ -15,40 +15,35 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *hex_of(const char *key)
+/* dir/<name>: a key's files are named by its encoded part, a step's "last" by its id */
+static char *path_of(const char *root, const char *dir, const char *name)
 {
-	return strncmp(key, "sha256:", 7) ? key : key + 7;
+	return xasprintf("%s/build/cache/%s/%s", root, dir, name);
 }
 
-static char *path_of(const char *root, const char *dir, const char *key)
+json_t *cache_lookup(const char *root, const struct oci_digest *key)
 {
-	return xasprintf("%s/build/cache/%s/%s", root, dir, hex_of(key));
-}
-
-json_t *cache_lookup(const char *root, const char *key)
-{
-	cleanup_free char *p = path_of(root, "keys", key);
+	cleanup_free char *p = path_of(root, "keys", key->hex);
 	json_t *j = NULL;
 	if (strata_json_load_file(p, 1 << 16, &j, NULL) < 0)
 		return NULL;
 	return j;
 }
 
-static int write_json(const char *root, const char *dir, const char *key, const json_t *j, struct strata_error **err)
+static int write_json(const char *root, const char *dir, const char *name, const json_t *j, struct strata_error **err)
 {
 	cleanup_free char *d = xasprintf("%s/build/cache/%s", root, dir);
 	if (strata_mkdir_p(d, 0700, err) < 0)
 		return -1;
-	cleanup_free char *p = path_of(root, dir, key);
+	cleanup_free char *p = path_of(root, dir, name);
 	cleanup_free char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	return strata_atomic_write(p, s, strlen(s), 0600, err);
 }
 
-int cache_put(const char *root, const char *key, const json_t *entry, const json_t *inputs,
+int cache_put(const char *root, const struct oci_digest *key, const json_t *entry, const json_t *inputs,
 	      struct strata_error **err)
 {
-	const json_t *j = entry;
-	if (write_json(root, "inputs", key, inputs, err) < 0 || write_json(root, "keys", key, j, err) < 0)
+	if (write_json(root, "inputs", key->hex, inputs, err) < 0 || write_json(root, "keys", key->hex, entry, err) < 0)
 		return strata_error_wrap(err, "cache index");
 	return 0;
 }
@@ -71,31 +66,31 @@ void cache_make_private(const char *root)
 	}
 }
 
-json_t *cache_inputs_get(const char *root, const char *key)
+json_t *cache_inputs_get(const char *root, const struct oci_digest *key)
 {
-	cleanup_free char *p = path_of(root, "inputs", key);
+	cleanup_free char *p = path_of(root, "inputs", key->hex);
 	json_t *j = NULL;
 	if (strata_json_load_file(p, 256u << 20, &j, NULL) < 0)
 		return NULL;
 	return j;
 }
 
-char *cache_last_get(const char *root, const char *stepid)
+int cache_last_get(const char *root, const char *stepid, struct oci_digest *key)
 {
 	cleanup_free char *p = path_of(root, "last", stepid);
 	cleanup_json json_t *j = NULL;
 	if (strata_json_load_file(p, 4096, &j, NULL) < 0)
-		return NULL;
+		return -1;
 	const char *s = json_string_value(json_object_get(j, "key"));
-	return s ? xstrdup(s) : NULL;
+	return s && oci_digest_parse(s, key, NULL) == 0 ? 0 : -1;
 }
 
-int cache_last_set(const char *root, const char *stepid, const char *key, struct strata_error **err)
+int cache_last_set(const char *root, const char *stepid, const struct oci_digest *key, struct strata_error **err)
 {
 	/* a no-op rebuild writes nothing (each write is an fsync) */
-	cleanup_free char *cur = cache_last_get(root, stepid);
-	if (cur && !strcmp(cur, key))
+	struct oci_digest cur;
+	if (cache_last_get(root, stepid, &cur) == 0 && !strcmp(cur.str, key->str))
 		return 0;
-	cleanup_json json_t *j = json_pack("{s:s}", "key", key);
+	cleanup_json json_t *j = json_pack("{s:s}", "key", key->str);
 	return write_json(root, "last", stepid, j, err);
 }

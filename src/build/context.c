@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,13 @@ struct build_context {
 	size_t ncache;
 	bool dirty;
 	struct build_context_stats st;
+	/* build_context_digest from several threads: lock guards the entries'
+	 * digests and stat data, the counters and busy; busy[i] marks entry i
+	 * being hashed by one thread (the others wait on done), the file is
+	 * read without the lock */
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	unsigned char *busy;
 };
 
 static int entry_cmp(const void *a, const void *b)
@@ -228,6 +236,8 @@ int build_context_open(const char *root, const struct build_ignore *ign, const c
 		       struct build_context **out, struct strata_error **err)
 {
 	struct build_context *c = xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->done, NULL);
 	c->root = xstrdup(root);
 	c->ign = ign;
 	c->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -253,6 +263,7 @@ int build_context_open(const char *root, const struct build_ignore *ign, const c
 	if (c->nhidden)
 		qsort(c->hidden, c->nhidden, sizeof(*c->hidden), str_cmp);
 	c->st.entries = c->n;
+	c->busy = xcalloc(c->n + 1, 1);
 	if (statcache) {
 		c->statcache = xstrdup(statcache);
 		load_cache(c);
@@ -276,6 +287,9 @@ void build_context_free(struct build_context *c)
 	free(c->hidden);
 	free(c->cache);
 	free(c->v);
+	free(c->busy);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->done);
 	if (c->rootfd >= 0)
 		close(c->rootfd);
 	free(c->root);
@@ -336,30 +350,21 @@ static bool same_stat(const struct cache_rec *r, const struct build_ctx_entry *e
 	       r->ctime.tv_nsec == e->ctime.tv_nsec;
 }
 
-int build_context_digest(struct build_context *c, struct build_ctx_entry *e, struct strata_error **err)
+/* read and hash the file of e (no lock held: e's stat data is only read by
+ * the caller, which owns busy[e]) */
+static int hash_file(struct build_context *c, const struct build_ctx_entry *e, char hex[STRATA_HASH_HEX_MAX],
+		     struct stat *st, unsigned long long *total, struct strata_error **err)
 {
-	if (e->digest[0])
-		return 0;
-	if (!S_ISREG(e->mode))
-		return strata_error_make(err, 0, "'%s' is not a regular file", e->path);
-	struct cache_rec key = { .path = e->path };
-	struct cache_rec *r = c->ncache ? bsearch(&key, c->cache, c->ncache, sizeof(*c->cache), rec_cmp) : NULL;
-	if (r && same_stat(r, e)) {
-		memcpy(e->digest, r->digest, sizeof(e->digest));
-		c->st.cache_hits++;
-		return 0;
-	}
 	cleanup_close int fd = openat(c->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return strata_error_make(err, errno, "open '%s' in the build context", e->path);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, st) < 0)
 		return strata_error_make(err, errno, "stat '%s' in the build context", e->path);
 	struct strata_hash h;
 	strata_hash_init(&h, STRATA_HASH_SHA256);
 	static const size_t bufsz = 256 * 1024;
 	cleanup_free char *buf = xmalloc(bufsz);
-	unsigned long long total = 0;
+	*total = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf, bufsz);
 		if (n < 0) {
@@ -372,27 +377,65 @@ int build_context_digest(struct build_context *c, struct build_ctx_entry *e, str
 		if (n == 0)
 			break;
 		strata_hash_update(&h, buf, (size_t)n);
-		total += (unsigned long long)n;
+		*total += (unsigned long long)n;
 	}
-	char hex[STRATA_HASH_HEX_MAX];
 	strata_hash_final(&h, hex);
-	memcpy(e->digest, "sha256:", 7);
-	memcpy(e->digest + 7, hex, 65);
-	/* what we hashed is what is there now: record the stat data we read with */
-	e->size = st.st_size;
-	e->mtime = st.st_mtim;
-	e->ctime = st.st_ctim;
-	e->ino = st.st_ino;
-	e->dev = st.st_dev;
-	c->st.hashed++;
-	c->st.bytes_hashed += total;
-	c->dirty = true;
 	return 0;
+}
+
+int build_context_digest(struct build_context *c, struct build_ctx_entry *e, struct strata_error **err)
+{
+	if (!S_ISREG(e->mode))
+		return strata_error_make(err, 0, "'%s' is not a regular file", e->path);
+	size_t i = (size_t)(e - c->v);
+	pthread_mutex_lock(&c->lock);
+	while (c->busy[i])
+		pthread_cond_wait(&c->done, &c->lock);
+	if (e->digest[0]) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	struct cache_rec key = { .path = e->path };
+	struct cache_rec *r = c->ncache ? bsearch(&key, c->cache, c->ncache, sizeof(*c->cache), rec_cmp) : NULL;
+	if (r && same_stat(r, e)) {
+		memcpy(e->digest, r->digest, sizeof(e->digest));
+		c->st.cache_hits++;
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	c->busy[i] = 1;
+	pthread_mutex_unlock(&c->lock);
+
+	char hex[STRATA_HASH_HEX_MAX];
+	struct stat st;
+	unsigned long long total = 0;
+	int rc = hash_file(c, e, hex, &st, &total, err);
+
+	pthread_mutex_lock(&c->lock);
+	if (rc == 0) {
+		memcpy(e->digest, "sha256:", 7);
+		memcpy(e->digest + 7, hex, 65);
+		/* what we hashed is what is there now: record the stat data we read with */
+		e->size = st.st_size;
+		e->mtime = st.st_mtim;
+		e->ctime = st.st_ctim;
+		e->ino = st.st_ino;
+		e->dev = st.st_dev;
+		c->st.hashed++;
+		c->st.bytes_hashed += total;
+		c->dirty = true;
+	}
+	c->busy[i] = 0;
+	pthread_cond_broadcast(&c->done);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 void build_context_stats(const struct build_context *c, struct build_context_stats *st)
 {
+	pthread_mutex_lock((pthread_mutex_t *)&c->lock);
 	*st = c->st;
+	pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
 }
 
 /* One line of the cache file: "digest size mtime ctime ino dev path". */

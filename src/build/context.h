@@ -98,11 +98,17 @@ int build_context_mask(const struct build_context *c, const char *dir, struct st
 /*
  * Content digest of a regular file entry, from the stat cache when its stat
  * data is unchanged, else by reading it. Fills e->digest.
+ * Thread-safe, unlike the rest of this API: several threads may ask for
+ * digests of one context at once (parallel stages); each file is hashed at
+ * most once, by the first thread that asks, without any lock held while it
+ * reads (a second thread asking for the same entry waits for that result,
+ * threads asking for other entries go on). Read e->digest only after this
+ * returned 0 (it is written once, under the context's lock).
  * @return 0 or -1 (the file vanished or cannot be read).
  */
 int build_context_digest(struct build_context *c, struct build_ctx_entry *e, struct strata_error **err);
 
-/* Counters for reporting and tests. */
+/* Counters for reporting and tests (thread-safe). */
 struct build_context_stats {
 	size_t entries;
 	size_t hashed;      /* files read and hashed this run */
@@ -113,7 +119,8 @@ void build_context_stats(const struct build_context *c, struct build_context_sta
 
 /*
  * Write the stat cache back (atomically) with every digest known now.
- * No-op when there was no statcache path or nothing changed.
+ * No-op when there was no statcache path or nothing changed. Not while
+ * another thread may still call build_context_digest.
  */
 int build_context_save(struct build_context *c, struct strata_error **err);
 

@@ -16,7 +16,6 @@ void build_copy_plan_free(struct build_copy_plan *p)
 		free(p->items[i].src);
 		free(p->items[i].dest);
 		free(p->items[i].fetched);
-		free(p->items[i].fetched_digest);
 	}
 	free(p->items);
 	free(p->files);
@@ -321,17 +320,17 @@ int build_copy_digest(struct build_context *src, const struct build_copy_plan *p
 		const struct build_copy_item *it = &p->items[i];
 		cleanup_free char *line = xasprintf("item %s\n%s\n%d%d%d%d%d\n%s\n", it->src, it->dest, it->contents,
 						    it->into_dir, it->url, it->heredoc, it->archive,
-						    it->fetched_digest ? it->fetched_digest : "");
+						    it->fetched_digest.str);
 		strata_hash_update(&h, line, strlen(line) + 1);
 	}
 	for (size_t i = 0; i < p->nitems; i++) {
 		const struct build_copy_item *it = &p->items[i];
-		if (files && it->url && it->fetched_digest)
-			strata_json_set_exact(files, it->src, strata_json_exact(it->fetched_digest + 7));
+		if (files && it->url && it->fetched_digest.str[0])
+			strata_json_set_exact(files, it->src, strata_json_exact(it->fetched_digest.hex));
 	}
 	for (size_t i = 0; i < p->nfiles; i++) {
 		struct build_ctx_entry *e = build_context_entry(src, p->files[i]);
-		if (S_ISREG(e->mode) && !e->digest[0] && build_context_digest(src, e, err) < 0) {
+		if (S_ISREG(e->mode) && build_context_digest(src, e, err) < 0) {
 			strata_hash_release(&h);
 			return strata_error_wrap(err, "%s", e->path);
 		}

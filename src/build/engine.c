@@ -37,6 +37,14 @@ char *engine_tmpdir(struct engine *e, const char *prefix, struct strata_error **
 	return p;
 }
 
+void engine_keep_tree(struct engine *e, struct build_context *tree)
+{
+	pthread_mutex_lock(&e->lock);
+	e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
+	e->trees[e->ntrees++] = tree;
+	pthread_mutex_unlock(&e->lock);
+}
+
 void engine_umount(struct engine *e, const char *target)
 {
 	pthread_mutex_lock(&e->lock);
@@ -53,37 +61,65 @@ void engine_umount(struct engine *e, const char *target)
 static void once_begin(struct engine *e, const char *id);
 static void once_end(struct engine *e, const char *id);
 
+/* e->remote: the index of the layer whose diff_id has the encoded part hex, or -1; under xlock */
+static ssize_t remote_find(struct engine *e, const char *hex)
+{
+	for (size_t i = 0; i < e->nremote; i++)
+		if (!strcmp(e->remote[i].layer.diff_id.hex, hex))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* a layer that is only in a registry (key: of a remote hit, or NULL); the first record of a diff_id stays */
+static void remote_add(struct engine *e, const struct build_layer *l, const struct oci_digest *key)
+{
+	pthread_mutex_lock(&e->xlock);
+	if (remote_find(e, l->diff_id.hex) < 0) {
+		e->remote = xreallocarray(e->remote, e->nremote + 1, sizeof(*e->remote));
+		struct engine_remote *r = &e->remote[e->nremote++];
+		build_layer_copy(&r->layer, l);
+		memset(&r->key, 0, sizeof(r->key));
+		if (key)
+			r->key = *key;
+	}
+	pthread_mutex_unlock(&e->xlock);
+}
+
+bool engine_chain_remote(struct engine *e, const struct build_layers *chain)
+{
+	bool remote = false;
+	pthread_mutex_lock(&e->xlock);
+	for (size_t i = 0; i < chain->n && !remote; i++)
+		remote = remote_find(e, chain->v[i].diff_id.hex) >= 0;
+	pthread_mutex_unlock(&e->xlock);
+	return remote;
+}
+
 /*
  * A layer that lives only in a registry (a remote cache hit, or a layer of a
  * base image pulled lazily) is extracted only when a step runs on top of it
  * (or a stage is read): fetch its blob through the hooks, then extract it.
- * r: its e->remote entry (a reference the caller holds).
+ * r: a copy of its e->remote entry.
  */
-static int snapshot_fetch(struct engine *e, const char *id, json_t *r, struct strata_error **err)
+static int snapshot_fetch(struct engine *e, const struct engine_remote *r, struct strata_error **err)
 {
 	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
-	json_t *desc = json_object_get(r, "desc");
-	const char *digest = json_string_value(json_object_get(desc, "digest"));
-	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
-	struct oci_digest d;
-	if (!digest || !mt || oci_digest_parse(digest, &d, err) < 0)
-		return strata_error_makec(err, STRATA_E_INVALID, 0, "remote layer %s: bad descriptor", id);
-	if (!store_blob_exists(e->store, &d)) {
+	const struct build_layer *l = &r->layer;
+	if (!store_blob_exists(e->store, &l->digest)) {
 		if (!h || !h->fetch_layer)
-			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "layer %s is not in the store", digest);
-		int v = progress_start(&e->pr, "[internal] fetch layer %.19s", digest);
-		if (h->fetch_layer(h->ctx, json_string_value(json_object_get(r, "key")), desc, err) < 0) {
+			return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "layer %s is not in the store", l->digest.str);
+		int v = progress_start(&e->pr, "[internal] fetch layer %.19s", l->digest.str);
+		cleanup_json json_t *desc = build_layer_desc(l);
+		if (h->fetch_layer(h->ctx, r->key.str[0] ? r->key.str : NULL, desc, err) < 0) {
 			cleanup_free char *m = strata_error_string(*err);
 			progress_error(&e->pr, v, m);
-			return strata_error_wrap(err, "fetch cached layer %s", digest);
+			return strata_error_wrap(err, "fetch cached layer %s", l->digest.str);
 		}
-		progress_bytes(&e->pr, v, digest, (uint64_t)json_integer_value(json_object_get(desc, "size")), 0);
+		progress_bytes(&e->pr, v, l->digest.str, (uint64_t)l->size, 0);
 		progress_done(&e->pr, v);
 	}
-	const char *rdiff = json_string_value(json_object_get(r, "diff_id"));
-	cleanup_free char *diff = rdiff ? xstrdup(rdiff) : xasprintf("sha256:%s", id);
-	return snapshot_ensure(e->store, e->root, diff, mt, digest, err);
+	return snapshot_ensure(e->store, e->root, l, err);
 }
 
 /*
@@ -98,24 +134,36 @@ int engine_snapshot_fetch(struct engine *e, const char *id, struct strata_error 
 	if (!id)
 		return 0;
 	once_begin(e, id);
+	struct engine_remote r;
 	pthread_mutex_lock(&e->xlock);
-	json_t *r = json_incref(json_object_get(e->remote, id));
-	pthread_mutex_unlock(&e->xlock);
-	int rc = r ? snapshot_fetch(e, id, r, err) : 0;
-	if (r && rc == 0) {
-		pthread_mutex_lock(&e->xlock);
-		json_object_del(e->remote, id);
-		pthread_mutex_unlock(&e->xlock);
+	ssize_t i = remote_find(e, id);
+	if (i >= 0) {
+		r = e->remote[i];
+		build_layer_copy(&r.layer, &e->remote[i].layer);
 	}
-	json_decref(r);
+	pthread_mutex_unlock(&e->xlock);
+	int rc = i >= 0 ? snapshot_fetch(e, &r, err) : 0;
+	if (i >= 0) {
+		if (rc == 0) {
+			pthread_mutex_lock(&e->xlock);
+			ssize_t k = remote_find(e, id);
+			if (k >= 0) {
+				build_layer_release(&e->remote[k].layer);
+				memmove(&e->remote[k], &e->remote[k + 1], (e->nremote - (size_t)k - 1) * sizeof(*e->remote));
+				e->nremote--;
+			}
+			pthread_mutex_unlock(&e->xlock);
+		}
+		build_layer_release(&r.layer);
+	}
 	once_end(e, id);
 	return rc;
 }
 
-int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_error **err)
+int engine_snapshots_fetch(struct engine *e, const struct build_layers *chain, struct strata_error **err)
 {
-	for (size_t i = 0; i < json_array_size(snapshots); i++)
-		if (engine_snapshot_fetch(e, json_string_value(json_array_get(snapshots, i)), err) < 0)
+	for (size_t i = 0; i < chain->n; i++)
+		if (engine_snapshot_fetch(e, build_layer_snapshot_id(&chain->v[i]), err) < 0)
 			return -1;
 	return 0;
 }
@@ -125,15 +173,15 @@ int engine_snapshots_fetch(struct engine *e, json_t *snapshots, struct strata_er
  * with upper/work, read-only without. An empty dir is always the bottom
  * lower, so there are at least two lowers and whiteouts are honoured.
  */
-int engine_mount_overlay(struct engine *e, json_t *snapshots, const char *upper, const char *work,
+int engine_mount_overlay(struct engine *e, const struct build_layers *snapshots, const char *upper, const char *work,
 			 const char *target, struct strata_error **err)
 {
-	size_t n = json_array_size(snapshots), nl = 0;
+	size_t n = snapshots->n, nl = 0;
 	if (engine_snapshots_fetch(e, snapshots, err) < 0)
 		return -1;
 	char **chain = xcalloc(n + 1, sizeof(char *));
 	for (size_t i = 0; i < n; i++)
-		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(snapshots, i)));
+		chain[i] = engine_snapshot_path(e, build_layer_snapshot_id(&snapshots->v[i]));
 	char **lowers = snapshot_lowers((const char *const *)chain, n, &nl);
 	for (size_t i = 0; i < n; i++)
 		free(chain[i]);
@@ -162,7 +210,7 @@ int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tre
 	pthread_mutex_lock(&e->lock);
 	if (!s->tree) {
 		cleanup_free char *d = engine_tmpdir(e, "stage-", err);
-		if (!d || engine_mount_overlay(e, s->snapshots, NULL, NULL, d, err) < 0 ||
+		if (!d || engine_mount_overlay(e, &s->layers, NULL, NULL, d, err) < 0 ||
 		    build_context_open(d, NULL, NULL, &s->tree, err) < 0)
 			rc = -1;
 		else
@@ -441,9 +489,10 @@ static bool stage_no_cache(const struct engine *e, size_t si)
  * A layer step in four parts: its key (step_key), the cache lookup that
  * returns a typed hit (step_lookup), the execution of a miss (step_execute)
  * and the record of the result in the stage and the caches (step_record).
- * The engine lock is held around the shared maps only (the context's
- * digests, stage views, the remote table, the hooks' session), never across
- * a URL download, a layer extraction or an execution.
+ * The engine lock is held around the shared maps only (stage views, the
+ * lists of trees and images, the hooks' session), never across context
+ * hashing (build_context_digest has its own per-file guard), a URL
+ * download, a layer extraction or an execution.
  */
 struct step_key {
 	json_t *inputs;                 /* what the key is computed from (owned) */
@@ -453,7 +502,7 @@ struct step_key {
 	bool no_cache;                  /* --no-cache, or the stage is in --no-cache-filter */
 	struct build_copy_plan *plan;   /* COPY/ADD (owned; NULL when the sources digest was the
 					 * cache's record for a --from set: read them before running) */
-	char sources_id[72];            /* COPY --from: the source set's id, or "" */
+	struct oci_digest sources_id;   /* COPY --from: the source set's id (str "" when none) */
 	struct build_context *tree;
 	const char *tree_root;
 };
@@ -462,8 +511,7 @@ enum step_hit_kind { STEP_MISS, STEP_HIT_LOCAL, STEP_HIT_REMOTE, STEP_BUILT };
 
 struct step_hit {
 	enum step_hit_kind kind;
-	struct oci_digest diff_id;
-	json_t *desc;                   /* the layer descriptor (owned) */
+	struct build_layer layer;       /* the layer made or reused (owned) */
 };
 
 static void step_key_release(struct step_key *k)
@@ -505,16 +553,14 @@ static int step_key(struct engine *e, size_t si, struct stage_state *s, const st
 				strata_json_set_exact(args, st->args[i].name, strata_json_exact(st->args[i].value));
 		json_object_set_new(k->inputs, "build_args", strata_json_digest_values(args));
 	}
-	/* inputs read the shared context (digests are filled in place) and
-	 * stage views; step_copy_prepare drops the lock around URL downloads */
-	pthread_mutex_lock(&e->lock);
+	/* no engine lock here: the inputs hash source trees (thread-safe,
+	 * each file once) and take the lock only around the shared lists */
 	int rc;
 	if (st->kind == DF_RUN)
 		rc = step_run_inputs(e, s, st, k->inputs, err);
 	else
-		rc = step_copy_prepare(e, s, st, k->inputs, !k->no_cache, k->sources_id, &k->plan, &k->tree,
+		rc = step_copy_prepare(e, s, st, k->inputs, !k->no_cache, &k->sources_id, &k->plan, &k->tree,
 				       &k->tree_root, err);
-	pthread_mutex_unlock(&e->lock);
 	if (rc < 0)
 		return -1;
 	build_cache_key(k->inputs, &k->key);
@@ -546,13 +592,29 @@ static void once_end(struct engine *e, const char *id)
 }
 
 /* the snapshot of a local cache hit, extracted when missing (once per diff_id) */
-static int extract_once(struct engine *e, const struct oci_digest *diff_id, const char *mt, const char *digest,
-			struct strata_error **err)
+static int extract_once(struct engine *e, const struct build_layer *l, struct strata_error **err)
 {
-	once_begin(e, diff_id->hex);
-	int rc = snapshot_ensure(e->store, e->root, diff_id->str, mt, digest, err);
-	once_end(e, diff_id->hex);
+	once_begin(e, l->diff_id.hex);
+	int rc = snapshot_ensure(e->store, e->root, l, err);
+	once_end(e, l->diff_id.hex);
 	return rc;
+}
+
+/* a cache record's {"layer": descriptor, "diff_id"}: the JSON boundary of the cache index */
+static json_t *cache_entry(const struct build_layer *l)
+{
+	return json_pack("{s:o,s:s}", "layer", build_layer_desc(l), "diff_id", l->diff_id.str);
+}
+
+/* a cache entry (local index) as a layer; -1 when it does not parse (a miss) */
+static int entry_layer(const json_t *entry, const char *key, struct build_layer *out)
+{
+	const char *diff = json_string_value(json_object_get(entry, "diff_id"));
+	struct oci_digest d;
+	if (!entry || !diff || oci_digest_parse(diff, &d, NULL) < 0)
+		return -1;
+	cleanup_free char *what = xasprintf("cache entry %s", key);
+	return build_layer_from_desc(json_object_get(entry, "layer"), &d, what, out, NULL);
 }
 
 static int step_lookup(struct engine *e, const struct step_key *k, struct step_hit *hit, struct strata_error **err)
@@ -560,45 +622,42 @@ static int step_lookup(struct engine *e, const struct step_key *k, struct step_h
 	memset(hit, 0, sizeof(*hit));
 	if (k->no_cache)
 		return 0;
-	cleanup_json json_t *entry = cache_lookup(e->root, k->key.str);
-	json_t *desc = json_object_get(entry, "layer");
-	const char *diff = json_string_value(json_object_get(entry, "diff_id"));
-	const char *ldigest = json_string_value(json_object_get(desc, "digest"));
-	const char *lmt = json_string_value(json_object_get(desc, "mediaType"));
-	struct oci_digest ld;
+	cleanup_json json_t *entry = cache_lookup(e->root, &k->key);
+	struct build_layer l;
 	/* an entry whose layer is gone (pruned) or that does not parse is a miss */
-	if (entry && diff && ldigest && lmt && oci_digest_parse(diff, &hit->diff_id, NULL) == 0 &&
-	    oci_digest_parse(ldigest, &ld, NULL) == 0 && store_blob_exists(e->store, &ld)) {
-		/* the blob is here: a layer that cannot be extracted is an error,
-		 * not a miss that would silently run the step again */
-		if (extract_once(e, &hit->diff_id, lmt, ldigest, err) < 0)
-			return strata_error_wrap(err, "cache hit %s", k->key.str);
-		hit->kind = STEP_HIT_LOCAL;
-		hit->desc = json_incref(desc);
-		return 0;
+	if (entry_layer(entry, k->key.str, &l) == 0) {
+		if (store_blob_exists(e->store, &l.digest)) {
+			/* the blob is here: a layer that cannot be extracted is an error,
+			 * not a miss that would silently run the step again */
+			if (extract_once(e, &l, err) < 0) {
+				build_layer_release(&l);
+				return strata_error_wrap(err, "cache hit %s", k->key.str);
+			}
+			hit->kind = STEP_HIT_LOCAL;
+			hit->layer = l;
+			return 0;
+		}
+		build_layer_release(&l);
 	}
 	const struct build_hooks *h = e->o->hooks;
 	if (!h || !h->cache_lookup)
 		return 0;
 	int rc = 0;
-	pthread_mutex_lock(&e->lock); /* the hooks' session and e->remote are shared */
-	json_t *rdesc = NULL;
-	if (h->cache_lookup(h->ctx, k->key.str, &rdesc, &hit->diff_id) == 1 && rdesc) {
+	pthread_mutex_lock(&e->lock); /* the hooks' session is shared */
+	cleanup_json json_t *rdesc = NULL;
+	struct oci_digest rdiff;
+	/* a descriptor from a cache source that does not parse is a miss */
+	if (h->cache_lookup(h->ctx, k->key.str, &rdesc, &rdiff) == 1 && rdesc &&
+	    build_layer_from_desc(rdesc, &rdiff, "remote cache", &hit->layer, NULL) == 0) {
 		hit->kind = STEP_HIT_REMOTE;
-		hit->desc = rdesc;
 		/* the local index learns it (a hit once the blob is fetched) */
-		cleanup_json json_t *ent = json_pack("{s:O,s:s}", "layer", rdesc, "diff_id", hit->diff_id.str);
-		if (cache_put(e->root, k->key.str, ent, k->inputs, err) < 0) {
+		cleanup_json json_t *ent = cache_entry(&hit->layer);
+		if (cache_put(e->root, &k->key, ent, k->inputs, err) < 0) {
 			rc = -1;
 		} else {
-			cleanup_free char *snap = snapshot_dir(e->root, hit->diff_id.str);
-			if (!strata_path_exists(snap)) {
-				pthread_mutex_lock(&e->xlock);
-				json_object_set_new(e->remote, hit->diff_id.hex,
-						    json_pack("{s:s,s:s,s:O}", "key", k->key.str, "diff_id",
-							      hit->diff_id.str, "desc", rdesc));
-				pthread_mutex_unlock(&e->xlock);
-			}
+			cleanup_free char *snap = snapshot_dir(e->root, hit->layer.diff_id.str);
+			if (!strata_path_exists(snap))
+				remote_add(e, &hit->layer, &k->key);
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -622,47 +681,44 @@ static int step_execute(struct engine *e, struct stage_state *s, const struct do
 		rc = step_copy_exec(e, s, st, k->inputs, k->plan, k->tree, k->tree_root, upper, work, err);
 	if (rc < 0)
 		return -1;
-	json_t *ndesc = NULL;
-	if (layer_commit(e->store, e->root, upper, e->o->source_date_epoch_set ? e->o->source_date_epoch : -1, &ndesc, &out->diff_id, err) < 0)
+	if (layer_commit(e->store, e->root, upper, e->o->source_date_epoch_set ? e->o->source_date_epoch : -1,
+			 &out->layer, err) < 0)
 		/* name the step whose result could not be stored (a full disk...) */
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	out->kind = STEP_BUILT;
-	out->desc = ndesc;
-	cleanup_json json_t *entry = json_pack("{s:O,s:s}", "layer", ndesc, "diff_id", out->diff_id.str);
-	return cache_put(e->root, k->key.str, entry, k->inputs, err);
+	cleanup_json json_t *entry = cache_entry(&out->layer);
+	return cache_put(e->root, &k->key, entry, k->inputs, err);
 }
 
 static int step_record(struct engine *e, size_t si, struct stage_state *s, const struct dockerfile_step *st,
 		       struct step_key *k, const struct step_hit *hit, int v, struct strata_error **err)
 {
-	progress_layer(&e->pr, v, json_string_value(json_object_get(hit->desc, "digest")),
-		       (uint64_t)json_integer_value(json_object_get(hit->desc, "size")));
-	if (cache_last_set(e->root, k->stepid, k->key.str, err) < 0)
+	progress_layer(&e->pr, v, hit->layer.digest.str, (uint64_t)hit->layer.size);
+	if (cache_last_set(e->root, k->stepid, &k->key, err) < 0)
 		return -1;
 	const struct build_hooks *h = e->o->hooks;
 	if (h && h->cache_add) {
+		cleanup_json json_t *desc = build_layer_desc(&hit->layer);
 		struct build_step_record r = {
 			.key = k->key.str,
-			.layer = (int)json_array_size(s->layers),
+			.layer = (int)s->layers.n,
 			.stage = (int)si,
 			.pos = (int)st->insn_index,
 			.line = st->line,
 			.insn = st->original,
 			.inputs = k->inputs,
-			.desc = hit->desc,
-			.diff_id = hit->diff_id.str,
+			.desc = desc,
+			.diff_id = hit->layer.diff_id.str,
 			.remote_hit = hit->kind == STEP_HIT_REMOTE,
-			.sources_id = k->sources_id[0] ? k->sources_id : NULL,
+			.sources_id = k->sources_id.str[0] ? k->sources_id.str : NULL,
 		};
 		/* the session's list of built entries is shared by the stages */
 		pthread_mutex_lock(&e->lock);
 		h->cache_add(h->ctx, &r);
 		pthread_mutex_unlock(&e->lock);
 	}
-	json_array_append_new(s->snapshots, json_string(hit->diff_id.hex));
-	json_array_append(s->layers, hit->desc);
-	json_array_append_new(json_object_get(json_object_get(s->image, "rootfs"), "diff_ids"),
-			      json_string(hit->diff_id.str));
+	/* the config's rootfs.diff_ids are written from the layers (image_write) */
+	build_layers_add(&s->layers, &hit->layer);
 	if (k->linked) {
 		/* the next step's parent is the chain (what is below, then this
 		 * layer): it must miss when the layers below change even though
@@ -681,8 +737,8 @@ static void explain_miss(struct engine *e, size_t si, struct stage_state *s, con
 			 const struct step_key *k, int v)
 {
 	const struct build_hooks *h = e->o->hooks;
-	cleanup_free char *last = cache_last_get(e->root, k->stepid);
-	cleanup_json json_t *prev = last ? cache_inputs_get(e->root, last) : NULL;
+	struct oci_digest last;
+	cleanup_json json_t *prev = cache_last_get(e->root, k->stepid, &last) == 0 ? cache_inputs_get(e->root, &last) : NULL;
 	/* a linked step does not depend on the steps below it */
 	bool parent_missed = !k->linked && s->missed &&
 			     (!prev || !json_equal(json_object_get(prev, "parent"), json_object_get(k->inputs, "parent")));
@@ -723,10 +779,8 @@ static int layer_step(struct engine *e, size_t si, struct stage_state *s, const 
 		if (st->kind != DF_RUN && !k.plan) {
 			/* the sources digest was the cache's record (lazy): the step
 			 * runs, so its sources are read now, and they key the layer */
-			pthread_mutex_lock(&e->lock);
-			int r = step_copy_prepare(e, s, st, k.inputs, false, k.sources_id, &k.plan, &k.tree,
+			int r = step_copy_prepare(e, s, st, k.inputs, false, &k.sources_id, &k.plan, &k.tree,
 						  &k.tree_root, err);
-			pthread_mutex_unlock(&e->lock);
 			if (r < 0)
 				goto out;
 			build_cache_key(k.inputs, &k.key);
@@ -745,7 +799,7 @@ out:
 		cleanup_free char *m = strata_error_string(*err);
 		progress_error(&e->pr, v, m);
 	}
-	json_decref(hit.desc);
+	build_layer_release(&hit.layer);
 	step_key_release(&k);
 	return rc;
 }
@@ -838,17 +892,10 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 	}
 	/* layers not extracted yet (only in a registry) are fetched when a step
 	 * mounts them (engine_snapshot_fetch), never just because of FROM */
-	for (size_t i = 0; i < img->nsnapshots; i++) {
-		if (strata_path_exists(img->snapshots[i]))
-			continue;
-		const char *id = strrchr(img->snapshots[i], '/') + 1;
-		const char *diff = json_string_value(
-			json_array_get(json_object_get(json_object_get(img->config, "rootfs"), "diff_ids"), i));
-		pthread_mutex_lock(&e->xlock);
-		if (!json_object_get(e->remote, id))
-			json_object_set_new(e->remote, id,
-					    json_pack("{s:O,s:s?}", "desc", json_array_get(img->layers, i), "diff_id", diff));
-		pthread_mutex_unlock(&e->xlock);
+	for (size_t i = 0; i < img->layers.n; i++) {
+		cleanup_free char *snap = engine_snapshot_path(e, build_layer_snapshot_id(&img->layers.v[i]));
+		if (!strata_path_exists(snap))
+			remote_add(e, &img->layers.v[i], NULL);
 	}
 	e->images = xreallocarray(e->images, e->nimages + 1, sizeof(*e->images));
 	e->images[e->nimages++] = img;
@@ -878,22 +925,22 @@ int engine_image_view(struct engine *e, const char *ref, struct build_image **ou
 		rc = -1;
 		goto out;
 	}
-	json_t *v = json_object_get(e->views, img->id);
+	struct engine_view *v = NULL;
+	for (size_t i = 0; i < e->nviews && !v; i++)
+		if (!strcmp(e->views[i].id.str, img->id.str))
+			v = &e->views[i];
 	if (!v) {
-		cleanup_json json_t *snaps = json_array();
-		for (size_t i = 0; i < img->nsnapshots; i++)
-			json_array_append_new(snaps, json_string(strrchr(img->snapshots[i], '/') + 1));
 		cleanup_free char *d = engine_tmpdir(e, "image-", err);
-		if (!d || engine_mount_overlay(e, snaps, NULL, NULL, d, err) < 0) {
+		if (!d || engine_mount_overlay(e, &img->layers, NULL, NULL, d, err) < 0) {
 			rc = -1;
 			goto out;
 		}
-		if (!e->views)
-			e->views = json_object();
-		v = json_string(d);
-		json_object_set_new(e->views, img->id, v);
+		e->views = xreallocarray(e->views, e->nviews + 1, sizeof(*e->views));
+		v = &e->views[e->nviews++];
+		v->id = img->id;
+		v->rootfs = STRATA_STEAL(d);
 	}
-	*rootfs = json_string_value(v);
+	*rootfs = v->rootfs;
 	if (out)
 		*out = img;
 out:
@@ -1013,8 +1060,6 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	switch (sg->base_type) {
 	case DF_BASE_SCRATCH: {
 		s->image = new_image(e->b);
-		s->snapshots = json_array();
-		s->layers = json_array();
 		char plat[100];
 		cleanup_free char *seed = xasprintf("scratch %s",
 						    dockerfile_platform_format(&e->b->target_platform, plat, sizeof(plat)));
@@ -1024,8 +1069,7 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	case DF_BASE_STAGE: {
 		struct stage_state *p = &e->st[sg->base_stage];
 		s->image = json_deep_copy(p->image);
-		s->snapshots = json_deep_copy(p->snapshots);
-		s->layers = json_deep_copy(p->layers);
+		build_layers_copy(&s->layers, &p->layers);
 		s->key = p->key;
 		s->missed = p->missed;
 		base_env = strv_copy((const char *const *)p->env);
@@ -1036,16 +1080,8 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 		json_object_set_new(s->image, "history", base_history(img->config));
 		if (!json_is_object(json_object_get(s->image, "config")))
 			json_object_set_new(s->image, "config", json_object());
-		s->layers = json_deep_copy(img->layers);
-		if (!json_is_object(json_object_get(s->image, "rootfs")))
-			json_object_set_new(s->image, "rootfs", json_pack("{s:s,s:[]}", "type", "layers", "diff_ids"));
-		s->snapshots = json_array();
-		for (size_t i = 0; i < img->nsnapshots; i++) {
-			const char *b = strrchr(img->snapshots[i], '/');
-			json_array_append_new(s->snapshots, json_string(b + 1));
-		}
-		if (oci_digest_parse(img->id, &s->key, err) < 0)
-			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
+		build_layers_copy(&s->layers, &img->layers);
+		s->key = img->id;
 		base_env = strv_from_json(json_object_get(json_object_get(img->config, "config"), "Env"));
 		json_object_del(json_object_get(s->image, "config"), "OnBuild");
 		break;
@@ -1097,12 +1133,16 @@ static int finish_image(struct engine *e, struct build_result *res, struct strat
 		json_object_set_new(obj_member(cfg, "Labels"), k, json_string(eq ? eq + 1 : ""));
 	}
 	const struct build_hooks *h = e->o->hooks;
-	if (h && h->image_config && h->image_config(h->ctx, s->image, s->layers, err) < 0)
-		return strata_error_wrap(err, "inline cache");
+	build_layers_set_rootfs(&s->layers, s->image);
+	if (h && h->image_config) {
+		cleanup_json json_t *descs = build_layers_descs(&s->layers);
+		if (h->image_config(h->ctx, s->image, descs, err) < 0)
+			return strata_error_wrap(err, "inline cache");
+	}
 	int v = progress_start(&e->pr, "exporting to image");
 	time_t created = e->o->source_date_epoch_set ? (time_t)e->o->source_date_epoch
 						     : h && h->image_created ? h->image_created(h->ctx) : 0;
-	if (image_write(e->store, s->image, s->layers, e->o->annotations, e->o->nannotations, e->o->tags, e->o->ntags,
+	if (image_write(e->store, s->image, &s->layers, e->o->annotations, e->o->nannotations, e->o->tags, e->o->ntags,
 			created, e->o->source_date_epoch_set, &res->image_id, &res->manifest_digest, err) < 0)
 		return -1;
 	progress_line(&e->pr, v, "writing image %s done", res->image_id.str);
@@ -1263,8 +1303,7 @@ static void teardown(struct engine *e)
 			build_context_free(e->st[i].tree);
 			free(e->st[i].rootfs);
 			json_decref(e->st[i].image);
-			json_decref(e->st[i].snapshots);
-			json_decref(e->st[i].layers);
+			build_layers_release(&e->st[i].layers);
 			strv_free(e->st[i].env);
 		}
 		free(e->st);
@@ -1284,8 +1323,12 @@ static void teardown(struct engine *e)
 		close(e->lockfd);
 	for (size_t i = 0; i < e->nimages; i++)
 		build_image_free(e->images[i]);
-	json_decref(e->remote);
-	json_decref(e->views);
+	for (size_t i = 0; i < e->nremote; i++)
+		build_layer_release(&e->remote[i].layer);
+	free(e->remote);
+	for (size_t i = 0; i < e->nviews; i++)
+		free(e->views[i].rootfs); /* unmounted with e->mounted above */
+	free(e->views);
 	for (size_t i = 0; i < e->npulled; i++)
 		free(e->pulled[i]);
 	free(e->pulled);
@@ -1408,7 +1451,6 @@ int build_run(const struct build_options *o, struct build_result *res, struct st
 	pthread_mutex_init(&e.xlock, NULL);
 	pthread_cond_init(&e.xcond, NULL);
 	e.extracting = json_object();
-	e.remote = json_object();
 	memset(res, 0, sizeof(*res));
 	progress_init(&e.pr, o->out, o->progress, o->listener);
 	int rc = setup(&e, err);

@@ -38,7 +38,7 @@ static int checksum_hex(const char *checksum, char hex[65], struct strata_error 
 }
 
 int fetch_url(const char *root, const struct build_hooks *hooks, const char *url, const char *checksum, char **path,
-	      char **digest, struct strata_error **err)
+	      struct oci_digest *digest, struct strata_error **err)
 {
 	char want[65] = "";
 	if (checksum && checksum_hex(checksum, want, err) < 0)
@@ -50,7 +50,7 @@ int fetch_url(const char *root, const struct build_hooks *hooks, const char *url
 		char *p = xasprintf("%s/%s", dir, want);
 		if (strata_path_exists(p)) {
 			*path = p;
-			*digest = xasprintf("sha256:%s", want);
+			oci_digest_from_hex(digest, STRATA_HASH_SHA256, want);
 			return 0;
 		}
 		free(p);
@@ -82,13 +82,13 @@ int fetch_url(const char *root, const struct build_hooks *hooks, const char *url
 		return -1;
 	}
 	*path = STRATA_STEAL(final);
-	*digest = xasprintf("sha256:%s", got);
+	oci_digest_from_hex(digest, STRATA_HASH_SHA256, got);
 	return 0;
 }
 
 int build_fetch_url(const char *root, const struct build_hooks *hooks, const char *url, char **path,
 		    struct strata_error **err)
 {
-	cleanup_free char *digest = NULL;
+	struct oci_digest digest;
 	return fetch_url(root, hooks, url, NULL, path, &digest, err);
 }

@@ -75,18 +75,19 @@ static void stamp_created(struct store *s, json_t *config, time_t created, bool 
 	json_object_set_new(config, "created", json_string(buf));
 }
 
-int image_write(struct store *s, json_t *config, json_t *layers, const char *const *annotations, size_t nannotations,
-		const char *const *tags, size_t ntags, time_t created, bool created_fixed, struct oci_digest *id,
-		struct oci_digest *mdigest, struct strata_error **err)
+int image_write(struct store *s, json_t *config, const struct build_layers *layers, const char *const *annotations,
+		size_t nannotations, const char *const *tags, size_t ntags, time_t created, bool created_fixed,
+		struct oci_digest *id, struct oci_digest *mdigest, struct strata_error **err)
 {
 	struct oci_digest cd, md;
 	int64_t csize, msize;
+	build_layers_set_rootfs(layers, config);
 	stamp_created(s, config, created, created_fixed);
 	if (put_json(s, config, &cd, &csize, err) < 0)
 		return strata_error_wrap(err, "store image config");
-	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:O}", "schemaVersion", 2, "mediaType",
+	cleanup_json json_t *m = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2, "mediaType",
 					   OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_CONFIG, "digest", cd.str,
-					   "size", (json_int_t)csize, "layers", layers);
+					   "size", (json_int_t)csize, "layers", build_layers_descs(layers));
 	if (nannotations) {
 		json_t *an = json_object();
 		for (size_t i = 0; i < nannotations; i++) {
@@ -120,13 +121,8 @@ void build_image_free(struct build_image *img)
 {
 	if (!img)
 		return;
-	free(img->id);
-	free(img->manifest_digest);
 	json_decref(img->config);
-	json_decref(img->layers);
-	for (size_t i = 0; i < img->nsnapshots; i++)
-		free(img->snapshots[i]);
-	free(img->snapshots);
+	build_layers_release(&img->layers);
 	free(img);
 }
 
@@ -156,22 +152,17 @@ int build_image_lookup(const char *root, const char *ref, struct build_image **o
 		goto out;
 	}
 	img = xcalloc(1, sizeof(*img));
-	img->id = xstrdup(si.manifest.config.digest.str);
-	img->manifest_digest = xstrdup(si.manifest_digest.str);
+	img->id = si.manifest.config.digest;
+	img->manifest_digest = si.manifest_digest;
 	img->config = json_incref(si.config.json);
-	img->layers = json_array();
-	img->snapshots = xcalloc(si.manifest.n_layers + 1, sizeof(char *));
 	for (size_t i = 0; i < si.manifest.n_layers; i++) {
-		const struct oci_descriptor *l = &si.manifest.layers[i];
-		const char *diff = si.config.diff_ids[i].str;
+		const struct oci_descriptor *d = &si.manifest.layers[i];
+		const struct build_layer *l =
+			build_layers_push(&img->layers, d->media_type, &d->digest, d->size, &si.config.diff_ids[i]);
 		/* a layer only in a registry (a lazily pulled base, a remote cache
 		 * hit) is extracted when something needs its content */
-		if (store_blob_exists(s, &l->digest) &&
-		    snapshot_ensure(s, root, diff, l->media_type, l->digest.str, err) < 0)
+		if (store_blob_exists(s, &l->digest) && snapshot_ensure(s, root, l, err) < 0)
 			goto out;
-		json_array_append_new(img->layers, json_pack("{s:s,s:s,s:I}", "mediaType", l->media_type, "digest",
-							     l->digest.str, "size", (json_int_t)l->size));
-		img->snapshots[img->nsnapshots++] = snapshot_dir(root, diff);
 	}
 	*out = img;
 	img = NULL;

@@ -29,23 +29,16 @@ static int lease_snapshots(const char *root, const struct build_image *img, cons
 	if (store_open(root, &s, err) < 0)
 		return -1;
 	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
-	for (size_t i = 0; i < img->nsnapshots; i++) {
-		const char *base = strrchr(img->snapshots[i], '/');
-		strata_buf_addf(&b, "%s\n", base ? base + 1 : img->snapshots[i]);
-	}
+	for (size_t i = 0; i < img->layers.n; i++)
+		strata_buf_addf(&b, "%s\n", build_layer_snapshot_id(&img->layers.v[i]));
 	cleanup_free char *lease = xasprintf("%s/snapshots", workdir);
 	int rc = strata_atomic_write(lease, b.data, b.len, 0644, err);
-	for (size_t i = 0; rc == 0 && i < img->nsnapshots; i++) {
-		json_t *l = json_array_get(img->layers, i);
-		const char *digest = json_string_value(json_object_get(l, "digest"));
-		const char *mt = json_string_value(json_object_get(l, "mediaType"));
-		const char *base = strrchr(img->snapshots[i], '/');
-		struct oci_digest d;
-		if (strata_path_exists(img->snapshots[i]) || !digest || !mt || !base ||
-		    oci_digest_parse(digest, &d, NULL) < 0 || !store_blob_exists(s, &d))
+	for (size_t i = 0; rc == 0 && i < img->layers.n; i++) {
+		const struct build_layer *l = &img->layers.v[i];
+		cleanup_free char *snap = snapshot_dir(root, l->diff_id.str);
+		if (strata_path_exists(snap) || !store_blob_exists(s, &l->digest))
 			continue;
-		cleanup_free char *diff = xasprintf("sha256:%s", base + 1);
-		rc = snapshot_ensure(s, root, diff, mt, digest, err);
+		rc = snapshot_ensure(s, root, l, err);
 	}
 	store_close(s);
 	return rc;
@@ -102,7 +95,13 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 		if (!replaced)
 			push(&env, &ne, o->env[k]);
 	}
-	lowers = snapshot_lowers((const char *const *)img->snapshots, img->nsnapshots, &nlowers);
+	{
+		char **chain = snapshot_paths(root, &img->layers);
+		lowers = snapshot_lowers((const char *const *)chain, img->layers.n, &nlowers);
+		for (size_t k = 0; chain[k]; k++)
+			free(chain[k]);
+		free(chain);
+	}
 
 	if (strata_mkdir_p(tmproot, 0700, err) < 0 || strata_mkdir_p(run_dir, 0700, err) < 0 ||
 	    executor_cleanup_stale(run_dir, err) < 0 || engine_work_dir(tmproot, "run-", &tmp, &lockfd, err) < 0 ||

@@ -74,9 +74,18 @@ static int clamp_tree(const char *upper, int64_t t, struct strata_error **err)
 	return 0;
 }
 
-int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, json_t **desc,
-		 struct oci_digest *diff_id, struct strata_error **err)
+char **snapshot_paths(const char *root, const struct build_layers *ls)
 {
+	char **v = xcalloc(ls->n + 1, sizeof(char *));
+	for (size_t i = 0; i < ls->n; i++)
+		v[i] = snapshot_dir(root, ls->v[i].diff_id.str);
+	return v;
+}
+
+int layer_commit(struct store *s, const char *root, const char *upper, int64_t mtime_clamp, struct build_layer *out,
+		 struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
 	if (mtime_clamp >= 0 && clamp_tree(upper, mtime_clamp, err) < 0)
 		return -1;
 	struct store_blob_writer *bw = NULL;
@@ -100,30 +109,27 @@ int layer_commit(struct store *s, const char *root, const char *upper, int64_t m
 	int64_t size;
 	if (store_blob_writer_commit(bw, &d, &size, err) < 0)
 		return strata_error_wrap(err, "store layer");
-	*desc = json_pack("{s:s,s:s,s:I}", "mediaType", res.media_type, "digest", d.str, "size", (json_int_t)size);
-	if (oci_digest_parse(res.diff_id, diff_id, err) < 0) {
-		json_decref(*desc);
-		*desc = NULL;
+	struct oci_digest diff;
+	if (oci_digest_parse(res.diff_id, &diff, err) < 0)
 		return -1;
-	}
 	/* keep the upper as the layer's snapshot (a twin from another build may be there already) */
-	cleanup_free char *snap = snapshot_dir(root, res.diff_id);
+	cleanup_free char *snap = snapshot_dir(root, diff.str);
 	if (rename(upper, snap) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY) {
-			int e = errno;
-			json_decref(*desc);
-			*desc = NULL;
-			return strata_error_make(err, e, "keep snapshot '%s'", snap);
-		}
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			return strata_error_make(err, errno, "keep snapshot '%s'", snap);
 		strata_rm_rf(upper, NULL);
 	}
-	snapshot_touch(root, res.diff_id);
+	snapshot_touch(root, diff.str);
+	out->media_type = xstrdup(res.media_type);
+	out->digest = d;
+	out->size = size;
+	out->diff_id = diff;
 	return 0;
 }
 
-int snapshot_ensure(struct store *s, const char *root, const char *diff_id, const char *media_type,
-		    const char *digest, struct strata_error **err)
+int snapshot_ensure(struct store *s, const char *root, const struct build_layer *l, struct strata_error **err)
 {
+	const char *diff_id = l->diff_id.str, *digest = l->digest.str;
 	cleanup_free char *snap = snapshot_dir(root, diff_id);
 	if (strata_path_exists(snap)) {
 		snapshot_touch(root, diff_id);
@@ -132,14 +138,12 @@ int snapshot_ensure(struct store *s, const char *root, const char *diff_id, cons
 	cleanup_free char *dir = xasprintf("%s/build/snapshots", root);
 	if (strata_mkdir_p(dir, 0700, err) < 0)
 		return -1;
-	struct oci_digest d;
-	if (oci_digest_parse(digest, &d, err) < 0)
-		return -1;
+	struct oci_digest d = l->digest;
 	cleanup_close int fd = store_blob_open(s, &d, NULL, err);
 	if (fd < 0)
 		return strata_error_wrap(err, "layer %s", digest);
 	struct layer_apply_opts o = {
-		.media_type = media_type,
+		.media_type = l->media_type,
 		.digest = digest,
 		.diff_id = diff_id,
 		.devices = LAYER_DEVICES_CREATE,

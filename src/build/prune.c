@@ -21,7 +21,7 @@
 #define LEASE_MAX (1u << 20)
 
 struct rec {
-	char hex[65];       /* diff_id hex */
+	struct oci_digest diff_id; /* sha256 or sha512: the snapshot is named by its hex */
 	bool has_snapshot;
 	int64_t snap_bytes;
 	time_t used;        /* newest of the stamp, the snapshot's ctime, its entries' mtimes */
@@ -91,8 +91,23 @@ static void report(struct gc *c, enum build_prune_kind kind, const char *id, int
 	r->bytes += size;
 }
 
-static size_t rec_get(struct gc *c, const char *hex)
+/*
+ * A snapshot's name is the encoded part of its diff_id: 64 hex digits for
+ * sha256, 128 for sha512 (the registered algorithms tell them apart by
+ * length). true with *d filled when name is one.
+ */
+static bool snapshot_name(const char *name, struct oci_digest *d)
 {
+	size_t n = strlen(name);
+	if (n != 64 && n != 128)
+		return false;
+	cleanup_free char *s = xasprintf("%s:%s", n == 64 ? "sha256" : "sha512", name);
+	return oci_digest_parse(s, d, NULL) == 0;
+}
+
+static size_t rec_get(struct gc *c, const struct oci_digest *diff_id)
+{
+	const char *hex = diff_id->hex;
 	json_t *i = json_object_get(c->rec_index, hex);
 	if (i)
 		return (size_t)json_integer_value(i);
@@ -102,9 +117,8 @@ static size_t rec_get(struct gc *c, const char *hex)
 	}
 	struct rec *r = &c->recs[c->n_recs];
 	memset(r, 0, sizeof(*r));
-	snprintf(r->hex, sizeof(r->hex), "%.64s", hex);
-	cleanup_free char *d = xasprintf("sha256:%s", hex);
-	r->image_layer = store_gc_image_layer(c->g, d);
+	r->diff_id = *diff_id;
+	r->image_layer = store_gc_image_layer(c->g, diff_id->str);
 	json_t *st = json_object_get(c->stamps, hex);
 	r->used = st ? (time_t)json_integer_value(st) : 0;
 	json_object_set_new(c->rec_index, hex, json_integer((json_int_t)c->n_recs));
@@ -190,7 +204,8 @@ static int scan_stamp(struct gc *c, int dfd, const char *dir, const char *name, 
 	(void)dir;
 	(void)err;
 	struct stat st;
-	if (oci_sha256_hex_valid(name) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	struct oci_digest d;
+	if (snapshot_name(name, &d) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		json_object_set_new(c->stamps, name, json_integer((json_int_t)st.st_mtime));
 	return 0;
 }
@@ -207,8 +222,9 @@ static int scan_tmp(struct gc *c, int dfd, const char *dir, const char *name, st
 		if (strata_read_file(lp, &b, LEASE_MAX, NULL) < 0)
 			return 0;
 		char *save = NULL;
+		struct oci_digest d;
 		for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			if (oci_sha256_hex_valid(line))
+			if (snapshot_name(line, &d))
 				json_object_set_new(c->leases, line, json_true());
 		return 0;
 	}
@@ -250,14 +266,14 @@ static int scan_entry(struct gc *c, int dfd, const char *dir, const char *name, 
 		e->layer = json_object_get(e->doc, "layer");
 		dg = json_string_value(json_object_get(e->layer, "digest"));
 	}
-	e->dangling = !diff || !oci_digest_valid(diff) || strncmp(diff, "sha256:", 7) ||
-		      !oci_sha256_hex_valid(diff + 7) || !dg || oci_digest_parse(dg, &e->blob, NULL) < 0 ||
+	struct oci_digest dd;
+	e->dangling = !diff || oci_digest_parse(diff, &dd, NULL) < 0 || !dg || oci_digest_parse(dg, &e->blob, NULL) < 0 ||
 		      !json_string_value(json_object_get(e->layer, "mediaType")) ||
 		      !store_blob_exists(c->s, &e->blob);
 	if (e->dangling)
 		return 0;
 	e->diff_id = xstrdup(diff);
-	e->rec = rec_get(c, diff + 7);
+	e->rec = rec_get(c, &dd);
 	struct rec *r = &c->recs[e->rec];
 	r->entry_bytes += e->bytes;
 	r->n_entries++;
@@ -275,9 +291,10 @@ static int scan_snapshot(struct gc *c, int dfd, const char *dir, const char *nam
 	 * nobody extracts while we hold the lock */
 	if (name[0] == '.')
 		return remove_leftover(c, dir, "build/snapshots", name, err);
-	if (!oci_sha256_hex_valid(name) || !S_ISDIR(st.st_mode))
+	struct oci_digest d;
+	if (!snapshot_name(name, &d) || !S_ISDIR(st.st_mode))
 		return 0;
-	size_t ri = rec_get(c, name); /* may move c->recs */
+	size_t ri = rec_get(c, &d); /* may move c->recs */
 	struct rec *r = &c->recs[ri];
 	r->has_snapshot = true;
 	r->leased = json_object_get(c->leases, name) != NULL;
@@ -452,11 +469,10 @@ static int remove_snapshots(struct gc *c, struct strata_error **err)
 			c->out->kept_busy++;
 			continue;
 		}
-		if (!c->o->dry_run && remove_renamed(c, "build/snapshots", r->hex, err) < 0)
-			return strata_error_wrap(err, "remove snapshot sha256:%s", r->hex);
+		if (!c->o->dry_run && remove_renamed(c, "build/snapshots", r->diff_id.hex, err) < 0)
+			return strata_error_wrap(err, "remove snapshot %s", r->diff_id.str);
 		r->has_snapshot = false;
-		cleanup_free char *id = xasprintf("sha256:%s", r->hex);
-		report(c, BUILD_PRUNE_SNAPSHOT, id, r->snap_bytes);
+		report(c, BUILD_PRUNE_SNAPSHOT, r->diff_id.str, r->snap_bytes);
 	}
 	/* stamps of layers with neither a snapshot nor a live entry left */
 	cleanup_free char *dir = xasprintf("%s/build/used", c->root);

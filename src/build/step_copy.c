@@ -28,8 +28,7 @@ static int image_tree(struct engine *e, const char *ref, struct build_context **
 		return -1;
 	if (build_context_open(*root, NULL, NULL, tree, err) < 0)
 		return -1;
-	e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-	e->trees[e->ntrees++] = *tree;
+	engine_keep_tree(e, *tree);
 	return 0;
 }
 
@@ -61,9 +60,9 @@ static int link_chown(struct engine *e, struct stage_state *s, const char *spec,
 	bool numeric = strspn(spec, "0123456789:") == strlen(spec);
 	cleanup_free char *view = NULL;
 	const char *dir = e->empty;
-	if (!numeric && json_array_size(s->snapshots)) {
+	if (!numeric && s->layers.n) {
 		view = engine_tmpdir(e, "owner-", err);
-		if (!view || engine_mount_overlay(e, s->snapshots, NULL, NULL, view, err) < 0)
+		if (!view || engine_mount_overlay(e, &s->layers, NULL, NULL, view, err) < 0)
 			return -1;
 		dir = view;
 	}
@@ -78,32 +77,37 @@ static int link_chown(struct engine *e, struct stage_state *s, const char *spec,
 	return rc;
 }
 
-/* the snapshot ids (diff_id hex, bottom first) COPY --from reads; *remote:
- * some of them are only in a registry (not extracted); under e->lock */
-static json_t *from_chain(struct engine *e, const struct dockerfile_copy *c, bool *remote, struct strata_error **err)
+/* the layers COPY --from reads (borrowed: the source stage is built, a
+ * dependency, and its state no longer changes; an image stays until
+ * teardown); *remote: some of them are only in a registry (not extracted) */
+static const struct build_layers *from_chain(struct engine *e, const struct dockerfile_copy *c, bool *remote,
+					     struct strata_error **err)
 {
-	json_t *chain;
+	const struct build_layers *chain;
 	if (c->from_stage >= 0) {
-		chain = json_deep_copy(e->st[c->from_stage].snapshots);
+		chain = &e->st[c->from_stage].layers;
 	} else {
 		struct build_image *img = engine_find_image(e, c->from, err);
 		if (!img)
 			return NULL;
-		chain = json_array();
-		for (size_t i = 0; i < img->nsnapshots; i++)
-			json_array_append_new(chain, json_string(strrchr(img->snapshots[i], '/') + 1));
+		chain = &img->layers;
 	}
-	size_t i;
-	json_t *id;
-	*remote = false;
-	pthread_mutex_lock(&e->xlock); /* e->remote's own lock (engine.c) */
-	json_array_foreach(chain, i, id) if (json_object_get(e->remote, json_string_value(id))) *remote = true;
-	pthread_mutex_unlock(&e->xlock);
+	*remote = engine_chain_remote(e, chain);
 	return chain;
 }
 
+/* the source set's chain as it enters its id: the snapshot ids (diff_id
+ * hex, bottom first), as the ids of earlier builds were made */
+static json_t *chain_ids(const struct build_layers *chain)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < chain->n; i++)
+		json_array_append_new(a, json_string(build_layer_snapshot_id(&chain->v[i])));
+	return a;
+}
+
 int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dockerfile_step *st, json_t *inputs,
-		      bool lazy, char sources_id[72], struct build_copy_plan **plan, struct build_context **tree,
+		      bool lazy, struct oci_digest *sources_id, struct build_copy_plan **plan, struct build_context **tree,
 		      const char **tree_root, struct strata_error **err)
 {
 	const struct dockerfile_copy *c = &st->copy;
@@ -129,23 +133,26 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 	 * the source stage is another set), the instruction and the WORKDIR
 	 * (relative destinations): everything the sources digest depends on.
 	 */
-	sources_id[0] = '\0';
+	memset(sources_id, 0, sizeof(*sources_id));
 	bool remote = false;
 	const char *named_dir = c->from_stage < 0 && c->from ? engine_named_dir(e, c->from) : NULL;
 	if ((c->from_stage >= 0 || c->from) && !named_dir) {
-		cleanup_json json_t *chain = from_chain(e, c, &remote, err);
+		const struct build_layers *chain = from_chain(e, c, &remote, err);
 		if (!chain)
 			return copy_fail(e, st, err);
-		cleanup_json json_t *set = json_pack("{s:i,s:O,s:O,s:o}", "v", 1, "chain", chain, "insn", insn,
-						     "workdir", strata_json_exact(wd));
-		struct oci_digest sid;
-		build_cache_key(set, &sid);
-		snprintf(sources_id, 72, "%.71s", sid.str); /* sha256: 71 characters */
+		cleanup_json json_t *set = json_pack("{s:i,s:o,s:O,s:o}", "v", 1, "chain", chain_ids(chain), "insn",
+						     insn, "workdir", strata_json_exact(wd));
+		build_cache_key(set, sources_id);
 	}
 	/* some of its layers are only in a registry: the digest an earlier build
 	 * recorded for the same set spares downloading them for a cache hit */
 	const struct build_hooks *h = e->o->hooks;
-	json_t *rec = lazy && remote && h && h->copy_sources ? h->copy_sources(h->ctx, sources_id) : NULL;
+	json_t *rec = NULL;
+	if (lazy && remote && h && h->copy_sources) {
+		pthread_mutex_lock(&e->lock); /* the hooks' session is shared */
+		rec = h->copy_sources(h->ctx, sources_id->str);
+		pthread_mutex_unlock(&e->lock);
+	}
 	if (rec) {
 		json_object_set(inputs, "sources", json_object_get(rec, "sources"));
 		json_object_set(inputs, "files", json_object_get(rec, "files"));
@@ -159,8 +166,7 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 			*tree_root = named_dir;
 			if (build_context_open(*tree_root, NULL, NULL, tree, err) < 0)
 				return copy_fail(e, st, err);
-			e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-			e->trees[e->ntrees++] = *tree;
+			engine_keep_tree(e, *tree);
 		} else if (c->from) {
 			if (image_tree(e, c->from, tree, tree_root, err) < 0)
 				return copy_fail(e, st, err);
@@ -174,14 +180,11 @@ int step_copy_prepare(struct engine *e, struct stage_state *s, const struct dock
 			struct build_copy_item *it = &(*plan)->items[i];
 			if (!it->url)
 				continue;
-			sources_id[0] = '\0'; /* a download is not part of the source set */
-			/* the caller (engine.c: step_key) holds the engine lock exactly
-			 * once; a download touches nothing shared, so another stage
-			 * goes on meanwhile (the file is named by content) */
-			pthread_mutex_unlock(&e->lock);
+			memset(sources_id, 0, sizeof(*sources_id)); /* a download is not part of the source set */
+			/* no lock: a download touches nothing shared (the file is
+			 * named by content), another stage goes on meanwhile */
 			int r = fetch_url(e->root, e->o->hooks, it->src, c->checksum, &it->fetched, &it->fetched_digest,
 					  err);
-			pthread_mutex_lock(&e->lock);
 			if (r < 0)
 				return copy_fail(e, st, err);
 		}
@@ -312,7 +315,7 @@ int step_copy_exec(struct engine *e, struct stage_state *s, const struct dockerf
 	cleanup_free char *merged = xasprintf("%s/../merged", upper);
 	if (mkdir(merged, 0755) < 0)
 		return strata_error_make(err, errno, "mkdir '%s'", merged);
-	if (engine_mount_overlay(e, s->snapshots, upper, work, merged, err) < 0)
+	if (engine_mount_overlay(e, &s->layers, upper, work, merged, err) < 0)
 		return -1;
 	int rc = 0;
 	int rootfd = open(merged, O_DIRECTORY | O_RDONLY | O_CLOEXEC);

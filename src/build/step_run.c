@@ -203,7 +203,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 					return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname, st->line,
 								 m->from);
 				}
-				json_object_set_new(jm, "image", strata_json_exact(img->id));
+				json_object_set_new(jm, "image", strata_json_exact(img->id.str));
 			} else {
 				struct dockerfile_step fake;
 				memset(&fake, 0, sizeof(fake));
@@ -224,8 +224,7 @@ int step_run_inputs(struct engine *e, struct stage_state *s, const struct docker
 						return strata_error_wrap(err, "%s:%d: RUN --mount from=%s", e->dfname,
 									 st->line, m->from);
 					}
-					e->trees = xreallocarray(e->trees, e->ntrees + 1, sizeof(*e->trees));
-					e->trees[e->ntrees++] = src;
+					engine_keep_tree(e, src);
 				}
 				if (build_copy_resolve(src, &fake, "/", false, &p, err) < 0 ||
 				    build_copy_digest(src, p, hex, NULL, err) < 0) {
@@ -322,14 +321,14 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 {
 	strata_error_ensure(err);
 	/* layers known only from a registry are fetched now that a step runs on them */
-	if (engine_snapshots_fetch(e, s->snapshots, err) < 0)
+	if (engine_snapshots_fetch(e, &s->layers, err) < 0)
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
 	struct exec_spec spec;
 	exec_spec_init(&spec);
-	size_t nl = json_array_size(s->snapshots);
+	size_t nl = s->layers.n;
 	char **chain = xcalloc(nl + 1, sizeof(char *));
 	for (size_t i = 0; i < nl; i++)
-		chain[i] = engine_snapshot_path(e, json_string_value(json_array_get(s->snapshots, i)));
+		chain[i] = engine_snapshot_path(e, build_layer_snapshot_id(&s->layers.v[i]));
 	char **lowers = snapshot_lowers((const char *const *)chain, nl, &nl);
 	for (size_t i = 0; chain[i]; i++)
 		free(chain[i]);

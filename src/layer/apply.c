@@ -545,6 +545,9 @@ static int extract(struct apply_ctx *c, layer_source_fn fn, void *ctx, struct la
 		return strata_error_makec(err, STRATA_E_INVALID, 0, "'%s' is not a layer media type", o->media_type);
 	if (layer_reader_new(&c->rd, fn, ctx, comp, o->max_size ? o->max_size : DEFAULT_MAX_SIZE, err) < 0)
 		return -1;
+	/* the diff_id is checked in the algorithm it is given in (a sha512 one too) */
+	if (o->diff_id && !strncmp(o->diff_id, "sha512:", 7))
+		layer_reader_diff_alg(c->rd, STRATA_HASH_SHA512);
 	c->a = archive_read_new();
 	archive_read_support_format_tar(c->a);
 	archive_read_support_filter_none(c->a);

@@ -66,6 +66,8 @@ struct layer_reader;
 int layer_reader_new(struct layer_reader **out, layer_source_fn fn, void *ctx, enum oci_compression comp,
 		     uint64_t max, struct strata_error **err);
 ssize_t layer_reader_read(struct layer_reader *r, const void **buf, struct strata_error **err);
+/* Hash the uncompressed tar with alg (default sha256) for the diff_id; before the first read. */
+void layer_reader_diff_alg(struct layer_reader *r, enum strata_hash_alg alg);
 /* Read to the end of the source (so the hashes cover every byte). */
 int layer_reader_drain(struct layer_reader *r, struct strata_error **err);
 /* Finish the hashes (once, after drain). media_type is the compression's OCI type. */

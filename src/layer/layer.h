@@ -30,7 +30,7 @@
 #include "util/sink.h"
 
 /* "sha256:" + 64 hex + NUL */
-#define LAYER_DIGEST_MAX 72
+#define LAYER_DIGEST_MAX 136 /* "sha512:" + 128 hex + NUL */
 
 /* ---------------------------------------------------------------- writer */
 
@@ -49,7 +49,8 @@ struct layer_write_opts {
 };
 
 struct layer_result {
-	char diff_id[LAYER_DIGEST_MAX]; /* "sha256:<hex>" of the uncompressed tar */
+	char diff_id[LAYER_DIGEST_MAX]; /* "sha256:<hex>" of the uncompressed tar ("sha512:<hex>"
+					 * when a layer is applied against a sha512 diff_id) */
 	char digest[LAYER_DIGEST_MAX];  /* "sha256:<hex>" of the blob (compressed bytes) */
 	uint64_t size;                  /* bytes of the blob */
 	uint64_t tar_size;              /* bytes of the uncompressed tar */

@@ -177,12 +177,19 @@ int layer_reader_drain(struct layer_reader *r, struct strata_error **err)
 	return 0;
 }
 
+void layer_reader_diff_alg(struct layer_reader *r, enum strata_hash_alg alg)
+{
+	strata_hash_release(&r->tar_hash);
+	strata_hash_init(&r->tar_hash, alg);
+}
+
 void layer_reader_result(struct layer_reader *r, struct layer_result *res)
 {
 	char hex[STRATA_HASH_HEX_MAX];
 	memset(res, 0, sizeof(*res));
+	enum strata_hash_alg alg = r->tar_hash.alg;
 	strata_hash_final(&r->tar_hash, hex);
-	snprintf(res->diff_id, sizeof(res->diff_id), "sha256:%.64s", hex);
+	snprintf(res->diff_id, sizeof(res->diff_id), "%s:%s", strata_hash_alg_name(alg), hex);
 	strata_hash_final(&r->blob_hash, hex);
 	snprintf(res->digest, sizeof(res->digest), "sha256:%.64s", hex);
 	res->size = r->blob_size;

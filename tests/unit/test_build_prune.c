@@ -159,9 +159,10 @@ static void entry(struct store *s, const char *k, const char *diffhex, const cha
 		store_blob_put(s, content, strlen(content), NULL, &d, NULL);
 	else
 		oci_digest_parse("sha256:1111111111111111111111111111111111111111111111111111111111111111", &d, NULL);
-	char *j = xasprintf("{\"diff_id\":\"sha256:%s\",\"layer\":{\"mediaType\":\"application/"
+	const char *alg = strlen(diffhex) == 128 ? "sha512" : "sha256";
+	char *j = xasprintf("{\"diff_id\":\"%s:%s\",\"layer\":{\"mediaType\":\"application/"
 			    "vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"%s\",\"size\":%zu}}",
-			    diffhex, d.str, strlen(content));
+			    alg, diffhex, d.str, strlen(content));
 	char *rel = xasprintf("build/cache/keys/%s", k);
 	write_file(rel, j);
 	free(rel);
@@ -329,10 +330,51 @@ static void test_prune(void)
 	free(ke);
 }
 
+/* snapshots of sha512 diff_ids: named by 128 hex digits, kept while an
+ * entry needs them, removed (and reported whole) when nothing does */
+static void test_prune_sha512(void)
+{
+	char tmpl[] = "/tmp/strata-unit-prune512-XXXXXX";
+	root = mkdtemp(tmpl);
+	struct store *s = NULL;
+	struct strata_error *err = NULL;
+	ok(store_open(root, &s, &err) == 0, "store (sha512)");
+	char *k = hex('a'), *live = xmalloc(129), *dead = xmalloc(129);
+	memset(live, '6', 128);
+	live[128] = 0;
+	memset(dead, '7', 128);
+	dead[128] = 0;
+	entry(s, k, live, "layer 512", true);
+	char *rel = xasprintf("build/snapshots/%s/f", dead);
+	write_file(rel, "x");
+	free(rel);
+	struct build_prune_options o = BUILD_PRUNE_OPTIONS_INIT;
+	struct build_prune_result r;
+	ok(build_prune(root, s, &o, &r, &err) == 0, "prune (sha512)");
+	ok(count(&r, BUILD_PRUNE_ENTRY) == 0, "an entry with a sha512 diff_id is not dangling");
+	ok(count(&r, BUILD_PRUNE_SNAPSHOT) == 1, "one snapshot removed");
+	char *want = xasprintf("sha512:%s", dead);
+	is_str(r.n_removed ? r.removed[0].id : NULL, want, "reported as its whole sha512 diff_id");
+	free(want);
+	rel = xasprintf("build/snapshots/%s", live);
+	ok(exists(rel), "the sha512 snapshot of a live entry is kept");
+	free(rel);
+	rel = xasprintf("build/snapshots/%s", dead);
+	ok(!exists(rel), "the dangling sha512 snapshot is gone");
+	free(rel);
+	build_prune_result_release(&r);
+	store_close(s);
+	strata_rm_rf(root, NULL);
+	free(k);
+	free(live);
+	free(dead);
+}
+
 int main(void)
 {
 	test_parse();
 	test_select();
 	test_prune();
+	test_prune_sha512();
 	return done_testing();
 }

@@ -20,9 +20,16 @@ static const char serve_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --storage URL          blobs in an S3 bucket instead of ROOT:\n"
+	"                             s3://BUCKET?endpoint=URL&region=R[&prefix=P]\n"
+	"                             (path-style; credentials from AWS_ACCESS_KEY_ID,\n"
+	"                             AWS_SECRET_ACCESS_KEY [, AWS_SESSION_TOKEN] or the\n"
+	"                             profile AWS_PROFILE (default) of ~/.aws/credentials\n"
+	"                             or AWS_SHARED_CREDENTIALS_FILE)\n"
+	"      --storage-redirect     answer blob GETs with 307 to a presigned S3 URL\n"
 	"      --metadata URL         metadata in PostgreSQL (postgres://USER@HOST:PORT/DB)\n"
 	"                             instead of SQLite in ROOT/meta.db; instances that\n"
-	"                             share it and ROOT serve the same registry\n"
+	"                             share it and the storage serve the same registry\n"
 	"      --addr HOST:PORT       listen address (default 127.0.0.1:5000)\n"
 	"      --htpasswd FILE        require Basic auth against a bcrypt htpasswd file\n"
 	"      --auth-config FILE     per-repository permissions (USER pull|push|pull,push GLOB)\n"
@@ -53,6 +60,7 @@ static const char gc_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --storage URL          blobs in an S3 bucket (s3://..., as for serve)\n"
 	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"  -n, --dry-run              list what would be removed, remove nothing\n"
 	"      --grace SECONDS        keep anything younger than this (default 3600)\n"
@@ -78,6 +86,7 @@ static const char retention_usage[] =
 	"\n"
 	"Options:\n"
 	"      --root DIR             storage (default: <strata root>/registry)\n"
+	"      --storage URL          blobs in an S3 bucket (s3://..., as for serve)\n"
 	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"      --older-than AGE       delete only tags set longer ago (e.g. 3600, 90m, 12h, 30d)\n"
 	"      --policy FILE          apply the rules of a policy file instead, in order\n"
@@ -136,7 +145,7 @@ static void serve_log(const char *fmt, ...)
 
 struct serve_retention {
 	const char *file;       /* NULL: no policy */
-	const char *root, *metadata;
+	struct registry_retention_options where; /* root, storage, metadata */
 	int64_t interval;       /* seconds */
 };
 
@@ -173,8 +182,7 @@ static void serve_retention_run(const struct serve_retention *r)
 		return;
 	}
 	uint64_t removed = 0;
-	if (cli_retention_policy_apply(p, r->root, r->metadata, false, serve_retention_report, (void *)r, &removed,
-				       &err) < 0) {
+	if (cli_retention_policy_apply(p, &r->where, serve_retention_report, (void *)r, &removed, &err) < 0) {
 		cleanup_free char *m = strata_error_string(err);
 		strata_error_free(err);
 		serve_log("strata registry: retention: failed after deleting %llu tags: %s\n",
@@ -221,9 +229,11 @@ static int serve_wait(const sigset_t *set, const struct serve_retention *r)
 static int cmd_serve(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_META, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
-	       O_MAXCONN, O_MAXUP, O_TIMEOUT, O_RPOLICY, O_RINTERVAL };
+	       O_MAXCONN, O_MAXUP, O_TIMEOUT, O_RPOLICY, O_RINTERVAL, O_STORAGE, O_REDIRECT };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "storage", required_argument, NULL, O_STORAGE },
+		{ "storage-redirect", no_argument, NULL, O_REDIRECT },
 		{ "metadata", required_argument, NULL, O_META },
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "htpasswd", required_argument, NULL, O_HTPASSWD },
@@ -259,6 +269,12 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case O_META:
 			cfg.metadata = optarg;
+			break;
+		case O_STORAGE:
+			cfg.storage = optarg;
+			break;
+		case O_REDIRECT:
+			cfg.storage_redirect = true;
 			break;
 		case O_ADDR:
 			cfg.addr = optarg;
@@ -328,11 +344,14 @@ static int cmd_serve(int argc, char **argv)
 		return cli_usage_error("registry serve", "--auth-config needs --htpasswd");
 	if (have_interval && !ret.file)
 		return cli_usage_error("registry serve", "--retention-interval needs --retention-policy");
+	if (cfg.storage_redirect && !cfg.storage)
+		return cli_usage_error("registry serve", "--storage-redirect needs --storage s3://...");
 	if (!root)
 		root = default_root();
 	cfg.root = root;
-	ret.root = root;
-	ret.metadata = cfg.metadata;
+	ret.where.root = root;
+	ret.where.storage = cfg.storage;
+	ret.where.metadata = cfg.metadata;
 	struct strata_error *err = NULL;
 	if (ret.file) {
 		/* a policy that does not read is an error before anything is served */
@@ -355,7 +374,7 @@ static int cmd_serve(int argc, char **argv)
 	if (registry_server_start(&cfg, &srv, &err) < 0)
 		return cli_fail(err);
 	const char *colon = strrchr(cfg.addr, ':');
-	fprintf(stderr, "strata registry: serving %s on %s://%.*s:%u\n", root,
+	fprintf(stderr, "strata registry: serving %s on %s://%.*s:%u\n", cfg.storage ? cfg.storage : root,
 		cfg.tls_cert ? "https" : "http", (int)(colon - cfg.addr), cfg.addr,
 		registry_server_port(srv));
 	int sig = serve_wait(&set, &ret);
@@ -380,9 +399,10 @@ static void gc_report(void *ud, const char *kind, const char *repo, const char *
 
 static int cmd_gc(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL };
+	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL, O_STORAGE };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "storage", required_argument, NULL, O_STORAGE },
 		{ "metadata", required_argument, NULL, O_META },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, O_GRACE },
@@ -405,6 +425,9 @@ static int cmd_gc(int argc, char **argv)
 			break;
 		case O_META:
 			o.metadata = optarg;
+			break;
+		case O_STORAGE:
+			o.storage = optarg;
 			break;
 		case O_ROOT:
 			free(root);
@@ -496,9 +519,10 @@ static void policy_report(void *ud, size_t rule, const char *repo, const char *t
 
 static int cmd_retention(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER, O_POLICY };
+	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER, O_POLICY, O_STORAGE };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "storage", required_argument, NULL, O_STORAGE },
 		{ "metadata", required_argument, NULL, O_META },
 		{ "repository", required_argument, NULL, O_REPO },
 		{ "match", required_argument, NULL, O_MATCH },
@@ -530,6 +554,9 @@ static int cmd_retention(int argc, char **argv)
 			break;
 		case O_META:
 			o.metadata = optarg;
+			break;
+		case O_STORAGE:
+			o.storage = optarg;
 			break;
 		case O_REPO:
 			o.repository = optarg;
@@ -578,7 +605,7 @@ static int cmd_retention(int argc, char **argv)
 		struct registry_retention_policy *pol = NULL;
 		if (cli_retention_policy_load(policy, &pol, &err) < 0)
 			return cli_fail(err);
-		int rc = cli_retention_policy_apply(pol, root, o.metadata, o.dry_run, policy_report, &p, &removed, &err);
+		int rc = cli_retention_policy_apply(pol, &o, policy_report, &p, &removed, &err);
 		registry_retention_policy_free(pol);
 		if (rc < 0)
 			return cli_fail(err);

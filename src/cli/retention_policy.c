@@ -37,22 +37,17 @@ static void one_tag(void *ud, const char *repo, const char *tag, const char *dig
 		a->report(a->ud, a->rule, repo, tag, digest, removed);
 }
 
-int cli_retention_policy_apply(const struct registry_retention_policy *p, const char *root, const char *metadata,
-			       bool dry_run, cli_retention_report_fn report, void *ud, uint64_t *removed,
-			       struct strata_error **err)
+int cli_retention_policy_apply(const struct registry_retention_policy *p, const struct registry_retention_options *where,
+			       cli_retention_report_fn report, void *ud, uint64_t *removed, struct strata_error **err)
 {
 	*removed = 0;
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct registry_retention_rule *r = &p->rules[i];
-		struct registry_retention_options o = {
-			.root = root,
-			.metadata = metadata,
-			.repository = r->repository,
-			.match = r->match,
-			.keep_last = r->keep_last,
-			.older_than = r->older_than,
-			.dry_run = dry_run,
-		};
+		struct registry_retention_options o = *where;
+		o.repository = r->repository;
+		o.match = r->match;
+		o.keep_last = r->keep_last;
+		o.older_than = r->older_than;
 		struct apply_ctx a = { report, ud, i };
 		uint64_t n = 0;
 		if (registry_retention(&o, one_tag, &a, &n, err) < 0)

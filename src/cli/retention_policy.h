@@ -21,15 +21,15 @@ int cli_retention_policy_load(const char *file, struct registry_retention_policy
 			      struct strata_error **err);
 
 /*
- * Apply every rule of p in order to the registry (root, metadata as for
- * registry_retention). report gets every matching tag (rule is 0-based).
- * Stops at the first rule that fails. @return 0 with *removed (tags
- * deleted, or that would be with dry_run), or -1.
+ * Apply every rule of p in order to the registry that `where` names (its
+ * root, storage, metadata and dry_run are used; the rule fields are the
+ * policy's). report gets every matching tag (rule is 0-based). Stops at the
+ * first rule that fails. @return 0 with *removed (tags deleted, or that
+ * would be with dry_run), or -1.
  */
 typedef void (*cli_retention_report_fn)(void *ud, size_t rule, const char *repo, const char *tag,
 					const char *digest, bool removed);
-int cli_retention_policy_apply(const struct registry_retention_policy *p, const char *root, const char *metadata,
-			       bool dry_run, cli_retention_report_fn report, void *ud, uint64_t *removed,
-			       struct strata_error **err);
+int cli_retention_policy_apply(const struct registry_retention_policy *p, const struct registry_retention_options *where,
+			       cli_retention_report_fn report, void *ud, uint64_t *removed, struct strata_error **err);
 
 #endif

@@ -5,7 +5,8 @@
  * GET answers from the blob store (sendfile for the filesystem driver),
  * one range at most ("bytes=a-b", "bytes=a-", "bytes=-n"; 206, or 416 with
  * "Content-Range: bytes *\/size"; another unit or several ranges: the whole
- * blob, 200). DELETE removes the link only; the file
+ * blob, 200); with --storage-redirect a GET is answered 307 to a presigned
+ * URL of the storage (the range then goes there). DELETE removes the link only; the file
  * goes when gc finds nothing else uses it.
  */
 #include "registry/server/internal.h"
@@ -102,6 +103,17 @@ enum MHD_Result reg_blob_handle(struct reg_req *q)
 	}
 	uint64_t len = rg ? b - a + 1 : fsize;
 	struct MHD_Response *resp;
+	if (q->r->cfg.storage_redirect && bs->ops->presign && !strcmp(q->method, "GET")) {
+		/* the client fetches the bytes (and its range) from the storage itself */
+		cleanup_free char *url = bs->ops->presign(bs, q->ref, REG_REDIRECT_EXPIRES);
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return reg_reply_internal(q, NULL);
+		MHD_add_response_header(resp, "Location", url);
+		MHD_add_response_header(resp, "Docker-Content-Digest", q->ref);
+		q->bytes_out = 0;
+		return reg_reply(q, MHD_HTTP_TEMPORARY_REDIRECT, resp);
+	}
 	unsigned status = MHD_HTTP_OK;
 	if (!strcmp(q->method, "HEAD")) {
 		resp = reg_response_head(len);

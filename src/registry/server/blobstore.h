@@ -7,6 +7,9 @@
  *
  *   blobstore_fs.c   ROOT/blobs/<alg>/<2 hex>/<hex>, ROOT/uploads/<id>,
  *                    ROOT/trash/ (the first driver; sendfile for reads)
+ *   blobstore_s3.c   an S3 bucket: P/blobs/<alg>/<hex>, P/uploads/<id>/
+ *                    (parts of >= 5 MiB and a tail), P/trash/; ranged GETs
+ *                    for reads, presigned URLs for redirects
  *
  * Uploads are named by an id the server makes (32 hex digits for a session,
  * ".mono-..." / ".manifest-..." for the temp content of monolithic uploads
@@ -123,6 +126,10 @@ struct reg_blobstore_ops {
 								  struct strata_error **err),
 			     void *ud, struct strata_error **err);
 	void (*trash_empty)(struct reg_blobstore *bs);
+
+	/* ---- optional (NULL when the driver has none) ---- */
+	/* A URL a client may GET the blob from for expires seconds (newly allocated). */
+	char *(*presign)(struct reg_blobstore *bs, const char *digest, unsigned expires);
 };
 
 struct reg_blobstore {
@@ -132,6 +139,13 @@ struct reg_blobstore {
 /* The filesystem driver on root (directories created when create). */
 int reg_blobstore_fs_open(const char *root, bool create, struct reg_blobstore **out,
 			  struct strata_error **err);
+
+/*
+ * The S3 driver on s3://BUCKET?endpoint=URL&region=R[&prefix=P] (s3/s3.h;
+ * credentials from the environment or the shared credentials file); the
+ * bucket must exist. @return 0 or -1.
+ */
+int reg_blobstore_s3_open(const char *url, struct reg_blobstore **out, struct strata_error **err);
 
 static inline void reg_blobstore_free(struct reg_blobstore *bs)
 {

@@ -156,8 +156,11 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
-	if (strata_mkdir_p(r->root, 0755, err) < 0 ||
-	    reg_storage_open(r->root, cfg->metadata, true, &r->bs, &r->meta, err) < 0)
+	if (cfg->storage_redirect && !cfg->storage) {
+		strata_error_makec(err, STRATA_E_USAGE, 0, "--storage-redirect needs --storage s3://...");
+		goto fail;
+	}
+	if (reg_storage_open(r->root, cfg->storage, cfg->metadata, true, &r->bs, &r->meta, err) < 0)
 		goto fail;
 	if (!cfg->read_only) {
 		struct strata_error *e = NULL;

@@ -138,7 +138,7 @@ int registry_gc(const struct registry_gc_options *o, registry_gc_report_fn repor
 	g.cutoff = now - (o->grace_seconds >= 0 ? o->grace_seconds : 3600);
 	g.upload_cutoff = now - (o->upload_ttl >= 0 ? o->upload_ttl : 86400);
 	int rc = -1;
-	if (reg_storage_open(o->root, o->metadata, false, &g.bs, &g.m, err) < 0)
+	if (reg_storage_open(o->root, o->storage, o->metadata, false, &g.bs, &g.m, err) < 0)
 		goto out;
 	struct reg_meta *m = g.m;
 	if (m->ops->begin(m, true, err) < 0)
@@ -166,7 +166,7 @@ int registry_gc(const struct registry_gc_options *o, registry_gc_report_fn repor
 	rc = 0;
 out:
 	if (rc < 0)
-		strata_error_wrap(err, "registry gc '%s'", o->root);
+		strata_error_wrap(err, "registry gc '%s'", o->storage ? o->storage : o->root);
 	reg_meta_free(g.m);
 	reg_blobstore_free(g.bs);
 	return rc;

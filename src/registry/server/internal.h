@@ -6,7 +6,8 @@
  *   response.c   response helpers
  *   accesslog.c  one access log line per request
  *   metadata.h   the metadata interface; meta_sqlite.c its SQLite driver
- *   blobstore.h  the blob-store interface; blobstore_fs.c its filesystem driver
+ *   blobstore.h  the blob-store interface; blobstore_fs.c its filesystem driver,
+ *                blobstore_s3.c its S3 driver (over s3/s3.h)
  *   storage.c    atomic publication of verified content (blob store + metadata)
  *   hashstate.c  sha256 whose state is saved with an upload session
  *   blobs.c      GET/HEAD/DELETE /v2/<name>/blobs/<digest>
@@ -36,6 +37,8 @@
 
 #define REG_MANIFEST_MAX (4u << 20)
 #define REG_CHUNK_MIN_HINT (1u << 20)
+/* how long a --storage-redirect URL is valid (seconds) */
+#define REG_REDIRECT_EXPIRES 900u
 #define REG_API_VERSION "registry/2.0"
 
 /* ---- auth ---- */
@@ -88,11 +91,12 @@ struct registry {
 /* ---- storage (storage.c) ---- */
 /*
  * Open the blob store and the metadata of a registry root (created when
- * create; a missing root is STRATA_E_NOTFOUND otherwise). metadata: NULL
- * (SQLite in ROOT/meta.db) or a postgres:// URL.
+ * create; a missing root is STRATA_E_NOTFOUND otherwise). storage: NULL
+ * (the blobs under ROOT) or an s3:// URL (then ROOT is only for SQLite
+ * metadata). metadata: NULL (SQLite in ROOT/meta.db) or a postgres:// URL.
  */
-int reg_storage_open(const char *root, const char *metadata, bool create, struct reg_blobstore **bs,
-		     struct reg_meta **meta, struct strata_error **err);
+int reg_storage_open(const char *root, const char *storage, const char *metadata, bool create,
+		     struct reg_blobstore **bs, struct reg_meta **meta, struct strata_error **err);
 /* Callback of reg_publish: more rows in the publishing transaction. */
 typedef int (*reg_publish_fn)(struct reg_meta *m, const char *repo, void *ud, struct strata_error **err);
 /*

@@ -78,7 +78,7 @@ int registry_retention(const struct registry_retention_options *o, registry_rete
 	int ret = -1;
 	int64_t cutoff = (int64_t)time(NULL) - o->older_than;
 	r.repos = json_array();
-	if (reg_storage_open(o->root, o->metadata, false, &bs, &r.m, err) < 0)
+	if (reg_storage_open(o->root, o->storage, o->metadata, false, &bs, &r.m, err) < 0)
 		goto out;
 	if (r.m->ops->repos_list(r.m, "", collect_repo, &r, err) < 0)
 		goto out;
@@ -107,7 +107,7 @@ int registry_retention(const struct registry_retention_options *o, registry_rete
 	ret = 0;
 out:
 	if (ret < 0)
-		strata_error_wrap(err, "registry retention '%s'", o->root);
+		strata_error_wrap(err, "registry retention '%s'", o->storage ? o->storage : o->root);
 	free_tags(&r);
 	free(r.tags);
 	regfree(&r.re);

@@ -30,6 +30,9 @@ enum registry_log_format {
 
 struct registry_server_config {
 	const char *root;        /* storage root, created if missing (required) */
+	const char *storage;     /* NULL: the blobs under root; "s3://BUCKET?endpoint=URL&region=R[&prefix=P]":
+				    an S3 bucket (root then only holds SQLite metadata, if any) */
+	bool storage_redirect;   /* blob GETs answered 307 to a presigned URL (S3 only) */
 	const char *metadata;    /* NULL: SQLite in ROOT/meta.db; "postgres://USER@HOST:PORT/DB":
 				    PostgreSQL, shared by any number of instances */
 	const char *addr;        /* "127.0.0.1:5000", "[::1]:5000"; port 0 = any */
@@ -69,6 +72,7 @@ void registry_server_stop(struct registry_server *s, unsigned grace_ms);
 
 struct registry_gc_options {
 	const char *root;
+	const char *storage;    /* as registry_server_config.storage */
 	const char *metadata;   /* as registry_server_config.metadata */
 	bool dry_run;
 	int64_t grace_seconds;  /* never delete anything younger than this (default 3600) */
@@ -98,6 +102,7 @@ int registry_gc(const struct registry_gc_options *o, registry_gc_report_fn repor
 
 struct registry_retention_options {
 	const char *root;
+	const char *storage;    /* as registry_server_config.storage */
 	const char *metadata;   /* as registry_server_config.metadata */
 	const char *repository; /* fnmatch(3) glob on repository names (required) */
 	const char *match;      /* POSIX extended regex on tag names (required) */

@@ -15,6 +15,7 @@
  * of the same digest adopts and gc removes after the grace period.
  */
 #include "registry/server/internal.h"
+#include "s3/s3.h"
 
 #include <string.h>
 
@@ -35,8 +36,8 @@ int registry_migrate(const char *metadata, int *version, struct strata_error **e
 	return 0;
 }
 
-int reg_storage_open(const char *root, const char *metadata, bool create, struct reg_blobstore **bs,
-		     struct reg_meta **meta, struct strata_error **err)
+int reg_storage_open(const char *root, const char *storage, const char *metadata, bool create,
+		     struct reg_blobstore **bs, struct reg_meta **meta, struct strata_error **err)
 {
 	cleanup_free char *dbpath = strata_path_join(root, "meta.db");
 	*bs = NULL;
@@ -44,11 +45,17 @@ int reg_storage_open(const char *root, const char *metadata, bool create, struct
 	if (metadata && !is_pg_url(metadata))
 		return strata_error_makec(err, STRATA_E_USAGE, 0,
 					  "--metadata '%s': expected postgres://USER@HOST:PORT/DB", metadata);
+	if (storage && !s3_is_url(storage))
+		return strata_error_makec(err, STRATA_E_USAGE, 0,
+					  "--storage '%s': expected s3://BUCKET?endpoint=URL&region=R[&prefix=P]",
+					  storage);
 	if (!create && !metadata && !strata_path_exists(dbpath))
 		return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "no registry at '%s'", root);
-	if (!create && metadata && !strata_path_exists(root))
+	if (!create && metadata && !storage && !strata_path_exists(root))
 		return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "no registry at '%s'", root);
-	if (reg_blobstore_fs_open(root, create, bs, err) < 0)
+	if (create && !(storage && metadata) && strata_mkdir_p(root, 0755, err) < 0)
+		return -1;
+	if (storage ? reg_blobstore_s3_open(storage, bs, err) < 0 : reg_blobstore_fs_open(root, create, bs, err) < 0)
 		return -1;
 	if (metadata ? reg_meta_pg_open(metadata, NULL, meta, err) < 0
 		     : reg_meta_sqlite_open(dbpath, create, meta, err) < 0) {

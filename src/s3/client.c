@@ -271,7 +271,6 @@ static CURLcode attempt(struct s3_client *c, const struct s3_request *req, const
 	strata_buf_init(&x->body, req->collect ? S3_COLLECT_MAX : S3_ERRBODY_MAX);
 	struct curl_slist *hdrs = NULL;
 	hdrs = curl_slist_append(hdrs, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-	hdrs = curl_slist_append(hdrs, "Expect:");
 	cleanup_free char *tok = c->cfg.session_token ? xasprintf("x-amz-security-token: %s", c->cfg.session_token)
 						      : NULL;
 	if (tok)

@@ -39,7 +39,8 @@
  * every part and the tail, CompleteMultipartUpload. Both are atomic in S3:
  * the blob key is absent until it is whole (never half-visible). Then the
  * upload's objects are deleted (a failure there leaves a stray upload for
- * gc). Objects over 5 GiB are copied by ranges of 1 GiB (trash, recovery).
+ * gc). Objects over 5 GiB (the limit of one server-side copy) are copied
+ * through this process in 64 MiB parts when trashed or restored.
  *
  * Reads are ranged GETs of up to 4 MiB behind a reg_blob_reader read()
  * callback (fd = -1); an upload's reader maps positions onto its objects.
@@ -61,7 +62,6 @@
 #define PART_MIN (5ull << 20)
 #define PART_MAX (512ull << 20)
 #define COPY_MAX (5ull << 30)
-#define COPY_RANGE (1ull << 30)
 #define READ_WINDOW (4u << 20)
 #define MAX_PARTS 10000u
 
@@ -211,10 +211,6 @@ struct segment {
 	uint64_t off, len;
 };
 
-struct mpu_part {
-	char *etag;
-};
-
 static int mpu_abort(struct s3_store *s, const char *key, const char *upload_id, struct strata_error **err)
 {
 	struct s3_param p[] = { { "uploadId", upload_id } };
@@ -229,41 +225,70 @@ static int mpu_abort(struct s3_store *s, const char *key, const char *upload_id,
 	return rc;
 }
 
-/*
- * dst becomes the concatenation of the segments (each but the last >= 5
- * MiB, each <= 5 GiB) by a multipart upload of server-side part copies.
- */
-static int mpu_copy(struct s3_store *s, const char *dst, const struct segment *seg, size_t n,
-		    struct strata_error **err)
+/* CreateMultipartUpload on key. @return the UploadId (newly allocated) or NULL */
+static char *mpu_create(struct s3_store *s, const char *key, struct strata_error **err)
 {
 	struct s3_param up[] = { { "uploads", "" } };
-	struct s3_request rq = req_init("POST", dst);
+	struct s3_request rq = req_init("POST", key);
 	rq.params = up;
 	rq.n_params = 1;
 	rq.collect = true;
 	rq.idempotent = false;
 	struct s3_response rs;
 	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
+		return NULL;
 	if (rs.status != 200) {
 		s3_error(&rq, &rs, err);
 		s3_response_release(&rs);
-		return -1;
+		return NULL;
 	}
-	cleanup_free char *upload_id = s3_xml_text(rs.body, rs.body + rs.body_len, "UploadId");
+	char *id = s3_xml_text(rs.body, rs.body + rs.body_len, "UploadId");
 	s3_response_release(&rs);
-	if (!upload_id || !*upload_id)
-		return strata_error_makec(err, 0, 0, "S3 POST %s?uploads: no UploadId in the answer", dst);
+	if (!id || !*id) {
+		free(id);
+		strata_error_makec(err, 0, 0, "S3 POST %s?uploads: no UploadId in the answer", key);
+		return NULL;
+	}
+	return id;
+}
+
+static int mpu_complete(struct s3_store *s, const char *key, const char *upload_id, struct strata_buf *parts,
+			struct strata_error **err)
+{
+	struct strata_buf doc = STRATA_BUF_INIT;
+	strata_buf_addf(&doc, "<CompleteMultipartUpload>%s</CompleteMultipartUpload>", parts->data);
+	struct s3_param cp[] = { { "uploadId", upload_id } };
+	struct s3_request cr = req_init("POST", key);
+	cr.params = cp;
+	cr.n_params = 1;
+	cr.body = (struct s3_body){ .fd = -1, .mem = doc.data, .len = doc.len };
+	cr.collect = true;
+	struct s3_response cs;
+	int rc = s3_do(s->c, &cr, &cs, err) < 0 ? -1 : copy_answer(&cr, &cs, "CompleteMultipartUploadResult", err);
+	s3_response_release(&cs);
+	strata_buf_release(&doc);
+	return rc;
+}
+
+/*
+ * dst becomes the concatenation of whole objects (each but the last >= 5
+ * MiB, each <= 5 GiB) by a multipart upload of server-side part copies.
+ * (No x-amz-copy-source-range: Debian 12's libcurl sorts it before
+ * x-amz-copy-source when signing, and the signature does not match.)
+ */
+static int mpu_copy(struct s3_store *s, const char *dst, const struct segment *seg, size_t n,
+		    struct strata_error **err)
+{
+	cleanup_free char *upload_id = mpu_create(s, dst, err);
+	if (!upload_id)
+		return -1;
 	struct strata_buf done = STRATA_BUF_INIT;
-	strata_buf_adds(&done, "<CompleteMultipartUpload>");
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
-		char num[24], range[80];
+		char num[24];
 		snprintf(num, sizeof(num), "%zu", i + 1);
-		snprintf(range, sizeof(range), "x-amz-copy-source-range: bytes=%llu-%llu",
-			 (unsigned long long)seg[i].off, (unsigned long long)(seg[i].off + seg[i].len - 1));
 		cleanup_free char *src = copy_source(s, seg[i].key);
-		const char *hdrs[] = { src, range, NULL };
+		const char *hdrs[] = { src, NULL };
 		struct s3_param pp[] = { { "partNumber", num }, { "uploadId", upload_id } };
 		struct s3_request pr = req_init("PUT", dst);
 		pr.params = pp;
@@ -283,42 +308,70 @@ static int mpu_copy(struct s3_store *s, const char *dst, const struct segment *s
 		if (!rc)
 			strata_buf_addf(&done, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", i + 1, etag);
 	}
-	strata_buf_adds(&done, "</CompleteMultipartUpload>");
-	if (!rc) {
-		struct s3_param cp[] = { { "uploadId", upload_id } };
-		struct s3_request cr = req_init("POST", dst);
-		cr.params = cp;
-		cr.n_params = 1;
-		cr.body = (struct s3_body){ .fd = -1, .mem = done.data, .len = done.len };
-		cr.collect = true;
-		struct s3_response cs;
-		if (s3_do(s->c, &cr, &cs, err) < 0)
-			rc = -1;
-		else
-			rc = copy_answer(&cr, &cs, "CompleteMultipartUploadResult", err);
-		s3_response_release(&cs);
-	}
+	if (!rc)
+		rc = mpu_complete(s, dst, upload_id, &done, err);
 	strata_buf_release(&done);
 	if (rc)
 		mpu_abort(s, dst, upload_id, NULL);
 	return rc;
 }
 
-/* dst = src (size bytes), server-side */
+/*
+ * dst = src for objects over 5 GiB (a single copy's limit): the bytes go
+ * through this process in ranges of 64 MiB, each uploaded as a part (see
+ * mpu_copy for why not UploadPartCopy with ranges).
+ */
+static int stream_copy(struct s3_store *s, const char *src, const char *dst, uint64_t size,
+		       struct strata_error **err)
+{
+	static const uint64_t step = 64ull << 20;
+	cleanup_free char *upload_id = mpu_create(s, dst, err);
+	if (!upload_id)
+		return -1;
+	cleanup_free char *buf = xmalloc((size_t)step);
+	struct strata_buf done = STRATA_BUF_INIT;
+	int rc = 0;
+	unsigned num = 0;
+	for (uint64_t off = 0; off < size && !rc; off += step) {
+		size_t want = (size_t)(size - off < step ? size - off : step);
+		ssize_t got = obj_get(s, src, off, want, buf, err);
+		if (got != (ssize_t)want) {
+			rc = got < 0 ? -1 : strata_error_makec(err, 0, 0, "S3 copy %s: short read at %llu", src,
+							      (unsigned long long)off);
+			break;
+		}
+		char pn[24];
+		snprintf(pn, sizeof(pn), "%u", ++num);
+		struct s3_param pp[] = { { "partNumber", pn }, { "uploadId", upload_id } };
+		struct s3_request pr = req_init("PUT", dst);
+		pr.params = pp;
+		pr.n_params = 2;
+		pr.body = (struct s3_body){ .fd = -1, .mem = buf, .len = want };
+		struct s3_response ps;
+		if (s3_do(s->c, &pr, &ps, err) < 0) {
+			rc = -1;
+			break;
+		}
+		if (ps.status != 200 || !ps.etag)
+			rc = ps.status != 200 ? s3_error(&pr, &ps, err)
+					      : strata_error_makec(err, 0, 0, "S3 UploadPart %s: no ETag", dst);
+		else
+			strata_buf_addf(&done, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", num, ps.etag);
+		s3_response_release(&ps);
+	}
+	if (!rc)
+		rc = mpu_complete(s, dst, upload_id, &done, err);
+	strata_buf_release(&done);
+	if (rc)
+		mpu_abort(s, dst, upload_id, NULL);
+	return rc;
+}
+
+/* dst = src (size bytes), server-side up to 5 GiB */
 static int obj_copy(struct s3_store *s, const char *src, const char *dst, uint64_t size, struct strata_error **err)
 {
-	if (size > COPY_MAX) {
-		size_t n = (size_t)((size + COPY_RANGE - 1) / COPY_RANGE);
-		struct segment *seg = xcalloc(n, sizeof(*seg));
-		for (size_t i = 0; i < n; i++) {
-			seg[i].key = (char *)src;
-			seg[i].off = i * COPY_RANGE;
-			seg[i].len = size - seg[i].off < COPY_RANGE ? size - seg[i].off : COPY_RANGE;
-		}
-		int rc = mpu_copy(s, dst, seg, n, err);
-		free(seg);
-		return rc;
-	}
+	if (size > COPY_MAX)
+		return stream_copy(s, src, dst, size, err);
 	cleanup_free char *h = copy_source(s, src);
 	const char *hdrs[] = { h, NULL };
 	struct s3_request rq = req_init("PUT", dst);

@@ -631,6 +631,10 @@ static int s3s_stat(struct reg_blobstore *bs, const char *digest, uint64_t *size
 	return obj_head(S3(bs), k, size, NULL, err);
 }
 
+/*
+ * One ranged GET of the first window both opens the blob (its size is in
+ * Content-Range) and reads it: a manifest or a small blob costs one request.
+ */
 static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, uint64_t len,
 		    struct reg_blob_reader *out, struct strata_error **err)
 {
@@ -638,11 +642,43 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	char *k = blob_key(s, digest);
+	char *cache = xmalloc(READ_WINDOW);
+	size_t want = len < READ_WINDOW ? (size_t)(len ? len : 1) : READ_WINDOW;
+	char range[64];
+	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + want - 1));
+	const char *hdrs[] = { range, NULL };
+	struct s3_request rq = req_init("GET", k);
+	rq.headers = hdrs;
+	rq.buf = cache;
+	rq.cap = READ_WINDOW;
+	struct s3_response rs;
+	int rc = s3_do(s->c, &rq, &rs, err) < 0 ? -1 : 1;
 	uint64_t size = 0;
-	int h = obj_head(s, k, &size, NULL, err);
-	if (h <= 0) {
+	if (rc > 0) {
+		if (rs.status == 404)
+			rc = 0;
+		else if ((rs.status == 206 || rs.status == 416) && rs.has_length)
+			size = rs.content_length;
+		else if (rs.status == 200)
+			size = rs.got; /* the whole object (the range was ignored) */
+		else
+			rc = s3_error(&rq, &rs, err);
+	}
+	long status = rs.status;
+	size_t got = status == 206 || status == 200 ? rs.got : 0;
+	s3_response_release(&rs);
+	if (rc <= 0) {
+		free(cache);
 		free(k);
-		return h;
+		return rc;
+	}
+	if (status == 200) {
+		/* the cached bytes start at 0 */
+		if (off > size)
+			off = size;
+		memmove(cache, cache + off, (size_t)(size - off));
+		got = (size_t)(size - off);
 	}
 	if (off > size)
 		off = size;
@@ -652,6 +688,9 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	r->n = 1;
 	r->seg = xcalloc(1, sizeof(*r->seg));
 	r->seg[0] = (struct segment){ .key = k, .off = 0, .len = size };
+	r->cache = cache;
+	r->cache_off = off;
+	r->cache_len = got;
 	reader_make(s, r, off, len, size, out);
 	return 1;
 }
@@ -946,6 +985,7 @@ static int s3s_upload_delete(struct reg_blobstore *bs, const char *id, const cha
 	int rc = upload_look(s, id, &u, err);
 	if (rc <= 0)
 		return rc;
+	rc = 0;
 	for (size_t i = 0; i < u.nkeys && !rc; i++)
 		rc = obj_delete(s, u.keys[i], err);
 	upload_release(&u);

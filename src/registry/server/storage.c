@@ -45,10 +45,13 @@ int reg_storage_open(const char *root, const char *storage, const char *metadata
 	if (metadata && !is_pg_url(metadata))
 		return strata_error_makec(err, STRATA_E_USAGE, 0,
 					  "--metadata '%s': expected postgres://USER@HOST:PORT/DB", metadata);
-	if (storage && !s3_is_url(storage))
-		return strata_error_makec(err, STRATA_E_USAGE, 0,
-					  "--storage '%s': expected s3://BUCKET?endpoint=URL&region=R[&prefix=P]",
-					  storage);
+	if (storage) {
+		/* a bad URL is named before anything else is looked at */
+		struct s3_config c;
+		if (s3_url_parse(storage, &c, err) < 0)
+			return -1;
+		s3_config_release(&c);
+	}
 	if (!create && !metadata && !strata_path_exists(dbpath))
 		return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "no registry at '%s'", root);
 	if (!create && metadata && !storage && !strata_path_exists(root))

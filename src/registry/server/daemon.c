@@ -144,8 +144,15 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	pthread_mutex_init(&r->lock, NULL);
 	r->root = xstrdup(cfg->root);
 	if (!r->cfg.threads) {
+		/*
+		 * Over S3 every blob or manifest read blocks its worker on the
+		 * network (a manifest GET is one S3 request): as many workers as
+		 * CPUs capped a 2-CPU instance at ~35 manifest GET/s against
+		 * ~570 with 32 (bench/RESULTS.md, run-s3-pg).
+		 */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		r->cfg.threads = n < 2 ? 2 : (unsigned)n;
+		long min = r->cfg.storage ? 32 : 2;
+		r->cfg.threads = n < min ? (unsigned)min : (unsigned)n;
 	}
 	if (!r->cfg.max_connections)
 		r->cfg.max_connections = 512;

@@ -43,7 +43,7 @@ struct registry_server_config {
 	bool read_only;          /* refuse every write with 405 UNSUPPORTED */
 	enum registry_log_format log_format;
 	int log_fd;              /* access log destination (e.g. 2) */
-	unsigned threads;        /* worker threads; 0 = number of CPUs (min 2) */
+	unsigned threads;        /* worker threads; 0 = number of CPUs (min 2; with storage: min 32) */
 	unsigned max_connections;/* 0 = 512 */
 	unsigned timeout;        /* idle connection timeout in seconds; 0 = 60 */
 	unsigned max_uploads;    /* concurrent upload bodies before 429; 0 = 128 */

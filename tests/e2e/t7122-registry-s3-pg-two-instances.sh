@@ -73,4 +73,8 @@ test_expect_success 'a blob pushed through A mounts into another repository thro
     curl -sf "http://$A_ADDR/v2/s3/other/blobs/$L" | cmp - "back/blobs/sha256/${L#sha256:}"
 '
 
+test_expect_success 'no sanitizer report in either instance log' '
+    sreg_logs_clean A B
+'
+
 test_done

@@ -108,4 +108,8 @@ test_expect_success 'a session cancelled through B is unknown to A' '
     test "$(http_status "http://$A_ADDR$L")" = 404
 '
 
+test_expect_success 'no sanitizer report in either instance log' '
+    sreg_logs_clean A B
+'
+
 test_done

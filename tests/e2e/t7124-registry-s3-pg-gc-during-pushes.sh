@@ -89,4 +89,8 @@ test_expect_success 'a gc with no grace at all after the pushes keeps every tagg
     pulled_whole $B_ADDR gc/keep keep
 '
 
+test_expect_success 'no sanitizer report in either instance log' '
+    sreg_logs_clean A B
+'
+
 test_done

@@ -100,4 +100,8 @@ test_expect_success 'strata registry retention --policy --storage --metadata agr
     grep -x "would delete 0 tags" out && grep -c "^keep " out >n && test "$(cat n)" = 7
 '
 
+test_expect_success 'no sanitizer report in either instance log' '
+    sreg_logs_clean A B
+'
+
 test_done

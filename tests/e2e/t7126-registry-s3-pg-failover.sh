@@ -103,4 +103,8 @@ test_expect_success 'round-robin over both: pushes and pulls spread over A and B
     grep -q "/v2/s3/rr" "$TRASH/A.log" && grep -q "/v2/s3/rr" "$TRASH/B.log"
 '
 
+test_expect_success 'no sanitizer report in either instance log' '
+    sreg_logs_clean A B
+'
+
 test_done

@@ -9,6 +9,7 @@
  *   xml.c     the minimal XML reading S3 answers need
  *   client.c  requests through libcurl (CURLOPT_AWS_SIGV4 signs them),
  *             path-style addressing, bounded retries, error bodies
+ *   objects.c HEAD/GET/PUT/DELETE, copies, multipart concatenation, listing
  *
  * Thread-safe: a client may be used by any number of threads at once (one
  * easy handle per request, a shared connection cache).
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "util/util.h"
@@ -137,5 +139,44 @@ char *s3_url(const struct s3_client *c, const char *key, const char *query);
 char *s3_presign_get(const struct s3_client *c, const char *key, unsigned expires);
 /* Parse an HTTP date or an ISO 8601 time (LastModified). @return seconds, or 0 */
 int64_t s3_parse_time(const char *s);
+
+/* ---- object operations (objects.c); keys include any prefix ---- */
+/* A request with the defaults: no parameters, no body, idempotent. */
+struct s3_request s3_request_init(const char *method, const char *key);
+/* @return 1 (size, mtime set; either may be NULL), 0 absent, -1 */
+int s3_head(struct s3_client *c, const char *key, uint64_t *size, int64_t *mtime, struct strata_error **err);
+/* GET [off, off + len) into buf (len > 0). @return bytes (short at the end; 0 past it), -1 (absent too) */
+ssize_t s3_get(struct s3_client *c, const char *key, uint64_t off, size_t len, char *buf,
+	       struct strata_error **err);
+/* PUT [off, off + len) of fd, or of mem when fd < 0; *etag (may be NULL) newly allocated. @return 0 or -1 */
+int s3_put(struct s3_client *c, const char *key, int fd, const void *mem, uint64_t off, uint64_t len,
+	   char **etag, struct strata_error **err);
+/* DELETE (absent is success). @return 0 or -1 */
+int s3_delete(struct s3_client *c, const char *key, struct strata_error **err);
+/* dst = src (size bytes): CopyObject, or over 5 GiB through this process. @return 0 or -1 */
+int s3_copy(struct s3_client *c, const char *src, const char *dst, uint64_t size, struct strata_error **err);
+/* A whole object (key) of len bytes, as one part of s3_concat (off: for readers). */
+struct s3_segment {
+	char *key;
+	uint64_t off, len;
+};
+/*
+ * dst = the concatenation of n whole objects (each but the last >= 5 MiB,
+ * each <= 5 GiB): a multipart upload of server-side part copies, atomic
+ * at CompleteMultipartUpload; aborted on failure. @return 0 or -1
+ */
+int s3_concat(struct s3_client *c, const char *dst, const struct s3_segment *seg, size_t n,
+	      struct strata_error **err);
+/* AbortMultipartUpload (absent is success). @return 0 or -1 */
+int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id, struct strata_error **err);
+/* One listed object. */
+struct s3_object {
+	char *key;
+	uint64_t size;
+	int64_t mtime;
+};
+typedef int (*s3_object_fn)(void *ud, const struct s3_object *o, struct strata_error **err);
+/* Every object whose key starts with prefix, in key order; non-zero from fn stops and is returned. */
+int s3_list(struct s3_client *c, const char *prefix, s3_object_fn fn, void *ud, struct strata_error **err);
 
 #endif

@@ -7,10 +7,12 @@
 # alternate between the instances and cross the 5 MiB part minimum, with
 # the objects it leaves in the bucket checked (parts, tail, none after the
 # PUT); a chunk cut short and continued on the other instance (re-hashed
-# from the bucket); monolithic and sha512 uploads; ranged GETs; gc (objects
-# gone from the bucket, the trash empty, stale sessions removed, gc while
-# the other instance takes pushes); S3's errors named at start; kill -9 of
-# an instance mid-chunk and the client's retry through the other.
+# from the bucket); monolithic, empty and sha512 uploads; ranged GETs; gc
+# (listing in small pages; objects gone from the bucket, the trash empty,
+# stale sessions and cut publications removed, gc while the other instance
+# takes pushes); the trash of a dead gc restored at server start; S3's
+# errors named at start; kill -9 of an instance mid-chunk and the client's
+# retry through the other.
 . "$(dirname "$0")/lib.sh"
 
 start_postgres
@@ -133,27 +135,35 @@ test_expect_success 'monolithic, empty and sha512 uploads; a wrong digest publis
     wait_until 10 no_mono
 '
 
-test_expect_success 'gc over S3 and PostgreSQL removes unreferenced blobs from the bucket, trash emptied' '
+test_expect_success 'gc over S3 and PostgreSQL (listing in pages of 2) removes unreferenced blobs, trash emptied' '
     mkdir -p g1 && head -c 40000 /dev/urandom >g1/f && make_layer_tgz g1 g1.tgz &&
     make_oci_image gl t g1.tgz &&
     skopeo copy --dest-tls-verify=false oci:gl:t docker://$A_ADDR/s3/gone:t &&
     G=$(sha256sum g1.tgz | cut -d" " -f1) &&
     s3_keys blobs/ | grep -x "blobs/sha256/$G" &&
     test "$(http_status -X DELETE "http://$A_ADDR/v2/s3/gone/manifests/t")" = 202 &&
-    strata registry gc --storage "$S3_URL" --metadata "$PG_URL" --grace 0 >gc.out &&
+    s3_keys blobs/ >before && test "$(wc -l <before)" -gt 6 &&
+    STRATA_S3_MAX_KEYS=2 STRATA_LOG=debug strata registry gc --storage "$S3_URL" --metadata "$PG_URL" --grace 0 >gc.out 2>gc.err &&
     grep "removed blob sha256:$G" gc.out &&
+    grep -c "continuation-token=" gc.err >pages && test "$(cat pages)" -ge 3 &&
     ! s3_keys blobs/ | grep -x "blobs/sha256/$G" &&
     test -z "$(s3_keys trash/)" &&
     skopeo copy --src-tls-verify=false docker://$B_ADDR/s3/img:1 oci:back2:img
 '
 
-test_expect_success 'gc removes a stale upload session and its objects' '
+test_expect_success 'gc removes a stale upload session and a publication cut short (its multipart upload)' '
     L=$(curl -si -X POST "http://$A_ADDR/v2/s3/stale/blobs/uploads/" | tr -d "\r" | sed -n "s/^Location: //Ip") &&
     ID=${L##*/} &&
     test "$(http_status -X PATCH --data-binary @c1 "http://$A_ADDR$L")" = 202 &&
     test -n "$(s3_keys "uploads/$ID/")" &&
+    Z=0000000000000000000000000000000000000000000000000000000000000000 &&
+    s3_curl -sf -X POST "$S3_ENDPOINT/$S3_BUCKET/blobs/sha256/$Z?uploads=" >mpu &&
+    U=$(sed -n "s/.*<UploadId>\(.*\)<\/UploadId>.*/\1/p" mpu) && test -n "$U" &&
+    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?prefix=blobs%2F&uploads=" | grep -F "<UploadId>$U</UploadId>" &&
     strata registry gc --storage "$S3_URL" --metadata "$PG_URL" --grace 0 --upload-ttl 0 >gc2.out &&
     grep "removed upload $ID" gc2.out &&
+    grep -F "removed upload .publish-sha256-$Z.$U" gc2.out &&
+    ! s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?prefix=blobs%2F&uploads=" | grep -F "<UploadId>" &&
     test -z "$(s3_keys "uploads/$ID/")" &&
     test "$(http_status "http://$A_ADDR$L")" = 404
 '
@@ -173,6 +183,21 @@ test_expect_success 'gc from one command while B takes pushes: no push fails, ev
         skopeo copy --src-tls-verify=false docker://$A_ADDR/s3/gc$i:t oci:wb$i:t >/dev/null || exit 1
         cmp wl$i/blobs/sha256/$(sha256sum w$i.tgz | cut -d" " -f1) wb$i/blobs/sha256/$(sha256sum w$i.tgz | cut -d" " -f1) || exit 1
     done
+'
+
+test_expect_success 'blobs a dead gc left in the trash: known ones restored at server start, others deleted' '
+    L1=$(sha256sum l1.tgz | cut -d" " -f1) &&
+    s3_curl -sf -X PUT -H "x-amz-copy-source: /$S3_BUCKET/blobs/sha256/$L1" "$S3_ENDPOINT/$S3_BUCKET/trash/sha256-$L1" >/dev/null &&
+    s3_curl -sf -X DELETE "$S3_ENDPOINT/$S3_BUCKET/blobs/sha256/$L1" &&
+    echo junk >junk && s3_curl -sf -T junk "$S3_ENDPOINT/$S3_BUCKET/trash/sha256-$(sha256sum junk | cut -d" " -f1)" &&
+    test "$(http_status "http://$A_ADDR/v2/s3/img/blobs/sha256:$L1")" = 404 &&
+    P=$(free_port) &&
+    { "$STRATA_BIN" registry serve --addr 127.0.0.1:$P --root "$ROOT" --storage "$S3_URL" --metadata "$PG_URL" >C.log 2>&1 & } &&
+    C=$! &&
+    wait_http "http://127.0.0.1:$P/v2/" 30 &&
+    curl -sf "http://$A_ADDR/v2/s3/img/blobs/sha256:$L1" | cmp - l1.tgz &&
+    test -z "$(s3_keys trash/)" &&
+    kill -TERM $C && wait $C
 '
 
 test_expect_success 'S3 errors at start are named: no such bucket, wrong key' '

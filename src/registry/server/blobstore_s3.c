@@ -39,7 +39,9 @@
  * every part and the tail, CompleteMultipartUpload. Both are atomic in S3:
  * the blob key is absent until it is whole (never half-visible). Then the
  * upload's objects are deleted (a failure there leaves a stray upload for
- * gc). Objects over 5 GiB (the limit of one server-side copy) are copied
+ * gc). A multipart publication cut short by a crash is listed by
+ * upload_list as ".publish-<alg>-<hex>.<UploadId>" (dated by its start),
+ * so gc aborts it after the upload TTL. Objects over 5 GiB (the limit of one server-side copy) are copied
  * through this process in 64 MiB parts when trashed or restored.
  *
  * Reads are ranged GETs of up to 4 MiB behind a reg_blob_reader read()
@@ -61,7 +63,6 @@
 
 #define PART_MIN (5ull << 20)
 #define PART_MAX (512ull << 20)
-#define COPY_MAX (5ull << 30)
 #define READ_WINDOW (4u << 20)
 #define MAX_PARTS 10000u
 
@@ -92,369 +93,6 @@ static char *trash_key(struct s3_store *s, const char *digest)
 static char *up_key(struct s3_store *s, const char *id, const char *kind, unsigned n)
 {
 	return xasprintf("%suploads/%s/%s-%05u", s->pfx, id, kind, n);
-}
-
-/* ---- object operations ---- */
-
-static struct s3_request req_init(const char *method, const char *key)
-{
-	return (struct s3_request){ .method = method, .key = key, .body = { .fd = -1 }, .idempotent = true };
-}
-
-/* @return 1 (size, mtime set), 0 absent, -1 */
-static int obj_head(struct s3_store *s, const char *key, uint64_t *size, int64_t *mtime, struct strata_error **err)
-{
-	struct s3_request rq = req_init("HEAD", key);
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
-	int rc = 1;
-	if (rs.status == 404)
-		rc = 0;
-	else if (rs.status != 200)
-		rc = s3_error(&rq, &rs, err);
-	else {
-		if (size)
-			*size = rs.content_length;
-		if (mtime)
-			*mtime = rs.last_modified;
-	}
-	s3_response_release(&rs);
-	return rc;
-}
-
-/* GET [off, off + len) of key into buf. @return bytes (short at the end), 0 absent... -1 */
-static ssize_t obj_get(struct s3_store *s, const char *key, uint64_t off, size_t len, char *buf,
-		       struct strata_error **err)
-{
-	char range[64];
-	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + len - 1));
-	const char *hdrs[] = { range, NULL };
-	struct s3_request rq = req_init("GET", key);
-	rq.headers = hdrs;
-	rq.buf = buf;
-	rq.cap = len;
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
-	ssize_t rc;
-	if (rs.status == 206 || rs.status == 200)
-		rc = (ssize_t)rs.got;
-	else if (rs.status == 416)
-		rc = 0;
-	else
-		rc = s3_error(&rq, &rs, err);
-	s3_response_release(&rs);
-	return rc;
-}
-
-static int obj_put(struct s3_store *s, const char *key, int fd, const void *mem, uint64_t off, uint64_t len,
-		   char **etag, struct strata_error **err)
-{
-	struct s3_request rq = req_init("PUT", key);
-	rq.body = (struct s3_body){ .fd = fd, .mem = mem ? mem : (fd < 0 ? "" : NULL), .off = off, .len = len };
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
-	int rc = rs.status == 200 ? 0 : s3_error(&rq, &rs, err);
-	if (!rc && etag) {
-		*etag = rs.etag;
-		rs.etag = NULL;
-	}
-	s3_response_release(&rs);
-	return rc;
-}
-
-/* absent is success */
-static int obj_delete(struct s3_store *s, const char *key, struct strata_error **err)
-{
-	struct s3_request rq = req_init("DELETE", key);
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
-	int rc = rs.status == 204 || rs.status == 200 || rs.status == 404 ? 0 : s3_error(&rq, &rs, err);
-	s3_response_release(&rs);
-	return rc;
-}
-
-static char *copy_source(struct s3_store *s, const char *key)
-{
-	cleanup_free char *k = s3_uri_encode(key, true);
-	return xasprintf("x-amz-copy-source: /%s/%s", s->bucket, k);
-}
-
-/* S3 may answer 200 to a copy and put the error in the body */
-static int copy_answer(const struct s3_request *rq, struct s3_response *rs, const char *result_tag,
-		       struct strata_error **err)
-{
-	if (rs->status != 200)
-		return s3_error(rq, rs, err);
-	const char *p = rs->body, *end = rs->body + rs->body_len, *in, *ie;
-	if (s3_xml_next(&p, end, "Error", &in, &ie)) {
-		free(rs->code);
-		free(rs->message);
-		rs->code = s3_xml_text(in, ie, "Code");
-		rs->message = s3_xml_text(in, ie, "Message");
-		rs->status = 500;
-		return s3_error(rq, rs, err);
-	}
-	p = rs->body;
-	if (!s3_xml_next(&p, end, result_tag, &in, &ie))
-		return strata_error_makec(err, 0, 0, "S3 %s %s: no <%s> in the answer", rq->method, rq->key,
-					  result_tag);
-	return 0;
-}
-
-struct segment {
-	char *key;
-	uint64_t off, len;
-};
-
-static int mpu_abort(struct s3_store *s, const char *key, const char *upload_id, struct strata_error **err)
-{
-	struct s3_param p[] = { { "uploadId", upload_id } };
-	struct s3_request rq = req_init("DELETE", key);
-	rq.params = p;
-	rq.n_params = 1;
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
-	int rc = rs.status == 204 || rs.status == 200 || rs.status == 404 ? 0 : s3_error(&rq, &rs, err);
-	s3_response_release(&rs);
-	return rc;
-}
-
-/* CreateMultipartUpload on key. @return the UploadId (newly allocated) or NULL */
-static char *mpu_create(struct s3_store *s, const char *key, struct strata_error **err)
-{
-	struct s3_param up[] = { { "uploads", "" } };
-	struct s3_request rq = req_init("POST", key);
-	rq.params = up;
-	rq.n_params = 1;
-	rq.collect = true;
-	rq.idempotent = false;
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return NULL;
-	if (rs.status != 200) {
-		s3_error(&rq, &rs, err);
-		s3_response_release(&rs);
-		return NULL;
-	}
-	char *id = s3_xml_text(rs.body, rs.body + rs.body_len, "UploadId");
-	s3_response_release(&rs);
-	if (!id || !*id) {
-		free(id);
-		strata_error_makec(err, 0, 0, "S3 POST %s?uploads: no UploadId in the answer", key);
-		return NULL;
-	}
-	return id;
-}
-
-static int mpu_complete(struct s3_store *s, const char *key, const char *upload_id, struct strata_buf *parts,
-			struct strata_error **err)
-{
-	struct strata_buf doc = STRATA_BUF_INIT;
-	strata_buf_addf(&doc, "<CompleteMultipartUpload>%s</CompleteMultipartUpload>", parts->data);
-	struct s3_param cp[] = { { "uploadId", upload_id } };
-	struct s3_request cr = req_init("POST", key);
-	cr.params = cp;
-	cr.n_params = 1;
-	cr.body = (struct s3_body){ .fd = -1, .mem = doc.data, .len = doc.len };
-	cr.collect = true;
-	struct s3_response cs;
-	int rc = s3_do(s->c, &cr, &cs, err) < 0 ? -1 : copy_answer(&cr, &cs, "CompleteMultipartUploadResult", err);
-	s3_response_release(&cs);
-	strata_buf_release(&doc);
-	return rc;
-}
-
-/*
- * dst becomes the concatenation of whole objects (each but the last >= 5
- * MiB, each <= 5 GiB) by a multipart upload of server-side part copies.
- * (No x-amz-copy-source-range: Debian 12's libcurl sorts it before
- * x-amz-copy-source when signing, and the signature does not match.)
- */
-static int mpu_copy(struct s3_store *s, const char *dst, const struct segment *seg, size_t n,
-		    struct strata_error **err)
-{
-	cleanup_free char *upload_id = mpu_create(s, dst, err);
-	if (!upload_id)
-		return -1;
-	struct strata_buf done = STRATA_BUF_INIT;
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		char num[24];
-		snprintf(num, sizeof(num), "%zu", i + 1);
-		cleanup_free char *src = copy_source(s, seg[i].key);
-		const char *hdrs[] = { src, NULL };
-		struct s3_param pp[] = { { "partNumber", num }, { "uploadId", upload_id } };
-		struct s3_request pr = req_init("PUT", dst);
-		pr.params = pp;
-		pr.n_params = 2;
-		pr.headers = hdrs;
-		pr.collect = true;
-		struct s3_response ps;
-		if (s3_do(s->c, &pr, &ps, err) < 0) {
-			rc = -1;
-			break;
-		}
-		rc = copy_answer(&pr, &ps, "CopyPartResult", err);
-		cleanup_free char *etag = rc ? NULL : s3_xml_text(ps.body, ps.body + ps.body_len, "ETag");
-		s3_response_release(&ps);
-		if (!rc && !etag)
-			rc = strata_error_makec(err, 0, 0, "S3 UploadPartCopy %s part %zu: no ETag", dst, i + 1);
-		if (!rc)
-			strata_buf_addf(&done, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", i + 1, etag);
-	}
-	if (!rc)
-		rc = mpu_complete(s, dst, upload_id, &done, err);
-	strata_buf_release(&done);
-	if (rc)
-		mpu_abort(s, dst, upload_id, NULL);
-	return rc;
-}
-
-/*
- * dst = src for objects over 5 GiB (a single copy's limit): the bytes go
- * through this process in ranges of 64 MiB, each uploaded as a part (see
- * mpu_copy for why not UploadPartCopy with ranges).
- */
-static int stream_copy(struct s3_store *s, const char *src, const char *dst, uint64_t size,
-		       struct strata_error **err)
-{
-	static const uint64_t step = 64ull << 20;
-	cleanup_free char *upload_id = mpu_create(s, dst, err);
-	if (!upload_id)
-		return -1;
-	cleanup_free char *buf = xmalloc((size_t)step);
-	struct strata_buf done = STRATA_BUF_INIT;
-	int rc = 0;
-	unsigned num = 0;
-	for (uint64_t off = 0; off < size && !rc; off += step) {
-		size_t want = (size_t)(size - off < step ? size - off : step);
-		ssize_t got = obj_get(s, src, off, want, buf, err);
-		if (got != (ssize_t)want) {
-			rc = got < 0 ? -1 : strata_error_makec(err, 0, 0, "S3 copy %s: short read at %llu", src,
-							      (unsigned long long)off);
-			break;
-		}
-		char pn[24];
-		snprintf(pn, sizeof(pn), "%u", ++num);
-		struct s3_param pp[] = { { "partNumber", pn }, { "uploadId", upload_id } };
-		struct s3_request pr = req_init("PUT", dst);
-		pr.params = pp;
-		pr.n_params = 2;
-		pr.body = (struct s3_body){ .fd = -1, .mem = buf, .len = want };
-		struct s3_response ps;
-		if (s3_do(s->c, &pr, &ps, err) < 0) {
-			rc = -1;
-			break;
-		}
-		if (ps.status != 200 || !ps.etag)
-			rc = ps.status != 200 ? s3_error(&pr, &ps, err)
-					      : strata_error_makec(err, 0, 0, "S3 UploadPart %s: no ETag", dst);
-		else
-			strata_buf_addf(&done, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", num, ps.etag);
-		s3_response_release(&ps);
-	}
-	if (!rc)
-		rc = mpu_complete(s, dst, upload_id, &done, err);
-	strata_buf_release(&done);
-	if (rc)
-		mpu_abort(s, dst, upload_id, NULL);
-	return rc;
-}
-
-/* dst = src (size bytes), server-side up to 5 GiB */
-static int obj_copy(struct s3_store *s, const char *src, const char *dst, uint64_t size, struct strata_error **err)
-{
-	if (size > COPY_MAX)
-		return stream_copy(s, src, dst, size, err);
-	cleanup_free char *h = copy_source(s, src);
-	const char *hdrs[] = { h, NULL };
-	struct s3_request rq = req_init("PUT", dst);
-	rq.headers = hdrs;
-	rq.collect = true;
-	struct s3_response rs;
-	if (s3_do(s->c, &rq, &rs, err) < 0)
-		return -1;
-	int rc = copy_answer(&rq, &rs, "CopyObjectResult", err);
-	s3_response_release(&rs);
-	return rc;
-}
-
-/* One listed object. */
-struct obj {
-	char *key;
-	uint64_t size;
-	int64_t mtime;
-};
-
-typedef int (*obj_fn)(void *ud, const struct obj *o, struct strata_error **err);
-
-/* Every object whose key starts with prefix, in key order (ListObjectsV2). Non-zero from fn stops. */
-static int obj_list(struct s3_store *s, const char *prefix, obj_fn fn, void *ud, struct strata_error **err)
-{
-	char *token = NULL;
-	int rc = 0;
-	do {
-		struct s3_param p[3] = { { "list-type", "2" }, { "prefix", prefix }, { "continuation-token", token } };
-		struct s3_request rq = req_init("GET", NULL);
-		rq.params = p;
-		rq.n_params = token ? 3 : 2;
-		rq.collect = true;
-		struct s3_response rs;
-		if (s3_do(s->c, &rq, &rs, err) < 0) {
-			rc = -1;
-			break;
-		}
-		free(token);
-		token = NULL;
-		if (rs.status != 200) {
-			rc = s3_error(&rq, &rs, err);
-			strata_error_wrap(err, "list '%s'", prefix);
-			s3_response_release(&rs);
-			break;
-		}
-		const char *end = rs.body + rs.body_len, *pos = rs.body, *in, *ie;
-		if (!s3_xml_next(&pos, end, "ListBucketResult", &in, &ie)) {
-			rc = strata_error_makec(err, 0, 0, "S3 list '%s': the answer is not a ListBucketResult", prefix);
-			s3_response_release(&rs);
-			break;
-		}
-		const char *lp = in, *cin, *cie;
-		while (!rc && s3_xml_next(&lp, ie, "Contents", &cin, &cie)) {
-			struct obj o = { 0 };
-			o.key = s3_xml_text(cin, cie, "Key");
-			cleanup_free char *sz = s3_xml_text(cin, cie, "Size");
-			cleanup_free char *lm = s3_xml_text(cin, cie, "LastModified");
-			if (!o.key || !sz) {
-				free(o.key);
-				rc = strata_error_makec(err, 0, 0, "S3 list '%s': an entry without Key or Size", prefix);
-				break;
-			}
-			o.size = strtoull(sz, NULL, 10);
-			o.mtime = s3_parse_time(lm);
-			if (!strncmp(o.key, prefix, strlen(prefix)))
-				rc = fn(ud, &o, err);
-			free(o.key);
-		}
-		cleanup_free char *trunc = s3_xml_text(in, ie, "IsTruncated");
-		if (!rc && trunc && !strcmp(trunc, "true")) {
-			token = s3_xml_text(in, ie, "NextContinuationToken");
-			if (!token || !*token) {
-				free(token);
-				token = NULL;
-				rc = strata_error_makec(err, 0, 0, "S3 list '%s': truncated without a continuation token",
-							prefix);
-			}
-		}
-		s3_response_release(&rs);
-	} while (token && !rc);
-	free(token);
-	return rc;
 }
 
 /* ---- an upload's objects ---- */
@@ -491,7 +129,7 @@ struct look_ctx {
 	size_t plen;
 };
 
-static int look_one(void *ud, const struct obj *o, struct strata_error **err)
+static int look_one(void *ud, const struct s3_object *o, struct strata_error **err)
 {
 	(void)err;
 	struct look_ctx *l = ud;
@@ -525,7 +163,7 @@ static int upload_look(struct s3_store *s, const char *id, struct upload *u, str
 		u->seen_size[i] = u->tail_sizes[i] = UINT64_MAX;
 	cleanup_free char *prefix = xasprintf("%suploads/%s/", s->pfx, id);
 	struct look_ctx l = { u, strlen(prefix) };
-	if (obj_list(s, prefix, look_one, &l, err) < 0) {
+	if (s3_list(s->c, prefix, look_one, &l, err) < 0) {
 		upload_release(u);
 		return -1;
 	}
@@ -551,7 +189,7 @@ static int upload_look(struct s3_store *s, const char *id, struct upload *u, str
 struct s3_reader {
 	struct s3_store *s;
 	size_t n;
-	struct segment *seg;     /* the objects, in order; positions are cumulative */
+	struct s3_segment *seg;     /* the objects, in order; positions are cumulative */
 	char *cache;
 	uint64_t cache_off;
 	size_t cache_len;
@@ -585,7 +223,7 @@ static ssize_t reader_read(void *ctx, uint64_t pos, char *buf, size_t max)
 		if (!r->cache)
 			r->cache = xmalloc(READ_WINDOW);
 		struct strata_error *err = NULL;
-		ssize_t got = obj_get(r->s, r->seg[i].key, r->seg[i].off + in, (size_t)want, r->cache, &err);
+		ssize_t got = s3_get(r->s->c, r->seg[i].key, r->seg[i].off + in, (size_t)want, r->cache, &err);
 		if (got <= 0) {
 			if (err) {
 				char *m = strata_error_string(err);
@@ -628,7 +266,7 @@ static void s3s_free(struct reg_blobstore *bs)
 static int s3s_stat(struct reg_blobstore *bs, const char *digest, uint64_t *size, struct strata_error **err)
 {
 	cleanup_free char *k = blob_key(S3(bs), digest);
-	return obj_head(S3(bs), k, size, NULL, err);
+	return s3_head(S3(bs)->c, k, size, NULL, err);
 }
 
 /*
@@ -648,7 +286,7 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
 		 (unsigned long long)(off + want - 1));
 	const char *hdrs[] = { range, NULL };
-	struct s3_request rq = req_init("GET", k);
+	struct s3_request rq = s3_request_init("GET", k);
 	rq.headers = hdrs;
 	rq.buf = cache;
 	rq.cap = READ_WINDOW;
@@ -687,7 +325,7 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	struct s3_reader *r = xcalloc(1, sizeof(*r));
 	r->n = 1;
 	r->seg = xcalloc(1, sizeof(*r->seg));
-	r->seg[0] = (struct segment){ .key = k, .off = 0, .len = size };
+	r->seg[0] = (struct s3_segment){ .key = k, .off = 0, .len = size };
 	r->cache = cache;
 	r->cache_off = off;
 	r->cache_len = got;
@@ -701,7 +339,7 @@ struct list_ctx {
 	size_t plen;
 };
 
-static int list_blob(void *ud, const struct obj *o, struct strata_error **err)
+static int list_blob(void *ud, const struct s3_object *o, struct strata_error **err)
 {
 	struct list_ctx *l = ud;
 	const char *rest = o->key + l->plen; /* "<alg>/<hex>" */
@@ -719,14 +357,14 @@ static int s3s_list(struct reg_blobstore *bs, reg_blob_list_fn fn, void *ud, str
 	struct s3_store *s = S3(bs);
 	cleanup_free char *prefix = xasprintf("%sblobs/", s->pfx);
 	struct list_ctx l = { fn, ud, strlen(prefix) };
-	return obj_list(s, prefix, list_blob, &l, err);
+	return s3_list(s->c, prefix, list_blob, &l, err);
 }
 
 static int s3s_upload_create(struct reg_blobstore *bs, const char *id, char **state, struct strata_error **err)
 {
 	struct s3_store *s = S3(bs);
 	cleanup_free char *k = up_key(s, id, "tail", 0);
-	if (obj_put(s, k, -1, "", 0, 0, NULL, err) < 0)
+	if (s3_put(s->c, k, -1, "", 0, 0, NULL, err) < 0)
 		return strata_error_wrap(err, "create upload '%s'", id);
 	*state = xstrdup("");
 	return 0;
@@ -762,9 +400,9 @@ static int s3s_upload_open(struct reg_blobstore *bs, const char *id, const char 
 	struct s3_reader *r = xcalloc(1, sizeof(*r));
 	r->seg = xcalloc(u.nparts + 1, sizeof(*r->seg));
 	for (unsigned i = 0; i < u.nparts; i++)
-		r->seg[r->n++] = (struct segment){ .key = up_key(s, id, "part", i + 1), .len = u.part_size[i] };
+		r->seg[r->n++] = (struct s3_segment){ .key = up_key(s, id, "part", i + 1), .len = u.part_size[i] };
 	if (u.tail_size)
-		r->seg[r->n++] = (struct segment){ .key = up_key(s, id, "tail", u.nparts), .len = u.tail_size };
+		r->seg[r->n++] = (struct s3_segment){ .key = up_key(s, id, "tail", u.nparts), .len = u.tail_size };
 	reader_make(s, r, 0, u.size, u.size, out);
 	upload_release(&u);
 	return 1;
@@ -835,7 +473,7 @@ static int s3s_chunk_begin(struct reg_blobstore *bs, const char *id, const char 
 		/* the old tail goes first: the next part starts with it */
 		cleanup_free char *k = up_key(s, id, "tail", w->nparts);
 		cleanup_free char *buf = xmalloc((size_t)w->tail_size);
-		ssize_t got = obj_get(s, k, 0, (size_t)w->tail_size, buf, err);
+		ssize_t got = s3_get(s->c, k, 0, (size_t)w->tail_size, buf, err);
 		if (got != (ssize_t)w->tail_size ||
 		    strata_write_full(w->fd, buf, (size_t)w->tail_size, "upload spool", err) < 0) {
 			if (got >= 0 && got != (ssize_t)w->tail_size)
@@ -873,7 +511,7 @@ static int s3s_chunk_end(struct reg_blob_writer *w, bool keep, struct strata_err
 		}
 		uint64_t n = w->len - off < PART_MAX ? w->len - off : PART_MAX;
 		cleanup_free char *k = up_key(s, w->id, "part", num + 1);
-		if (obj_put(s, k, w->fd, NULL, off, n, NULL, err) < 0) {
+		if (s3_put(s->c, k, w->fd, NULL, off, n, NULL, err) < 0) {
 			rc = -1;
 			goto out;
 		}
@@ -883,14 +521,14 @@ static int s3s_chunk_end(struct reg_blob_writer *w, bool keep, struct strata_err
 	/* the rest is the new tail (a new number: written before the old one goes) */
 	tk = up_key(s, w->id, "tail", num);
 	if ((off < w->len || num != w->nparts) &&
-	    obj_put(s, tk, w->fd, NULL, off, w->len - off, NULL, err) < 0) {
+	    s3_put(s->c, tk, w->fd, NULL, off, w->len - off, NULL, err) < 0) {
 		rc = -1;
 		goto out;
 	}
 	if (num != w->nparts && w->had_tail) {
 		cleanup_free char *old = up_key(s, w->id, "tail", w->nparts);
 		struct strata_error *e = NULL;
-		if (obj_delete(s, old, &e) < 0)
+		if (s3_delete(s->c, old, &e) < 0)
 			strata_error_free(e); /* a stale tail is ignored (its number is not the part count) */
 	}
 out:
@@ -911,7 +549,7 @@ static void delete_keys(struct s3_store *s, struct upload *u)
 {
 	for (size_t i = 0; i < u->nkeys; i++) {
 		struct strata_error *e = NULL;
-		if (obj_delete(s, u->keys[i], &e) < 0) {
+		if (s3_delete(s->c, u->keys[i], &e) < 0) {
 			char *m = strata_error_string(e);
 			LOG_WARN("remove %s (gc will): %s", u->keys[i], m);
 			free(m);
@@ -937,7 +575,7 @@ static int s3s_publish(struct reg_blobstore *bs, const char *id, const char *sta
 					(unsigned long long)u.size, (unsigned long long)size);
 		goto out;
 	}
-	int h = obj_head(s, bk, &have, NULL, err);
+	int h = s3_head(s->c, bk, &have, NULL, err);
 	if (h < 0) {
 		rc = -1;
 		goto out;
@@ -948,19 +586,19 @@ static int s3s_publish(struct reg_blobstore *bs, const char *id, const char *sta
 		cleanup_free char *src = u.nparts ? up_key(s, id, "part", 1) : up_key(s, id, "tail", 0);
 		if (!u.nparts && !u.tail) {
 			/* an empty upload that lost its marker: the blob is empty */
-			if (obj_put(s, bk, -1, "", 0, 0, NULL, err) < 0)
+			if (s3_put(s->c, bk, -1, "", 0, 0, NULL, err) < 0)
 				rc = -1;
-		} else if (obj_copy(s, src, bk, size, err) < 0) {
+		} else if (s3_copy(s->c, src, bk, size, err) < 0) {
 			rc = -1;
 		}
 	} else {
-		struct segment *seg = xcalloc(u.nparts + 1, sizeof(*seg));
+		struct s3_segment *seg = xcalloc(u.nparts + 1, sizeof(*seg));
 		size_t n = 0;
 		for (unsigned i = 0; i < u.nparts; i++)
-			seg[n++] = (struct segment){ .key = up_key(s, id, "part", i + 1), .len = u.part_size[i] };
+			seg[n++] = (struct s3_segment){ .key = up_key(s, id, "part", i + 1), .len = u.part_size[i] };
 		if (u.tail_size)
-			seg[n++] = (struct segment){ .key = up_key(s, id, "tail", u.nparts), .len = u.tail_size };
-		rc = mpu_copy(s, bk, seg, n, err);
+			seg[n++] = (struct s3_segment){ .key = up_key(s, id, "tail", u.nparts), .len = u.tail_size };
+		rc = s3_concat(s->c, bk, seg, n, err);
 		for (size_t i = 0; i < n; i++)
 			free(seg[i].key);
 		free(seg);
@@ -976,18 +614,23 @@ out:
 	return rc;
 }
 
+static int abort_publish(struct s3_store *s, const char *id, struct strata_error **err);
+
 static int s3s_upload_delete(struct reg_blobstore *bs, const char *id, const char *state,
 			     struct strata_error **err)
 {
 	(void)state;
 	struct s3_store *s = S3(bs);
+	int ab = abort_publish(s, id, err);
+	if (ab)
+		return ab < 0 ? -1 : 0;
 	struct upload u;
 	int rc = upload_look(s, id, &u, err);
 	if (rc <= 0)
 		return rc;
 	rc = 0;
 	for (size_t i = 0; i < u.nkeys && !rc; i++)
-		rc = obj_delete(s, u.keys[i], err);
+		rc = s3_delete(s->c, u.keys[i], err);
 	upload_release(&u);
 	return rc;
 }
@@ -1011,7 +654,7 @@ static int ulist_flush(struct ulist_ctx *l, struct strata_error **err)
 	return rc;
 }
 
-static int ulist_one(void *ud, const struct obj *o, struct strata_error **err)
+static int ulist_one(void *ud, const struct s3_object *o, struct strata_error **err)
 {
 	struct ulist_ctx *l = ud;
 	const char *rest = o->key + l->plen;
@@ -1033,15 +676,97 @@ static int ulist_one(void *ud, const struct obj *o, struct strata_error **err)
 	return 0;
 }
 
+/*
+ * Multipart uploads left on blob keys (a publication interrupted by a
+ * crash) are listed as uploads named ".publish-<alg>-<hex>.<UploadId>",
+ * dated by their initiation, so gc aborts them after the upload TTL.
+ */
+static int list_publishes(struct s3_store *s, reg_blob_list_fn fn, void *ud, struct strata_error **err)
+{
+	cleanup_free char *prefix = xasprintf("%sblobs/", s->pfx);
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = 0;
+	do {
+		struct s3_param p[4] = { { "uploads", "" }, { "prefix", prefix }, { "key-marker", key_marker },
+					 { "upload-id-marker", id_marker } };
+		struct s3_request rq = s3_request_init("GET", NULL);
+		rq.params = p;
+		rq.n_params = key_marker ? 4 : 2;
+		rq.collect = true;
+		struct s3_response rs;
+		if (s3_do(s->c, &rq, &rs, err) < 0) {
+			rc = -1;
+			break;
+		}
+		free(key_marker), free(id_marker);
+		key_marker = id_marker = NULL;
+		if (rs.status != 200) {
+			rc = s3_error(&rq, &rs, err);
+			s3_response_release(&rs);
+			break;
+		}
+		const char *end = rs.body + rs.body_len, *pos = rs.body, *in, *ie, *uin, *uie;
+		if (!s3_xml_next(&pos, end, "ListMultipartUploadsResult", &in, &ie)) {
+			rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: not a ListMultipartUploadsResult");
+			s3_response_release(&rs);
+			break;
+		}
+		const char *lp = in;
+		while (!rc && s3_xml_next(&lp, ie, "Upload", &uin, &uie)) {
+			cleanup_free char *key = s3_xml_text(uin, uie, "Key");
+			cleanup_free char *uid = s3_xml_text(uin, uie, "UploadId");
+			cleanup_free char *init = s3_xml_text(uin, uie, "Initiated");
+			if (!key || !uid || strncmp(key, prefix, strlen(prefix)))
+				continue;
+			char *rest = key + strlen(prefix), *slash = strchr(rest, '/');
+			if (!slash)
+				continue;
+			*slash = '-';
+			cleanup_free char *id = xasprintf(".publish-%s.%s", rest, uid);
+			rc = fn(ud, id, 0, s3_parse_time(init), err);
+		}
+		cleanup_free char *trunc = s3_xml_text(in, ie, "IsTruncated");
+		if (!rc && trunc && !strcmp(trunc, "true")) {
+			key_marker = s3_xml_text(in, ie, "NextKeyMarker");
+			id_marker = s3_xml_text(in, ie, "NextUploadIdMarker");
+			if (!key_marker || !*key_marker || !id_marker) {
+				rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: truncated without markers");
+				free(key_marker), free(id_marker);
+				key_marker = id_marker = NULL;
+			}
+		}
+		s3_response_release(&rs);
+	} while (key_marker && !rc);
+	free(key_marker);
+	free(id_marker);
+	return rc;
+}
+
+/* ".publish-<alg>-<hex>.<UploadId>": abort that multipart upload. @return 1 (it was one), 0 not one, -1 */
+static int abort_publish(struct s3_store *s, const char *id, struct strata_error **err)
+{
+	if (strncmp(id, ".publish-", 9))
+		return 0;
+	const char *dash = strchr(id + 9, '-');
+	const char *dot = dash ? strchr(dash, '.') : NULL;
+	if (!dash || !dot || !dot[1])
+		return 0;
+	cleanup_free char *key = xasprintf("%sblobs/%.*s/%.*s", s->pfx, (int)(dash - id - 9), id + 9,
+					   (int)(dot - dash - 1), dash + 1);
+	return s3_mpu_abort(s->c, key, dot + 1, err) < 0 ? -1 : 1;
+}
+
 static int s3s_upload_list(struct reg_blobstore *bs, reg_blob_list_fn fn, void *ud, struct strata_error **err)
 {
 	struct s3_store *s = S3(bs);
 	cleanup_free char *prefix = xasprintf("%suploads/", s->pfx);
 	struct ulist_ctx l = { fn, ud, strlen(prefix), NULL, 0, 0 };
-	int rc = obj_list(s, prefix, ulist_one, &l, err);
+	int rc = s3_list(s->c, prefix, ulist_one, &l, err);
 	if (!rc)
 		rc = ulist_flush(&l, err);
 	free(l.id);
+	if (!rc)
+		rc = list_publishes(s, fn, ud, err);
 	return rc;
 }
 
@@ -1051,10 +776,10 @@ static int s3s_trash(struct reg_blobstore *bs, const char *digest, struct strata
 	cleanup_free char *bk = blob_key(s, digest);
 	cleanup_free char *tk = trash_key(s, digest);
 	uint64_t size = 0;
-	int h = obj_head(s, bk, &size, NULL, err);
+	int h = s3_head(s->c, bk, &size, NULL, err);
 	if (h <= 0)
 		return h;
-	if (obj_copy(s, bk, tk, size, err) < 0 || obj_delete(s, bk, err) < 0)
+	if (s3_copy(s->c, bk, tk, size, err) < 0 || s3_delete(s->c, bk, err) < 0)
 		return strata_error_wrap(err, "move %s to the trash", digest);
 	return 0;
 }
@@ -1066,7 +791,7 @@ struct recover_ctx {
 	void *ud;
 };
 
-static int recover_one(void *ud, const struct obj *o, struct strata_error **err)
+static int recover_one(void *ud, const struct s3_object *o, struct strata_error **err)
 {
 	struct recover_ctx *r = ud;
 	cleanup_free char *digest = xstrdup(o->key + r->plen);
@@ -1078,10 +803,10 @@ static int recover_one(void *ud, const struct obj *o, struct strata_error **err)
 		return -1;
 	if (k) {
 		cleanup_free char *bk = blob_key(r->s, digest);
-		if (obj_copy(r->s, o->key, bk, o->size, err) < 0)
+		if (s3_copy(r->s->c, o->key, bk, o->size, err) < 0)
 			return strata_error_wrap(err, "restore %s", digest);
 	}
-	return obj_delete(r->s, o->key, err);
+	return s3_delete(r->s->c, o->key, err);
 }
 
 static int s3s_trash_recover(struct reg_blobstore *bs,
@@ -1091,15 +816,15 @@ static int s3s_trash_recover(struct reg_blobstore *bs,
 	struct s3_store *s = S3(bs);
 	cleanup_free char *prefix = xasprintf("%strash/", s->pfx);
 	struct recover_ctx r = { s, strlen(prefix), keep, ud };
-	return obj_list(s, prefix, recover_one, &r, err);
+	return s3_list(s->c, prefix, recover_one, &r, err);
 }
 
-static int empty_one(void *ud, const struct obj *o, struct strata_error **err)
+static int empty_one(void *ud, const struct s3_object *o, struct strata_error **err)
 {
 	struct s3_store *s = ud;
 	struct strata_error *e = NULL;
 	(void)err;
-	if (obj_delete(s, o->key, &e) < 0) {
+	if (s3_delete(s->c, o->key, &e) < 0) {
 		char *m = strata_error_string(e);
 		LOG_WARN("empty the trash: %s", m);
 		free(m);
@@ -1113,7 +838,7 @@ static void s3s_trash_empty(struct reg_blobstore *bs)
 	struct s3_store *s = S3(bs);
 	cleanup_free char *prefix = xasprintf("%strash/", s->pfx);
 	struct strata_error *e = NULL;
-	if (obj_list(s, prefix, empty_one, s, &e) < 0) {
+	if (s3_list(s->c, prefix, empty_one, s, &e) < 0) {
 		char *m = strata_error_string(e);
 		LOG_WARN("empty the trash: %s", m);
 		free(m);
@@ -1170,7 +895,7 @@ int reg_blobstore_s3_open(const char *url, struct reg_blobstore **out, struct st
 		return -1;
 	}
 	/* the bucket must be there and ours: one HEAD, with S3's reason when not */
-	struct s3_request rq = req_init("HEAD", NULL);
+	struct s3_request rq = s3_request_init("HEAD", NULL);
 	struct s3_response rs;
 	if (s3_do(s->c, &rq, &rs, err) < 0) {
 		s3s_free(&s->base);

@@ -146,9 +146,10 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	if (!r->cfg.threads) {
 		/*
 		 * Over S3 every blob or manifest read blocks its worker on the
-		 * network (a manifest GET is one S3 request): as many workers as
-		 * CPUs capped a 2-CPU instance at ~35 manifest GET/s against
-		 * ~570 with 32 (bench/RESULTS.md, run-s3-pg).
+		 * network (a manifest GET is one S3 request): on 2 CPUs, 2
+		 * workers served 490 manifest GET/s over loopback RGW, 32 served
+		 * 671 (bench/RESULTS.md, run-s3-pg); a remote endpoint's
+		 * latency widens that.
 		 */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		long min = r->cfg.storage ? 32 : 2;

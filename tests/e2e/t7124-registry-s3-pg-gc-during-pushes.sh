@@ -64,7 +64,7 @@ test_expect_success 'gc again and again beside A while B takes 8 pushes: none fa
       done; touch pushes.done ) &
     runs=0 &&
     while [ ! -e pushes.done ] || [ $runs -lt 3 ]; do
-        gc --grace 30 >>gc.out 2>>gc.err || { cat gc.err >&2; exit 1; }
+        gc --grace 120 >>gc.out 2>>gc.err || { cat gc.err >&2; exit 1; }
         runs=$((runs + 1))
     done &&
     wait &&

@@ -2,13 +2,16 @@
  * registry.c — `strata registry serve|gc|migrate|retention`: the built-in OCI registry.
  */
 #include "cli/cli.h"
+#include "cli/retention_policy.h"
 #include "registry/server/server.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char serve_usage[] =
 	"Usage: strata registry serve [OPTIONS]\n"
@@ -34,14 +37,21 @@ static const char serve_usage[] =
 	"      --tls-key FILE         ... and this PEM key\n"
 	"      --read-only            refuse pushes and deletes\n"
 	"      --log-format FORMAT    access log: text (default), json or none\n"
-	"      --threads N            worker threads (default: CPUs, at least 2)\n"
+	"      --threads N            worker threads (default: CPUs, at least 2; with\n"
+	"                             --storage at least 32: S3 requests block a worker)\n"
 	"      --max-connections N    concurrent connections (default 512)\n"
 	"      --max-uploads N        concurrent uploads before 429 (default 128)\n"
 	"      --timeout SECONDS      idle connection timeout (default 60)\n"
+	"      --retention-policy FILE  apply this retention policy (YAML or JSON, see\n"
+	"                             `strata registry retention --help`) at start and\n"
+	"                             on a schedule; the file is read again each time\n"
+	"      --retention-interval AGE  how often (default 1h; 90s, 15m, 12h, 1d)\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"SIGTERM or SIGINT stop the server gracefully: no new connections, requests\n"
-	"in flight get up to 10 seconds to finish.\n";
+	"in flight get up to 10 seconds to finish. With --retention-policy, SIGHUP\n"
+	"applies the policy now; a policy that no longer reads is logged with its\n"
+	"FILE:LINE and not applied (the server keeps serving).\n";
 
 static const char gc_usage[] =
 	"Usage: strata registry gc [OPTIONS]\n"
@@ -69,6 +79,7 @@ static const char group_usage[] =
 
 static const char retention_usage[] =
 	"Usage: strata registry retention --repository GLOB --match REGEX --keep-last N [OPTIONS]\n"
+	"       strata registry retention --policy FILE [OPTIONS]\n"
 	"\n"
 	"In every repository matching GLOB, keep the N most recently pushed tags whose\n"
 	"name matches REGEX (POSIX extended) and delete the other matching tags. The\n"
@@ -79,10 +90,24 @@ static const char retention_usage[] =
 	"      --storage URL          blobs in an S3 bucket (s3://..., as for serve)\n"
 	"      --metadata URL         metadata in PostgreSQL (as for serve)\n"
 	"      --older-than AGE       delete only tags set longer ago (e.g. 3600, 90m, 12h, 30d)\n"
+	"      --policy FILE          apply the rules of a policy file instead, in order\n"
 	"  -n, --dry-run              list what would be deleted, delete nothing\n"
 	"  -h, --help                 show this help\n"
 	"\n"
-	"Each matching tag is printed as 'keep' or 'delete' (or 'would delete').\n";
+	"Each matching tag is printed as 'keep' or 'delete' (or 'would delete').\n"
+	"\n"
+	"A policy file (YAML or JSON) is a list of rules with the same fields;\n"
+	"repository, match and keep-last are required:\n"
+	"\n"
+	"  - repository: \"ci/*\"\n"
+	"    match: \"^pr-[0-9]+$\"\n"
+	"    keep-last: 10\n"
+	"    older-than: 7d\n"
+	"  - repository: \"*\"\n"
+	"    match: \"^nightly-\"\n"
+	"    keep-last: 3\n"
+	"\n"
+	"`strata registry serve --retention-policy FILE` applies it on a schedule.\n";
 
 static const char migrate_usage[] =
 	"Usage: strata registry migrate --metadata postgres://USER@HOST:PORT/DB\n"
@@ -108,10 +133,104 @@ static int parse_uint(const char *s, unsigned *out)
 	return 0;
 }
 
+/* One line to stderr in one write (the access log shares the fd). */
+static void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void serve_log(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cleanup_free char *line = xvasprintf(fmt, ap);
+	va_end(ap);
+	(void)strata_write_full(2, line, strlen(line), "stderr", NULL);
+}
+
+struct serve_retention {
+	const char *file;       /* NULL: no policy */
+	struct registry_retention_options where; /* root, storage, metadata */
+	int64_t interval;       /* seconds */
+};
+
+static void serve_retention_report(void *ud, size_t rule, const char *repo, const char *tag, const char *digest,
+				   bool removed)
+{
+	const struct serve_retention *r = ud;
+	if (removed)
+		serve_log("strata registry: retention: %s rule %zu: deleted %s:%s (%s)\n", r->file, rule + 1, repo,
+			  tag, digest);
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * Read the policy again and apply it; everything is logged, nothing stops
+ * the server: a policy that no longer reads is not applied at all (the last
+ * good one could delete what an edit meant to keep).
+ */
+static void serve_retention_run(const struct serve_retention *r)
+{
+	struct strata_error *err = NULL;
+	struct registry_retention_policy *p = NULL;
+	int64_t t0 = monotonic_ms();
+	if (cli_retention_policy_load(r->file, &p, &err) < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		serve_log("strata registry: retention: policy not applied: %s\n", m);
+		return;
+	}
+	uint64_t removed = 0;
+	if (cli_retention_policy_apply(p, &r->where, serve_retention_report, (void *)r, &removed, &err) < 0) {
+		cleanup_free char *m = strata_error_string(err);
+		strata_error_free(err);
+		serve_log("strata registry: retention: failed after deleting %llu tags: %s\n",
+			  (unsigned long long)removed, m);
+	} else {
+		serve_log("strata registry: retention: %s applied (%zu rules): deleted %llu tags in %lld ms\n",
+			  r->file, p->nrules, (unsigned long long)removed, (long long)(monotonic_ms() - t0));
+	}
+	registry_retention_policy_free(p);
+}
+
+/*
+ * Wait for SIGTERM/SIGINT (the return value); with a policy, apply it now
+ * and then every interval, and at once on SIGHUP.
+ */
+static int serve_wait(const sigset_t *set, const struct serve_retention *r)
+{
+	int sig = 0;
+	if (!r->file) {
+		sigwait(set, &sig);
+		return sig;
+	}
+	for (;;) {
+		serve_retention_run(r);
+		int64_t next = monotonic_ms() + r->interval * 1000;
+		for (;;) {
+			int64_t left = next - monotonic_ms();
+			if (left <= 0)
+				break;
+			struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
+			sig = sigtimedwait(set, NULL, &ts);
+			if (sig == SIGHUP) {
+				serve_log("strata registry: SIGHUP, applying the retention policy\n");
+				break;
+			}
+			if (sig > 0)
+				return sig;
+			if (errno == EAGAIN)
+				break;
+		}
+	}
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_META, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
-	       O_MAXCONN, O_MAXUP, O_TIMEOUT, O_STORAGE, O_REDIRECT };
+	       O_MAXCONN, O_MAXUP, O_TIMEOUT, O_RPOLICY, O_RINTERVAL, O_STORAGE, O_REDIRECT };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "storage", required_argument, NULL, O_STORAGE },
@@ -128,10 +247,14 @@ static int cmd_serve(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "max-uploads", required_argument, NULL, O_MAXUP },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "retention-policy", required_argument, NULL, O_RPOLICY },
+		{ "retention-interval", required_argument, NULL, O_RINTERVAL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct registry_server_config cfg = { .addr = "127.0.0.1:5000", .log_fd = 2 };
+	struct serve_retention ret = { .interval = 3600 };
+	bool have_interval = false;
 	cleanup_free char *root = NULL;
 	int c;
 	optind = 1;
@@ -182,6 +305,16 @@ static int cmd_serve(int argc, char **argv)
 			else
 				return cli_usage_error("registry serve", "--log-format must be text, json or none");
 			break;
+		case O_RPOLICY:
+			ret.file = optarg;
+			break;
+		case O_RINTERVAL:
+			if (registry_age_parse(optarg, &ret.interval) < 0 || ret.interval == 0)
+				return cli_usage_error("registry serve",
+						       "--retention-interval '%s': expected SECONDS or a number with s, m, h or d, above 0",
+						       optarg);
+			have_interval = true;
+			break;
 		case O_THREADS:
 		case O_MAXCONN:
 		case O_MAXUP:
@@ -210,20 +343,34 @@ static int cmd_serve(int argc, char **argv)
 		return cli_usage_error("registry serve", "--tls-cert and --tls-key go together");
 	if (cfg.auth_config && !cfg.htpasswd)
 		return cli_usage_error("registry serve", "--auth-config needs --htpasswd");
+	if (have_interval && !ret.file)
+		return cli_usage_error("registry serve", "--retention-interval needs --retention-policy");
 	if (cfg.storage_redirect && !cfg.storage)
 		return cli_usage_error("registry serve", "--storage-redirect needs --storage s3://...");
 	if (!root)
 		root = default_root();
 	cfg.root = root;
+	ret.where.root = root;
+	ret.where.storage = cfg.storage;
+	ret.where.metadata = cfg.metadata;
+	struct strata_error *err = NULL;
+	if (ret.file) {
+		/* a policy that does not read is an error before anything is served */
+		struct registry_retention_policy *p = NULL;
+		if (cli_retention_policy_load(ret.file, &p, &err) < 0)
+			return cli_fail(err);
+		registry_retention_policy_free(p);
+	}
 
 	/* every thread inherits the blocked signals; only sigwait below sees them */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	if (ret.file)
+		sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	struct strata_error *err = NULL;
 	struct registry_server *srv = NULL;
 	if (registry_server_start(&cfg, &srv, &err) < 0)
 		return cli_fail(err);
@@ -231,8 +378,7 @@ static int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "strata registry: serving %s on %s://%.*s:%u\n", cfg.storage ? cfg.storage : root,
 		cfg.tls_cert ? "https" : "http", (int)(colon - cfg.addr), cfg.addr,
 		registry_server_port(srv));
-	int sig = 0;
-	sigwait(&set, &sig);
+	int sig = serve_wait(&set, &ret);
 	fprintf(stderr, "strata registry: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	registry_server_stop(srv, 10000);
 	return EXIT_OK;
@@ -354,21 +500,6 @@ static int cmd_migrate(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* "90", "90s", "15m", "12h", "30d" in seconds. @return 0 or -1 */
-static int parse_age(const char *s, int64_t *out)
-{
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	if (!*s || v < 0 || end == s)
-		return -1;
-	long long mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600
-		      : !strcmp(end, "d") ? 86400 : 0;
-	if (!mul || v > INT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 struct ret_print {
 	bool dry_run;
 };
@@ -381,9 +512,15 @@ static void ret_report(void *ud, const char *repo, const char *tag, const char *
 	printf("%s %s:%s %s\n", !removed ? "keep" : p->dry_run ? "would delete" : "delete", repo, tag, digest);
 }
 
+static void policy_report(void *ud, size_t rule, const char *repo, const char *tag, const char *digest, bool removed)
+{
+	(void)rule;
+	ret_report(ud, repo, tag, digest, 0, removed);
+}
+
 static int cmd_retention(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER, O_STORAGE };
+	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER, O_POLICY, O_STORAGE };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "storage", required_argument, NULL, O_STORAGE },
@@ -392,12 +529,14 @@ static int cmd_retention(int argc, char **argv)
 		{ "match", required_argument, NULL, O_MATCH },
 		{ "keep-last", required_argument, NULL, O_KEEP },
 		{ "older-than", required_argument, NULL, O_OLDER },
+		{ "policy", required_argument, NULL, O_POLICY },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct registry_retention_options o = { 0 };
 	bool have_keep = false;
+	const char *policy = NULL;
 	cleanup_free char *root = NULL;
 	int c;
 	optind = 1;
@@ -436,8 +575,11 @@ static int cmd_retention(int argc, char **argv)
 			have_keep = true;
 			break;
 		}
+		case O_POLICY:
+			policy = optarg;
+			break;
 		case O_OLDER:
-			if (parse_age(optarg, &o.older_than) < 0)
+			if (registry_age_parse(optarg, &o.older_than) < 0)
 				return cli_usage_error("registry retention",
 						       "--older-than '%s': expected SECONDS or a number with s, m, h or d",
 						       optarg);
@@ -448,16 +590,29 @@ static int cmd_retention(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("registry retention", "unexpected argument '%s'", argv[optind]);
-	if (!o.repository || !o.match || !have_keep)
-		return cli_usage_error("registry retention", "--repository, --match and --keep-last are required");
+	if (policy && (o.repository || o.match || have_keep || o.older_than))
+		return cli_usage_error("registry retention",
+				       "--policy goes without --repository, --match, --keep-last and --older-than");
+	if (!policy && (!o.repository || !o.match || !have_keep))
+		return cli_usage_error("registry retention",
+				       "--repository, --match and --keep-last are required (or --policy FILE)");
 	if (!root)
 		root = default_root();
 	o.root = root;
 	struct ret_print p = { o.dry_run };
 	uint64_t removed = 0;
 	struct strata_error *err = NULL;
-	if (registry_retention(&o, ret_report, &p, &removed, &err) < 0)
+	if (policy) {
+		struct registry_retention_policy *pol = NULL;
+		if (cli_retention_policy_load(policy, &pol, &err) < 0)
+			return cli_fail(err);
+		int rc = cli_retention_policy_apply(pol, &o, policy_report, &p, &removed, &err);
+		registry_retention_policy_free(pol);
+		if (rc < 0)
+			return cli_fail(err);
+	} else if (registry_retention(&o, ret_report, &p, &removed, &err) < 0) {
 		return cli_fail(err);
+	}
 	printf("%s %llu tags\n", o.dry_run ? "would delete" : "deleted", (unsigned long long)removed);
 	return EXIT_OK;
 }

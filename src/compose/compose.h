@@ -231,6 +231,19 @@ json_t *compose_project_to_json(const struct compose_project *p);
 /* The same as YAML text (libyaml emitter). @return 0 with *out newly allocated, or -1. */
 int compose_json_to_yaml(const json_t *j, char **out, struct strata_error **err);
 
+/*
+ * Any one-document YAML text (JSON is YAML) with compose's loader (anchors,
+ * aliases, `<<`, a duplicate key is an error), for other modules' own
+ * configuration files. *out: the tree as JSON (plain null/bool/integer
+ * scalars typed, every other scalar a string; an empty document is null).
+ * *lines: an object mapping the RFC 6901 pointer of every node ("" for the
+ * root, "/0/keep-last") to its 1-based line (a mapping value: its key's
+ * line). Errors are STRATA_E_CONFIG "FILE:LINE: invalid YAML: ...".
+ * @return 0 with both new references, or -1.
+ */
+int compose_yaml_to_json(const char *data, size_t len, const char *file, json_t **out, json_t **lines,
+			 struct strata_error **err);
+
 /* ------------------------------------------------------------------------- */
 /* Build jobs                                                                */
 

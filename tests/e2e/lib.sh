@@ -454,6 +454,17 @@ s3_curl() {
         -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
 
+# sreg_logs_clean NAME...: no sanitizer report (ASan, LeakSanitizer, UBSan's
+# "runtime error") in the logs of the instances start_sreg_instance started
+sreg_logs_clean() {
+    for _i in "$@"; do
+        if grep -qE "Sanitizer|runtime error" "$TRASH/$_i.log"; then
+            grep -E -A20 "Sanitizer|runtime error" "$TRASH/$_i.log" | head -40 >&2
+            return 1
+        fi
+    done
+}
+
 # start_sreg_instance NAME [ARGS...]: one more `strata registry serve` on a
 # free port (for multi-instance tests); sets <NAME>_ADDR and <NAME>_PID;
 # its log is $TRASH/NAME.log.

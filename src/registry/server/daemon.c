@@ -144,8 +144,16 @@ int registry_server_start(const struct registry_server_config *cfg, struct regis
 	pthread_mutex_init(&r->lock, NULL);
 	r->root = xstrdup(cfg->root);
 	if (!r->cfg.threads) {
+		/*
+		 * Over S3 every blob or manifest read blocks its worker on the
+		 * network (a manifest GET is one S3 request): on 2 CPUs, 2
+		 * workers served 490 manifest GET/s over loopback RGW, 32 served
+		 * 671 (bench/RESULTS.md, run-s3-pg); a remote endpoint's
+		 * latency widens that.
+		 */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		r->cfg.threads = n < 2 ? 2 : (unsigned)n;
+		long min = r->cfg.storage ? 32 : 2;
+		r->cfg.threads = n < min ? (unsigned)min : (unsigned)n;
 	}
 	if (!r->cfg.max_connections)
 		r->cfg.max_connections = 512;

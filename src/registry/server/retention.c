@@ -89,7 +89,8 @@ int registry_retention(const struct registry_retention_options *o, registry_rete
 		free_tags(&r);
 		if (r.m->ops->tags_dated(r.m, repo, collect_tag, &r, err) < 0)
 			goto out;
-		qsort(r.tags, r.ntags, sizeof(*r.tags), newest_first);
+		if (r.ntags) /* qsort(NULL, 0, ...) is undefined */
+			qsort(r.tags, r.ntags, sizeof(*r.tags), newest_first);
 		for (size_t k = 0; k < r.ntags; k++) {
 			struct tag_item *t = &r.tags[k];
 			bool drop = k >= o->keep_last && (o->older_than <= 0 || t->updated <= cutoff);

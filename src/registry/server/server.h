@@ -43,7 +43,7 @@ struct registry_server_config {
 	bool read_only;          /* refuse every write with 405 UNSUPPORTED */
 	enum registry_log_format log_format;
 	int log_fd;              /* access log destination (e.g. 2) */
-	unsigned threads;        /* worker threads; 0 = number of CPUs (min 2) */
+	unsigned threads;        /* worker threads; 0 = number of CPUs (min 2; with storage: min 32) */
 	unsigned max_connections;/* 0 = 512 */
 	unsigned timeout;        /* idle connection timeout in seconds; 0 = 60 */
 	unsigned max_uploads;    /* concurrent upload bodies before 429; 0 = 128 */
@@ -124,6 +124,48 @@ typedef void (*registry_retention_fn)(void *ud, const char *repo, const char *ta
  */
 int registry_retention(const struct registry_retention_options *o, registry_retention_fn report, void *ud,
 		       uint64_t *removed, struct strata_error **err);
+
+/*
+ * An age: "90" or "90s" seconds, "15m", "12h", "30d". @return 0 with
+ * *out in seconds, or -1 (empty, negative, unknown unit, overflow).
+ */
+int registry_age_parse(const char *s, int64_t *out);
+
+/*
+ * A retention policy file (`serve --retention-policy`, `retention
+ * --policy`): a list of rules, applied in order, each as registry_retention
+ * with the same fields:
+ *   - repository: 'ci/[a-z]*' # fnmatch(3) glob (required)
+ *     match: '^pr-[0-9]+$'    # POSIX extended regex on tag names (required)
+ *     keep-last: 10           # (required, 0..1000000)
+ *     older-than: 7d          # SECONDS or N[smhd] (optional: any age)
+ */
+struct registry_retention_rule {
+	char *repository;
+	char *match;            /* checked to compile */
+	unsigned keep_last;
+	int64_t older_than;     /* seconds; 0: any age */
+	int line;               /* where the rule starts in the file */
+};
+
+struct registry_retention_policy {
+	char *file;
+	struct registry_retention_rule *rules;
+	size_t nrules;
+};
+
+/*
+ * Check a policy document read into JSON, with the line of every node
+ * (compose_yaml_to_json's *lines: RFC 6901 pointer -> line). Errors are
+ * STRATA_E_CONFIG naming the place: "FILE:LINE: rule N: FIELD: what is
+ * wrong" (an unknown key, a missing or mistyped field, a bad regex, a bad
+ * age). An empty list is a valid policy that removes nothing.
+ * @return 0 with a new policy in *out (free with
+ * registry_retention_policy_free, which accepts NULL), or -1.
+ */
+int registry_retention_policy_parse(const json_t *doc, const json_t *lines, const char *file,
+				    struct registry_retention_policy **out, struct strata_error **err);
+void registry_retention_policy_free(struct registry_retention_policy *p);
 
 /*
  * Apply pending schema migrations of a PostgreSQL metadata URL (the server

@@ -23,7 +23,7 @@
 # Exit 2 with the reason on stderr when Ceph cannot start here (not
 # installed, a daemon exits or misses its deadline): tests skip with it.
 #
-# Root is not needed: the daemons only bind unprivileged ports on 127.0.0.1
+# Root is not needed (checked as nobody): the daemons only bind unprivileged ports on 127.0.0.1
 # and write below the temp dir (memstore needs no block device). Nothing in
 # /etc/ceph or /var/lib/ceph is read or written (every path is in DIR/conf,
 # the keyring is /dev/null). CEPH_MEMSTORE_BYTES (default 4 GiB) is the size

@@ -102,6 +102,12 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 		if (!replaced)
 			push(&env, &ne, o->env[k]);
 	}
+	/* an image of a foreign platform runs through qemu (platform.c) */
+	struct dockerfile_platform plat;
+	if (build_platform_of_config(img->config, &plat) == 0 && build_platform_ensure(&plat, NULL, err) < 0) {
+		rc = -1;
+		goto out;
+	}
 	lowers = snapshot_lowers((const char *const *)img->snapshots, img->nsnapshots, &nlowers);
 
 	if (strata_mkdir_p(tmproot, 0700, err) < 0 || strata_mkdir_p(run_dir, 0700, err) < 0 ||

@@ -385,7 +385,8 @@ int rcache_session_inline(struct rcache_session *x, json_t *config, const json_t
 int rcache_session_note_remote(struct rcache_session *x, struct strata_error **err);
 /*
  * --cache-to spec ("REF[,mode=min|max]"): mode=max exports every recorded
- * entry; mode=min those of the final image (layers: its manifest's layers).
+ * entry; mode=min those of the final image (layers: its manifest's layers,
+ * or an array of such arrays: the images of a multi-platform build).
  */
 int rcache_session_export(struct rcache_session *x, const char *spec, const json_t *layers,
 			  struct rcache_push_result *out, struct strata_error **err);

@@ -126,6 +126,43 @@ int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref,
 	return rcache_push_image_progress(c, s, src_ref, dest_ref, NULL, out, err);
 }
 
+/* one platform's manifest of an index (stored under its digest), pushed by digest */
+static int push_child(struct regclient *c, struct store *s, const struct oci_ref *r, const struct oci_digest *d,
+		      const struct regclient_progress *prog, struct rcache_push_result *out, struct strata_error **err)
+{
+	cleanup_free char *dest = xasprintf("%s/%s@%s", r->domain, r->path, d->str);
+	struct rcache_push_result one = { 0 };
+	int rc = rcache_push_image_progress(c, s, d->str, dest, prog, &one, err);
+	out->blobs_uploaded += one.blobs_uploaded;
+	out->bytes_uploaded += one.bytes_uploaded;
+	out->blobs_mounted += one.blobs_mounted;
+	out->blobs_present += one.blobs_present;
+	out->blobs_fetched += one.blobs_fetched;
+	rcache_push_result_release(&one);
+	return rc;
+}
+
+/* a multi-platform image: every manifest by digest (layers found, mounted or
+ * uploaded as for one image), then the index under the destination */
+static int push_index(struct regclient *c, struct store *s, const struct oci_ref *r, const struct store_entry *ent,
+		      const struct regclient_progress *prog, struct rcache_push_result *out, struct strata_error **err)
+{
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (store_blob_read(s, &ent->digest, STORE_JSON_MAX, &b, err) < 0)
+		return -1;
+	cleanup_index struct oci_index x = { 0 };
+	if (oci_index_decode(b.data, b.len, ent->digest.str, &x, err) < 0)
+		return -1;
+	for (size_t i = 0; i < x.n_manifests; i++) {
+		if (!x.manifests[i].media_type || !oci_mt_is_manifest(x.manifests[i].media_type))
+			continue; /* nested indexes and artifacts are not pushed */
+		if (push_child(c, s, r, &x.manifests[i].digest, prog, out, err) < 0)
+			return -1;
+	}
+	return regclient_manifest_put(c, r->domain, r->path, r->digest ? r->digest : r->tag, ent->media_type, b.data,
+				      b.len, &out->digest, err);
+}
+
 int rcache_push_image_progress(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 			       const struct regclient_progress *prog, struct rcache_push_result *out,
 			       struct strata_error **err)
@@ -138,7 +175,13 @@ int rcache_push_image_progress(struct regclient *c, struct store *s, const char 
 	struct store_image img = { 0 };
 	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out, .prog = prog };
 	int ret = -1;
-	if (store_resolve(s, src_ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0)
+	if (store_resolve(s, src_ref, &ent, err) < 0)
+		goto out;
+	if (ent.media_type && oci_mt_is_index(ent.media_type)) {
+		ret = push_index(c, s, &r, &ent, prog, out, err);
+		goto out;
+	}
+	if (store_image_load(s, &ent.digest, &img, err) < 0)
 		goto out;
 	add_blob(&p, img.manifest.config.digest.str, img.manifest.config.size, NULL, NULL);
 	for (size_t i = 0; i < img.manifest.n_layers; i++)

@@ -281,10 +281,12 @@ int cli_build_metadata_write(const char *path, const struct build_result *res, c
 	struct strata_buf names = STRATA_BUF_INIT;
 	for (size_t i = 0; i < ntags; i++)
 		strata_buf_addf(&names, "%s%s", i ? "," : "", tags[i]);
-	cleanup_json json_t *m = json_pack("{s:s,s:s,s:{s:s,s:s}}", "containerimage.digest", res->manifest_digest.str,
-					   "containerimage.config.digest", res->image_id.str, "containerimage.descriptor",
-					   "mediaType", "application/vnd.oci.image.manifest.v1+json", "digest",
-					   res->manifest_digest.str);
+	cleanup_json json_t *m = json_pack("{s:s,s:{s:s,s:s}}", "containerimage.digest", res->manifest_digest.str,
+					   "containerimage.descriptor", "mediaType",
+					   res->index ? OCI_MT_INDEX : "application/vnd.oci.image.manifest.v1+json",
+					   "digest", res->manifest_digest.str);
+	if (!res->index) /* buildx names no config for a multi-platform image */
+		json_object_set_new(m, "containerimage.config.digest", json_string(res->image_id.str));
 	if (ntags)
 		json_object_set_new(m, "image.name", json_string(names.data));
 	strata_buf_release(&names);

@@ -196,6 +196,10 @@ int store_manifest_children(struct store *s, const struct oci_digest *d, const c
  */
 int store_image_load(struct store *s, const struct oci_digest *d, struct store_image *out,
 		     struct strata_error **err);
+/* As store_image_load, selecting want (NULL: the host's) from an index; an
+ * index without it is STRATA_E_NOTFOUND "... no manifest for platform P". */
+int store_image_load_platform(struct store *s, const struct oci_digest *d, const struct oci_platform *want,
+			      struct store_image *out, struct strata_error **err);
 void store_image_release(struct store_image *img);
 
 /* ---- garbage collection ---- */

@@ -337,7 +337,9 @@ struct rcache_session;
 
 /*
  * Import refs[0..n) (rcache_import each, a reference repeated in another
- * spelling once; problems become lines, never errors). c and s are borrowed and must outlive the session (s may be NULL
+ * spelling once; problems become lines, never errors). platform: NULL (the
+ * host's), "os/arch[/variant]", or several comma-separated (a multi-platform
+ * build: an image source is imported for each). c and s are borrowed and must outlive the session (s may be NULL
  * when neither rcache_session_note_remote nor rcache_session_export is called).
  * @return 0, or -1 only for a reference that does not parse (STRATA_E_USAGE).
  */

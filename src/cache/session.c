@@ -53,8 +53,24 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 			rcache_session_free(x);
 			return -1;
 		}
+		/* platform "A,B": an image source is imported once per platform (its
+		 * index's manifest for each: a multi-platform build's inline cache) */
+		cleanup_free char *plats = platform ? xstrdup(platform) : NULL;
+		char *save = NULL, *one = plats ? strtok_r(plats, ",", &save) : NULL;
 		int r = sp.type == RCACHE_SPEC_LOCAL ? rcache_layout_import(x->t, sp.ref, refs[i], &res)
-						     : rcache_import(x->t, c, sp.ref, platform, &res, err);
+						     : rcache_import(x->t, c, sp.ref, one, &res, err);
+		while (r == 0 && sp.type != RCACHE_SPEC_LOCAL && (one = strtok_r(NULL, ",", &save))) {
+			struct rcache_import_result more;
+			r = rcache_import(x->t, c, sp.ref, one, &more, err);
+			if (r == 0 && !more.message)
+				res.entries += more.entries;
+			if (r == 0) {
+				res.moved.requests += more.moved.requests;
+				res.moved.bytes_down += more.moved.bytes_down;
+				res.moved.blob_bytes_down += more.moved.blob_bytes_down;
+			}
+			rcache_import_result_release(&more);
+		}
 		rcache_spec_release(&sp);
 		if (r < 0) {
 			rcache_session_free(x);

@@ -420,6 +420,7 @@ static int cmd_build(int argc, char **argv)
 			rc = EXIT_FAIL;
 			/* one platform: base images and cache sources for it; several: per build */
 			rop.platform = nplats == 1 ? optarg : NULL;
+			rop.cache_platforms = nplats > 1 ? optarg : NULL;
 			break;
 		case O_CACHE_FROM: cache_from[rop.ncache_from++] = optarg; break;
 		case O_CACHE_TO: rop.cache_to = optarg; break;

@@ -161,7 +161,8 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 	}
 	if (cli_regclient_new(o->reg ? o->reg : &r->defaults, &r->c, err) < 0 || cli_store_open(&r->s, err) < 0)
 		goto fail;
-	if (rcache_session_open(r->c, r->s, o->cache_from, o->ncache_from, o->platform, &r->cache, err) < 0)
+	if (rcache_session_open(r->c, r->s, o->cache_from, o->ncache_from,
+				o->cache_platforms ? o->cache_platforms : o->platform, &r->cache, err) < 0)
 		goto fail;
 	size_t n = 0;
 	const char *const *lines = rcache_session_lines(r->cache, &n);

@@ -84,6 +84,12 @@ test_expect_success 'each platform pulls back as its own image' '
     done
 '
 
+test_expect_success 'a fresh runner, --cache-from the index: every step of both platforms cached' '
+    STRATA_ROOT=$TRASH/runner2 strata build --platform linux/amd64,linux/arm64 --cache-from $SREG/multi:1 \
+        -t $SREG/multi:2 ctx 2>out &&
+    grep "strata: 6 steps cached, 0 run" out
+'
+
 test_expect_success 'strata run --platform linux/arm64 on the index: aarch64 through qemu' '
     test "$(strata run --platform linux/arm64 $SREG/multi:1 uname -m)" = aarch64 &&
     test "$(strata run $SREG/multi:1 uname -m)" = x86_64 &&

@@ -59,7 +59,7 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 		char *save = NULL, *one = plats ? strtok_r(plats, ",", &save) : NULL;
 		int r = sp.type == RCACHE_SPEC_LOCAL ? rcache_layout_import(x->t, sp.ref, refs[i], &res)
 						     : rcache_import(x->t, c, sp.ref, one, &res, err);
-		while (r == 0 && sp.type != RCACHE_SPEC_LOCAL && (one = strtok_r(NULL, ",", &save))) {
+		while (r == 0 && plats && sp.type != RCACHE_SPEC_LOCAL && (one = strtok_r(NULL, ",", &save))) {
 			struct rcache_import_result more;
 			r = rcache_import(x->t, c, sp.ref, one, &more, err);
 			if (r == 0 && !more.message)

@@ -150,6 +150,11 @@ int build_index_write(const char *root, const struct build_result *res, const st
 			goto out;
 		}
 	}
+	/* the platforms' images are the index's now (kept by it, listed as it):
+	 * their untagged entries go, a tag of the same manifest stays */
+	for (size_t i = 0; i < n; i++)
+		if (store_index_remove_untagged(s, &res[i].manifest_digest, err) < 0)
+			goto out;
 	rc = 0;
 out:
 	store_close(s);

@@ -152,6 +152,8 @@ int store_index_add_untagged(struct store *s, const char *media_type, const stru
 			     int64_t size, struct strata_error **err);
 /* Remove every entry (tagged or not) for digest d. @return number removed, or -1. */
 int store_index_remove_digest(struct store *s, const struct oci_digest *d, struct strata_error **err);
+/* Remove the untagged entries for digest d (a tag of it stays). @return number removed, or -1. */
+int store_index_remove_untagged(struct store *s, const struct oci_digest *d, struct strata_error **err);
 
 /*
  * Resolve what a user typed: "busybox", "docker.io/library/busybox:latest",

@@ -58,7 +58,7 @@ case $? in
 esac
 mkdir "$TRASH/probe" && cp "$BB_ARM64" "$TRASH/probe/busybox" &&
     printf 'FROM scratch\nCOPY busybox /busybox\nRUN ["/busybox", "true"]\n' >"$TRASH/probe/Dockerfile"
-if ! strata build -q --platform linux/arm64 "$TRASH/probe" >/dev/null 2>"$TRASH/probe.err"; then
+if ! STRATA_ROOT=$TRASH/probe-root strata build -q --platform linux/arm64 "$TRASH/probe" >/dev/null 2>"$TRASH/probe.err"; then
     echo "# binfmt_misc cannot be used here, the cross-compiling cases are skipped: $(tail -1 "$TRASH/probe.err")"
     test_done
 fi

@@ -148,6 +148,11 @@ static const char *own_instance(void)
 {
 	if (own_dir[0])
 		return own_dir;
+	/* over the host's, in our own mount namespace: nothing is left behind */
+	if (mount("binfmt_misc", BINFMT_DIR, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
+		snprintf(own_dir, sizeof(own_dir), "%s", BINFMT_DIR);
+		return own_dir;
+	}
 	char tmpl[] = "/tmp/strata-binfmt-XXXXXX";
 	if (!mkdtemp(tmpl))
 		return NULL;

@@ -12,9 +12,11 @@
  * root: mount binfmt_misc (in strata's own mount namespace) and write the
  * line of /usr/lib/binfmt.d/qemu-ARCH.conf, F added, to `register`. That
  * registration stays (it is the kernel's, not strata's: the same state
- * `systemctl start systemd-binfmt` leaves). Rootless, on Linux >= 6.7, the
- * registration goes into a binfmt_misc instance of strata's own user
- * namespace, gone with the process.
+ * `systemctl start systemd-binfmt` leaves). Rootless, the host's entries
+ * serve; a missing one, on Linux >= 6.7, goes into a binfmt_misc instance of
+ * strata's own user namespace mounted in its own mount namespace (over
+ * /proc/sys/fs/binfmt_misc, else on a directory in /tmp), gone with the
+ * process.
  */
 #include "build/build_internal.h"
 #include "build/sandbox.h"
@@ -139,7 +141,8 @@ static pthread_mutex_t binfmt_lock = PTHREAD_MUTEX_INITIALIZER;
 static char own_dir[64];
 
 /*
- * Rootless: a binfmt_misc instance of our own user namespace (Linux >= 6.7).
+ * Rootless: a binfmt_misc instance of our own user namespace (Linux >= 6.7),
+ * mounted in our own mount namespace.
  * Once mounted it replaces the host's for this process and its children, so
  * it is made only when the host's lacks an entry; every later lookup reads
  * it. Under binfmt_lock. @return its path, or NULL (an older kernel).

@@ -322,8 +322,8 @@ static int cmd_build(int argc, char **argv)
 			if (!strncmp(a, "manifest:", 9))
 				a += 9;
 			else if (colon && eq && colon < eq) {
-				rc = cli_usage_error("build", "--annotation '%s': only manifest annotations (strata builds no index)",
-						     optarg);
+				rc = cli_usage_error("build", "--annotation '%s': only manifest annotations (on every "
+							      "platform's manifest; not on the index)", optarg);
 				goto out;
 			}
 			if (!strchr(a, '=') || a[0] == '=') {

@@ -129,4 +129,13 @@ test_expect_success '-o type=oci of a two-platform build: an OCI layout with the
     grep "$(cut -d: -f2 id)" lay/index.json
 '
 
+test_expect_success '-o type=local and type=tar of two platforms: a directory per platform (buildx layout)' '
+    strata build -q --platform linux/amd64,linux/arm64 -o type=local,dest=fs ctx >/dev/null &&
+    grep "^x86_64 linux/amd64 " fs/linux_amd64/info &&
+    grep "^aarch64 linux/arm64 " fs/linux_arm64/info &&
+    strata build -q --platform linux/amd64,linux/arm64 -o type=tar,dest=fs.tar ctx >/dev/null &&
+    tar -tf fs.tar >list &&
+    grep "^\(\./\)\?linux_arm64/info$" list && grep "^\(\./\)\?linux_amd64/bin/busybox$" list
+'
+
 test_done

@@ -249,6 +249,9 @@ int rcache_fetch_layer(struct regclient *c, struct store *s, const struct rcache
  */
 int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, const char *tag,
 		       struct strata_error **err);
+/* The same, selecting platform ("os/arch[/variant]"; NULL: the host's) from an index. */
+int rcache_image_adopt_platform(struct regclient *c, struct store *s, const char *ref, const char *tag,
+				const char *platform, struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Push and export                                                           */
@@ -268,8 +271,8 @@ void rcache_push_result_release(struct rcache_push_result *r);
  * possibly absent locally (remote record). Per blob: HEAD on the target;
  * else a cross-repo mount when the blob's remote source is another
  * repository of the same registry; else upload it, fetching it first when
- * absent. Then the manifest (for a local index, the host platform's
- * manifest is pushed under the tag). Errors read "push REF: ...".
+ * absent. Then the manifest; a local index: each platform's manifest so,
+ * by digest, then the index under the tag. Errors read "push REF: ...".
  */
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 		      struct rcache_push_result *out, struct strata_error **err);

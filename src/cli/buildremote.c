@@ -27,34 +27,24 @@ struct cli_build_remote {
 };
 
 /*
- * A base image (FROM, COPY --from=image) missing from the store. Without
- * --platform it is adopted lazily: manifest and config only, its layers noted
- * as remote blobs and fetched only when a step must run on top of them, so a
- * fully cached build on a fresh runner never downloads its base. With a
- * platform (--platform, FROM --platform) that platform's image is pulled
- * whole and tagged ref (replacing another platform's, as docker pull does).
+ * A base image (FROM, COPY --from=image) missing from the store (or of
+ * another platform). It is adopted lazily: manifest and config only (for
+ * platform, or --platform, from an index), its layers noted as remote blobs
+ * and fetched only when a step must run on top of them, so a fully cached
+ * build on a fresh runner never downloads its base, whatever its platform.
+ * The tag then names that platform's image (replacing another platform's, as
+ * docker pull --platform does).
  */
 static int hook_pull(void *ctx, const char *ref, const char *platform, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
 	if (!platform)
 		platform = r->o.platform;
-	if (!platform) {
-		if (rcache_image_adopt(r->c, r->s, ref, NULL, err) < 0)
-			return -1;
-		fprintf(r->out, "resolved %s (manifest and config; layers fetched when needed)\n", ref);
-		return 0;
-	}
-	struct regxfer_store x;
-	struct regxfer_result res = { 0 };
-	regxfer_store_open(r->s, &x);
-	int rc = regclient_pull_image(r->c, ref, platform, &x.local, NULL, &res, err);
-	regxfer_store_close(&x, rc == 0);
-	if (rc == 0)
-		fprintf(r->out, "pulled %s: %zu blobs (%.1f MB), %zu already present\n", ref, res.blobs_moved,
-			(double)res.bytes / 1e6, res.blobs_skipped);
-	regxfer_result_release(&res);
-	return rc;
+	if (rcache_image_adopt_platform(r->c, r->s, ref, NULL, platform, err) < 0)
+		return -1;
+	fprintf(r->out, "resolved %s%s%s (manifest and config; layers fetched when needed)\n", ref,
+		platform ? " for " : "", platform ? platform : "");
+	return 0;
 }
 
 static int hook_lookup(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id)

@@ -90,6 +90,15 @@ test_expect_success 'a fresh runner, --cache-from the index: every step of both 
     grep "strata: 6 steps cached, 0 run" out
 '
 
+test_expect_success 'FROM the index for arm64 on a fresh runner: its layers stay in the registry until run' '
+    mkdir -p ctx2 && printf "FROM %s/multi:1\nLABEL lazy=1\n" "$SREG" >ctx2/Dockerfile &&
+    STRATA_ROOT=$TRASH/lazy strata build --platform linux/arm64 -t lz:1 ctx2 2>out &&
+    grep "resolved $SREG/multi:1 for linux/arm64 (manifest and config" out &&
+    test "$(STRATA_ROOT=$TRASH/lazy strata inspect --format "{{.Architecture}}" lz:1)" = arm64 &&
+    test "$(STRATA_ROOT=$TRASH/lazy strata run lz:1 uname -m 2>err)" = aarch64 &&
+    grep "fetched layer" err
+'
+
 test_expect_success 'strata run --platform linux/arm64 on the index: aarch64 through qemu' '
     test "$(strata run --platform linux/arm64 $SREG/multi:1 uname -m)" = aarch64 &&
     test "$(strata run $SREG/multi:1 uname -m)" = x86_64 &&

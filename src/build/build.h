@@ -182,6 +182,9 @@ int build_platform_ensure(const struct dockerfile_platform *p, bool *emulated, s
  * -1 when it names no architecture. */
 int build_platform_of_config(const json_t *config, struct dockerfile_platform *out);
 bool build_platform_equal(const struct dockerfile_platform *a, const struct dockerfile_platform *b);
+/* Does an image of platform have do for want? os and arch equal, and want's
+ * variant when it names one (linux/amd64 takes an amd64/v3 image). */
+bool build_platform_satisfies(const struct dockerfile_platform *have, const struct dockerfile_platform *want);
 /* The cache key's "platform": "amd64" for linux/amd64 (the keys made before
  * platforms were keyed whole), else "os/arch[/variant]". */
 const char *build_platform_key(const struct dockerfile_platform *p, char *buf, size_t n);

@@ -789,7 +789,7 @@ static int pull(struct engine *e, const char *ref, const char *platform, const c
 static bool platform_mismatch(const struct build_image *img, const struct dockerfile_platform *want)
 {
 	struct dockerfile_platform have;
-	return want && build_platform_of_config(img->config, &have) == 0 && !build_platform_equal(&have, want);
+	return want && build_platform_of_config(img->config, &have) == 0 && !build_platform_satisfies(&have, want);
 }
 
 /* The value of --build-context name, or NULL. */
@@ -932,7 +932,7 @@ static int check_from_platform(struct engine *e, size_t si, const struct build_i
 	const struct dockerfile_stage *sg = &e->b->stages[si];
 	struct dockerfile_platform want, have;
 	engine_stage_platform(e, si, &want);
-	if (build_platform_of_config(img->config, &have) < 0 || build_platform_equal(&have, &want))
+	if (build_platform_of_config(img->config, &have) < 0 || build_platform_satisfies(&have, &want))
 		return 0;
 	char w[128], hv[128];
 	dockerfile_platform_format(&want, w, sizeof(w));

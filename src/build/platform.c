@@ -275,6 +275,12 @@ bool build_platform_equal(const struct dockerfile_platform *a, const struct dock
 	return !strcmp(a->os, b->os) && !strcmp(a->arch, b->arch) && !strcmp(a->variant, b->variant);
 }
 
+bool build_platform_satisfies(const struct dockerfile_platform *have, const struct dockerfile_platform *want)
+{
+	return !strcmp(have->os, want->os) && !strcmp(have->arch, want->arch) &&
+	       (!want->variant[0] || !strcmp(have->variant, want->variant));
+}
+
 void engine_stage_platform(const struct engine *e, size_t si, struct dockerfile_platform *out)
 {
 	const struct dockerfile_stage *sg = &e->b->stages[si];

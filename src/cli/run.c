@@ -48,7 +48,7 @@ static int check_platform(const struct build_image *img, const char *ref, const 
 			  struct strata_error **err)
 {
 	struct dockerfile_platform have;
-	if (!want || build_platform_of_config(img->config, &have) < 0 || build_platform_equal(&have, want))
+	if (!want || build_platform_of_config(img->config, &have) < 0 || build_platform_satisfies(&have, want))
 		return 0;
 	char w[128], h[128];
 	return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "image '%s' is %s, not %s", ref,

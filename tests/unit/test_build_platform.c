@@ -61,6 +61,10 @@ int main(void)
 	struct dockerfile_platform a = P("linux/arm64"), b = P("linux/arm64/v8"), c = P("linux/arm/v7");
 	ok(build_platform_equal(&a, &b), "arm64 equals arm64/v8");
 	ok(!build_platform_equal(&a, &c), "arm64 is not arm/v7");
+	struct dockerfile_platform v3 = P("linux/amd64/v3"), plain = P("linux/amd64");
+	ok(build_platform_satisfies(&v3, &plain), "an amd64/v3 image does for linux/amd64");
+	ok(!build_platform_satisfies(&plain, &v3), "a plain amd64 image does not for linux/amd64/v3");
+	ok(!build_platform_satisfies(&c, &a), "arm/v7 does not for arm64");
 
 	/* errors that need no binfmt_misc */
 	struct strata_error *err = NULL;

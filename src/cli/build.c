@@ -47,7 +47,8 @@ static void usage(FILE *out)
 		"      --platform P[,P...]  the target platform(s), os/arch[/variant] (default: the host's);\n"
 		"                           base images are pulled for it, RUN of a foreign platform runs\n"
 		"                           through qemu-user-static in binfmt_misc (registered when missing,\n"
-		"                           as root); several: one build each, tagged as one OCI index\n"
+		"                           as root; never with STRATA_BINFMT_REGISTER=0); several: one build\n"
+		"                           each, tagged as one OCI index\n"
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF\n" CLI_REGOPTS_HELP

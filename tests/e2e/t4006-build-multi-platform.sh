@@ -99,6 +99,13 @@ test_expect_success 'FROM the index for arm64 on a fresh runner: its layers stay
     grep "fetched layer" err
 '
 
+test_expect_success 'a RUN on the lazily adopted arm64 base: its layers fetched, the RUN emulated' '
+    mkdir -p ctx3 && printf "FROM %s/multi:1\nRUN uname -m >/m\n" "$SREG" >ctx3/Dockerfile &&
+    STRATA_ROOT=$TRASH/lazy2 strata build --platform linux/arm64 -t lz:2 ctx3 2>out &&
+    grep "emulated: linux/arm64" out &&
+    test "$(STRATA_ROOT=$TRASH/lazy2 strata run lz:2 cat /m)" = aarch64
+'
+
 test_expect_success 'strata run --platform linux/arm64 on the index: aarch64 through qemu' '
     test "$(strata run --platform linux/arm64 $SREG/multi:1 uname -m)" = aarch64 &&
     test "$(strata run $SREG/multi:1 uname -m)" = x86_64 &&

@@ -159,6 +159,38 @@ void build_cache_key(const json_t *inputs, struct oci_digest *key);
 char *build_cache_explain(const json_t *prev, const json_t *now, bool parent_missed);
 
 /* ------------------------------------------------------------------------- */
+/* Platforms (platform.c; docs/internals/build.md "Platforms")               */
+
+/* linux/<the host's arch>, and linux/386 on amd64: no emulator needed. */
+bool build_platform_native(const struct dockerfile_platform *p);
+/* qemu's name for a GOARCH architecture ("arm64" -> "aarch64"), or NULL. */
+const char *build_platform_qemu_name(const char *arch);
+/*
+ * Make sure programs of platform p can run here: natively, or through
+ * qemu-user-static registered in binfmt_misc with the F (fix-binary) flag,
+ * which works inside a build's root. When the entry is missing and strata
+ * may register it (root, or rootless on Linux >= 6.7 in a binfmt_misc of its
+ * own user namespace; never with STRATA_BINFMT_REGISTER=0) it mounts
+ * binfmt_misc if needed and registers /usr/lib/binfmt.d/qemu-ARCH.conf's
+ * line with F (as binfmt-support does; the entry stays: it is the kernel's).
+ * Thread-safe; concurrent registrations by other processes are harmless.
+ * *emulated (may be NULL): true when qemu runs it.
+ * @return 0, or -1 (STRATA_E_CONFIG "platform linux/s390x cannot run here:
+ *   <why>; <what to install or run>").
+ */
+int build_platform_ensure(const struct dockerfile_platform *p, bool *emulated, struct strata_error **err);
+/* The platform of an image config (os, architecture, variant). @return 0, or
+ * -1 when it names no architecture. */
+int build_platform_of_config(const json_t *config, struct dockerfile_platform *out);
+bool build_platform_equal(const struct dockerfile_platform *a, const struct dockerfile_platform *b);
+/* Does an image of platform have do for want? os and arch equal, and want's
+ * variant when it names one (linux/amd64 takes an amd64/v3 image). */
+bool build_platform_satisfies(const struct dockerfile_platform *have, const struct dockerfile_platform *want);
+/* The cache key's "platform": "amd64" for linux/amd64 (the keys made before
+ * platforms were keyed whole), else "os/arch[/variant]". */
+const char *build_platform_key(const struct dockerfile_platform *p, char *buf, size_t n);
+
+/* ------------------------------------------------------------------------- */
 /* The build                                                                 */
 
 enum build_progress_mode { BUILD_PROGRESS_AUTO = 0, BUILD_PROGRESS_PLAIN, BUILD_PROGRESS_TTY, BUILD_PROGRESS_QUIET };
@@ -174,9 +206,11 @@ struct build_secret {
  * optional (NULL: the feature is off). ctx is passed back untouched.
  *
  * pull_image      a base image (FROM, COPY --from=<image>) is not in the
- *                 local store, or pull_always is set: put ref into the store
- *                 (under that name) or fail with one line. Called once per
- *                 reference and build.
+ *                 local store (for its platform), or pull_always is set: put
+ *                 ref into the store (under that name) or fail with one line.
+ *                 platform: "os/arch[/variant]" to select from an index, or
+ *                 NULL (the default: the host's, and the build has no
+ *                 --platform). Called once per reference, platform and build.
  * cache_lookup    the local index missed key: 1 with *desc (new reference:
  *                 mediaType, digest, size) and diff_id filled when a remote
  *                 cache source has the layer, 0 otherwise. The layer blob
@@ -242,7 +276,7 @@ struct build_cache_mount {
 struct build_hooks {
 	void *ctx;
 	bool pull_always;
-	int (*pull_image)(void *ctx, const char *ref, struct strata_error **err);
+	int (*pull_image)(void *ctx, const char *ref, const char *platform, struct strata_error **err);
 	int (*cache_lookup)(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id);
 	char *(*cache_explain)(void *ctx, int stage, int pos, const json_t *inputs, bool parent_missed);
 	void (*cache_add)(void *ctx, const struct build_step_record *r);
@@ -305,6 +339,12 @@ struct build_options {
 	size_t n_rlimits;
 	/* --add-host: lines for RUN's /etc/hosts ("IP\tNAME\n"...), or NULL */
 	const char *extra_hosts;
+	/*
+	 * --platform: the target platform (TARGETPLATFORM; NULL: the host's).
+	 * Stages run on theirs (FROM --platform, else this one), foreign ones
+	 * through qemu (build_platform_ensure); base images are selected for it.
+	 */
+	const struct dockerfile_platform *platform;
 	/* --annotation K=V: the image manifest's annotations */
 	const char *const *annotations;
 	size_t nannotations;
@@ -314,6 +354,8 @@ struct build_result {
 	struct oci_digest image_id;       /* the config digest */
 	struct oci_digest manifest_digest; /* the image manifest's digest */
 	size_t steps_cached, steps_run;
+	bool index;                       /* a multi-platform build (cli/): image_id and
+					     manifest_digest are the OCI index's digest */
 };
 
 /*
@@ -322,6 +364,15 @@ struct build_result {
  * @return 0 with *res filled, or -1.
  */
 int build_run(const struct build_options *o, struct build_result *res, struct strata_error **err);
+
+/*
+ * A multi-platform image: an OCI index of the n images res[i] (built with
+ * --platform plats[i]; each manifest stored untagged), stored in the store at
+ * root and tagged with every tag (none: untagged). @return 0 with *out the
+ * index digest, or -1.
+ */
+int build_index_write(const char *root, const struct build_result *res, const struct dockerfile_platform *plats,
+		      size_t n, const char *const *tags, size_t ntags, struct oci_digest *out, struct strata_error **err);
 
 /*
  * Download url (http/https) into the store's download cache under root, as
@@ -348,6 +399,9 @@ void build_image_free(struct build_image *img);
  * store_resolve) and extract its layers as snapshots when not yet there.
  * @return 0, or -1 (STRATA_E_NOTFOUND "image 'x' not found in the local store"). */
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err);
+/* As build_image_lookup, selecting platform (NULL: the host's) when ref is an index. */
+int build_image_lookup_platform(const char *root, const char *ref, const struct dockerfile_platform *platform,
+				struct build_image **out, struct strata_error **err);
 
 struct build_run_options {
 	const char *const *env;     /* extra "K=V" (-e) */

@@ -196,6 +196,10 @@ struct engine {
 	bool ctx_mask_done;
 };
 
+/* the platform stage si runs on: FROM --platform, else its parent stage's,
+ * else the target platform (platform.c) */
+void engine_stage_platform(const struct engine *e, size_t si, struct dockerfile_platform *out);
+
 /* engine.c helpers used by the step files (and imagerun.c) */
 void engine_clean_stale_tmp(const char *tmproot);
 int engine_work_dir(const char *tmproot, const char *prefix, char **out, int *lockfd, struct strata_error **err);

@@ -222,10 +222,13 @@ int engine_stage_tree(struct engine *e, size_t stage, struct build_context **tre
 	return rc;
 }
 
-static json_t *new_image(const struct dockerfile_build *b)
+static json_t *new_image(const struct dockerfile_platform *p)
 {
-	return json_pack("{s:s,s:s,s:{},s:{s:s,s:[]},s:[]}", "architecture", b->target_platform.arch, "os",
-			 b->target_platform.os, "config", "rootfs", "type", "layers", "diff_ids", "history");
+	json_t *img = json_pack("{s:s,s:s,s:{},s:{s:s,s:[]},s:[]}", "architecture", p->arch, "os", p->os, "config",
+				"rootfs", "type", "layers", "diff_ids", "history");
+	if (p->variant[0])
+		json_object_set_new(img, "variant", json_string(p->variant));
+	return img;
 }
 
 static char **strv_from_json(const json_t *a)
@@ -530,7 +533,12 @@ static int step_key(struct engine *e, size_t si, struct stage_state *s, const st
 	k->linked = st->kind != DF_RUN && st->copy.link;
 	if (!k->linked)
 		json_object_set_new(k->inputs, "parent", json_string(s->key.str));
-	json_object_set_new(k->inputs, "platform", json_string(e->b->target_platform.arch));
+	{
+		struct dockerfile_platform sp;
+		char pk[128];
+		engine_stage_platform(e, si, &sp);
+		json_object_set_new(k->inputs, "platform", json_string(build_platform_key(&sp, pk, sizeof(pk))));
+	}
 	if (e->o->source_date_epoch_set) /* the layer's mtimes are clamped to it */
 		json_object_set_new(k->inputs, "source_date_epoch", json_integer((json_int_t)e->o->source_date_epoch));
 	if (st->kind == DF_RUN && e->o->extra_hosts) /* --add-host: RUN sees them (BuildKit keys them too) */
@@ -812,13 +820,15 @@ static bool was_pulled(struct engine *e, const char *ref)
 	return false;
 }
 
-static int pull(struct engine *e, const char *ref, struct strata_error **err)
+/* platform: NULL (the default) or "os/arch[/variant]"; pkey: what was_pulled knows it by */
+static int pull(struct engine *e, const char *ref, const char *platform, const char *pkey, struct strata_error **err)
 {
 	strata_error_ensure(err);
 	const struct build_hooks *h = e->o->hooks;
-	int v = progress_start(&e->pr, "[internal] pull %s", ref);
+	int v = platform ? progress_start(&e->pr, "[internal] pull %s (%s)", ref, platform)
+			 : progress_start(&e->pr, "[internal] pull %s", ref);
 	uint64_t down = h->bytes_down ? h->bytes_down(h->ctx) : 0;
-	if (h->pull_image(h->ctx, ref, err) < 0) {
+	if (h->pull_image(h->ctx, ref, platform, err) < 0) {
 		cleanup_free char *m = strata_error_string(*err);
 		progress_error(&e->pr, v, m);
 		return -1;
@@ -827,8 +837,15 @@ static int pull(struct engine *e, const char *ref, struct strata_error **err)
 		progress_bytes(&e->pr, v, NULL, h->bytes_down(h->ctx) - down, 0);
 	progress_done(&e->pr, v);
 	e->pulled = xreallocarray(e->pulled, e->npulled + 1, sizeof(*e->pulled));
-	e->pulled[e->npulled++] = xstrdup(ref);
+	e->pulled[e->npulled++] = xstrdup(pkey);
 	return 0;
+}
+
+/* an image whose config names a platform other than want */
+static bool platform_mismatch(const struct build_image *img, const struct dockerfile_platform *want)
+{
+	struct dockerfile_platform have;
+	return want && build_platform_of_config(img->config, &have) == 0 && !build_platform_satisfies(&have, want);
 }
 
 /* The value of --build-context name, or NULL. */
@@ -865,30 +882,52 @@ const char *engine_named_dir(const struct engine *e, const char *name)
 	return v && !named_image(e, name, &local) ? v : NULL;
 }
 
-/* under e->lock: pulls are serialised, and e->images/e->pulled are shared */
-static struct build_image *find_image_locked(struct engine *e, const char *ref, struct strata_error **err)
+/*
+ * under e->lock: pulls are serialised, and e->images/e->pulled are shared.
+ * want: the platform to select (NULL: the default, the host's); a stored
+ * image of another platform is replaced by that platform's, pulled once
+ * (the tag then names it, as `docker pull --platform` does).
+ */
+static struct build_image *find_image_locked(struct engine *e, const char *ref, const struct dockerfile_platform *want,
+					     struct strata_error **err)
 {
 	strata_error_ensure(err);
 	bool local = false;
 	const char *named = named_image(e, ref, &local);
 	if (named)
 		ref = named; /* --build-context NAME=docker-image://REF|oci-layout://... */
+	char plat[128] = "";
+	if (want)
+		dockerfile_platform_format(want, plat, sizeof(plat));
+	cleanup_free char *pkey = xasprintf("%s %s", ref, plat);
+	const char *pp = want ? plat : NULL;
 	const struct build_hooks *h = e->o->hooks;
-	bool can_pull = !local && h && h->pull_image && !was_pulled(e, ref);
+	bool can_pull = !local && h && h->pull_image && !was_pulled(e, pkey);
 	if (can_pull && h->pull_always) {
-		if (pull(e, ref, err) < 0)
+		if (pull(e, ref, pp, pkey, err) < 0)
 			return NULL;
 		can_pull = false;
 	}
 	struct build_image *img = NULL;
-	if (build_image_lookup(e->root, ref, &img, err) < 0) {
+	if (build_image_lookup_platform(e->root, ref, want, &img, err) < 0) {
 		if (!can_pull || strata_error_code(*err) != STRATA_E_NOTFOUND)
 			return NULL;
 		strata_error_clear(err);
-		if (pull(e, ref, err) < 0)
+		if (pull(e, ref, pp, pkey, err) < 0)
 			return NULL; /* "pull REF: <why>" says it all */
-		if (build_image_lookup(e->root, ref, &img, err) < 0)
+		can_pull = false;
+		if (build_image_lookup_platform(e->root, ref, want, &img, err) < 0)
 			return NULL;
+	}
+	if (can_pull && platform_mismatch(img, want)) {
+		struct strata_error *pe = NULL;
+		if (pull(e, ref, pp, pkey, &pe) == 0) {
+			build_image_free(img);
+			img = NULL;
+			if (build_image_lookup_platform(e->root, ref, want, &img, err) < 0)
+				return NULL;
+		}
+		strata_error_free(pe); /* the stage reports the mismatch (check_from_platform) */
 	}
 	/* layers not extracted yet (only in a registry) are fetched when a step
 	 * mounts them (engine_snapshot_fetch), never just because of FROM */
@@ -905,7 +944,7 @@ static struct build_image *find_image_locked(struct engine *e, const char *ref, 
 struct build_image *engine_find_image(struct engine *e, const char *ref, struct strata_error **err)
 {
 	pthread_mutex_lock(&e->lock);
-	struct build_image *img = find_image_locked(e, ref, err);
+	struct build_image *img = find_image_locked(e, ref, e->o->platform, err);
 	pthread_mutex_unlock(&e->lock);
 	return img;
 }
@@ -920,7 +959,7 @@ int engine_image_view(struct engine *e, const char *ref, struct build_image **ou
 {
 	pthread_mutex_lock(&e->lock);
 	int rc = 0;
-	struct build_image *img = find_image_locked(e, ref, err);
+	struct build_image *img = find_image_locked(e, ref, e->o->platform, err);
 	if (!img) {
 		rc = -1;
 		goto out;
@@ -949,24 +988,33 @@ out:
 }
 
 /*
- * FROM --platform=P: the base is resolved for the build's platform (one per
- * build, --platform); an image of another platform is an error naming both,
- * never silently used (it was: FROM --platform=linux/arm64 ran amd64).
+ * The base of stage si is selected for the stage's platform (FROM
+ * --platform, else --platform). An image of another platform is an error
+ * naming both when a platform was asked for, never silently used (it was:
+ * FROM --platform=linux/arm64 ran amd64); without one (a single-platform
+ * image of another architecture, built on this host's default) it is used
+ * with a warning, as BuildKit does.
  */
-static int check_from_platform(struct engine *e, const struct dockerfile_stage *sg, const struct build_image *img,
+static int check_from_platform(struct engine *e, size_t si, const struct build_image *img, int vertex,
 			       struct strata_error **err)
 {
-	struct dockerfile_platform want;
-	if (!sg->platform || dockerfile_platform_parse(sg->platform, &want, NULL) < 0)
+	const struct dockerfile_stage *sg = &e->b->stages[si];
+	struct dockerfile_platform want, have;
+	engine_stage_platform(e, si, &want);
+	if (build_platform_of_config(img->config, &have) < 0 || build_platform_satisfies(&have, &want))
 		return 0;
-	const char *os = json_string_value(json_object_get(img->config, "os"));
-	const char *arch = json_string_value(json_object_get(img->config, "architecture"));
-	if (!arch || (!strcmp(arch, want.arch) && (!os || !strcmp(os, want.os))))
+	char w[128], hv[128];
+	dockerfile_platform_format(&want, w, sizeof(w));
+	dockerfile_platform_format(&have, hv, sizeof(hv));
+	if (!sg->platform && !e->o->platform) {
+		progress_line(&e->pr, vertex, "warning: FROM %s: the image is %s, not the build's %s", sg->base, hv, w);
 		return 0;
+	}
 	return strata_error_makec(err, STRATA_E_CONFIG, 0,
-				  "%s:%d: FROM --platform=%s %s: the image is %s/%s (strata builds for one platform: "
-				  "build with --pull --platform %s)",
-				  e->dfname, sg->line, sg->platform, sg->base, os ? os : "linux", arch, sg->platform);
+				  "%s:%d: FROM %s%s %s: the image is %s, not %s (no image of that platform could be "
+				  "pulled: strata pull --platform %s %s)",
+				  e->dfname, sg->line, sg->platform ? "--platform=" : "", sg->platform ? sg->platform : "",
+				  sg->base, hv, w, w, sg->base);
 }
 
 /* the ONBUILD triggers of a base image, as a Dockerfile after a FROM */
@@ -998,7 +1046,7 @@ static int run_onbuild(struct engine *e, size_t si, struct stage_state *s, const
 	struct dockerfile *df = NULL;
 	struct dockerfile_build *b = NULL;
 	struct dockerfile_scope *sc = NULL;
-	struct dockerfile_options o = { .buildargs = e->o->buildargs };
+	struct dockerfile_options o = { .buildargs = e->o->buildargs, .target_platform = e->o->platform };
 	int rc = 0;
 	if (dockerfile_parse(text, strlen(text), name, &df, err) < 0 || dockerfile_resolve(df, &o, &b, err) < 0 ||
 	    dockerfile_scope_new(b, 0, (const char *const *)*base_env, &sc, err) < 0) {
@@ -1046,23 +1094,29 @@ static int run_stage(struct engine *e, size_t si, struct strata_error **err)
 	}
 	struct build_image *img = NULL;
 	cleanup_free char *triggers = NULL;
+	struct dockerfile_platform splat;
+	engine_stage_platform(e, si, &splat);
 	if (sg->base_type == DF_BASE_IMAGE) {
-		img = engine_find_image(e, sg->base, err);
+		pthread_mutex_lock(&e->lock);
+		img = find_image_locked(e, sg->base, sg->platform || e->o->platform ? &splat : NULL, err);
+		pthread_mutex_unlock(&e->lock);
 		if (!img)
 			return strata_error_wrap(err, "%s:%d: FROM %s", e->dfname, sg->line, sg->base);
-		if (check_from_platform(e, sg, img, err) < 0)
-			return -1;
 		json_t *ob = json_object_get(json_object_get(img->config, "config"), "OnBuild");
 		if (json_array_size(ob))
 			triggers = onbuild_text(ob, &total);
 	}
 	int v = progress_start_step(&e->pr, (int)si, sg->line, "[%s1/%d] FROM %s", lbl, total, sg->base);
+	if (img && check_from_platform(e, si, img, v, err) < 0) {
+		cleanup_free char *m = strata_error_string(*err);
+		progress_error(&e->pr, v, m);
+		return -1;
+	}
 	switch (sg->base_type) {
 	case DF_BASE_SCRATCH: {
-		s->image = new_image(e->b);
+		s->image = new_image(&splat);
 		char plat[100];
-		cleanup_free char *seed = xasprintf("scratch %s",
-						    dockerfile_platform_format(&e->b->target_platform, plat, sizeof(plat)));
+		cleanup_free char *seed = xasprintf("scratch %s", dockerfile_platform_format(&splat, plat, sizeof(plat)));
 		oci_digest_of(&s->key, seed, strlen(seed));
 		break;
 	}
@@ -1247,7 +1301,8 @@ static int setup(struct engine *e, struct strata_error **err)
 		strata_error_set_code(err, STRATA_E_CONFIG);
 		return -1;
 	}
-	struct dockerfile_options dopts = { .buildargs = o->buildargs, .target = o->target };
+	struct dockerfile_options dopts = { .buildargs = o->buildargs, .target = o->target,
+					    .target_platform = o->platform };
 	if (dockerfile_resolve(e->df, &dopts, &e->b, err) < 0)
 		return -1;
 	progress_done(&e->pr, v);

@@ -117,6 +117,51 @@ int image_write(struct store *s, json_t *config, const struct build_layers *laye
 	return 0;
 }
 
+int build_index_write(const char *root, const struct build_result *res, const struct dockerfile_platform *plats,
+		      size_t n, const char *const *tags, size_t ntags, struct oci_digest *out, struct strata_error **err)
+{
+	struct store *s = NULL;
+	if (store_open(root, &s, err) < 0)
+		return -1;
+	int rc = -1;
+	cleanup_json json_t *ms = json_array();
+	cleanup_json json_t *x = NULL;
+	for (size_t i = 0; i < n; i++) {
+		int64_t size = 0;
+		if (store_blob_stat(s, &res[i].manifest_digest, &size, err) < 0)
+			goto out;
+		json_t *pl = json_pack("{s:s,s:s}", "architecture", plats[i].arch, "os", plats[i].os);
+		if (plats[i].variant[0])
+			json_object_set_new(pl, "variant", json_string(plats[i].variant));
+		json_array_append_new(ms, json_pack("{s:s,s:s,s:I,s:o}", "mediaType", OCI_MT_MANIFEST, "digest",
+						    res[i].manifest_digest.str, "size", (json_int_t)size, "platform", pl));
+	}
+	x = json_pack("{s:i,s:s,s:O}", "schemaVersion", 2, "mediaType", OCI_MT_INDEX, "manifests", ms);
+	int64_t isize;
+	if (put_json(s, x, out, &isize, err) < 0) {
+		strata_error_wrap(err, "store image index");
+		goto out;
+	}
+	if (ntags == 0 && store_index_add_untagged(s, OCI_MT_INDEX, out, isize, err) < 0)
+		goto out;
+	for (size_t i = 0; i < ntags; i++) {
+		cleanup_ref struct oci_ref r = OCI_REF_INIT;
+		if (oci_ref_parse(tags[i], &r, err) < 0 || store_tag_set(s, &r, OCI_MT_INDEX, out, isize, err) < 0) {
+			strata_error_wrap(err, "tag '%s'", tags[i]);
+			goto out;
+		}
+	}
+	/* the platforms' images are the index's now (kept by it, listed as it):
+	 * their untagged entries go, a tag of the same manifest stays */
+	for (size_t i = 0; i < n; i++)
+		if (store_index_remove_untagged(s, &res[i].manifest_digest, err) < 0)
+			goto out;
+	rc = 0;
+out:
+	store_close(s);
+	return rc;
+}
+
 void build_image_free(struct build_image *img)
 {
 	if (!img)
@@ -127,6 +172,12 @@ void build_image_free(struct build_image *img)
 }
 
 int build_image_lookup(const char *root, const char *ref, struct build_image **out, struct strata_error **err)
+{
+	return build_image_lookup_platform(root, ref, NULL, out, err);
+}
+
+int build_image_lookup_platform(const char *root, const char *ref, const struct dockerfile_platform *platform,
+				struct build_image **out, struct strata_error **err)
 {
 	strata_error_ensure(err);
 	struct store *s = NULL;
@@ -144,7 +195,15 @@ int build_image_lookup(const char *root, const char *ref, struct build_image **o
 		}
 		goto out;
 	}
-	if (store_image_load(s, &ent.digest, &si, err) < 0)
+	struct oci_platform want = OCI_PLATFORM_INIT;
+	if (platform) {
+		want.os = xstrdup(platform->os);
+		want.architecture = xstrdup(platform->arch);
+		want.variant = platform->variant[0] ? xstrdup(platform->variant) : NULL;
+	}
+	int lr = store_image_load_platform(s, &ent.digest, platform ? &want : NULL, &si, err);
+	oci_platform_release(&want);
+	if (lr < 0)
 		goto out;
 	if (si.config.n_diff_ids != si.manifest.n_layers) {
 		strata_error_makec(err, STRATA_E_INVALID, 0, "image '%s': %zu layers but %zu diff_ids", ref,

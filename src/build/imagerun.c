@@ -95,6 +95,12 @@ int build_image_run(const char *root, const struct build_image *img, const struc
 		if (!replaced)
 			push(&env, &ne, o->env[k]);
 	}
+	/* an image of a foreign platform runs through qemu (platform.c) */
+	struct dockerfile_platform plat;
+	if (build_platform_of_config(img->config, &plat) == 0 && build_platform_ensure(&plat, NULL, err) < 0) {
+		rc = -1;
+		goto out;
+	}
 	{
 		char **chain = snapshot_paths(root, &img->layers);
 		lowers = snapshot_lowers((const char *const *)chain, img->layers.n, &nlowers);

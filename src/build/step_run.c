@@ -320,6 +320,15 @@ int step_run_exec(struct engine *e, struct stage_state *s, const struct dockerfi
 		  const char *upper, const char *work, struct strata_error **err)
 {
 	strata_error_ensure(err);
+	/* a foreign platform's RUN runs through qemu-user-static (platform.c) */
+	struct dockerfile_platform plat;
+	bool emulated = false;
+	engine_stage_platform(e, (size_t)(s - e->st), &plat);
+	if (build_platform_ensure(&plat, &emulated, err) < 0)
+		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);
+	if (emulated)
+		progress_line(&e->pr, vertex, "emulated: linux/%s%s%s through qemu-%s-static", plat.arch,
+			      plat.variant[0] ? "/" : "", plat.variant, build_platform_qemu_name(plat.arch));
 	/* layers known only from a registry are fetched now that a step runs on them */
 	if (engine_snapshots_fetch(e, &s->layers, err) < 0)
 		return strata_error_wrap(err, "%s:%d: %s", e->dfname, st->line, st->original);

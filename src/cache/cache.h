@@ -374,6 +374,9 @@ int rcache_fetch_layer(struct regclient *c, struct store *s, const struct rcache
  */
 int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, const char *tag,
 		       struct strata_error **err);
+/* The same, selecting platform ("os/arch[/variant]"; NULL: the host's) from an index. */
+int rcache_image_adopt_platform(struct regclient *c, struct store *s, const char *ref, const char *tag,
+				const char *platform, struct strata_error **err);
 
 /* ------------------------------------------------------------------------- */
 /* Push and export                                                           */
@@ -397,8 +400,8 @@ void rcache_push_result_release(struct rcache_push_result *r);
  * possibly absent locally (remote record). Per blob: HEAD on the target;
  * else a cross-repo mount when the blob's remote source is another
  * repository of the same registry; else upload it, fetching it first when
- * absent. Then the manifest (for a local index, the host platform's
- * manifest is pushed under the tag). Errors read "push REF: ...".
+ * absent. Then the manifest; a local index: each platform's manifest so,
+ * by digest, then the index under the tag. Errors read "push REF: ...".
  */
 int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
 		      struct rcache_push_result *out, struct strata_error **err);
@@ -482,7 +485,9 @@ struct rcache_session;
 
 /*
  * Import refs[0..n) (rcache_import each, a reference repeated in another
- * spelling once; problems become lines, never errors). c and s are borrowed and must outlive the session (s may be NULL
+ * spelling once; problems become lines, never errors). platform: NULL (the
+ * host's), "os/arch[/variant]", or several comma-separated (a multi-platform
+ * build: an image source is imported for each). c and s are borrowed and must outlive the session (s may be NULL
  * when neither rcache_session_note_remote nor rcache_session_export is called).
  * @return 0, or -1 only for a reference that does not parse (STRATA_E_USAGE).
  */
@@ -544,7 +549,8 @@ const struct rcache_mount *rcache_session_mounts(const struct rcache_session *x,
 int rcache_session_note_remote(struct rcache_session *x, struct strata_error **err);
 /*
  * --cache-to spec ("REF[,mode=min|max]"): mode=max exports every recorded
- * entry; mode=min those of the final image (layers: its manifest's layers).
+ * entry; mode=min those of the final image (layers: its manifest's layers,
+ * or an array of such arrays: the images of a multi-platform build).
  * Cache mounts as the spec selects (rcache_spec_wants_mount): those RUNs of
  * this build ran with, packed (rcache_mount_pack); those only hits used or
  * no RUN declared, the sources' copies when they have one. out->notes: the

@@ -133,19 +133,41 @@ int rcache_push_image(struct regclient *c, struct store *s, const char *src_ref,
 	return rcache_push_image_progress(c, s, src_ref, dest_ref, NULL, out, err);
 }
 
-int rcache_push_image_progress(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
-			       const struct regclient_progress *prog, struct rcache_push_result *out,
-			       struct strata_error **err)
+static int push_child(struct regclient *c, struct store *s, const struct oci_ref *r, const struct oci_descriptor *d,
+		      const struct regclient_progress *prog, struct rcache_push_result *out, struct strata_error **err);
+
+/* a multi-platform image: every manifest by digest (layers found, mounted or
+ * uploaded as for one image), then the index under the destination */
+static int push_index(struct regclient *c, struct store *s, const struct oci_ref *r, const struct store_entry *ent,
+		      const struct regclient_progress *prog, struct rcache_push_result *out, struct strata_error **err)
 {
-	memset(out, 0, sizeof(*out));
-	cleanup_ref struct oci_ref r = OCI_REF_INIT;
-	if (oci_ref_parse(dest_ref, &r, err) < 0)
-		return strata_error_wrap(err, "push");
-	struct store_entry ent = { 0 };
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	if (store_blob_read(s, &ent->digest, STORE_JSON_MAX, &b, err) < 0)
+		return -1;
+	cleanup_index struct oci_index x = { 0 };
+	if (oci_index_decode(b.data, b.len, ent->digest.str, &x, err) < 0)
+		return -1;
+	for (size_t i = 0; i < x.n_manifests; i++) {
+		if (!x.manifests[i].media_type || !oci_mt_is_manifest(x.manifests[i].media_type))
+			continue; /* nested indexes and artifacts are not pushed */
+		if (push_child(c, s, r, &x.manifests[i], prog, out, err) < 0)
+			return -1;
+	}
+	return regclient_manifest_put(c, r->domain, r->path, r->digest ? r->digest : r->tag, ent->media_type, b.data,
+				      b.len, &out->digest, err);
+}
+
+/* one stored manifest (ent) to r: its blobs (HEAD, mount, fetch, upload), then it under r's tag or digest */
+static int push_entry(struct regclient *c, struct store *s, const struct oci_ref *rr, const struct store_entry *ent,
+		      const struct regclient_progress *prog, struct rcache_push_result *out, struct strata_error **err)
+{
+	if (ent->media_type && oci_mt_is_index(ent->media_type))
+		return push_index(c, s, rr, ent, prog, out, err);
+	struct oci_ref r = *rr;
 	struct store_image img = { 0 };
 	struct pctx p = { .c = c, .s = s, .host = r.domain, .repo = r.path, .res = out, .prog = prog };
 	int ret = -1;
-	if (store_resolve(s, src_ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0)
+	if (store_image_load(s, &ent->digest, &img, err) < 0)
 		goto out;
 	add_blob(&p, img.manifest.config.digest.str, img.manifest.config.size, NULL, NULL);
 	for (size_t i = 0; i < img.manifest.n_layers; i++)
@@ -167,10 +189,42 @@ int rcache_push_image_progress(struct regclient *c, struct store *s, const char 
 		goto out;
 	ret = 0;
 out:
-	if (ret < 0)
-		strata_error_wrap(err, "push %s", dest_ref);
 	pctx_release(&p);
 	store_image_release(&img);
+	return ret;
+}
+
+/* one platform's manifest of an index (the descriptor d), pushed by digest */
+static int push_child(struct regclient *c, struct store *s, const struct oci_ref *r, const struct oci_descriptor *d,
+		      const struct regclient_progress *prog, struct rcache_push_result *out, struct strata_error **err)
+{
+	struct oci_ref cr = *r;
+	cr.digest = (char *)d->digest.str;
+	struct store_entry ent = { .media_type = (char *)d->media_type };
+	oci_digest_copy(&ent.digest, &d->digest);
+	struct rcache_push_result one = { 0 };
+	int rc = push_entry(c, s, &cr, &ent, prog, &one, err);
+	out->blobs_uploaded += one.blobs_uploaded;
+	out->bytes_uploaded += one.bytes_uploaded;
+	out->blobs_mounted += one.blobs_mounted;
+	out->blobs_present += one.blobs_present;
+	out->blobs_fetched += one.blobs_fetched;
+	rcache_push_result_release(&one);
+	return rc;
+}
+
+int rcache_push_image_progress(struct regclient *c, struct store *s, const char *src_ref, const char *dest_ref,
+			       const struct regclient_progress *prog, struct rcache_push_result *out,
+			       struct strata_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	cleanup_ref struct oci_ref r = OCI_REF_INIT;
+	if (oci_ref_parse(dest_ref, &r, err) < 0)
+		return strata_error_wrap(err, "push");
+	struct store_entry ent = { 0 };
+	int ret = store_resolve(s, src_ref, &ent, err) < 0 ? -1 : push_entry(c, s, &r, &ent, prog, out, err);
+	if (ret < 0)
+		strata_error_wrap(err, "push %s", dest_ref);
 	store_entry_release(&ent);
 	return ret;
 }

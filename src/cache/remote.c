@@ -91,6 +91,12 @@ int rcache_fetch_layer(struct regclient *c, struct store *s, const struct rcache
 int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, const char *tag,
 		       struct strata_error **err)
 {
+	return rcache_image_adopt_platform(c, s, ref, tag, NULL, err);
+}
+
+int rcache_image_adopt_platform(struct regclient *c, struct store *s, const char *ref, const char *tag,
+				const char *platform, struct strata_error **err)
+{
 	cleanup_ref struct oci_ref r = OCI_REF_INIT, t = OCI_REF_INIT;
 	if (oci_ref_parse(ref, &r, err) < 0 || oci_ref_parse(tag ? tag : ref, &t, err) < 0)
 		return -1;
@@ -101,7 +107,7 @@ int rcache_image_adopt(struct regclient *c, struct store *s, const char *ref, co
 		goto out;
 	if (m.media_type && oci_mt_is_index(m.media_type)) {
 		cleanup_free char *dg = NULL;
-		if (regclient_index_select(m.data, m.len, NULL, &dg, NULL, err) < 0)
+		if (regclient_index_select(m.data, m.len, platform, &dg, NULL, err) < 0)
 			goto out;
 		regclient_manifest_release(&m);
 		if (regclient_manifest_get(c, r.domain, r.path, dg, false, &m, err) < 0)

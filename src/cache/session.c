@@ -66,8 +66,24 @@ int rcache_session_open(struct regclient *c, struct store *s, const char *const 
 			rcache_session_free(x);
 			return -1;
 		}
+		/* platform "A,B": an image source is imported once per platform (its
+		 * index's manifest for each: a multi-platform build's inline cache) */
+		cleanup_free char *plats = platform ? xstrdup(platform) : NULL;
+		char *save = NULL, *one = plats ? strtok_r(plats, ",", &save) : NULL;
 		int r = sp.type == RCACHE_SPEC_LOCAL ? rcache_layout_import(x->t, sp.ref, refs[i], &res)
-						     : rcache_import(x->t, c, sp.ref, platform, &res, err);
+						     : rcache_import(x->t, c, sp.ref, one, &res, err);
+		while (r == 0 && plats && sp.type != RCACHE_SPEC_LOCAL && (one = strtok_r(NULL, ",", &save))) {
+			struct rcache_import_result more;
+			r = rcache_import(x->t, c, sp.ref, one, &more, err);
+			if (r == 0 && !more.message)
+				res.entries += more.entries;
+			if (r == 0) {
+				res.moved.requests += more.moved.requests;
+				res.moved.bytes_down += more.moved.bytes_down;
+				res.moved.blob_bytes_down += more.moved.blob_bytes_down;
+			}
+			rcache_import_result_release(&more);
+		}
 		rcache_spec_release(&sp);
 		if (r < 0) {
 			rcache_session_free(x);
@@ -150,15 +166,27 @@ void rcache_session_add(struct rcache_session *x, const struct rcache_entry *e)
 }
 
 /* The built entries whose layer is the final image's layer at the same index. */
+/* layers[i] is the layer want; layers may also be an array of images' layer
+ * arrays (a multi-platform build): then in any of them */
+static bool layer_is(const json_t *layers, int i, const char *want)
+{
+	if (json_is_array(json_array_get(layers, 0))) {
+		size_t k;
+		json_t *one;
+		json_array_foreach((json_t *)layers, k, one) if (layer_is(one, i, want)) return true;
+		return false;
+	}
+	const char *got = i >= 0 ? json_string_value(json_object_get(json_array_get(layers, (size_t)i), "digest"))
+				 : NULL;
+	return want && got && !strcmp(want, got);
+}
+
 static void in_image(const struct rcache_session *x, const json_t *layers, struct rcache_record *out)
 {
 	for (size_t i = 0; i < x->built.n; i++) {
 		const struct rcache_entry *e = &x->built.v[i];
 		const char *want = json_string_value(json_object_get(e->desc, "digest"));
-		const char *got = e->layer >= 0 ? json_string_value(json_object_get(
-							  json_array_get(layers, (size_t)e->layer), "digest"))
-						: NULL;
-		if (!want || !got || strcmp(want, got))
+		if (!layer_is(layers, e->layer, want))
 			continue;
 		bool dup = false;
 		for (size_t k = 0; k < out->n; k++)

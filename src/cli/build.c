@@ -45,7 +45,11 @@ static void usage(FILE *out)
 		"      --secret id=ID,env=NAME  ... or the value of the environment variable NAME\n"
 		"      --progress MODE      auto (default), plain or tty\n"
 		"      --pull[=BOOL]        always pull base images (default, or false: only when missing)\n"
-		"      --platform OS/ARCH   platform of pulled base images and cache sources\n"
+		"      --platform P[,P...]  the target platform(s), os/arch[/variant] (default: the host's);\n"
+		"                           base images are pulled for it, RUN of a foreign platform runs\n"
+		"                           through qemu-user-static in binfmt_misc (registered when missing,\n"
+		"                           as root; never with STRATA_BINFMT_REGISTER=0); several: one build\n"
+		"                           each, tagged as one OCI index\n"
 		"      --push               push every -t tag after the build\n"
 		"      --cache-from REF     import cache metadata from REF (repeatable; never fatal)\n"
 		"      --cache-to REF[,mode=min|max]  export the build cache to REF (mode=max: with the\n"
@@ -159,6 +163,68 @@ static int parse_ulimit(const char *spec, struct exec_rlimit *out)
 	return 0;
 }
 
+/* --platform A[,B...]: each parsed (usage errors name the bad one), duplicates refused */
+static int parse_platforms(const char *arg, struct dockerfile_platform **v, size_t *n)
+{
+	cleanup_free char *copy = xstrdup(arg);
+	char *save = NULL;
+	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		struct dockerfile_platform pl;
+		if (!strchr(p, '/') || dockerfile_platform_parse(p, &pl, NULL) < 0)
+			return cli_usage_error("build", "invalid --platform '%s': expected os/arch[/variant]", p);
+		for (size_t i = 0; i < *n; i++)
+			if (build_platform_equal(&(*v)[i], &pl))
+				return cli_usage_error("build", "--platform: '%s' is given twice", p);
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[(*n)++] = pl;
+	}
+	if (*n == 0)
+		return cli_usage_error("build", "invalid --platform '%s': expected os/arch[/variant]", arg);
+	return 0;
+}
+
+/*
+ * One build per platform, each image stored untagged, then an OCI index of
+ * them tagged with the -t tags (buildx's multi-platform build). *res: the
+ * index's digest as the image id, the steps of every build summed.
+ */
+static int build_platforms(struct build_options *o, const struct dockerfile_platform *plats, size_t n, bool quiet,
+			   struct build_result *res, struct strata_error **err)
+{
+	if (n <= 1) {
+		o->platform = n ? &plats[0] : NULL;
+		return build_run(o, res, err);
+	}
+	struct build_result *v = xcalloc(n, sizeof(*v));
+	const char *const *tags = o->tags;
+	size_t ntags = o->ntags;
+	o->tags = NULL;
+	o->ntags = 0;
+	int rc = 0;
+	memset(res, 0, sizeof(*res));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char p[128];
+		dockerfile_platform_format(&plats[i], p, sizeof(p));
+		if (!quiet)
+			fprintf(stderr, "strata: building for %s (%zu/%zu)\n", p, i + 1, n);
+		o->platform = &plats[i];
+		rc = build_run(o, &v[i], err);
+		if (rc < 0)
+			strata_error_wrap(err, "platform %s", p);
+		res->steps_cached += v[i].steps_cached;
+		res->steps_run += v[i].steps_run;
+	}
+	o->tags = tags;
+	o->ntags = ntags;
+	o->platform = NULL;
+	if (rc == 0)
+		rc = build_index_write(o->root, v, plats, n, tags, ntags, &res->manifest_digest, err);
+	res->image_id = res->manifest_digest;
+	res->index = true;
+	free(v);
+	return rc;
+}
+
 static int cmd_build(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
@@ -218,6 +284,8 @@ static int cmd_build(int argc, char **argv)
 	size_t nnc = 0, nan = 0;
 	bool quiet = false;
 	char *root = NULL;
+	struct dockerfile_platform *plats = NULL;
+	size_t nplats = 0;
 	int rc = EXIT_FAIL, c;
 	struct strata_error *err = NULL;
 	optind = 1;
@@ -259,8 +327,8 @@ static int cmd_build(int argc, char **argv)
 			if (!strncmp(a, "manifest:", 9))
 				a += 9;
 			else if (colon && eq && colon < eq) {
-				rc = cli_usage_error("build", "--annotation '%s': only manifest annotations (strata builds no index)",
-						     optarg);
+				rc = cli_usage_error("build", "--annotation '%s': only manifest annotations (on every "
+							      "platform's manifest; not on the index)", optarg);
 				goto out;
 			}
 			if (!strchr(a, '=') || a[0] == '=') {
@@ -351,11 +419,15 @@ static int cmd_build(int argc, char **argv)
 		case O_REPORT: report_path = optarg; break;
 		case O_PUSH: rop.push = true; break;
 		case O_PLATFORM:
-			if (!strchr(optarg, '/')) {
-				rc = cli_usage_error("build", "invalid --platform '%s': expected os/arch[/variant]", optarg);
+			free(plats);
+			plats = NULL;
+			nplats = 0;
+			if ((rc = parse_platforms(optarg, &plats, &nplats)) != 0)
 				goto out;
-			}
-			rop.platform = optarg;
+			rc = EXIT_FAIL;
+			/* one platform: base images and cache sources for it; several: per build */
+			rop.platform = nplats == 1 ? optarg : NULL;
+			rop.cache_platforms = nplats > 1 ? optarg : NULL;
 			break;
 		case O_CACHE_FROM: cache_from[rop.ncache_from++] = optarg; break;
 		case O_CACHE_TO: rop.cache_to = optarg; break;
@@ -563,7 +635,7 @@ static int cmd_build(int argc, char **argv)
 	else if (bctx.tmp && o.dockerfile && strcmp(o.dockerfile, "-") && o.dockerfile[0] != '/')
 		o.dockerfile = dfpath = strata_path_join(bctx.dir, o.dockerfile); /* -f inside a fetched context */
 	struct build_result res;
-	if (sandbox_require(&err) < 0 || build_run(&o, &res, &err) < 0 ||
+	if (sandbox_require(&err) < 0 || build_platforms(&o, plats, nplats, quiet, &res, &err) < 0 ||
 	    cli_build_remote_finish(remote, tags, nt, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
 		/* a child of `strata ci --compose` reports the failure's category (ci.h) */
@@ -648,6 +720,7 @@ out:
 		free(ncparts[i]);
 	free(ncparts);
 	free(root);
+	free(plats);
 	return rc;
 }
 STRATA_COMMAND(build, "build", "Build an image from a Dockerfile", cmd_build);

@@ -129,6 +129,38 @@ static int export_rootfs(struct store *s, const struct store_image *img, const c
 	return 0;
 }
 
+/*
+ * The file system of the stored entry into dir: one image's; for a
+ * multi-platform index every platform's in dir/<os>_<arch>[_<variant>]
+ * (buildx's layout for type=local and type=tar).
+ */
+static int export_fs(struct store *s, const struct store_entry *ent, const char *dir, struct strata_error **err)
+{
+	struct store_image img;
+	if (!ent->media_type || !oci_mt_is_index(ent->media_type)) {
+		int rc = store_image_load(s, &ent->digest, &img, err) < 0 ? -1 : export_rootfs(s, &img, dir, err);
+		store_image_release(&img);
+		return rc;
+	}
+	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
+	cleanup_index struct oci_index x = { 0 };
+	if (store_blob_read(s, &ent->digest, STORE_JSON_MAX, &b, err) < 0 ||
+	    oci_index_decode(b.data, b.len, ent->digest.str, &x, err) < 0 || strata_mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	for (size_t i = 0; i < x.n_manifests; i++) {
+		const struct oci_descriptor *d = &x.manifests[i];
+		if (!d->has_platform || !d->media_type || !oci_mt_is_manifest(d->media_type))
+			continue;
+		cleanup_free char *sub = xasprintf("%s/%s_%s%s%s", dir, d->platform.os, d->platform.architecture,
+						   d->platform.variant ? "_" : "", d->platform.variant ? d->platform.variant : "");
+		int rc = store_image_load(s, &d->digest, &img, err) < 0 ? -1 : export_rootfs(s, &img, sub, err);
+		store_image_release(&img);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* dir as a tar (paths relative to it) on fd. */
 static int tar_dir(const char *dir, int fd, const char *what, struct strata_error **err)
 {
@@ -205,19 +237,17 @@ int cli_build_output_write(const struct cli_build_output *o, const char *ref, st
 		return -1;
 	struct store *s = NULL;
 	struct store_entry ent = { 0 };
-	struct store_image img;
-	memset(&img, 0, sizeof(img));
 	cleanup_free char *tmp = NULL, *tmpdir = NULL;
 	int rc = -1;
 	if (cli_store_open(&s, err) < 0)
 		return -1;
-	if (store_resolve(s, ref, &ent, err) < 0 || store_image_load(s, &ent.digest, &img, err) < 0)
+	if (store_resolve(s, ref, &ent, err) < 0)
 		goto out;
 	if (o->type == CLI_OUT_LOCAL) {
 		if (strata_path_exists(o->dest)) {
 			/* buildx writes into an existing directory: extract beside it, then move the entries in */
 			tmp = xasprintf("%s/.strata-out-%d", o->dest, (int)getpid());
-			if (export_rootfs(s, &img, tmp, err) < 0)
+			if (export_fs(s, &ent, tmp, err) < 0)
 				goto out;
 			DIR *d = opendir(tmp);
 			struct dirent *de;
@@ -236,14 +266,14 @@ int cli_build_output_write(const struct cli_build_output *o, const char *ref, st
 			strata_rm_rf(tmp, NULL);
 			goto out;
 		}
-		rc = export_rootfs(s, &img, o->dest, err);
+		rc = export_fs(s, &ent, o->dest, err);
 		goto out;
 	}
 	/* CLI_OUT_TAR: the filesystem as a tar, built from a temporary extraction */
 	tmpdir = xasprintf("%s/tmp", root);
 	tmp = xasprintf("%s/out-%d", tmpdir, (int)getpid());
 	strata_rm_rf(tmp, NULL);
-	if (strata_mkdir_p(tmpdir, 0700, err) < 0 || export_rootfs(s, &img, tmp, err) < 0)
+	if (strata_mkdir_p(tmpdir, 0700, err) < 0 || export_fs(s, &ent, tmp, err) < 0)
 		goto out;
 	bool to_stdout = !strcmp(o->dest, "-");
 	struct strata_atomic at = STRATA_ATOMIC_INIT;
@@ -268,7 +298,6 @@ int cli_build_output_write(const struct cli_build_output *o, const char *ref, st
 out:
 	if (tmp && o->type == CLI_OUT_TAR)
 		strata_rm_rf(tmp, NULL);
-	store_image_release(&img);
 	free(ent.name);
 	free(ent.media_type);
 	store_close(s);
@@ -281,10 +310,12 @@ int cli_build_metadata_write(const char *path, const struct build_result *res, c
 	struct strata_buf names = STRATA_BUF_INIT;
 	for (size_t i = 0; i < ntags; i++)
 		strata_buf_addf(&names, "%s%s", i ? "," : "", tags[i]);
-	cleanup_json json_t *m = json_pack("{s:s,s:s,s:{s:s,s:s}}", "containerimage.digest", res->manifest_digest.str,
-					   "containerimage.config.digest", res->image_id.str, "containerimage.descriptor",
-					   "mediaType", "application/vnd.oci.image.manifest.v1+json", "digest",
-					   res->manifest_digest.str);
+	cleanup_json json_t *m = json_pack("{s:s,s:{s:s,s:s}}", "containerimage.digest", res->manifest_digest.str,
+					   "containerimage.descriptor", "mediaType",
+					   res->index ? OCI_MT_INDEX : "application/vnd.oci.image.manifest.v1+json",
+					   "digest", res->manifest_digest.str);
+	if (!res->index) /* buildx names no config for a multi-platform image */
+		json_object_set_new(m, "containerimage.config.digest", json_string(res->image_id.str));
 	if (ntags)
 		json_object_set_new(m, "image.name", json_string(names.data));
 	strata_buf_release(&names);

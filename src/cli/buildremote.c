@@ -22,36 +22,30 @@ struct cli_build_remote {
 	struct store *s;
 	struct rcache_session *cache;
 	struct build_hooks hooks;
-	json_t *layers;          /* the final image's layers (image_config) */
+	json_t *layers;          /* the final images' layers, one array per image
+				  * (image_config: one per platform built) */
 	struct regclient_opts defaults;
 };
 
 /*
- * A base image (FROM, COPY --from=image) missing from the store. Without
- * --platform it is adopted lazily: manifest and config only, its layers noted
- * as remote blobs and fetched only when a step must run on top of them, so a
- * fully cached build on a fresh runner never downloads its base. With
- * --platform the image is pulled whole.
+ * A base image (FROM, COPY --from=image) missing from the store (or of
+ * another platform). It is adopted lazily: manifest and config only (for
+ * platform, or --platform, from an index), its layers noted as remote blobs
+ * and fetched only when a step must run on top of them, so a fully cached
+ * build on a fresh runner never downloads its base, whatever its platform.
+ * The tag then names that platform's image (replacing another platform's, as
+ * docker pull --platform does).
  */
-static int hook_pull(void *ctx, const char *ref, struct strata_error **err)
+static int hook_pull(void *ctx, const char *ref, const char *platform, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
-	if (!r->o.platform) {
-		if (rcache_image_adopt(r->c, r->s, ref, NULL, err) < 0)
-			return -1;
-		fprintf(r->out, "resolved %s (manifest and config; layers fetched when needed)\n", ref);
-		return 0;
-	}
-	struct regxfer_store x;
-	struct regxfer_result res = { 0 };
-	regxfer_store_open(r->s, &x);
-	int rc = regclient_pull_image(r->c, ref, r->o.platform, &x.local, NULL, &res, err);
-	regxfer_store_close(&x, rc == 0);
-	if (rc == 0)
-		fprintf(r->out, "pulled %s: %zu blobs (%.1f MB), %zu already present\n", ref, res.blobs_moved,
-			(double)res.bytes / 1e6, res.blobs_skipped);
-	regxfer_result_release(&res);
-	return rc;
+	if (!platform)
+		platform = r->o.platform;
+	if (rcache_image_adopt_platform(r->c, r->s, ref, NULL, platform, err) < 0)
+		return -1;
+	fprintf(r->out, "resolved %s%s%s (manifest and config; layers fetched when needed)\n", ref,
+		platform ? " for " : "", platform ? platform : "");
+	return 0;
 }
 
 static int hook_lookup(void *ctx, const char *key, json_t **desc, struct oci_digest *diff_id)
@@ -123,8 +117,9 @@ static json_t *hook_copy_sources(void *ctx, const char *sources_id)
 static int hook_config(void *ctx, json_t *config, const json_t *layers, struct strata_error **err)
 {
 	struct cli_build_remote *r = ctx;
-	json_decref(r->layers);
-	r->layers = json_deep_copy(layers);
+	if (!r->layers)
+		r->layers = json_array();
+	json_array_append_new(r->layers, json_deep_copy(layers));
 	return r->cache ? rcache_session_inline(r->cache, config, layers, err) : 0;
 }
 
@@ -171,7 +166,8 @@ int cli_build_remote_open(const struct cli_build_remote_opts *o, FILE *out, stru
 	}
 	if (cli_regclient_new(o->reg ? o->reg : &r->defaults, &r->c, err) < 0 || cli_store_open(&r->s, err) < 0)
 		goto fail;
-	if (rcache_session_open(r->c, r->s, o->cache_from, o->ncache_from, o->platform, &r->cache, err) < 0)
+	if (rcache_session_open(r->c, r->s, o->cache_from, o->ncache_from,
+				o->cache_platforms ? o->cache_platforms : o->platform, &r->cache, err) < 0)
 		goto fail;
 	size_t n = 0;
 	const char *const *lines = rcache_session_lines(r->cache, &n);
@@ -297,6 +293,51 @@ void cli_build_remote_free(struct cli_build_remote *r)
 	free(r);
 }
 
+/* the layers of one stored manifest d that are only in a registry; *fetched counts them */
+static int fetch_manifest(struct store *s, const struct oci_digest *d, struct regclient **c, struct regclient_opts *ro,
+			  const char *ref, FILE *out, int *fetched, struct strata_error **err)
+{
+	struct store_image img;
+	int rc = -1;
+	if (store_image_load(s, d, &img, err) < 0)
+		return -1;
+	for (size_t i = 0; i < img.manifest.n_layers; i++) {
+		const struct oci_descriptor *l = &img.manifest.layers[i];
+		if (store_blob_exists(s, &l->digest))
+			continue;
+		if (!*c && cli_regclient_new(ro, c, err) < 0)
+			goto out;
+		if (rcache_fetch_blob(*c, s, l->digest.str, l->size, NULL, NULL, err) < 0) {
+			strata_error_wrap(err, "image '%s': fetch layer %s", ref, l->digest.str);
+			goto out;
+		}
+		if (out)
+			fprintf(out, "fetched layer %.19s (%.1f MB)\n", l->digest.str, (double)l->size / 1e6);
+		(*fetched)++;
+	}
+	rc = 0;
+out:
+	store_image_release(&img);
+	return rc;
+}
+
+struct fetch_children {
+	struct store *s;
+	struct regclient **c;
+	struct regclient_opts *ro;
+	const char *ref;
+	FILE *out;
+	int *fetched;
+};
+
+static int fetch_child(void *ctx, const struct oci_descriptor *child, enum store_child role, struct strata_error **err)
+{
+	struct fetch_children *f = ctx;
+	if (role != STORE_CHILD_MANIFEST || !child->media_type || !oci_mt_is_manifest(child->media_type))
+		return 0;
+	return fetch_manifest(f->s, &child->digest, f->c, f->ro, f->ref, f->out, f->fetched, err);
+}
+
 int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct strata_error **err)
 {
 	strata_error_ensure(err);
@@ -304,45 +345,25 @@ int cli_fetch_remote_layers(const char *root, const char *ref, FILE *out, struct
 	if (store_open(root, &s, err) < 0)
 		return -1;
 	struct store_entry ent = { 0 };
-	struct store_image img;
-	memset(&img, 0, sizeof(img));
 	struct regclient *c = NULL;
 	struct regclient_opts ro;
 	memset(&ro, 0, sizeof(ro));
-	int fetched = 0;
+	int fetched = 0, rc = 0;
 	if (store_resolve(s, ref, &ent, err) < 0) {
 		/* not in the store: the caller's own lookup reports it */
-		fetched = strata_error_code(*err) == STRATA_E_NOTFOUND ? 0 : -1;
-		if (fetched == 0)
+		rc = strata_error_code(*err) == STRATA_E_NOTFOUND ? 0 : -1;
+		if (rc == 0)
 			strata_error_clear(err);
-		goto out;
+	} else if (ent.media_type && oci_mt_is_index(ent.media_type)) {
+		/* a multi-platform image: every platform's (run, save and -o need theirs) */
+		struct fetch_children f = { s, &c, &ro, ref, out, &fetched };
+		rc = store_manifest_children(s, &ent.digest, ent.media_type, fetch_child, &f, err);
+	} else {
+		rc = fetch_manifest(s, &ent.digest, &c, &ro, ref, out, &fetched, err);
 	}
-	if (store_image_load(s, &ent.digest, &img, err) < 0) {
-		fetched = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < img.manifest.n_layers; i++) {
-		const struct oci_descriptor *l = &img.manifest.layers[i];
-		if (store_blob_exists(s, &l->digest))
-			continue;
-		if (!c && cli_regclient_new(&ro, &c, err) < 0) {
-			fetched = -1;
-			goto out;
-		}
-		if (rcache_fetch_blob(c, s, l->digest.str, l->size, NULL, NULL, err) < 0) {
-			strata_error_wrap(err, "image '%s': fetch layer %s", ref, l->digest.str);
-			fetched = -1;
-			goto out;
-		}
-		if (out)
-			fprintf(out, "fetched layer %.19s (%.1f MB)\n", l->digest.str, (double)l->size / 1e6);
-		fetched++;
-	}
-out:
 	regclient_free(c);
 	regclient_opts_release(&ro);
-	store_image_release(&img);
 	store_entry_release(&ent);
 	store_close(s);
-	return fetched;
+	return rc < 0 ? -1 : fetched;
 }

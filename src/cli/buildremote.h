@@ -17,6 +17,8 @@
 struct cli_build_remote_opts {
 	struct regclient_opts *reg;    /* borrowed; NULL: defaults */
 	const char *platform;          /* base images and cache imports; NULL: the host's */
+	const char *cache_platforms;   /* several --platform values "A,B": cache imports for each
+					* (base images are pulled per build, platform from the engine) */
 	bool pull_always;              /* --pull */
 	const char *const *cache_from; /* --cache-from REF... */
 	size_t ncache_from;

@@ -26,6 +26,9 @@ static void usage(FILE *out)
 		"  -w, --workdir DIR      working directory\n"
 		"      --entrypoint CMD   override the image's ENTRYPOINT (drops its CMD)\n"
 		"      --network MODE     host (default) or none\n"
+		"      --platform P       os/arch[/variant] to run from a multi-platform image (default:\n"
+		"                         the host's); a foreign platform runs through qemu-user-static\n"
+		"                         (registered in binfmt_misc when missing, as root)\n"
 		"  -i, --interactive      accepted: the container always reads strata's stdin\n"
 		"  -t, --tty              accepted when stdin is a terminal: the container uses it\n"
 		"                         (no new pseudo-terminal is allocated)\n"
@@ -40,24 +43,39 @@ static void usage(FILE *out)
 		"container could not be started.\n");
 }
 
+/* --platform P on an image of another platform (a single-platform image) */
+static int check_platform(const struct build_image *img, const char *ref, const struct dockerfile_platform *want,
+			  struct strata_error **err)
+{
+	struct dockerfile_platform have;
+	if (!want || build_platform_of_config(img->config, &have) < 0 || build_platform_satisfies(&have, want))
+		return 0;
+	char w[128], h[128];
+	return strata_error_makec(err, STRATA_E_NOTFOUND, 0, "image '%s' is %s, not %s", ref,
+				  dockerfile_platform_format(&have, h, sizeof(h)), dockerfile_platform_format(want, w, sizeof(w)));
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv)) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	enum { O_RM = 256, O_ENTRYPOINT, O_NETWORK, O_NAME };
+	enum { O_RM = 256, O_ENTRYPOINT, O_NETWORK, O_NAME, O_PLATFORM };
 	static const struct option opts[] = {
 		{ "rm", no_argument, NULL, O_RM },       { "env", required_argument, NULL, 'e' },
 		{ "user", required_argument, NULL, 'u' }, { "workdir", required_argument, NULL, 'w' },
 		{ "entrypoint", required_argument, NULL, O_ENTRYPOINT },
 		{ "network", required_argument, NULL, O_NETWORK },
+		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "interactive", no_argument, NULL, 'i' }, { "tty", no_argument, NULL, 't' },
 		{ "detach", no_argument, NULL, 'd' },      { "volume", required_argument, NULL, 'v' },
 		{ "publish", required_argument, NULL, 'p' }, { "name", required_argument, NULL, O_NAME },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct build_run_options o = { 0 };
+	struct dockerfile_platform plat;
+	bool have_plat = false;
 	const char **env = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t ne = 0;
 	char *root = NULL;
@@ -103,6 +121,13 @@ static int cmd_run(int argc, char **argv)
 		case 'u': o.user = optarg; break;
 		case 'w': o.workdir = optarg; break;
 		case O_ENTRYPOINT: o.entrypoint = optarg; break;
+		case O_PLATFORM:
+			if (!strchr(optarg, '/') || dockerfile_platform_parse(optarg, &plat, NULL) < 0) {
+				rc = cli_usage_error("run", "invalid --platform '%s': expected os/arch[/variant]", optarg);
+				goto out;
+			}
+			have_plat = true;
+			break;
 		case O_NETWORK:
 			if (!strcmp(optarg, "none"))
 				o.network = EXEC_NET_NONE;
@@ -125,7 +150,9 @@ static int cmd_run(int argc, char **argv)
 	root = cli_store_root();
 	int status = 0;
 	if (cli_fetch_remote_layers(root, argv[optind], stderr, &err) < 0 ||
-	    build_image_lookup(root, argv[optind], &img, &err) < 0 || build_image_run(root, img, &o, &status, &err) < 0) {
+	    build_image_lookup_platform(root, argv[optind], have_plat ? &plat : NULL, &img, &err) < 0 ||
+	    check_platform(img, argv[optind], have_plat ? &plat : NULL, &err) < 0 ||
+	    build_image_run(root, img, &o, &status, &err) < 0) {
 		bool interrupted = strata_error_code(err) == STRATA_E_INTERRUPTED;
 		rc = cli_fail(err);
 		if (interrupted)

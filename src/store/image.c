@@ -46,8 +46,8 @@ int store_manifest_children(struct store *s, const struct oci_digest *d, const c
 	return r;
 }
 
-static int load(struct store *s, const struct oci_digest *d, struct store_image *out, int depth,
-		struct strata_error **err)
+static int load(struct store *s, const struct oci_digest *d, const struct oci_platform *want,
+		struct store_image *out, int depth, struct strata_error **err)
 {
 	cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
 	if (store_blob_read(s, d, STORE_JSON_MAX, &b, err) < 0)
@@ -62,17 +62,18 @@ static int load(struct store *s, const struct oci_digest *d, struct store_image 
 		struct oci_index x;
 		if (oci_index_from_json(j, what, &x, err) < 0)
 			return -1;
-		struct oci_platform host;
-		oci_platform_host(&host);
-		ssize_t i = oci_index_select(&x, &host);
+		struct oci_platform host = OCI_PLATFORM_INIT;
+		if (!want)
+			oci_platform_host(&host);
+		ssize_t i = oci_index_select(&x, want ? want : &host);
 		int r;
 		if (i < 0) {
-			cleanup_free char *p = oci_platform_string(&host);
+			cleanup_free char *p = oci_platform_string(want ? want : &host);
 			r = strata_error_makec(err, STRATA_E_NOTFOUND, 0, "%s: no manifest for platform %s", what, p);
 		} else {
 			struct oci_digest sub;
 			oci_digest_copy(&sub, &x.manifests[i].digest);
-			r = load(s, &sub, out, depth + 1, err);
+			r = load(s, &sub, want, out, depth + 1, err);
 		}
 		oci_platform_release(&host);
 		oci_index_release(&x);
@@ -109,8 +110,14 @@ static int load(struct store *s, const struct oci_digest *d, struct store_image 
 int store_image_load(struct store *s, const struct oci_digest *d, struct store_image *out,
 		     struct strata_error **err)
 {
+	return store_image_load_platform(s, d, NULL, out, err);
+}
+
+int store_image_load_platform(struct store *s, const struct oci_digest *d, const struct oci_platform *want,
+			      struct store_image *out, struct strata_error **err)
+{
 	memset(out, 0, sizeof(*out));
-	if (load(s, d, out, 0, err) < 0) {
+	if (load(s, d, want, out, 0, err) < 0) {
 		store_image_release(out);
 		return -1;
 	}

@@ -224,6 +224,30 @@ static int do_remove_digest(json_t *list, void *ctx, struct strata_error **err)
 	return t->removed > 0;
 }
 
+static int do_remove_untagged(json_t *list, void *ctx, struct strata_error **err)
+{
+	(void)err;
+	struct tag_ctx *t = ctx;
+	for (size_t i = 0; i < json_array_size(list);) {
+		json_t *m = json_array_get(list, i);
+		if (!entry_name(m) && !strcmp(json_string_value(json_object_get(m, "digest")), t->d->str)) {
+			json_array_remove(list, i);
+			t->removed++;
+		} else {
+			i++;
+		}
+	}
+	return t->removed > 0;
+}
+
+int store_index_remove_untagged(struct store *s, const struct oci_digest *d, struct strata_error **err)
+{
+	struct tag_ctx t = { NULL, NULL, d, 0, 0 };
+	if (index_update(s, do_remove_untagged, &t, err) < 0)
+		return -1;
+	return t.removed;
+}
+
 int store_index_remove_digest(struct store *s, const struct oci_digest *d, struct strata_error **err)
 {
 	struct tag_ctx t = { NULL, NULL, d, 0, 0 };

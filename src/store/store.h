@@ -152,6 +152,8 @@ int store_index_add_untagged(struct store *s, const char *media_type, const stru
 			     int64_t size, struct strata_error **err);
 /* Remove every entry (tagged or not) for digest d. @return number removed, or -1. */
 int store_index_remove_digest(struct store *s, const struct oci_digest *d, struct strata_error **err);
+/* Remove the untagged entries for digest d (a tag of it stays). @return number removed, or -1. */
+int store_index_remove_untagged(struct store *s, const struct oci_digest *d, struct strata_error **err);
 
 /*
  * Resolve what a user typed: "busybox", "docker.io/library/busybox:latest",
@@ -196,6 +198,10 @@ int store_manifest_children(struct store *s, const struct oci_digest *d, const c
  */
 int store_image_load(struct store *s, const struct oci_digest *d, struct store_image *out,
 		     struct strata_error **err);
+/* As store_image_load, selecting want (NULL: the host's) from an index; an
+ * index without it is STRATA_E_NOTFOUND "... no manifest for platform P". */
+int store_image_load_platform(struct store *s, const struct oci_digest *d, const struct oci_platform *want,
+			      struct store_image *out, struct strata_error **err);
 void store_image_release(struct store_image *img);
 
 /* ---- garbage collection ---- */

@@ -1,7 +1,8 @@
 #!/bin/sh
-# t5105: FROM --platform=P on an image of another platform is an error that
-# names both platforms and the way out; it used to build on the host's
-# variant of a multi-platform image silently.
+# t5105: FROM --platform=P selects P's image of a multi-platform base (it
+# used to build on the host's variant silently; then it was an error: #14
+# item 12 builds foreign platforms); a base that has no image of P is an
+# error that names both platforms and the way out.
 . "$(dirname "$0")/lib.sh"
 
 require_builder
@@ -60,12 +61,19 @@ test_expect_success 'FROM --platform of the host: built on the host variant' '
     test "$(STRATA_ROOT=$TRASH/a strata run --rm app:1 cat /arch)" = "$HOST"
 '
 
-test_expect_success 'FROM --platform of another platform: a clear error, not the host variant' '
-    printf "FROM --platform=linux/%s %s/multi:1\nRUN echo \$ARCH >/arch\n" "$OTHER" "$SREG" >ctx/Dockerfile &&
-    test_exit_code 1 env STRATA_ROOT=$TRASH/b "$STRATA_BIN" build -q ctx 2>err &&
+test_expect_success 'FROM --platform of another platform: that platform is pulled, not the host variant' '
+    printf "FROM --platform=linux/%s %s/multi:1\nLABEL built=1\n" "$OTHER" "$SREG" >ctx/Dockerfile &&
+    STRATA_ROOT=$TRASH/b strata build -q -t app:2 ctx >/dev/null &&
+    test "$(STRATA_ROOT=$TRASH/b strata inspect --format "{{.Architecture}} {{.Config.Env}}" app:2)" = "$OTHER [ARCH=$OTHER]"
+'
+
+test_expect_success 'an image of another platform only: a clear error naming both' '
+    strata push demo/bb:1 $SREG/single:1 >/dev/null &&
+    printf "FROM --platform=linux/%s %s/single:1\nRUN true\n" "$OTHER" "$SREG" >ctx/Dockerfile &&
+    test_exit_code 1 env STRATA_ROOT=$TRASH/c "$STRATA_BIN" build -q ctx 2>err &&
     cat err &&
-    grep "Dockerfile:1: FROM --platform=linux/$OTHER $SREG/multi:1: the image is linux/$HOST" err &&
-    grep -- "--pull --platform linux/$OTHER" err
+    grep "Dockerfile:1: FROM --platform=linux/$OTHER $SREG/single:1: the image is linux/$HOST, not linux/$OTHER" err &&
+    grep -- "strata pull --platform linux/$OTHER" err
 '
 
 test_done

@@ -67,7 +67,7 @@ test_expect_success 'a module missing from the table fails' '
 test_expect_success 'libcurl in build fails (ADD <url> goes through the fetch_url hook)' '
     plant build/fetch.c "#include <curl/curl.h>" &&
     test_exit_code 1 "$check" tree >out 2>&1 &&
-    grep "^src/build/fetch.c:[0-9]*: build includes <curl/curl.h>, which only registry/client may use" out &&
+    grep "^src/build/fetch.c:[0-9]*: build includes <curl/curl.h>, which only registry/client or s3 may use" out &&
     plant registry/server/meta.c "#include <sqlite3.h>" && "$check" tree &&
     plant cache/push.c "#include <sqlite3.h>" && test_exit_code 1 "$check" tree
 '

@@ -454,6 +454,12 @@ s3_curl() {
         -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
 
+# bucket_keys PREFIX: the keys under PREFIX in the test bucket, one a line
+bucket_keys() {
+    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=$1" |
+        grep -o "<Key>[^<]*</Key>" | sed "s/<Key>//; s/<\/Key>//"
+}
+
 # sreg_logs_clean NAME...: no sanitizer report (ASan, LeakSanitizer, UBSan's
 # "runtime error") in the logs of the instances start_sreg_instance started
 sreg_logs_clean() {

@@ -14,12 +14,6 @@ start_postgres
 start_sreg_instance A --root "$TRASH/a" --storage "$S3_URL" --metadata "$PG_URL"
 start_sreg_instance B --root "$TRASH/b" --storage "$S3_URL" --metadata "$PG_URL"
 
-# bucket_keys PREFIX: the keys under PREFIX in the bucket, one a line
-bucket_keys() {
-    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=$1" |
-        grep -o "<Key>[^<]*</Key>" | sed "s/<Key>//; s/<\/Key>//"
-}
-
 test_expect_success 'skopeo pushes through A and pulls through B: same manifest digest, same blobs' '
     mkdir -p l1/etc l2/data && echo one >l1/etc/one && head -c 3000000 /dev/urandom >l2/data/r &&
     make_layer_tgz l1 l1.tgz && make_layer_tgz l2 l2.tgz &&

@@ -14,11 +14,6 @@ start_postgres
 start_sreg_instance A --root "$TRASH/a" --storage "$S3_URL" --metadata "$PG_URL"
 start_sreg_instance B --root "$TRASH/b" --storage "$S3_URL" --metadata "$PG_URL"
 
-bucket_keys() {
-    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=$1" |
-        grep -o "<Key>[^<]*</Key>" | sed "s/<Key>//; s/<\/Key>//"
-}
-
 gc() {
     strata registry gc --root "$TRASH/a" --storage "$S3_URL" --metadata "$PG_URL" "$@"
 }

@@ -26,11 +26,6 @@ start_sreg_instance A --root "$TRASH/a" --storage "$S3_URL" --metadata "$PG_URL"
     --retention-policy "$TRASH/policy.yaml" --retention-interval 1h
 start_sreg_instance B --root "$TRASH/b" --storage "$S3_URL" --metadata "$PG_URL"
 
-bucket_keys() {
-    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=$1" |
-        grep -o "<Key>[^<]*</Key>" | sed "s/<Key>//; s/<\/Key>//"
-}
-
 # push ADDR REPO TAG: an image whose layer is unique to REPO:TAG (its
 # layout is $TAG-$REPO with / as _, the layer digest in .layer)
 push() {

@@ -130,7 +130,8 @@ test_expect_success 'cross-repository mount: 201 when linked in from, 202 otherw
 
 test_expect_success 'blob stored once for both repositories' '
     D=$(sha256sum b1 | cut -d" " -f1) &&
-    test "$(find "$TRASH/registry/blobs" -type f -name "$D" | wc -l)" = 1
+    registry_stored blobs >stored &&
+    test "$(grep -cx "$D" stored)" = 1
 '
 
 test_expect_success 'skopeo copies an OCI image in and out with equal digests' '

@@ -562,6 +562,7 @@ _registry_backend_shared() {
     psql -q "$_base" -c "CREATE DATABASE $_db" >/dev/null 2>"$TRASH/.pg-reason" ||
         test_skip_all "cannot create the database $_db: $(cat "$TRASH/.pg-reason")"
     PG_URL=${_base%/*}/$_db
+    echo "$TEST_NAME $S3_BUCKET $_db" >>"$1/used"
 }
 
 # strata_registry SUBCOMMAND [ARGS...]: `strata registry SUBCOMMAND ARGS...`

@@ -31,6 +31,8 @@ trap _stop_shared EXIT
     test_skip_all "Ceph cannot start: $(cat "$TRASH/.ceph-reason")"
 "$TEST_DIR/helpers/postgres.sh" start "$SHARED/pg" >/dev/null 2>"$TRASH/.pg-reason" ||
     test_skip_all "PostgreSQL cannot start: $(cat "$TRASH/.pg-reason")"
+_ceph_vars "$SHARED/ceph"
+PG_BASE=$(cat "$SHARED/pg/url")
 
 for t in $FILES; do
     f=$(ls "$TEST_DIR/$t"-*.sh 2>/dev/null | head -1)
@@ -50,12 +52,23 @@ for t in $FILES; do
     oks=$(grep -c "^ok " "$TRASH/$name.out")
     skips=$(grep -c "^ok .*# skip " "$TRASH/$name.out")
     plan=$(grep -E "^1\.\.[0-9]+" "$TRASH/$name.out" | tail -1)
+    # the file ran over this Ceph and PostgreSQL: its database has the
+    # registry schema and its bucket objects (t7009 stores nothing)
+    used=$(grep "^$name " "$SHARED/used" 2>/dev/null | tail -1)
+    bucket=$(echo "$used" | cut -d" " -f2) db=$(echo "$used" | cut -d" " -f3)
+    objects=$(s3_curl -sf "$S3_ENDPOINT/$bucket?list-type=2" | grep -o "<Key>" | wc -l)
+    schema=$(psql -qAt "${PG_BASE%/*}/$db" -c "SELECT max(version) FROM strata_schema" 2>/dev/null)
     if grep -q "^1\.\.0 # SKIP" "$TRASH/$name.out"; then
         test_failed=$((test_failed + 1))
         echo "not ok $test_count - $name over s3pg skipped itself: $(sed -n 's/^1\.\.0 # SKIP //p' "$TRASH/$name.out")"
     elif [ $rc -eq 0 ] && [ -n "$plan" ] && ! grep -q "^not ok" "$TRASH/$name.out" &&
         [ "${plan#1..}" -eq "$oks" ]; then
-        echo "ok $test_count - $name over s3pg: $((oks - skips)) passed, $skips skipped (fs only), ${secs}s"
+        if [ -z "$used" ] || [ -z "$schema" ] || { [ "$objects" -eq 0 ] && [ "$t" != t7009 ]; }; then
+            test_failed=$((test_failed + 1))
+            echo "not ok $test_count - $name passed but not over s3pg: bucket '$bucket' has $objects objects, database '$db' schema '$schema'"
+            continue
+        fi
+        echo "ok $test_count - $name over s3pg: $((oks - skips)) passed, $skips skipped (fs only), $objects objects, schema $schema, ${secs}s"
     else
         test_failed=$((test_failed + 1))
         echo "not ok $test_count - $name over s3pg (exit $rc, ${secs}s)"

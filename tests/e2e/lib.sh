@@ -612,3 +612,27 @@ registry_blob_bytes() {
         cat "${SREG_ROOT:-$TRASH/registry}/blobs/sha256/$(echo "$_h" | cut -c1-2)/$_h"
     fi
 }
+
+# registry_trash_blob DIGEST: move a blob into the store's trash by hand, as
+# a gc killed before its COMMIT leaves it (ROOT/trash/<alg>-<hex>, or the
+# object trash/<alg>-<hex>: a server-side copy, then the DELETE)
+registry_trash_blob() {
+    _h=${1#sha256:}
+    if registry_backend_is s3pg; then
+        s3_curl -sf -o /dev/null -X PUT -H "x-amz-copy-source: /$S3_BUCKET/blobs/sha256/$_h" \
+            "$S3_ENDPOINT/$S3_BUCKET/trash/sha256-$_h" &&
+            s3_curl -sf -o /dev/null -X DELETE "$S3_ENDPOINT/$S3_BUCKET/blobs/sha256/$_h"
+    else
+        _r=${SREG_ROOT:-$TRASH/registry}
+        mkdir -p "$_r/trash" && mv "$_r/blobs/sha256/$(echo "$_h" | cut -c1-2)/$_h" "$_r/trash/sha256-$_h"
+    fi
+}
+
+# registry_trash_put NAME FILE: FILE as NAME in the store's trash
+registry_trash_put() {
+    if registry_backend_is s3pg; then
+        s3_curl -sf -o /dev/null -X PUT --data-binary @"$2" "$S3_ENDPOINT/$S3_BUCKET/trash/$1"
+    else
+        mkdir -p "${SREG_ROOT:-$TRASH/registry}/trash" && cp "$2" "${SREG_ROOT:-$TRASH/registry}/trash/$1"
+    fi
+}

@@ -120,14 +120,14 @@ test_expect_success 'gc is safe while pushes run (grace 5 s, gc in a loop)' '
     done
 '
 
-registry_fs_only "it moves blob files and sets their mtime"
 test_expect_success 'a gc interrupted before COMMIT: the next gc moves files back from the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
-    mkdir -p "$ROOT/trash" &&
-    mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
+    registry_trash_blob "$S" &&
+    test "$(blob_state "$S")" = absent &&
     test "$(http_status "$R/v2/app/blobs/$S")" = 404 &&
     strata_registry gc --root "$ROOT" >/dev/null &&
-    test -f "$(blobfile "$S")" &&
+    test "$(blob_state "$S")" = present &&
+    registry_stored trash >trash && test ! -s trash &&
     curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared
 '
 
@@ -153,22 +153,20 @@ test_expect_success 'SIGTERM stops the server cleanly' '
     stop_strata_registry
 '
 
-registry_fs_only "it moves blob files into ROOT/trash"
 test_expect_success 'setup: what a gc killed before COMMIT leaves in the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
-    mkdir -p "$ROOT/trash" &&
-    mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
-    printf junk >"$ROOT/trash/sha256-$(printf "%064d" 0)"
+    registry_trash_blob "$S" &&
+    printf junk >junk && registry_trash_put "sha256-$(printf "%064d" 0)" junk &&
+    registry_stored trash >trash && test "$(wc -l <trash)" = 2
 '
 
 start_strata_registry
 R="http://$SREG"
 
-registry_fs_only "it checks ROOT/trash"
 test_expect_success 'a gc killed before COMMIT: the restarted server restores the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
-    test -f "$(blobfile "$S")" &&
-    test -z "$(ls "$ROOT/trash")" &&
+    test "$(blob_state "$S")" = present &&
+    registry_stored trash >trash && test ! -s trash &&
     curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared &&
     stop_strata_registry
 '

@@ -189,7 +189,8 @@ test_expect_success 'a port in use is a clear error' '
     P=$(free_port) &&
     hold_port $P held && holder=$! &&
     { wait_until 30 test -e held &&
-      test_exit_code 1 timeout 30 "$STRATA_BIN" registry serve --root r3 --addr 127.0.0.1:$P 2>err
+      test_exit_code 1 timeout 30 "$STRATA_BIN" registry serve --root r3 --addr 127.0.0.1:$P \
+          ${REG_BACKEND_READY:+--storage "$S3_URL" --metadata "$PG_URL"} 2>err
       rc=$?; kill $holder; wait $holder; test $rc = 0; } &&
     grep "listen on .127.0.0.1:$P." err
 '

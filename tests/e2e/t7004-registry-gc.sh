@@ -131,7 +131,7 @@ test_expect_success 'a gc interrupted before COMMIT: the next gc moves files bac
     curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared
 '
 
-registry_fs_only "it moves blob files and sets their mtime"
+registry_fs_only "it back-dates a blob file (the LastModified of an S3 object cannot be set)"
 test_expect_success 'a blob file without a row (crash before COMMIT) is invisible, then adopted' '
     printf "adopt me" >adopt && A=sha256:$(sha256sum adopt | cut -d" " -f1) &&
     mkdir -p "$(dirname "$(blobfile "$A")")" && cp adopt "$(blobfile "$A")" &&

@@ -68,6 +68,11 @@ _run_body() {
 test_expect_success() {
     test_count=$((test_count + 1))
     desc=$1
+    if [ -n "${_skip_next:-}" ]; then
+        echo "ok $test_count - $desc # skip $_skip_next"
+        _skip_next=
+        return 0
+    fi
     out="$TRASH/.out.$test_count"
     _test_status "$test_count - '$desc'"
     if [ "${STRATA_TEST_VERBOSE:-0}" = 1 ]; then
@@ -94,6 +99,13 @@ test_expect_failure() {
     else
         echo "not ok $test_count - $1 # TODO known breakage"
     fi
+}
+
+# test_skip_next REASON: report the next test_expect_success as skipped
+# (TAP "ok N - DESC # skip REASON", which prove counts and shows) instead of
+# running it. Call it at top level, right before the test.
+test_skip_next() {
+    _skip_next=$1
 }
 
 test_skip_all() {
@@ -201,9 +213,10 @@ start_strata_registry() {
     SREG_PORT=$(free_port)
     SREG="127.0.0.1:$SREG_PORT"
     rm -f "$TRASH/sreg.pid" "$TRASH/sreg.rc"
+    registry_backend_start
     spawn sh -c '"$@" & echo $! >"$0.pid"; wait $!; echo $? >"$0.rc"' "$TRASH/sreg" \
         "$STRATA_BIN" registry serve --root "${SREG_ROOT:-$TRASH/registry}" --addr "$SREG" "$@" \
-        >>"$TRASH/strata-registry.log" 2>&1
+        ${REG_BACKEND_READY:+--storage "$S3_URL" --metadata "$PG_URL"} >>"$TRASH/strata-registry.log" 2>&1
     _n=50
     while [ ! -s "$TRASH/sreg.pid" ] && [ $_n -gt 0 ]; do sleep 0.1; _n=$((_n - 1)); done
     SREG_PID=$(cat "$TRASH/sreg.pid")
@@ -437,11 +450,16 @@ start_ceph() {
         test_skip_all "Ceph cannot start: ${_why:-unknown reason}"
     }
     trap _stop_helpers EXIT
-    S3_ENDPOINT=$(cat "$TRASH/.ceph/endpoint")
-    S3_BUCKET=$(cat "$TRASH/.ceph/bucket")
-    S3_REGION=$(cat "$TRASH/.ceph/region")
-    AWS_ACCESS_KEY_ID=$(cat "$TRASH/.ceph/access_key")
-    AWS_SECRET_ACCESS_KEY=$(cat "$TRASH/.ceph/secret_key")
+    _ceph_vars "$TRASH/.ceph"
+}
+
+# _ceph_vars DIR: S3_* and the AWS keys of the cluster ceph.sh started in DIR
+_ceph_vars() {
+    S3_ENDPOINT=$(cat "$1/endpoint")
+    S3_BUCKET=$(cat "$1/bucket")
+    S3_REGION=$(cat "$1/region")
+    AWS_ACCESS_KEY_ID=$(cat "$1/access_key")
+    AWS_SECRET_ACCESS_KEY=$(cat "$1/secret_key")
     export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 }
 
@@ -481,4 +499,146 @@ start_sreg_instance() {
     spawn "$STRATA_BIN" registry serve --addr "127.0.0.1:$_port" "$@" >>"$TRASH/$_name.log" 2>&1
     eval "${_name}_PID=$!; ${_name}_ADDR=127.0.0.1:$_port"
     wait_http "http://127.0.0.1:$_port/v2/" 30
+}
+
+# --- the registry e2e suite's backend switch --------------------------------
+#
+# STRATA_TEST_REGISTRY=fs (the default) runs the registry tests (t70xx) over
+# the embedded storage: blobs in --root, metadata in SQLite (ROOT/meta.db).
+# STRATA_TEST_REGISTRY=s3pg runs them over S3 (Ceph RGW) + PostgreSQL: one
+# Ceph and one PostgreSQL per test file, started by the first
+# start_strata_registry (or registry_backend_start) and reused by every server
+# of the file; each server keeps its --root but gets
+# --storage "$S3_URL" --metadata "$PG_URL" (strata_registry adds them to
+# the other registry commands). When
+# STRATA_TEST_S3PG_SHARED names a directory where helpers/ceph.sh and
+# helpers/postgres.sh already run (DIR/ceph, DIR/pg: t7130 starts them once
+# for all the files it runs), the file gets a fresh bucket and a fresh
+# database there instead of a cluster of its own.
+
+REG_BACKEND_READY=
+
+# registry_backend_is fs|s3pg: the backend the registry tests run against
+registry_backend_is() {
+    [ "${STRATA_TEST_REGISTRY:-fs}" = "$1" ]
+}
+
+# registry_fs_only REASON: skip the next test unless the backend is fs (it
+# looks at the filesystem layout or SQLite directly); the TAP line says why
+registry_fs_only() {
+    registry_backend_is fs || test_skip_next "needs the filesystem backend: $1"
+}
+
+# registry_backend_start: set up the backend of the registry tests (nothing
+# for fs). Call it at top level: it may skip the whole file (test_skip_all)
+# when Ceph or PostgreSQL cannot start, so before the first test.
+registry_backend_start() {
+    case ${STRATA_TEST_REGISTRY:-fs} in
+    fs) return 0 ;;
+    s3pg) ;;
+    *) echo "Bail out! STRATA_TEST_REGISTRY must be fs or s3pg, not '$STRATA_TEST_REGISTRY'"; exit 1 ;;
+    esac
+    [ -z "$REG_BACKEND_READY" ] || return 0
+    if [ "$test_count" -gt 0 ]; then
+        echo "Bail out! registry_backend_start after test $test_count: call it before the first test"
+        exit 1
+    fi
+    if [ -n "${STRATA_TEST_S3PG_SHARED:-}" ]; then
+        _registry_backend_shared "$STRATA_TEST_S3PG_SHARED"
+    else
+        start_ceph
+        start_postgres
+    fi
+    REG_BACKEND_READY=1
+}
+
+# _registry_backend_shared DIR: a fresh bucket and database of this file in
+# the Ceph and PostgreSQL running in DIR/ceph and DIR/pg
+_registry_backend_shared() {
+    [ -s "$1/ceph/url" ] && [ -s "$1/pg/url" ] ||
+        test_skip_all "STRATA_TEST_S3PG_SHARED=$1 has no running Ceph and PostgreSQL"
+    _ceph_vars "$1/ceph"
+    _name=$(echo "$TEST_NAME" | cut -d- -f1)-$$
+    S3_BUCKET=$_name
+    s3_curl -sf -X PUT -o /dev/null "$S3_ENDPOINT/$S3_BUCKET" ||
+        test_skip_all "cannot create the bucket $S3_BUCKET at $S3_ENDPOINT"
+    S3_URL="s3://$S3_BUCKET?endpoint=$S3_ENDPOINT&region=$S3_REGION"
+    _base=$(cat "$1/pg/url")
+    _db=$(echo "$_name" | tr - _)
+    psql -q "$_base" -c "CREATE DATABASE $_db" >/dev/null 2>"$TRASH/.pg-reason" ||
+        test_skip_all "cannot create the database $_db: $(cat "$TRASH/.pg-reason")"
+    PG_URL=${_base%/*}/$_db
+    echo "$TEST_NAME $S3_BUCKET $_db" >>"$1/used"
+}
+
+# strata_registry SUBCOMMAND [ARGS...]: `strata registry SUBCOMMAND ARGS...`
+# over the backend of the file (for gc, retention and extra servers; the
+# backend options go last)
+strata_registry() {
+    _sub=$1
+    shift
+    "$STRATA_BIN" registry "$_sub" "$@" ${REG_BACKEND_READY:+--storage "$S3_URL" --metadata "$PG_URL"}
+}
+
+# registry_sql QUERY: run QUERY on the metadata of the file's registry
+# (sqlite3 on ${SREG_ROOT:-$TRASH/registry}/meta.db, or psql on $PG_URL,
+# where the double-quoted strings of the query become single-quoted ones);
+# prints the rows, columns separated by '|'
+registry_sql() {
+    if registry_backend_is s3pg; then
+        psql -qAt "$PG_URL" -c "$(echo "$1" | tr '"' "'")"
+    else
+        sqlite3 "${SREG_ROOT:-$TRASH/registry}/meta.db" "$1"
+    fi
+}
+
+# registry_stored blobs|uploads: what the registry stores there, one name a
+# line (a blob stored twice twice): the names of the files below ROOT/KIND,
+# or the last part of the keys below KIND/ in the bucket. Fails when the
+# place cannot be listed (a check of "nothing stored" must not pass on a
+# wrong path).
+registry_stored() {
+    if registry_backend_is s3pg; then
+        s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&max-keys=1000&prefix=$1%2F" >"$TRASH/.s3list" || {
+            echo "registry_stored: cannot list $1/ in the bucket $S3_BUCKET" >&2; return 1; }
+        grep -o "<Key>[^<]*</Key>" "$TRASH/.s3list" | sed "s/<Key>//; s/<\/Key>//; s|.*/||"
+        return 0
+    fi
+    find "${SREG_ROOT:-$TRASH/registry}/$1" -type f -printf "%f\n"
+}
+
+# registry_blob_bytes DIGEST: the bytes of a blob read straight from the
+# store (ROOT/blobs/sha256/XX/HEX, or the object blobs/sha256/HEX), not
+# through a server
+registry_blob_bytes() {
+    _h=${1#sha256:}
+    if registry_backend_is s3pg; then
+        s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET/blobs/sha256/$_h"
+    else
+        cat "${SREG_ROOT:-$TRASH/registry}/blobs/sha256/$(echo "$_h" | cut -c1-2)/$_h"
+    fi
+}
+
+# registry_trash_blob DIGEST: move a blob into the store's trash by hand, as
+# a gc killed before its COMMIT leaves it (ROOT/trash/<alg>-<hex>, or the
+# object trash/<alg>-<hex>: a server-side copy, then the DELETE)
+registry_trash_blob() {
+    _h=${1#sha256:}
+    if registry_backend_is s3pg; then
+        s3_curl -sf -o /dev/null -X PUT -H "x-amz-copy-source: /$S3_BUCKET/blobs/sha256/$_h" \
+            "$S3_ENDPOINT/$S3_BUCKET/trash/sha256-$_h" &&
+            s3_curl -sf -o /dev/null -X DELETE "$S3_ENDPOINT/$S3_BUCKET/blobs/sha256/$_h"
+    else
+        _r=${SREG_ROOT:-$TRASH/registry}
+        mkdir -p "$_r/trash" && mv "$_r/blobs/sha256/$(echo "$_h" | cut -c1-2)/$_h" "$_r/trash/sha256-$_h"
+    fi
+}
+
+# registry_trash_put NAME FILE: FILE as NAME in the store's trash
+registry_trash_put() {
+    if registry_backend_is s3pg; then
+        s3_curl -sf -o /dev/null -X PUT --data-binary @"$2" "$S3_ENDPOINT/$S3_BUCKET/trash/$1"
+    else
+        mkdir -p "${SREG_ROOT:-$TRASH/registry}/trash" && cp "$2" "${SREG_ROOT:-$TRASH/registry}/trash/$1"
+    fi
 }

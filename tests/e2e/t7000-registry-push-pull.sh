@@ -130,7 +130,8 @@ test_expect_success 'cross-repository mount: 201 when linked in from, 202 otherw
 
 test_expect_success 'blob stored once for both repositories' '
     D=$(sha256sum b1 | cut -d" " -f1) &&
-    test "$(find "$TRASH/registry/blobs" -type f -name "$D" | wc -l)" = 1
+    registry_stored blobs >stored &&
+    test "$(grep -cx "$D" stored)" = 1
 '
 
 test_expect_success 'skopeo copies an OCI image in and out with equal digests' '
@@ -188,7 +189,8 @@ test_expect_success 'a port in use is a clear error' '
     P=$(free_port) &&
     hold_port $P held && holder=$! &&
     { wait_until 30 test -e held &&
-      test_exit_code 1 timeout 30 "$STRATA_BIN" registry serve --root r3 --addr 127.0.0.1:$P 2>err
+      test_exit_code 1 timeout 30 "$STRATA_BIN" registry serve --root r3 --addr 127.0.0.1:$P \
+          ${REG_BACKEND_READY:+--storage "$S3_URL" --metadata "$PG_URL"} 2>err
       rc=$?; kill $holder; wait $holder; test $rc = 0; } &&
     grep "listen on .127.0.0.1:$P." err
 '

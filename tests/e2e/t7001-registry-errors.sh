@@ -68,8 +68,8 @@ test_expect_success 'monolithic upload with the wrong digest: DIGEST_INVALID, no
     echo data >d1 &&
     check 400 DIGEST_INVALID -X POST --data-binary @d1 "$R/v2/a/blobs/uploads/?digest=$Z" &&
     check 404 BLOB_UNKNOWN "$R/v2/a/blobs/$Z" &&
-    test -z "$(find "$TRASH/registry/blobs" -type f)" &&
-    test -z "$(ls "$TRASH/registry/uploads")"
+    registry_stored blobs >stored && test ! -s stored &&
+    registry_stored uploads >stored && test ! -s stored
 '
 
 test_expect_success 'session PUT without or with a wrong digest: DIGEST_INVALID, session kept' '

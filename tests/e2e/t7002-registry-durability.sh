@@ -31,11 +31,11 @@ R="http://$SREG"
 test_expect_success 'after restart: the partial blob is not visible, metadata is consistent' '
     D=sha256:$(sha256sum slow | cut -d" " -f1) &&
     test "$(http_status -I "$R/v2/d/blobs/$D")" = 404 &&
-    test -z "$(find "$TRASH/registry/blobs" -type f -name "${D#sha256:}")" &&
-    test "$(sqlite3 "$DB" "PRAGMA integrity_check")" = ok &&
-    test "$(sqlite3 "$DB" "SELECT count(*) FROM blobs WHERE digest = \"$D\"")" = 0 &&
-    n_rows=$(sqlite3 "$DB" "SELECT count(*) FROM blobs") &&
-    n_files=$(find "$TRASH/registry/blobs" -type f | wc -l) &&
+    registry_stored blobs >stored && ! grep -x "${D#sha256:}" stored &&
+    { registry_backend_is s3pg || test "$(sqlite3 "$DB" "PRAGMA integrity_check")" = ok; } &&
+    test "$(registry_sql "SELECT count(*) FROM blobs WHERE digest = \"$D\"")" = 0 &&
+    n_rows=$(registry_sql "SELECT count(*) FROM blobs") &&
+    n_files=$(wc -l <stored) &&
     test "$n_rows" = "$n_files"
 '
 
@@ -57,8 +57,8 @@ test_expect_success 'two clients pushing the same blob at once both succeed; sto
     wait &&
     test "$(cat st1 st2 st3 | sort -u)" = 201 &&
     for i in 1 2 3; do curl -sf "$R/v2/c$i/blobs/$D" | cmp - same || exit 1; done &&
-    test "$(find "$TRASH/registry/blobs" -type f -name "${D#sha256:}" | wc -l)" = 1 &&
-    test "$(sqlite3 "$DB" "SELECT count(*) FROM links WHERE digest = \"$D\"")" = 3
+    registry_stored blobs >stored && test "$(grep -cx "${D#sha256:}" stored)" = 1 &&
+    test "$(registry_sql "SELECT count(*) FROM links WHERE digest = \"$D\"")" = 3
 '
 
 test_expect_success 'the same blob through two chunked sessions at once' '
@@ -70,24 +70,29 @@ test_expect_success 'the same blob through two chunked sessions at once' '
     { curl -s -o /dev/null -w "%{http_code}" -X PUT --data-binary @same2 "$R$L2?digest=$D" >s2 & } &&
     wait &&
     test "$(cat s1)" = 201 && test "$(cat s2)" = 201 &&
-    test "$(find "$TRASH/registry/blobs" -type f -name "${D#sha256:}" | wc -l)" = 1
+    registry_stored blobs >stored && test "$(grep -cx "${D#sha256:}" stored)" = 1
 '
 
 test_expect_success 'N images sharing a base layer store the base once (disk usage)' '
     mkdir -p base && head -c 4000000 /dev/urandom >base/big && make_layer_tgz base base.tgz &&
-    before=$(du -sk "$TRASH/registry/blobs" | cut -f1) &&
+    usage() {
+        if registry_backend_is fs; then du -sk "$TRASH/registry/blobs" | cut -f1; return; fi
+        s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=blobs%2F" >list || return 1
+        grep -o "<Size>[0-9]*</Size>" list | tr -dc "0-9\n" | awk "{s += \$1} END {print int(s / 1024)}"
+    } &&
+    before=$(usage) &&
     for i in 1 2 3 4; do
         mkdir -p top$i && echo $i >top$i/f && make_layer_tgz top$i top$i.tgz &&
         make_oci_image lay img$i base.tgz top$i.tgz &&
         skopeo copy -q --dest-tls-verify=false oci:lay:img$i docker://$SREG/shared/app$i:latest || exit 1
     done &&
-    after=$(du -sk "$TRASH/registry/blobs" | cut -f1) &&
+    after=$(usage) &&
     base_kb=$(( $(stat -c %s base.tgz) / 1024 )) &&
     echo "before=$before after=$after base=$base_kb" &&
     test $((after - before)) -lt $((base_kb + base_kb / 2)) &&
     BD=$(sha256sum base.tgz | cut -d" " -f1) &&
-    test "$(find "$TRASH/registry/blobs" -type f -name "$BD" | wc -l)" = 1 &&
-    test "$(sqlite3 "$DB" "SELECT count(*) FROM links WHERE digest = \"sha256:$BD\"")" = 4
+    registry_stored blobs >stored && test "$(grep -cx "$BD" stored)" = 1 &&
+    test "$(registry_sql "SELECT count(*) FROM links WHERE digest = \"sha256:$BD\"")" = 4
 '
 
 test_expect_success 'SIGTERM during a slow upload: the upload finishes, the server exits 0' '
@@ -98,8 +103,9 @@ test_expect_success 'SIGTERM during a slow upload: the upload finishes, the serv
     stop_strata_registry &&
     wait &&
     test "$(cat slowst)" = 201 &&
-    test "$(sqlite3 "$DB" "SELECT count(*) FROM blobs WHERE digest = \"$D\"")" = 1 &&
-    test "$(sha256sum "$TRASH/registry/blobs/sha256/$(echo ${D#sha256:} | cut -c1-2)/${D#sha256:}" | cut -d" " -f1)" = "${D#sha256:}"
+    test "$(registry_sql "SELECT count(*) FROM blobs WHERE digest = \"$D\"")" = 1 &&
+    registry_blob_bytes "$D" >stored.blob &&
+    test "$(sha256sum stored.blob | cut -d" " -f1)" = "${D#sha256:}"
 '
 
 start_strata_registry --max-uploads 1

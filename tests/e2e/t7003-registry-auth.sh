@@ -139,7 +139,8 @@ if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TRASH/key.pem" -out "$TRA
     -days 1 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1; then
     TLS_PORT=$(free_port)
     spawn "$STRATA_BIN" registry serve --root "$TRASH/registry" --addr 127.0.0.1:$TLS_PORT \
-        --tls-cert "$TRASH/cert.pem" --tls-key "$TRASH/key.pem" >"$TRASH/tls.log" 2>&1
+        --tls-cert "$TRASH/cert.pem" --tls-key "$TRASH/key.pem" \
+        ${REG_BACKEND_READY:+--storage "$S3_URL" --metadata "$PG_URL"} >"$TRASH/tls.log" 2>&1
     test_expect_success 'TLS: HTTPS with the given certificate; plain HTTP fails' '
         n=50; until curl -s --cacert "$TRASH/cert.pem" -o /dev/null "https://127.0.0.1:$TLS_PORT/v2/"; do
             n=$((n - 1)); test $n -gt 0 || exit 1; sleep 0.1; done &&

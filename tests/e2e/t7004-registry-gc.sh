@@ -12,6 +12,11 @@ OCIM=application/vnd.oci.image.manifest.v1+json
 OCII=application/vnd.oci.image.index.v1+json
 
 blobfile() { echo "$ROOT/blobs/sha256/$(echo "${1#sha256:}" | cut -c1-2)/${1#sha256:}"; }
+# blob_state DIGEST: "present" or "absent" in the blob store (either backend)
+blob_state() {
+    registry_stored blobs >.stored || return 1
+    if grep -qx "${1#sha256:}" .stored; then echo present; else echo absent; fi
+}
 
 # push_image REPO TAG NAME...: config + one layer per NAME (content NAME); prints the manifest digest
 push_image() {
@@ -49,31 +54,31 @@ test_expect_success 'setup: tagged, untagged, index, referrer, orphan blob, open
 '
 
 test_expect_success 'gc with the default grace period removes nothing just pushed' '
-    strata registry gc --root "$ROOT" >out &&
+    strata_registry gc --root "$ROOT" >out &&
     grep "^removed 0 manifests, 0 links, 0 blobs" out
 '
 
 test_expect_success 'gc --dry-run lists what would go and removes nothing' '
     sleep 1 &&
-    strata registry gc --root "$ROOT" --grace 0 --dry-run >out &&
+    strata_registry gc --root "$ROOT" --grace 0 --dry-run >out &&
     cat out &&
     grep "^would remove manifest app@$(cat B)" out &&
     grep "^would remove link app@sha256:$(sha256sum L.only-b | cut -d" " -f1)" out &&
     grep "^would remove blob $(cat O)" out &&
     ! grep "$(cat A)" out && ! grep "$(cat C)" out &&
-    test -f "$(blobfile "$(cat B)")" && test -f "$(blobfile "$(cat O)")" &&
+    test "$(blob_state "$(cat B)")" = present && test "$(blob_state "$(cat O)")" = present &&
     test "$(http_status "$R/v2/app/manifests/$(cat B)")" = 200
 '
 
 test_expect_success 'gc --grace 0 removes the untagged manifest and unreferenced blobs' '
-    strata registry gc --root "$ROOT" --grace 0 >out &&
+    strata_registry gc --root "$ROOT" --grace 0 >out &&
     cat out &&
     test "$(http_status "$R/v2/app/manifests/$(cat B)")" = 404 &&
-    test ! -f "$(blobfile "$(cat B)")" &&
-    test ! -f "$(blobfile "sha256:$(sha256sum L.only-b | cut -d" " -f1)")" &&
-    test ! -f "$(blobfile "$(cat O)")" &&
+    test "$(blob_state "$(cat B)")" = absent &&
+    test "$(blob_state "sha256:$(sha256sum L.only-b | cut -d" " -f1)")" = absent &&
+    test "$(blob_state "$(cat O)")" = absent &&
     test "$(http_status "$R/v2/app/blobs/$(cat O)")" = 404 &&
-    test -z "$(ls "$ROOT/trash")"
+    registry_stored trash >trash && test ! -s trash
 '
 
 test_expect_success 'what tags reach is kept: image, shared layer, index child, referrer' '
@@ -104,7 +109,7 @@ test_expect_success 'gc is safe while pushes run (grace 5 s, gc in a loop)' '
     # a short grace period (pushes of these images take well under 5 s each),
     # gc in a loop: both sides contend for the write lock the whole time
     n=0 && while [ $n -lt 150 ] && [ ! -f pushfail ] && [ ! -f pushdone ]; do
-        strata registry gc --root "$ROOT" --grace 5 >>gc.out || exit 1
+        strata_registry gc --root "$ROOT" --grace 5 >>gc.out || exit 1
         n=$((n + 1))
     done &&
     wait &&
@@ -117,21 +122,23 @@ test_expect_success 'gc is safe while pushes run (grace 5 s, gc in a loop)' '
 
 test_expect_success 'a gc interrupted before COMMIT: the next gc moves files back from the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
-    mkdir -p "$ROOT/trash" &&
-    mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
+    registry_trash_blob "$S" &&
+    test "$(blob_state "$S")" = absent &&
     test "$(http_status "$R/v2/app/blobs/$S")" = 404 &&
-    strata registry gc --root "$ROOT" >/dev/null &&
-    test -f "$(blobfile "$S")" &&
+    strata_registry gc --root "$ROOT" >/dev/null &&
+    test "$(blob_state "$S")" = present &&
+    registry_stored trash >trash && test ! -s trash &&
     curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared
 '
 
+registry_fs_only "it back-dates a blob file (the LastModified of an S3 object cannot be set)"
 test_expect_success 'a blob file without a row (crash before COMMIT) is invisible, then adopted' '
     printf "adopt me" >adopt && A=sha256:$(sha256sum adopt | cut -d" " -f1) &&
     mkdir -p "$(dirname "$(blobfile "$A")")" && cp adopt "$(blobfile "$A")" &&
     test "$(http_status "$R/v2/app/blobs/$A")" = 404 &&
-    strata registry gc --root "$ROOT" --dry-run >out && ! grep "$A" out &&
+    strata_registry gc --root "$ROOT" --dry-run >out && ! grep "$A" out &&
     touch -d "2 hours ago" "$(blobfile "$A")" &&
-    strata registry gc --root "$ROOT" --dry-run >out && grep "would remove blob $A" out &&
+    strata_registry gc --root "$ROOT" --dry-run >out && grep "would remove blob $A" out &&
     test "$(push_blob "$SREG" app adopt)" = "$A" &&
     curl -sf "$R/v2/app/blobs/$A" | cmp - adopt
 '
@@ -148,9 +155,9 @@ test_expect_success 'SIGTERM stops the server cleanly' '
 
 test_expect_success 'setup: what a gc killed before COMMIT leaves in the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
-    mkdir -p "$ROOT/trash" &&
-    mv "$(blobfile "$S")" "$ROOT/trash/sha256-${S#sha256:}" &&
-    printf junk >"$ROOT/trash/sha256-$(printf "%064d" 0)"
+    registry_trash_blob "$S" &&
+    printf junk >junk && registry_trash_put "sha256-$(printf "%064d" 0)" junk &&
+    registry_stored trash >trash && test "$(wc -l <trash)" = 2
 '
 
 start_strata_registry
@@ -158,8 +165,8 @@ R="http://$SREG"
 
 test_expect_success 'a gc killed before COMMIT: the restarted server restores the trash' '
     S=sha256:$(sha256sum L.shared | cut -d" " -f1) &&
-    test -f "$(blobfile "$S")" &&
-    test -z "$(ls "$ROOT/trash")" &&
+    test "$(blob_state "$S")" = present &&
+    registry_stored trash >trash && test ! -s trash &&
     curl -sf "$R/v2/app/blobs/$S" | cmp - L.shared &&
     stop_strata_registry
 '

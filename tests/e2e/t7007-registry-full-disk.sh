@@ -5,6 +5,8 @@
 # reports it in one line without sending the blob again and again.
 . "$(dirname "$0")/lib.sh"
 
+registry_backend_is fs || test_skip_all "a full tmpfs as --root applies to the filesystem backend only"
+
 mkdir -p "$TRASH/small"
 mount -t tmpfs -o size=20m tmpfs "$TRASH/small" 2>/dev/null || test_skip_all "cannot mount a tmpfs"
 SREG_ROOT="$TRASH/small/reg"

@@ -6,7 +6,8 @@
 start_strata_registry
 
 test_expect_success 'a second registry on the same address exits 1 naming it' '
-    test_exit_code 1 timeout 20 "$STRATA_BIN" registry serve --root "$TRASH/r2" --addr "$SREG" 2>err &&
+    test_exit_code 1 timeout 20 "$STRATA_BIN" registry serve --root "$TRASH/r2" --addr "$SREG" \
+        ${REG_BACKEND_READY:+--storage "$S3_URL" --metadata "$PG_URL"} 2>err &&
     cat err &&
     grep "listen on .$SREG.: Address already in use" err &&
     ! grep "port 0" err &&

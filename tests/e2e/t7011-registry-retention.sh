@@ -8,7 +8,6 @@
 
 start_strata_registry
 R="http://$SREG"
-DB="$TRASH/registry/meta.db"
 
 # put_manifest REPO TAG CONTENT: an image with one config blob
 put_manifest() {
@@ -25,12 +24,12 @@ test_expect_success 'setup: ci/app with tags run-1..run-5 (distinct ages) and st
     put_manifest ci/other run-1 "{\"other\":1}" && put_manifest ci/other run-2 "{\"other\":2}" &&
     put_manifest keep/app run-1 "{\"keep\":1}" &&
     for i in 1 2 3 4 5; do
-        sqlite3 "$DB" "UPDATE tags SET updated = 1000 + $i WHERE name = \"run-$i\" AND repo = (SELECT id FROM repos WHERE name = \"ci/app\")" || exit 1
+        registry_sql "UPDATE tags SET updated = 1000 + $i WHERE name = \"run-$i\" AND repo = (SELECT id FROM repos WHERE name = \"ci/app\")" || exit 1
     done
 '
 
 test_expect_success '--dry-run lists and changes nothing' '
-    strata registry retention --root "$TRASH/registry" --repository "ci/*" --match "^run-[0-9]+$" \
+    strata_registry retention --root "$TRASH/registry" --repository "ci/*" --match "^run-[0-9]+$" \
         --keep-last 2 --dry-run >out &&
     grep -x "would delete 3 tags" out &&
     grep "^would delete ci/app:run-1 " out && grep "^keep ci/app:run-5 " out &&
@@ -38,16 +37,16 @@ test_expect_success '--dry-run lists and changes nothing' '
 '
 
 test_expect_success '--older-than spares tags set more recently' '
-    strata registry retention --root "$TRASH/registry" --repository "ci/other" --match "^run-" \
+    strata_registry retention --root "$TRASH/registry" --repository "ci/other" --match "^run-" \
         --keep-last 0 --older-than 30d >out &&
     grep -x "deleted 0 tags" out &&
-    strata registry retention --root "$TRASH/registry" --repository "ci/app" --match "^run-" \
+    strata_registry retention --root "$TRASH/registry" --repository "ci/app" --match "^run-" \
         --keep-last 0 --older-than 30d --dry-run >out &&
     grep -x "would delete 5 tags" out
 '
 
 test_expect_success 'keeps exactly the newest N matching tags, other tags and repositories untouched' '
-    strata registry retention --root "$TRASH/registry" --repository "ci/*" --match "^run-[0-9]+$" \
+    strata_registry retention --root "$TRASH/registry" --repository "ci/*" --match "^run-[0-9]+$" \
         --keep-last 2 >out &&
     grep -x "deleted 3 tags" out &&
     curl -sf "$R/v2/ci/app/tags/list" | jq -ce .tags >t && test "$(cat t)" = "[\"run-4\",\"run-5\",\"stable\"]" &&
@@ -56,7 +55,7 @@ test_expect_success 'keeps exactly the newest N matching tags, other tags and re
 '
 
 test_expect_success 'the next gc removes the manifests only the deleted tags referenced' '
-    strata registry gc --root "$TRASH/registry" --grace 0 >gc.out &&
+    strata_registry gc --root "$TRASH/registry" --grace 0 >gc.out &&
     test "$(grep -c "^removed manifest ci/app@" gc.out)" = 3 &&
     test "$(http_status "$R/v2/ci/app/manifests/run-4")" = 200
 '

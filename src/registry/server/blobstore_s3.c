@@ -171,8 +171,10 @@ static int upload_look(struct s3_store *s, const char *id, struct upload *u, str
 		upload_release(u);
 		return -1;
 	}
-	if (!u->exists)
+	if (!u->exists) {
+		upload_release(u); /* the callers release only what they got with 1 */
 		return 0;
+	}
 	unsigned n = 0;
 	while (n < MAX_PARTS && u->seen_size[n + 1] != UINT64_MAX)
 		n++;

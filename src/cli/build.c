@@ -557,14 +557,9 @@ static int cmd_build(int argc, char **argv)
 			oci_platform_host(&plat);
 		int lr = cli_load_layout(bcs[i].path + 13, &plat, &md, &err);
 		oci_platform_release(&plat);
-		if (lr < 0 && strata_error_code(err) == STRATA_E_USAGE) {
-			cleanup_free char *m = strata_error_string(err);
-			strata_error_free(err);
-			rc = cli_usage_error("build", "--build-context %s: %s", bcs[i].id, m);
-			goto out;
-		} else if (lr < 0) {
+		if (lr < 0) {
 			strata_error_wrap(&err, "--build-context %s", bcs[i].id);
-			rc = cli_fail(err);
+			rc = cli_fail_verb("build", err);
 			goto out;
 		}
 		free((char *)bcs[i].path);
@@ -599,34 +594,20 @@ static int cmd_build(int argc, char **argv)
 		goto out;
 	}
 	if (cli_report_open(&report, report_path, &err) < 0) {
-		cleanup_free char *m = strata_error_string(err);
-		strata_error_free(err);
-		rc = cli_usage_error("build", "%s", m);
+		strata_error_set_code(&err, STRATA_E_USAGE);
+		rc = cli_fail_verb("build", err);
 		goto out;
 	}
 	o.listener = cli_report_listener(&report);
 	rop.events = o.listener;
 	rop.quiet = quiet;
 	if (cli_build_remote_open(&rop, stderr, &remote, &err) < 0) {
-		bool usage = strata_error_code(err) == STRATA_E_USAGE;
-		if (usage) {
-			cleanup_free char *m = strata_error_string(err);
-			strata_error_free(err);
-			rc = cli_usage_error("build", "%s", m);
-		} else {
-			rc = cli_fail(err);
-		}
+		rc = cli_fail_verb("build", err);
 		goto out;
 	}
 	o.hooks = cli_build_remote_hooks(remote);
 	if (cli_build_context_prepare(argv[optind], root, o.hooks, o.dockerfile && !strcmp(o.dockerfile, "-"), &bctx, &err) < 0) {
-		if (strata_error_code(err) == STRATA_E_USAGE) {
-			cleanup_free char *m = strata_error_string(err);
-			strata_error_free(err);
-			rc = cli_usage_error("build", "%s", m);
-		} else {
-			rc = cli_fail(err);
-		}
+		rc = cli_fail_verb("build", err);
 		goto out;
 	}
 	o.context_dir = bctx.dir;

@@ -50,6 +50,9 @@ struct strata_command {
  * @return the exit code for it (EXIT_USAGE for STRATA_E_USAGE, else EXIT_FAIL).
  */
 int cli_fail(struct strata_error *err);
+/* as cli_fail, but a STRATA_E_USAGE error prints as cli_usage_error for VERB
+ * (with the "Run 'strata VERB --help'" line); frees err */
+int cli_fail_verb(const char *verb, struct strata_error *err);
 /* Print "strata <verb>: <message>" plus a hint to run --help; @return EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*

@@ -19,6 +19,17 @@ int cli_fail(struct strata_error *err)
 	return code == STRATA_E_USAGE ? EXIT_USAGE : EXIT_FAIL;
 }
 
+int cli_fail_verb(const char *verb, struct strata_error *err)
+{
+	if (strata_error_code(err) != STRATA_E_USAGE)
+		return cli_fail(err);
+	char *m = strata_error_string(err);
+	strata_error_free(err);
+	int rc = cli_usage_error(verb, "%s", m);
+	free(m);
+	return rc;
+}
+
 int cli_usage_error(const char *verb, const char *fmt, ...)
 {
 	va_list ap;

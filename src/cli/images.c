@@ -296,12 +296,7 @@ static int cmd_images(int argc, char **argv)
 	o.filter = optind < argc ? argv[optind] : NULL;
 	struct strata_error *err = NULL;
 	if (list(&o, &err) < 0) {
-		if (strata_error_code(err) == STRATA_E_USAGE) {
-			cleanup_free char *m = strata_error_string(err);
-			strata_error_free(err);
-			return cli_usage_error("images", "%s", m);
-		}
-		return cli_fail(err);
+		return cli_fail_verb("images", err);
 	}
 	return EXIT_OK;
 }

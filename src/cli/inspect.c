@@ -172,12 +172,7 @@ static int cmd_inspect(int argc, char **argv)
 		return cli_usage_error("inspect", "--format %s takes exactly one REF", format);
 	struct strata_error *err = NULL;
 	if (inspect(argv + optind, argc - optind, format, &err) < 0) {
-		if (strata_error_code(err) == STRATA_E_USAGE) {
-			cleanup_free char *m = strata_error_string(err);
-			strata_error_free(err);
-			return cli_usage_error("inspect", "%s", m);
-		}
-		return cli_fail(err);
+		return cli_fail_verb("inspect", err);
 	}
 	return EXIT_OK;
 }

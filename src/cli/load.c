@@ -257,6 +257,23 @@ static bool have_blob(struct load *l, const struct oci_digest *d)
 	return store_blob_exists(l->s, d);
 }
 
+/* descriptor d (the ROLE of WHAT) names a blob of the archive of its size, or one the store has */
+static int check_desc(struct load *l, const struct oci_descriptor *d, const char *what, const char *role,
+		      struct strata_error **err)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->f[i].d.str, d->digest.str)) {
+			if (l->f[i].size == d->size)
+				return 0;
+			return strata_error_makec(err, STRATA_E_INVALID, 0,
+						  "%s: %s %s: size %" PRId64 " in the descriptor, the blob has %" PRId64,
+						  what, role, d->digest.str, d->size, l->f[i].size);
+		}
+	if (store_blob_exists(l->s, &d->digest))
+		return 0;
+	return strata_error_makec(err, STRATA_E_INVALID, 0, "%s: %s %s is missing", what, role, d->digest.str);
+}
+
 static int add_tag(struct load *l, const char *name, const char *mt, const struct oci_digest *d, int64_t size,
 		   struct strata_error **err)
 {
@@ -490,17 +507,18 @@ static int check_oci(struct load *l, struct file *idx, struct strata_error **err
 		cleanup_buf struct strata_buf b = STRATA_BUF_INIT;
 		if ((r = json_of(l, &d->digest, mw, &b, err)) < 0)
 			break;
+		if ((int64_t)b.len != d->size) {
+			r = strata_error_makec(err, STRATA_E_INVALID, 0, "%s: size %" PRId64 " in the descriptor, the blob has %zu",
+					       mw, d->size, b.len);
+			break;
+		}
 		if (oci_mt_is_manifest(d->media_type)) {
 			struct oci_manifest m;
 			if ((r = oci_manifest_decode(b.data, b.len, mw, &m, err)) < 0)
 				break;
-			if (!have_blob(l, &m.config.digest))
-				r = strata_error_makec(err, STRATA_E_INVALID, 0, "%s: config %s is missing", mw,
-						       m.config.digest.str);
+			r = check_desc(l, &m.config, mw, "config", err);
 			for (size_t k = 0; k < m.n_layers && r == 0; k++)
-				if (!have_blob(l, &m.layers[k].digest))
-					r = strata_error_makec(err, STRATA_E_INVALID, 0, "%s: layer %s is missing", mw,
-							       m.layers[k].digest.str);
+				r = check_desc(l, &m.layers[k], mw, "layer", err);
 			oci_manifest_release(&m);
 		} else {
 			struct oci_index sub;

@@ -94,24 +94,7 @@ int rcache_mounts_json(const struct rcache_mount *m, size_t nm, json_t *layers, 
 							  "cache mount '%s': part %zu has no valid path, descriptor or diff_id",
 							  m[i].id, k);
 			}
-			int at = -1;
-			size_t j;
-			json_t *l;
-			json_array_foreach(layers, j, l)
-			{
-				if (!strcmp(json_string_value(json_object_get(l, "digest")), dg)) {
-					at = (int)j;
-					break;
-				}
-			}
-			if (at < 0) {
-				at = (int)json_array_size(layers);
-				json_t *d = oci_descriptor_new(mt, dg, json_integer_value(size));
-				json_object_set_new(d, "annotations",
-						    json_pack("{s:s}", "org.strata.cache.mount", m[i].id));
-				json_array_append_new(layers, d);
-				json_array_append_new(diff_ids, json_string(p->diff_id));
-			}
+			int at = rcache_layer_add(layers, diff_ids, mt, dg, json_integer_value(size), p->diff_id, m[i].id);
 			json_array_append_new(parts, json_pack("{s:s,s:i}", "path", p->path, "layer", at));
 		}
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:s,s:o}", "id", m[i].id, "target",

@@ -46,6 +46,12 @@ static bool sharing_valid(const char *s)
 	return s && (!strcmp(s, "shared") || !strcmp(s, "private") || !strcmp(s, "locked"));
 }
 
+/* a uid or gid: -1 (unset) or an id a chown can take ((uid_t)-1 means "unchanged") */
+static bool owner_valid(int64_t id)
+{
+	return id >= -1 && id < (int64_t)UINT32_MAX;
+}
+
 /* a part path: ".", "NAME", "NAME/SUB" or "NAME/#K"; never absolute, no "..", no empty component */
 static bool part_path_valid(const char *p)
 {
@@ -148,15 +154,17 @@ int rcache_artifact_mounts(const json_t *manifest, const json_t *config, struct 
 		    strata_json_get_array(o, "parts", true, w, &parts, err) < 0)
 			goto fail;
 		time_t ct = 0;
-		if (!*id || target[0] != '/' || !sharing_valid(sharing) || mode > 07777 || mode < -1 || size < 0 ||
-		    (created && oci_time_parse(created, &ct) < 0)) {
-			strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid %s", w,
-					   !*id			 ? "id"
-					   : target[0] != '/'	 ? "target (not an absolute path)"
-					   : !sharing_valid(sharing) ? "sharing"
-					   : size < 0		 ? "size"
-					   : created && oci_time_parse(created, &ct) < 0 ? "created"
-										 : "mode");
+		const char *bad = !*id				      ? "id"
+				  : target[0] != '/'		      ? "target (not an absolute path)"
+				  : !sharing_valid(sharing)	      ? "sharing"
+				  : size < 0			      ? "size"
+				  : !owner_valid(uid)		      ? "uid"
+				  : !owner_valid(gid)		      ? "gid"
+				  : mode > 07777 || mode < -1	      ? "mode"
+				  : created && oci_time_parse(created, &ct) < 0 ? "created"
+										: NULL;
+		if (bad) {
+			strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid %s", w, bad);
 			goto fail;
 		}
 		if (json_array_size(parts) > RCACHE_MOUNT_PARTS_MAX) {

@@ -10,13 +10,9 @@
 static json_t *layer_of(json_t *layers, const json_t *desc, const char *used_by)
 {
 	const char *dg = json_string_value(json_object_get(desc, "digest"));
-	size_t i;
-	json_t *l;
-	json_array_foreach(layers, i, l)
-	{
-		if (!strcmp(json_string_value(json_object_get(l, "digest")), dg))
-			return l;
-	}
+	json_t *l = rcache_layer_find(layers, dg, NULL);
+	if (l)
+		return l;
 	l = json_pack("{s:s,s:I,s:s,s:s}", "digest", dg, "size", json_integer_value(json_object_get(desc, "size")),
 		      "mediaType", json_string_value(json_object_get(desc, "mediaType")), "used_by", used_by);
 	json_array_append_new(layers, l);

@@ -45,6 +45,19 @@ int rcache_table_take(struct rcache_table *t, const char *ref, const char *host,
 void rcache_import_fail(struct rcache_import_result *res, const char *ref, struct strata_error *e, bool first_get);
 
 /*
+ * record.c: the layer of the artifact's layers with digest dg (NULL if none;
+ * *at its index when at is not NULL).
+ */
+json_t *rcache_layer_find(json_t *layers, const char *dg, size_t *at);
+/*
+ * record.c: the index in layers of the blob dg, appended (descriptor
+ * mt/dg/size, its diff_id to diff_ids, annotated org.strata.cache.mount =
+ * mount_id when that is not NULL) unless listed already.
+ */
+int rcache_layer_add(json_t *layers, json_t *diff_ids, const char *mt, const char *dg, json_int_t size,
+		     const char *diff_id, const char *mount_id);
+
+/*
  * mount_record.c: the "mounts" array of an artifact config; the parts'
  * blobs are appended to layers / diff_ids unless listed already.
  */

@@ -103,6 +103,35 @@ failed:
 	return 0;
 }
 
+/* Copy fd to its end into put(ctx, ...); what names fd in errors. */
+static int pump(int fd, const char *what, int (*put)(void *ctx, const void *buf, size_t n, struct strata_error **err),
+		void *ctx, struct strata_error **err)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return strata_error_make(err, errno, "read '%s'", what);
+		if (k == 0)
+			return 0;
+		if (put(ctx, buf, (size_t)k, err) < 0)
+			return strata_error_wrap(err, "'%s'", what);
+	}
+}
+
+static int to_store(void *ctx, const void *buf, size_t n, struct strata_error **err)
+{
+	return store_blob_writer_write(ctx, buf, n, err);
+}
+
+static int to_file(void *ctx, const void *buf, size_t n, struct strata_error **err)
+{
+	struct strata_atomic *a = ctx;
+	return strata_write_full(a->fd, buf, n, a->path, err);
+}
+
 int rcache_layout_fetch(struct store *s, const char *dir, const struct oci_digest *d, int64_t size,
 			struct strata_error **err)
 {
@@ -113,21 +142,9 @@ int rcache_layout_fetch(struct store *s, const char *dir, const struct oci_diges
 	struct store_blob_writer *w = NULL;
 	if (store_blob_writer_open(s, d, size >= 0 ? size : -1, &w, err) < 0)
 		return -1;
-	char buf[65536];
-	for (;;) {
-		ssize_t k = read(fd, buf, sizeof(buf));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			store_blob_writer_abort(w);
-			return strata_error_make(err, errno, "read '%s'", p);
-		}
-		if (k == 0)
-			break;
-		if (store_blob_writer_write(w, buf, (size_t)k, err) < 0) {
-			store_blob_writer_abort(w);
-			return strata_error_wrap(err, "'%s'", p);
-		}
+	if (pump(fd, p, to_store, w, err) < 0) {
+		store_blob_writer_abort(w);
+		return -1;
 	}
 	if (store_blob_writer_commit(w, NULL, NULL, err) < 0) /* verifies digest and size */
 		return strata_error_wrap(err, "'%s'", p);
@@ -144,22 +161,9 @@ static int put_blob_fd(const char *dir, const struct oci_digest *d, int fd, bool
 	struct strata_atomic a;
 	if (strata_atomic_open(&a, p, 0644, err) < 0)
 		return -1;
-	char buf[65536];
-	for (;;) {
-		ssize_t k = read(fd, buf, sizeof(buf));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int e = errno;
-			strata_atomic_abort(&a);
-			return strata_error_make(err, e, "read blob %s", d->str);
-		}
-		if (k == 0)
-			break;
-		if (strata_write_full(a.fd, buf, (size_t)k, p, err) < 0) {
-			strata_atomic_abort(&a);
-			return -1;
-		}
+	if (pump(fd, d->str, to_file, &a, err) < 0) {
+		strata_atomic_abort(&a);
+		return -1;
 	}
 	if (strata_atomic_commit(&a, err) < 0)
 		return -1;

@@ -46,6 +46,12 @@ static bool sharing_valid(const char *s)
 	return s && (!strcmp(s, "shared") || !strcmp(s, "private") || !strcmp(s, "locked"));
 }
 
+/* a uid or gid: -1 (unset) or an id a chown can take ((uid_t)-1 means "unchanged") */
+static bool owner_valid(int64_t id)
+{
+	return id >= -1 && id < (int64_t)UINT32_MAX;
+}
+
 /* a part path: ".", "NAME", "NAME/SUB" or "NAME/#K"; never absolute, no "..", no empty component */
 static bool part_path_valid(const char *p)
 {
@@ -94,24 +100,7 @@ int rcache_mounts_json(const struct rcache_mount *m, size_t nm, json_t *layers, 
 							  "cache mount '%s': part %zu has no valid path, descriptor or diff_id",
 							  m[i].id, k);
 			}
-			int at = -1;
-			size_t j;
-			json_t *l;
-			json_array_foreach(layers, j, l)
-			{
-				if (!strcmp(json_string_value(json_object_get(l, "digest")), dg)) {
-					at = (int)j;
-					break;
-				}
-			}
-			if (at < 0) {
-				at = (int)json_array_size(layers);
-				json_t *d = oci_descriptor_new(mt, dg, json_integer_value(size));
-				json_object_set_new(d, "annotations",
-						    json_pack("{s:s}", "org.strata.cache.mount", m[i].id));
-				json_array_append_new(layers, d);
-				json_array_append_new(diff_ids, json_string(p->diff_id));
-			}
+			int at = rcache_layer_add(layers, diff_ids, mt, dg, json_integer_value(size), p->diff_id, m[i].id);
 			json_array_append_new(parts, json_pack("{s:s,s:i}", "path", p->path, "layer", at));
 		}
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:s,s:o}", "id", m[i].id, "target",
@@ -165,15 +154,17 @@ int rcache_artifact_mounts(const json_t *manifest, const json_t *config, struct 
 		    strata_json_get_array(o, "parts", true, w, &parts, err) < 0)
 			goto fail;
 		time_t ct = 0;
-		if (!*id || target[0] != '/' || !sharing_valid(sharing) || mode > 07777 || mode < -1 || size < 0 ||
-		    (created && oci_time_parse(created, &ct) < 0)) {
-			strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid %s", w,
-					   !*id			 ? "id"
-					   : target[0] != '/'	 ? "target (not an absolute path)"
-					   : !sharing_valid(sharing) ? "sharing"
-					   : size < 0		 ? "size"
-					   : created && oci_time_parse(created, &ct) < 0 ? "created"
-										 : "mode");
+		const char *bad = !*id				      ? "id"
+				  : target[0] != '/'		      ? "target (not an absolute path)"
+				  : !sharing_valid(sharing)	      ? "sharing"
+				  : size < 0			      ? "size"
+				  : !owner_valid(uid)		      ? "uid"
+				  : !owner_valid(gid)		      ? "gid"
+				  : mode > 07777 || mode < -1	      ? "mode"
+				  : created && oci_time_parse(created, &ct) < 0 ? "created"
+										: NULL;
+		if (bad) {
+			strata_error_makec(err, STRATA_E_INVALID, 0, "%s: invalid %s", w, bad);
 			goto fail;
 		}
 		if (json_array_size(parts) > RCACHE_MOUNT_PARTS_MAX) {

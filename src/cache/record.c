@@ -212,6 +212,36 @@ int rcache_config_get(const json_t *config, const json_t *layers, struct rcache_
 	return 1;
 }
 
+json_t *rcache_layer_find(json_t *layers, const char *dg, size_t *at)
+{
+	size_t j;
+	json_t *l;
+	json_array_foreach(layers, j, l)
+	{
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		if (d && !strcmp(d, dg)) {
+			if (at)
+				*at = j;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+int rcache_layer_add(json_t *layers, json_t *diff_ids, const char *mt, const char *dg, json_int_t size,
+		     const char *diff_id, const char *mount_id)
+{
+	size_t at;
+	if (rcache_layer_find(layers, dg, &at))
+		return (int)at;
+	json_t *d = oci_descriptor_new(mt, dg, size);
+	if (mount_id)
+		json_object_set_new(d, "annotations", json_pack("{s:s}", "org.strata.cache.mount", mount_id));
+	json_array_append_new(layers, d);
+	json_array_append_new(diff_ids, json_string(diff_id));
+	return (int)json_array_size(layers) - 1;
+}
+
 int rcache_artifact_encode(const struct rcache_entry *e, size_t n, bool mode_max, int final_stage,
 			   char **config, size_t *config_len, char **manifest, size_t *manifest_len,
 			   struct strata_error **err)
@@ -247,22 +277,7 @@ int rcache_artifact_encode_mounts(const struct rcache_entry *e, size_t n, bool m
 				dup_key = true;
 		if (dup_key)
 			continue;
-		size_t j;
-		json_t *l;
-		int at = -1;
-		json_array_foreach(layers, j, l)
-		{
-			if (!strcmp(json_string_value(json_object_get(l, "digest")), dg)) {
-				at = (int)j;
-				break;
-			}
-		}
-		if (at < 0) {
-			at = (int)json_array_size(layers);
-			json_array_append_new(layers, oci_descriptor_new(mt, dg, json_integer_value(size)));
-			json_array_append_new(diff_ids, json_string(e[i].diff_id));
-		}
-		idx[nk++] = at;
+		idx[nk++] = rcache_layer_add(layers, diff_ids, mt, dg, json_integer_value(size), e[i].diff_id, NULL);
 		rcache_record_add(&kept, &e[i]);
 	}
 	json_t *field = NULL;

@@ -248,6 +248,12 @@ static void note(struct rcache_push_result *out, char *line)
 	out->notes[out->n_notes++] = line;
 }
 
+static void note_too_big(struct rcache_push_result *res, const struct rcache_mount *m, uint64_t max)
+{
+	note(res, xasprintf("note: --cache-to: cache mount %s (%s) not exported: %.1f MB, over max-mount-size (%.1f MB)",
+			    m->id, m->target, (double)m->size / 1e6, (double)max / 1e6));
+}
+
 /*
  * The cache mounts to export: those RUNs of this build used (packed from
  * their directories), then the imported ones no RUN used (their blobs stay
@@ -284,9 +290,7 @@ static int export_mounts(struct rcache_session *x, const struct rcache_spec *sp,
 		}
 		if (r == 0) {
 			if (!strcmp(why, "over max-mount-size"))
-				note(res, xasprintf("note: --cache-to: cache mount %s (%s) not exported: %.1f MB, over "
-						    "max-mount-size (%.1f MB)",
-						    m.id, m.target, (double)m.size / 1e6, (double)sp->max_mount_size / 1e6));
+				note_too_big(res, &m, sp->max_mount_size);
 			rcache_mount_release(&m);
 			continue;
 		}
@@ -301,9 +305,7 @@ static int export_mounts(struct rcache_session *x, const struct rcache_spec *sp,
 		if (used || !rcache_spec_wants_mount(sp, t[i].id))
 			continue;
 		if (sp->max_mount_size && t[i].size > sp->max_mount_size) {
-			note(res, xasprintf("note: --cache-to: cache mount %s (%s) not exported: %.1f MB, over "
-					    "max-mount-size (%.1f MB)",
-					    t[i].id, t[i].target, (double)t[i].size / 1e6, (double)sp->max_mount_size / 1e6));
+			note_too_big(res, &t[i], sp->max_mount_size);
 			continue;
 		}
 		v = xreallocarray(v, nv + 1, sizeof(*v));

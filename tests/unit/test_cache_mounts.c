@@ -3,7 +3,8 @@
  * config's "mounts" round trip and its errors, the split of a mount into
  * deterministic parts (an unchanged part is the same blob, a large
  * directory is split by subdirectory and bucket), the import into an empty
- * mount and "already imported", and the --cache-to options.
+ * mount and "already imported", the --cache-to options, and hostile
+ * imports (a blob that writes outside the mount, a config with a bogus owner).
  */
 #include "tap.h"
 
@@ -11,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
+
+#include <archive.h>
+#include <archive_entry.h>
 
 static char *hexd(int n)
 {
@@ -96,6 +101,13 @@ static void test_record(void)
 		{ "path", "\"/abs\"", "cache artifact config: strata.cache.v1.mounts[0].parts[0]: invalid path '/abs'" },
 		{ "layer", "9", "cache artifact config: strata.cache.v1.mounts[0].parts[0]: layer 9 out of range or invalid" },
 		{ "created", "\"yesterday\"", "cache artifact config: strata.cache.v1.mounts[0]: invalid created" },
+		{ "size", "-1", "cache artifact config: strata.cache.v1.mounts[0]: invalid size" },
+		{ "uid", "-5", "cache artifact config: strata.cache.v1.mounts[0]: invalid uid" },
+		{ "uid", "4294967296", "cache artifact config: strata.cache.v1.mounts[0]: invalid uid" },
+		{ "gid", "4294967295", "cache artifact config: strata.cache.v1.mounts[0]: invalid gid" },
+		{ "uid", "\"root\"", "cache artifact config: strata.cache.v1.mounts[0]: field 'uid' must be an integer" },
+		{ "mode", "-2", "cache artifact config: strata.cache.v1.mounts[0]: invalid mode" },
+		{ "id", "\"\"", "cache artifact config: strata.cache.v1.mounts[0]: invalid id" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cleanup_json json_t *c2 = NULL;
@@ -236,6 +248,119 @@ static void test_pack_import(void)
 	strata_error_free(err);
 }
 
+/* one tar entry of a hostile blob */
+struct tent {
+	const char *path;
+	int type;         /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR, or 0: a hardlink */
+	const char *link; /* symlink or hardlink target */
+};
+
+/* the tar of ents into the store: its digest (also its diff_id) */
+static char *hostile_blob(struct store *s, const struct tent *ents, size_t n)
+{
+	size_t cap = 1 << 20, used = 0;
+	cleanup_free char *buf = xmalloc(cap);
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_memory(a, buf, cap, &used);
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, ents[i].path);
+		archive_entry_set_mode(e, (ents[i].type ? (mode_t)ents[i].type : AE_IFREG) |
+						  (ents[i].type == AE_IFDIR ? 0755 : 0644));
+		if (ents[i].type == AE_IFLNK)
+			archive_entry_set_symlink(e, ents[i].link);
+		else if (!ents[i].type)
+			archive_entry_set_hardlink(e, ents[i].link);
+		if (ents[i].type == AE_IFCHR)
+			archive_entry_set_rdev(e, makedev(1, 3));
+		archive_entry_set_size(e, ents[i].type == AE_IFREG ? 4 : 0);
+		archive_write_header(a, e);
+		if (ents[i].type == AE_IFREG)
+			archive_write_data(a, "bad\n", 4);
+		archive_entry_free(e);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	struct store_blob_writer *w = NULL;
+	struct oci_digest d;
+	if (store_blob_writer_open(s, NULL, -1, &w, NULL) < 0)
+		return NULL;
+	if (store_blob_writer_write(w, buf, used, NULL) < 0 || store_blob_writer_commit(w, &d, NULL, NULL) < 0) {
+		store_blob_writer_abort(w);
+		return NULL;
+	}
+	return xstrdup(d.str);
+}
+
+/* an imported mount blob never writes outside the mount's data directory */
+static void test_hostile_import(void)
+{
+	char tmpl[] = "/tmp/test_cache_mounts_h.XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	struct store *s = NULL;
+	cleanup_free char *root = xasprintf("%s/store", tmpl), *outside = xasprintf("%s/outside", tmpl);
+	ok(store_open(root, &s, NULL) == 0, "store");
+	strata_mkdir_p(outside, 0755, NULL);
+	cleanup_free char *victim = xasprintf("%s/victim", outside);
+	write_file(victim, "safe\n");
+	static const struct {
+		const char *name;
+		struct tent ents[3];
+		size_t n;
+	} cases[] = {
+		{ "../ in a path", { { "../outside/pwned", AE_IFREG, NULL } }, 1 },
+		{ "a deep ../", { { "a/../../outside/pwned", AE_IFREG, NULL } }, 1 },
+		{ "an absolute path", { { "/tmp/strata-cache-mount-pwned", AE_IFREG, NULL } }, 1 },
+		{ "a file through a symlink to outside",
+		  { { "ln", AE_IFLNK, "../../outside" }, { "ln/pwned", AE_IFREG, NULL } }, 2 },
+		{ "a file through an absolute symlink",
+		  { { "abs", AE_IFLNK, "/tmp" }, { "abs/strata-cache-mount-pwned", AE_IFREG, NULL } }, 2 },
+		{ "a hardlink to outside", { { "hl", 0, "../outside/victim" } }, 1 },
+		{ "an absolute hardlink", { { "hl", 0, "/etc/passwd" } }, 1 },
+		{ "a device node", { { "null", AE_IFCHR, NULL } }, 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_free char *dg = hostile_blob(s, cases[i].ents, cases[i].n);
+		ok(dg != NULL, "%s: blob", cases[i].name);
+		if (!dg)
+			continue;
+		struct rcache_mount_part part = { .path = ".", .diff_id = dg,
+						  .desc = oci_descriptor_new("application/vnd.oci.image.layer.v1.tar", dg, 1) };
+		struct rcache_mount m = { .id = "h", .target = "/h", .sharing = "shared", .uid = -1, .gid = -1,
+					  .mode = -1, .source = "hostile", .parts = &part, .n_parts = 1 };
+		cleanup_free char *dir = xasprintf("%s/m%zu", tmpl, i);
+		char *line = NULL;
+		struct strata_error *e = NULL;
+		int r = rcache_mount_import(NULL, s, &m, dir, &line, &e);
+		cleanup_free char *msg = e ? strata_error_string(e) : NULL;
+		diag("%s: %d %s", cases[i].name, r, msg ? msg : line ? line : "");
+		free(line);
+		strata_error_free(e);
+		json_decref(part.desc);
+		cleanup_free char *pw = xasprintf("%s/pwned", outside);
+		cleanup_buf struct strata_buf vb = STRATA_BUF_INIT;
+		ok(!strata_path_exists(pw) && !strata_path_exists("/tmp/strata-cache-mount-pwned"),
+		   "%s: nothing written outside the mount", cases[i].name);
+		ok(strata_read_file(victim, &vb, 100, NULL) == 0 && vb.len == 5 && !memcmp(vb.data, "safe\n", 5),
+		   "%s: the file outside unchanged", cases[i].name);
+		cleanup_free char *dev = xasprintf("%s/data/null", dir);
+		struct stat st;
+		ok(lstat(dev, &st) < 0 || !S_ISCHR(st.st_mode), "%s: no device node made", cases[i].name);
+		cleanup_free char *hl = xasprintf("%s/data/hl", dir);
+		ok(lstat(hl, &st) < 0 || st.st_nlink == 1, "%s: no hardlink to a file outside", cases[i].name);
+		cleanup_free char *data = xasprintf("%s/data", dir);
+		ok(r == 0 || !strata_path_exists(data), "%s: refused: the mount stays empty", cases[i].name);
+		unlink("/tmp/strata-cache-mount-pwned");
+		unlink(pw);
+	}
+	store_close(s);
+	strata_rm_rf(tmpl, NULL);
+}
+
 static void test_options(void)
 {
 	struct rcache_spec sp;
@@ -276,5 +401,6 @@ int main(void)
 	test_record();
 	test_pack_import();
 	test_options();
+	test_hostile_import();
 	return done_testing();
 }

@@ -474,8 +474,10 @@ s3_curl() {
 
 # bucket_keys PREFIX: the keys under PREFIX in the test bucket, one a line
 bucket_keys() {
-    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=$1" |
-        grep -o "<Key>[^<]*</Key>" | sed "s/<Key>//; s/<\/Key>//"
+    s3_curl -sf "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=$1" >"$TRASH/.s3keys" || {
+        echo "bucket_keys: cannot list $1 in the bucket $S3_BUCKET" >&2; return 1; }
+    grep -o "<Key>[^<]*</Key>" "$TRASH/.s3keys" | sed "s/<Key>//; s/<\/Key>//"
+    return 0
 }
 
 # sreg_logs_clean NAME...: no sanitizer report (ASan, LeakSanitizer, UBSan's

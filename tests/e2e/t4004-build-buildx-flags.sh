@@ -132,12 +132,12 @@ test_expect_success '--build-context NAME=oci-layout://PATH[:TAG|@DIGEST] uses t
         --build-context assets=oci-layout://layout@$v2 -f ctx/Dockerfile.ol ctx 2>log &&
     strata run bx:ol cat /etc/which /copied /assets >out &&
     printf "layout-one\nlayout-one\nlayout-two\n" >want && diff want out &&
-    strata build -t bx:ol2 --build-context base-image=oci-layout://single \
-        --build-context assets=oci-layout://layout:latest-not-there -f ctx/Dockerfile.ol ctx 2>err;
-    test $? = 1 && grep "assets" err && grep "no image tagged latest-not-there" err &&
-    strata build -t bx:ol2 --build-context base-image=oci-layout://single \
-        --build-context assets=oci-layout://layout -f ctx/Dockerfile.ol ctx 2>err;
-    test $? = 1 && grep "no image tagged latest" err &&
+    test_exit_code 1 strata build -t bx:ol2 --build-context base-image=oci-layout://single \
+        --build-context assets=oci-layout://layout:latest-not-there -f ctx/Dockerfile.ol ctx 2>err &&
+    grep "assets" err && grep "no image tagged latest-not-there" err &&
+    test_exit_code 1 strata build -t bx:ol2 --build-context base-image=oci-layout://single \
+        --build-context assets=oci-layout://layout -f ctx/Dockerfile.ol ctx 2>err &&
+    grep "no image tagged latest (name one" err &&
     test_exit_code 2 strata build --build-context x=oci-layout://layout@sha256:nothex ctx 2>err &&
         grep "is not a digest" err &&
     test_exit_code 2 strata build --build-context x=oci-layout:///no/such ctx 2>err && grep "no directory" err

@@ -21,7 +21,7 @@ test_expect_success 'setup: a context with hardlinks, symlinks, a directory tree
     echo one >ctx/data/dir1/sub/x && echo two >ctx/data/dir2/y &&
     echo linked >ctx/data/h1 && ln ctx/data/h1 ctx/data/h2 &&
     ln -s a ctx/data/sym-a &&
-    if command -v setfattr >/dev/null; then setfattr -n user.note -v kept ctx/data/c; fi &&
+    setfattr -n user.note -v kept ctx/data/c &&
     find ctx -exec touch -h -d "2000-01-01 00:00:00" {} + &&
     touch -d "2000-01-02 00:00:00" ctx/rootfs/stamp &&
     cat >ctx/Dockerfile <<-EOF

@@ -49,7 +49,12 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-E2E      := $(sort $(wildcard tests/e2e/t[0-9]*.sh))
+# the longest files start first, so that none of them starts last and keeps
+# one of prove's two jobs running alone at the end (CI has 2 cores)
+E2E_SLOW := t7130 t8013 t8020 t7110 t7124 t7125 t7126 t8030 t7100 t7123 t9004 t7122
+E2E_ALL  := $(sort $(wildcard tests/e2e/t[0-9]*.sh))
+E2E_HEAD := $(foreach t,$(E2E_SLOW),$(filter tests/e2e/$(t)-%,$(E2E_ALL)))
+E2E      := $(E2E_HEAD) $(filter-out $(E2E_HEAD),$(E2E_ALL))
 
 .PHONY: all test check check-includes slow-python man install uninstall deb unit e2e bench fuzz clean install-deps
 all: $(B)/strata $(UNIT_BIN)

@@ -288,16 +288,9 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	char *k = blob_key(s, digest);
 	char *cache = xmalloc(READ_WINDOW);
 	size_t want = len < READ_WINDOW ? (size_t)(len ? len : 1) : READ_WINDOW;
-	char range[64];
-	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + want - 1));
-	const char *hdrs[] = { range, NULL };
 	struct s3_request rq = s3_request_init("GET", k);
-	rq.headers = hdrs;
-	rq.buf = cache;
-	rq.cap = READ_WINDOW;
 	struct s3_response rs;
-	int rc = s3_do(s->c, &rq, &rs, err) < 0 ? -1 : 1;
+	int rc = s3_do_range(s->c, &rq, off, want, cache, READ_WINDOW, &rs, err) < 0 ? -1 : 1;
 	uint64_t size = 0;
 	if (rc > 0) {
 		if (rs.status == 404)

@@ -118,6 +118,7 @@ struct s3_response {
 	size_t got;              /* bytes written into req.buf */
 	uint64_t content_length; /* Content-Length, or the total of a Content-Range */
 	bool has_length;
+	bool length_is_total;    /* content_length came from a Content-Range (the object's size) */
 	int64_t last_modified;   /* Last-Modified (seconds), 0 when absent */
 	char *etag;              /* ETag (quotes kept), or NULL */
 	char *code, *message;    /* an error answer's <Code> and <Message> */

@@ -295,8 +295,10 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	if (rc > 0) {
 		if (rs.status == 404)
 			rc = 0;
-		else if ((rs.status == 206 || rs.status == 416) && rs.has_length)
+		else if ((rs.status == 206 || rs.status == 416) && rs.length_is_total)
 			size = rs.content_length;
+		else if (rs.status == 416 && off == 0)
+			size = 0; /* no Content-Range (RGW, an empty object): nothing at 0 is empty */
 		else if (rs.status == 200)
 			size = rs.got; /* the whole object (the range was ignored) */
 		else

@@ -330,7 +330,7 @@ int s3_list(struct s3_client *c, const char *prefix, s3_object_fn fn, void *ud, 
 			rc = -1;
 			break;
 		}
-		free(token);
+		cleanup_free char *prev = token;
 		token = NULL;
 		if (rs.status != 200) {
 			rc = s3_error(&rq, &rs, err);
@@ -364,11 +364,11 @@ int s3_list(struct s3_client *c, const char *prefix, s3_object_fn fn, void *ud, 
 		cleanup_free char *trunc = s3_xml_text(in, ie, "IsTruncated");
 		if (!rc && trunc && !strcmp(trunc, "true")) {
 			token = s3_xml_text(in, ie, "NextContinuationToken");
-			if (!token || !*token) {
+			if (!token || !*token || (prev && !strcmp(token, prev))) {
+				rc = strata_error_makec(err, 0, 0, "S3 list '%s': truncated without a %scontinuation token",
+							prefix, token && *token ? "new " : "");
 				free(token);
 				token = NULL;
-				rc = strata_error_makec(err, 0, 0, "S3 list '%s': truncated without a continuation token",
-							prefix);
 			}
 		}
 		s3_response_release(&rs);

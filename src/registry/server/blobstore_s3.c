@@ -699,7 +699,7 @@ static int list_publishes(struct s3_store *s, reg_blob_list_fn fn, void *ud, str
 			rc = -1;
 			break;
 		}
-		free(key_marker), free(id_marker);
+		cleanup_free char *prev_key = key_marker, *prev_id = id_marker;
 		key_marker = id_marker = NULL;
 		if (rs.status != 200) {
 			rc = s3_error(&rq, &rs, err);
@@ -730,8 +730,9 @@ static int list_publishes(struct s3_store *s, reg_blob_list_fn fn, void *ud, str
 		if (!rc && trunc && !strcmp(trunc, "true")) {
 			key_marker = s3_xml_text(in, ie, "NextKeyMarker");
 			id_marker = s3_xml_text(in, ie, "NextUploadIdMarker");
-			if (!key_marker || !*key_marker || !id_marker) {
-				rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: truncated without markers");
+			if (!key_marker || !*key_marker || !id_marker ||
+			    (prev_key && !strcmp(key_marker, prev_key) && !strcmp(id_marker, prev_id))) {
+				rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: truncated without new markers");
 				free(key_marker), free(id_marker);
 				key_marker = id_marker = NULL;
 			}

@@ -48,8 +48,9 @@
  *
  * Reads are ranged GETs of up to 4 MiB behind a reg_blob_reader read()
  * callback (fd = -1); an upload's reader maps positions onto its objects.
- * Opening a blob is its first ranged GET (the size comes with it), so a
- * manifest costs one request; --storage-redirect URLs are presigned here.
+ * Opening a blob is its first ranged GET (the size comes with it, from
+ * Content-Range only), so a manifest or a whole blob GET costs one request;
+ * --storage-redirect URLs are presigned here.
  * The gc trash is a server-side copy to P/trash/ and a delete (and back).
  * Requests go through one s3_client shared by every thread.
  */

@@ -75,7 +75,6 @@ struct s3_store {
 	struct reg_blobstore base;
 	struct s3_client *c;
 	char *pfx; /* "" or "prefix/" */
-	char *bucket;
 };
 
 static struct s3_store *S3(struct reg_blobstore *bs)
@@ -266,7 +265,6 @@ static void s3s_free(struct reg_blobstore *bs)
 	struct s3_store *s = S3(bs);
 	s3_client_free(s->c);
 	free(s->pfx);
-	free(s->bucket);
 	free(s);
 }
 
@@ -890,7 +888,6 @@ int reg_blobstore_s3_open(const char *url, struct reg_blobstore **out, struct st
 	struct s3_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &s3_ops;
 	s->pfx = *cfg.prefix ? xasprintf("%s/", cfg.prefix) : xstrdup("");
-	s->bucket = xstrdup(cfg.bucket);
 	int rc = s3_client_new(&cfg, &s->c, err);
 	s3_config_release(&cfg);
 	if (rc < 0) {
@@ -906,11 +903,12 @@ int reg_blobstore_s3_open(const char *url, struct reg_blobstore **out, struct st
 	}
 	if (rs.status != 200) {
 		if (rs.status == 404)
-			strata_error_makec(err, STRATA_E_NOTFOUND, 0, "bucket '%s' does not exist", s->bucket);
+			strata_error_makec(err, STRATA_E_NOTFOUND, 0, "bucket '%s' does not exist",
+					   s3_client_config(s->c)->bucket);
 		else if (rs.status == 403)
 			strata_error_makec(err, STRATA_E_AUTH, 0,
 					   "access to bucket '%s' denied (check the credentials and the region)",
-					   s->bucket);
+					   s3_client_config(s->c)->bucket);
 		else
 			s3_error(&rq, &rs, err);
 		s3_response_release(&rs);

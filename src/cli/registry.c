@@ -227,15 +227,39 @@ static int serve_wait(const sigset_t *set, const struct serve_retention *r)
 	}
 }
 
+/* --root, --storage and --metadata: where serve, gc and retention find the registry */
+enum { O_ROOT = 256, O_META, O_STORAGE, O_WHERE_END };
+#define WHERE_OPTIONS                                              \
+	{ "root", required_argument, NULL, O_ROOT },               \
+	{ "storage", required_argument, NULL, O_STORAGE },         \
+	{ "metadata", required_argument, NULL, O_META }
+
+/* @return true when c was one of WHERE_OPTIONS (then taken) */
+static bool where_option(int c, char **root, const char **storage, const char **metadata)
+{
+	switch (c) {
+	case O_ROOT:
+		free(*root);
+		*root = xstrdup(optarg);
+		return true;
+	case O_STORAGE:
+		*storage = optarg;
+		return true;
+	case O_META:
+		*metadata = optarg;
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int cmd_serve(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_ADDR, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS,
-	       O_MAXCONN, O_MAXUP, O_TIMEOUT, O_RPOLICY, O_RINTERVAL, O_STORAGE, O_REDIRECT };
+	enum { O_ADDR = O_WHERE_END, O_HTPASSWD, O_AUTH, O_CERT, O_KEY, O_RO, O_LOG, O_THREADS, O_MAXCONN,
+	       O_MAXUP, O_TIMEOUT, O_RPOLICY, O_RINTERVAL, O_REDIRECT };
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, O_ROOT },
-		{ "storage", required_argument, NULL, O_STORAGE },
+		WHERE_OPTIONS,
 		{ "storage-redirect", no_argument, NULL, O_REDIRECT },
-		{ "metadata", required_argument, NULL, O_META },
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "htpasswd", required_argument, NULL, O_HTPASSWD },
 		{ "auth-config", required_argument, NULL, O_AUTH },
@@ -260,20 +284,12 @@ static int cmd_serve(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (where_option(c, &root, &cfg.storage, &cfg.metadata))
+			continue;
 		switch (c) {
 		case 'h':
 			fputs(serve_usage, stdout);
 			return EXIT_OK;
-		case O_ROOT:
-			free(root);
-			root = xstrdup(optarg);
-			break;
-		case O_META:
-			cfg.metadata = optarg;
-			break;
-		case O_STORAGE:
-			cfg.storage = optarg;
-			break;
 		case O_REDIRECT:
 			cfg.storage_redirect = true;
 			break;
@@ -400,11 +416,9 @@ static void gc_report(void *ud, const char *kind, const char *repo, const char *
 
 static int cmd_gc(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_GRACE, O_TTL, O_STORAGE };
+	enum { O_GRACE = O_WHERE_END, O_TTL };
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, O_ROOT },
-		{ "storage", required_argument, NULL, O_STORAGE },
-		{ "metadata", required_argument, NULL, O_META },
+		WHERE_OPTIONS,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "upload-ttl", required_argument, NULL, O_TTL },
@@ -417,22 +431,14 @@ static int cmd_gc(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hn", opts, NULL)) != -1) {
+		if (where_option(c, &root, &o.storage, &o.metadata))
+			continue;
 		switch (c) {
 		case 'h':
 			fputs(gc_usage, stdout);
 			return EXIT_OK;
 		case 'n':
 			o.dry_run = true;
-			break;
-		case O_META:
-			o.metadata = optarg;
-			break;
-		case O_STORAGE:
-			o.storage = optarg;
-			break;
-		case O_ROOT:
-			free(root);
-			root = xstrdup(optarg);
 			break;
 		case O_GRACE:
 		case O_TTL: {
@@ -520,11 +526,9 @@ static void policy_report(void *ud, size_t rule, const char *repo, const char *t
 
 static int cmd_retention(int argc, char **argv)
 {
-	enum { O_ROOT = 256, O_META, O_REPO, O_MATCH, O_KEEP, O_OLDER, O_POLICY, O_STORAGE };
+	enum { O_REPO = O_WHERE_END, O_MATCH, O_KEEP, O_OLDER, O_POLICY };
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, O_ROOT },
-		{ "storage", required_argument, NULL, O_STORAGE },
-		{ "metadata", required_argument, NULL, O_META },
+		WHERE_OPTIONS,
 		{ "repository", required_argument, NULL, O_REPO },
 		{ "match", required_argument, NULL, O_MATCH },
 		{ "keep-last", required_argument, NULL, O_KEEP },
@@ -542,22 +546,14 @@ static int cmd_retention(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hn", opts, NULL)) != -1) {
+		if (where_option(c, &root, &o.storage, &o.metadata))
+			continue;
 		switch (c) {
 		case 'h':
 			fputs(retention_usage, stdout);
 			return EXIT_OK;
 		case 'n':
 			o.dry_run = true;
-			break;
-		case O_ROOT:
-			free(root);
-			root = xstrdup(optarg);
-			break;
-		case O_META:
-			o.metadata = optarg;
-			break;
-		case O_STORAGE:
-			o.storage = optarg;
 			break;
 		case O_REPO:
 			o.repository = optarg;

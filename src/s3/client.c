@@ -160,7 +160,6 @@ struct xfer {
 	struct strata_buf body;     /* collected or error body */
 	uint64_t sent;              /* of the request body */
 	bool overflow;
-	bool range_total;           /* content_length is a Content-Range's total */
 	int read_errno;
 };
 
@@ -210,7 +209,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 		v++;
 	struct s3_response *r = x->resp;
 	if (!strcasecmp(line, "Content-Length")) {
-		if (!x->range_total) {
+		if (!r->length_is_total) {
 			r->content_length = strtoull(v, NULL, 10);
 			r->has_length = true;
 		}
@@ -219,8 +218,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 		const char *slash = strchr(v, '/');
 		if (slash && slash[1] >= '0' && slash[1] <= '9') {
 			r->content_length = strtoull(slash + 1, NULL, 10);
-			r->has_length = true;
-			x->range_total = true;
+			r->has_length = r->length_is_total = true;
 		}
 	} else if (!strcasecmp(line, "ETag")) {
 		free(r->etag);
@@ -285,7 +283,6 @@ static CURLcode attempt(struct s3_client *c, const struct s3_request *req, const
 	x->resp = resp;
 	x->sent = 0;
 	x->overflow = false;
-	x->range_total = false;
 	x->read_errno = 0;
 	strata_buf_init(&x->body, req->collect ? S3_COLLECT_MAX : S3_ERRBODY_MAX);
 	struct curl_slist *hdrs = NULL;

@@ -41,20 +41,28 @@ int s3_head(struct s3_client *c, const char *key, uint64_t *size, int64_t *mtime
 	return rc;
 }
 
+int s3_do_range(struct s3_client *c, struct s3_request *rq, uint64_t off, size_t want, char *buf, size_t cap,
+		struct s3_response *rs, struct strata_error **err)
+{
+	char range[64];
+	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + want - 1));
+	const char *hdrs[] = { range, NULL };
+	rq->headers = hdrs;
+	rq->buf = buf;
+	rq->cap = cap;
+	int rc = s3_do(c, rq, rs, err);
+	rq->headers = NULL;
+	return rc;
+}
+
 /* GET [off, off + len) of key into buf. @return bytes (short at the end), 0 past the end, -1 */
 ssize_t s3_get(struct s3_client *c, const char *key, uint64_t off, size_t len, char *buf,
 	       struct strata_error **err)
 {
-	char range[64];
-	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + len - 1));
-	const char *hdrs[] = { range, NULL };
 	struct s3_request rq = s3_request_init("GET", key);
-	rq.headers = hdrs;
-	rq.buf = buf;
-	rq.cap = len;
 	struct s3_response rs;
-	if (s3_do(c, &rq, &rs, err) < 0)
+	if (s3_do_range(c, &rq, off, len, buf, len, &rs, err) < 0)
 		return -1;
 	ssize_t rc;
 	if (rs.status == 206 || rs.status == 200)
@@ -84,16 +92,24 @@ int s3_put(struct s3_client *c, const char *key, int fd, const void *mem, uint64
 	return rc;
 }
 
-/* absent is success */
-int s3_delete(struct s3_client *c, const char *key, struct strata_error **err)
+/* DELETE key (with params: of a multipart upload); absent is success */
+static int delete_request(struct s3_client *c, const char *key, const struct s3_param *params, size_t n,
+			  struct strata_error **err)
 {
 	struct s3_request rq = s3_request_init("DELETE", key);
+	rq.params = params;
+	rq.n_params = n;
 	struct s3_response rs;
 	if (s3_do(c, &rq, &rs, err) < 0)
 		return -1;
 	int rc = rs.status == 204 || rs.status == 200 || rs.status == 404 ? 0 : s3_error(&rq, &rs, err);
 	s3_response_release(&rs);
 	return rc;
+}
+
+int s3_delete(struct s3_client *c, const char *key, struct strata_error **err)
+{
+	return delete_request(c, key, NULL, 0, err);
 }
 
 static char *copy_source(struct s3_client *c, const char *key)
@@ -127,15 +143,7 @@ static int copy_answer(const struct s3_request *rq, struct s3_response *rs, cons
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id, struct strata_error **err)
 {
 	struct s3_param p[] = { { "uploadId", upload_id } };
-	struct s3_request rq = s3_request_init("DELETE", key);
-	rq.params = p;
-	rq.n_params = 1;
-	struct s3_response rs;
-	if (s3_do(c, &rq, &rs, err) < 0)
-		return -1;
-	int rc = rs.status == 204 || rs.status == 200 || rs.status == 404 ? 0 : s3_error(&rq, &rs, err);
-	s3_response_release(&rs);
-	return rc;
+	return delete_request(c, key, p, 1, err);
 }
 
 /* CreateMultipartUpload on key. @return the UploadId (newly allocated) or NULL */
@@ -322,7 +330,7 @@ int s3_list(struct s3_client *c, const char *prefix, s3_object_fn fn, void *ud, 
 			rc = -1;
 			break;
 		}
-		free(token);
+		cleanup_free char *prev = token;
 		token = NULL;
 		if (rs.status != 200) {
 			rc = s3_error(&rq, &rs, err);
@@ -356,11 +364,11 @@ int s3_list(struct s3_client *c, const char *prefix, s3_object_fn fn, void *ud, 
 		cleanup_free char *trunc = s3_xml_text(in, ie, "IsTruncated");
 		if (!rc && trunc && !strcmp(trunc, "true")) {
 			token = s3_xml_text(in, ie, "NextContinuationToken");
-			if (!token || !*token) {
+			if (!token || !*token || (prev && !strcmp(token, prev))) {
+				rc = strata_error_makec(err, 0, 0, "S3 list '%s': truncated without a %scontinuation token",
+							prefix, token && *token ? "new " : "");
 				free(token);
 				token = NULL;
-				rc = strata_error_makec(err, 0, 0, "S3 list '%s': truncated without a continuation token",
-							prefix);
 			}
 		}
 		s3_response_release(&rs);

@@ -118,6 +118,7 @@ struct s3_response {
 	size_t got;              /* bytes written into req.buf */
 	uint64_t content_length; /* Content-Length, or the total of a Content-Range */
 	bool has_length;
+	bool length_is_total;    /* content_length came from a Content-Range (the object's size) */
 	int64_t last_modified;   /* Last-Modified (seconds), 0 when absent */
 	char *etag;              /* ETag (quotes kept), or NULL */
 	char *code, *message;    /* an error answer's <Code> and <Message> */
@@ -143,6 +144,13 @@ int64_t s3_parse_time(const char *s);
 /* ---- object operations (objects.c); keys include any prefix ---- */
 /* A request with the defaults: no parameters, no body, idempotent. */
 struct s3_request s3_request_init(const char *method, const char *key);
+/*
+ * Send rq (a GET) for [off, off + want) of its key into buf, which takes
+ * at most cap bytes (S3 may ignore the range and answer 200 with the whole
+ * object). @return as s3_do (rq stays usable for s3_error).
+ */
+int s3_do_range(struct s3_client *c, struct s3_request *rq, uint64_t off, size_t want, char *buf, size_t cap,
+		struct s3_response *rs, struct strata_error **err);
 /* @return 1 (size, mtime set; either may be NULL), 0 absent, -1 */
 int s3_head(struct s3_client *c, const char *key, uint64_t *size, int64_t *mtime, struct strata_error **err);
 /* GET [off, off + len) into buf (len > 0). @return bytes (short at the end; 0 past it), -1 (absent too) */

@@ -85,15 +85,25 @@ enum MHD_Result reg_blob_handle(struct reg_req *q)
 		return reg_reply_internal(q, err);
 	if (!linked)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
-	/* the bytes: absent is 404 (a gc interrupted before its COMMIT); EACCES, EMFILE... are 500 */
+	/*
+	 * The bytes: absent is 404 (a gc interrupted before its COMMIT); EACCES,
+	 * EMFILE... are 500. A whole GET opens the blob at once (its size comes
+	 * with it: one S3 request, not a HEAD and a GET); a range needs the
+	 * size first.
+	 */
+	const char *range = reg_header(q, MHD_HTTP_HEADER_RANGE);
+	bool whole = !range && !strcmp(q->method, "GET") && !(q->r->cfg.storage_redirect && bs->ops->presign);
+	struct reg_blob_reader rd;
 	uint64_t fsize = 0;
-	int there = bs->ops->stat(bs, q->ref, &fsize, &err);
+	int there = whole ? bs->ops->open(bs, q->ref, 0, UINT64_MAX, &rd, &err) : bs->ops->stat(bs, q->ref, &fsize, &err);
 	if (there < 0)
 		return reg_reply_internal(q, err);
 	if (!there)
 		return reg_reply_error(q, MHD_HTTP_NOT_FOUND, "BLOB_UNKNOWN", "blob unknown to registry");
+	if (whole)
+		fsize = rd.size;
 	uint64_t a = 0, b = 0;
-	int rg = parse_range(reg_header(q, MHD_HTTP_HEADER_RANGE), fsize, &a, &b);
+	int rg = parse_range(range, fsize, &a, &b);
 	if (rg < 0) {
 		struct MHD_Response *resp =
 			MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -118,8 +128,7 @@ enum MHD_Result reg_blob_handle(struct reg_req *q)
 	if (!strcmp(q->method, "HEAD")) {
 		resp = reg_response_head(len);
 	} else {
-		struct reg_blob_reader rd;
-		int o = bs->ops->open(bs, q->ref, a, len, &rd, &err);
+		int o = whole ? 1 : bs->ops->open(bs, q->ref, a, len, &rd, &err);
 		if (o < 0)
 			return reg_reply_internal(q, err);
 		if (!o)

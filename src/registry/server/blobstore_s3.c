@@ -48,8 +48,9 @@
  *
  * Reads are ranged GETs of up to 4 MiB behind a reg_blob_reader read()
  * callback (fd = -1); an upload's reader maps positions onto its objects.
- * Opening a blob is its first ranged GET (the size comes with it), so a
- * manifest costs one request; --storage-redirect URLs are presigned here.
+ * Opening a blob is its first ranged GET (the size comes with it, from
+ * Content-Range only), so a manifest or a whole blob GET costs one request;
+ * --storage-redirect URLs are presigned here.
  * The gc trash is a server-side copy to P/trash/ and a delete (and back).
  * Requests go through one s3_client shared by every thread.
  */
@@ -74,7 +75,6 @@ struct s3_store {
 	struct reg_blobstore base;
 	struct s3_client *c;
 	char *pfx; /* "" or "prefix/" */
-	char *bucket;
 };
 
 static struct s3_store *S3(struct reg_blobstore *bs)
@@ -265,7 +265,6 @@ static void s3s_free(struct reg_blobstore *bs)
 	struct s3_store *s = S3(bs);
 	s3_client_free(s->c);
 	free(s->pfx);
-	free(s->bucket);
 	free(s);
 }
 
@@ -288,22 +287,17 @@ static int s3s_open(struct reg_blobstore *bs, const char *digest, uint64_t off, 
 	char *k = blob_key(s, digest);
 	char *cache = xmalloc(READ_WINDOW);
 	size_t want = len < READ_WINDOW ? (size_t)(len ? len : 1) : READ_WINDOW;
-	char range[64];
-	snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)off,
-		 (unsigned long long)(off + want - 1));
-	const char *hdrs[] = { range, NULL };
 	struct s3_request rq = s3_request_init("GET", k);
-	rq.headers = hdrs;
-	rq.buf = cache;
-	rq.cap = READ_WINDOW;
 	struct s3_response rs;
-	int rc = s3_do(s->c, &rq, &rs, err) < 0 ? -1 : 1;
+	int rc = s3_do_range(s->c, &rq, off, want, cache, READ_WINDOW, &rs, err) < 0 ? -1 : 1;
 	uint64_t size = 0;
 	if (rc > 0) {
 		if (rs.status == 404)
 			rc = 0;
-		else if ((rs.status == 206 || rs.status == 416) && rs.has_length)
+		else if ((rs.status == 206 || rs.status == 416) && rs.length_is_total)
 			size = rs.content_length;
+		else if (rs.status == 416 && off == 0)
+			size = 0; /* no Content-Range (RGW, an empty object): nothing at 0 is empty */
 		else if (rs.status == 200)
 			size = rs.got; /* the whole object (the range was ignored) */
 		else
@@ -704,7 +698,7 @@ static int list_publishes(struct s3_store *s, reg_blob_list_fn fn, void *ud, str
 			rc = -1;
 			break;
 		}
-		free(key_marker), free(id_marker);
+		cleanup_free char *prev_key = key_marker, *prev_id = id_marker;
 		key_marker = id_marker = NULL;
 		if (rs.status != 200) {
 			rc = s3_error(&rq, &rs, err);
@@ -735,8 +729,9 @@ static int list_publishes(struct s3_store *s, reg_blob_list_fn fn, void *ud, str
 		if (!rc && trunc && !strcmp(trunc, "true")) {
 			key_marker = s3_xml_text(in, ie, "NextKeyMarker");
 			id_marker = s3_xml_text(in, ie, "NextUploadIdMarker");
-			if (!key_marker || !*key_marker || !id_marker) {
-				rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: truncated without markers");
+			if (!key_marker || !*key_marker || !id_marker ||
+			    (prev_key && !strcmp(key_marker, prev_key) && !strcmp(id_marker, prev_id))) {
+				rc = strata_error_makec(err, 0, 0, "S3 list multipart uploads: truncated without new markers");
 				free(key_marker), free(id_marker);
 				key_marker = id_marker = NULL;
 			}
@@ -893,7 +888,6 @@ int reg_blobstore_s3_open(const char *url, struct reg_blobstore **out, struct st
 	struct s3_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &s3_ops;
 	s->pfx = *cfg.prefix ? xasprintf("%s/", cfg.prefix) : xstrdup("");
-	s->bucket = xstrdup(cfg.bucket);
 	int rc = s3_client_new(&cfg, &s->c, err);
 	s3_config_release(&cfg);
 	if (rc < 0) {
@@ -909,11 +903,12 @@ int reg_blobstore_s3_open(const char *url, struct reg_blobstore **out, struct st
 	}
 	if (rs.status != 200) {
 		if (rs.status == 404)
-			strata_error_makec(err, STRATA_E_NOTFOUND, 0, "bucket '%s' does not exist", s->bucket);
+			strata_error_makec(err, STRATA_E_NOTFOUND, 0, "bucket '%s' does not exist",
+					   s3_client_config(s->c)->bucket);
 		else if (rs.status == 403)
 			strata_error_makec(err, STRATA_E_AUTH, 0,
 					   "access to bucket '%s' denied (check the credentials and the region)",
-					   s->bucket);
+					   s3_client_config(s->c)->bucket);
 		else
 			s3_error(&rq, &rs, err);
 		s3_response_release(&rs);
